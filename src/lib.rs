@@ -1,0 +1,2 @@
+//! drift
+pub mod stats;

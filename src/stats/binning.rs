@@ -1,0 +1,203 @@
+//! Histograms the engine compares: numeric bins on reference-quantile edges, and category
+//! tables over the union of categories with a cap that pools the rarest into `other`.
+//!
+//! Numeric edges (as `tests/data/README.md` defines them): the reference's type-7 quantiles at
+//! k/B for k = 1..B-1, duplicates removed (heavy ties give fewer bins); a value x falls in bin
+//! `i` = number of edges <= x, so bins are `(-inf, e1), [e1, e2), ..., [e_last, +inf)`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::sample::SortedSample;
+
+/// Default number of PSI bins.
+pub const DEFAULT_BINS: usize = 10;
+
+/// Default cap on the number of categories compared one by one.
+pub const DEFAULT_MAX_CATEGORIES: usize = 10_000;
+
+/// Name of the bin that pools categories beyond the cap.
+pub const OTHER: &str = "__other__";
+
+/// Reference-quantile edges for `bins` bins, duplicates collapsed.
+pub fn quantile_edges(reference: &SortedSample, bins: usize) -> Vec<f64> {
+    let bins = bins.max(1);
+    let mut edges: Vec<f64> = (1..bins)
+        .map(|k| reference.quantile(k as f64 / bins as f64))
+        .collect();
+    edges.sort_by(f64::total_cmp);
+    edges.dedup();
+    edges
+}
+
+/// Counts of `sample` in the bins defined by `edges` (length `edges.len() + 1`).
+pub fn bin_counts(sample: &SortedSample, edges: &[f64]) -> Vec<u64> {
+    let mut counts = Vec::with_capacity(edges.len() + 1);
+    let mut prev = 0usize;
+    for &e in edges {
+        let below = sample.count_below(e);
+        counts.push((below - prev) as u64);
+        prev = below;
+    }
+    counts.push((sample.len() - prev) as u64);
+    counts
+}
+
+/// Category frequencies of one side. Keys are the category labels as text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CategoryCounts {
+    counts: HashMap<String, u64>,
+    total: u64,
+}
+
+impl CategoryCounts {
+    /// An empty table.
+    pub fn new() -> CategoryCounts {
+        CategoryCounts::default()
+    }
+
+    /// Adds `n` occurrences of `label`.
+    pub fn add(&mut self, label: &str, n: u64) {
+        if n == 0 {
+            return;
+        }
+        match self.counts.get_mut(label) {
+            Some(c) => *c += n,
+            None => {
+                self.counts.insert(label.to_owned(), n);
+            }
+        }
+        self.total += n;
+    }
+
+    /// Total number of (non-null) values counted.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// Number of distinct categories.
+    pub fn distinct(&self) -> usize {
+        self.counts.len()
+    }
+
+    /// Count of one category (0 when absent).
+    pub fn get(&self, label: &str) -> u64 {
+        self.counts.get(label).copied().unwrap_or(0)
+    }
+
+    /// Iterates over (label, count) in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.counts.iter().map(|(k, &v)| (k.as_str(), v))
+    }
+
+    /// The `k` most frequent categories, ties by label.
+    pub fn top(&self, k: usize) -> Vec<(String, u64)> {
+        let mut v: Vec<(String, u64)> = self.counts.iter().map(|(a, &b)| (a.clone(), b)).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        v.truncate(k);
+        v
+    }
+}
+
+/// Two aligned category histograms over the sorted union of categories.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CategoryTable {
+    /// Bin labels, sorted; [`OTHER`] last when categories were pooled.
+    pub labels: Vec<String>,
+    /// Reference counts per label.
+    pub reference: Vec<u64>,
+    /// Current counts per label.
+    pub current: Vec<u64>,
+    /// Whether categories beyond the cap were pooled into [`OTHER`].
+    pub pooled: bool,
+}
+
+/// Aligns two category tables. While the union has at most `max_categories` categories each
+/// is its own bin. Beyond that the `max_categories` most frequent reference categories (ties by
+/// label) keep their bins and every other category, rarer reference ones and those unseen in
+/// the reference, shares the [`OTHER`] bin. The rule depends on the reference alone, so a
+/// reference snapshot can apply it without seeing the current data.
+pub fn align_categories(
+    reference: &CategoryCounts,
+    current: &CategoryCounts,
+    max_categories: usize,
+) -> CategoryTable {
+    let mut union: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for (k, v) in reference.iter() {
+        union.entry(k).or_default().0 = v;
+    }
+    for (k, v) in current.iter() {
+        union.entry(k).or_default().1 = v;
+    }
+    if union.len() <= max_categories {
+        let mut t = CategoryTable {
+            labels: vec![],
+            reference: vec![],
+            current: vec![],
+            pooled: false,
+        };
+        for (k, (r, c)) in union {
+            t.labels.push(k.to_owned());
+            t.reference.push(r);
+            t.current.push(c);
+        }
+        return t;
+    }
+    let kept: std::collections::HashSet<String> = reference
+        .top(max_categories)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    let mut t = CategoryTable {
+        labels: vec![],
+        reference: vec![],
+        current: vec![],
+        pooled: true,
+    };
+    let (mut other_r, mut other_c) = (0, 0);
+    for (k, (r, c)) in union {
+        if kept.contains(k) {
+            t.labels.push(k.to_owned());
+            t.reference.push(r);
+            t.current.push(c);
+        } else {
+            other_r += r;
+            other_c += c;
+        }
+    }
+    t.labels.push(OTHER.to_owned());
+    t.reference.push(other_r);
+    t.current.push(other_c);
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edges_collapse_ties_and_bins_are_left_closed() {
+        let r = SortedSample::new(vec![0.0, 1.0, 1.0, 1.0, 2.0]).unwrap();
+        let e = quantile_edges(&r, 4);
+        assert_eq!(e, vec![1.0]);
+        let c = SortedSample::new(vec![0.5, 1.0, 3.0]).unwrap();
+        assert_eq!(bin_counts(&c, &e), vec![1, 2]);
+    }
+
+    #[test]
+    fn pooling_keeps_top_reference_categories() {
+        let mut r = CategoryCounts::new();
+        r.add("a", 10);
+        r.add("b", 5);
+        r.add("c", 1);
+        let mut c = CategoryCounts::new();
+        c.add("a", 3);
+        c.add("z", 4);
+        let t = align_categories(&r, &c, 2);
+        assert_eq!(t.labels, vec!["a", "b", OTHER]);
+        assert_eq!(t.reference, vec![10, 5, 1]);
+        assert_eq!(t.current, vec![3, 0, 4]);
+        let t = align_categories(&r, &c, 4);
+        assert_eq!(t.labels, vec!["a", "b", "c", "z"]);
+        assert!(!t.pooled);
+    }
+}

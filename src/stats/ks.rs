@@ -1,0 +1,255 @@
+//! The two-sample, two-sided Kolmogorov-Smirnov test with SciPy's `ks_2samp` semantics.
+//!
+//! - Statistic: `D = sup_x |F_ref(x) - F_cur(x)|` with right-continuous ECDFs; the supremum is
+//!   taken between distinct values, so ties are handled exactly, and -0.0 equals 0.0 (folded by
+//!   [`SortedSample`]). D is computed from integer counts, `|i*m - j*n| / (n*m)`, so it has no
+//!   accumulated rounding at all.
+//! - Cost: when one sample is much smaller than the other (a window against a large reference)
+//!   the small one is walked and the large one binary-searched, `O(m log n)`; otherwise an
+//!   `O(n + m)` merge. Both give the same integer answer.
+//! - p-value `auto`: exact when `max(n, m) <= 10 000` (lattice-path counting: the closed form
+//!   for `n == m`, Hodges' inside method computing `1 - p` directly as Viehmann (2021) does
+//!   otherwise), else `kstwo_sf(D, round(n*m/(n+m)))` (see [`super::kolmogorov`]).
+
+use super::kolmogorov::kstwo_sf;
+use super::sample::SortedSample;
+
+/// Largest sample size for which `auto` uses the exact distribution (SciPy's `MAX_AUTO_N`).
+pub const EXACT_MAX_N: usize = 10_000;
+
+/// How the p-value is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KsMethod {
+    /// Exact distribution of the two-sample statistic.
+    Exact,
+    /// Finite-n one-sample Kolmogorov distribution at the effective sample size.
+    Asymptotic,
+}
+
+/// Which p-value method to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KsMode {
+    /// Exact when `max(n, m) <= 10 000`, otherwise asymptotic (SciPy's default).
+    Auto,
+    /// Always exact (falls back to asymptotic only if the exact computation fails).
+    Exact,
+    /// Always asymptotic.
+    Asymptotic,
+}
+
+/// The result of a KS test.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KsResult {
+    /// D, in [0, 1].
+    pub statistic: f64,
+    /// Two-sided p-value, in [0, 1].
+    pub p_value: f64,
+    /// How the p-value was computed.
+    pub method: KsMethod,
+}
+
+/// The numerator `k` of `D = k / (n*m)`: `max |i*m - j*n|` over the pooled distinct values.
+fn statistic_numerator(a: &[f64], b: &[f64]) -> u128 {
+    let (n, m) = (a.len(), b.len());
+    let (small, large) = if n <= m { (a, b) } else { (b, a) };
+    let (s, l) = (small.len() as u128, large.len() as u128);
+    let log2_l = (usize::BITS - large.len().leading_zeros()) as usize;
+    let mut best: u128 = 0;
+    let diff = |i: u128, j: u128| -> u128 {
+        // i of `small` and j of `large` at or below the same x
+        let (x, y) = (i * l, j * s);
+        x.abs_diff(y)
+    };
+    if small.len().saturating_mul(log2_l) < large.len() {
+        // Walk the distinct values of the small sample; binary-search the large one.
+        let mut i = 0usize;
+        let mut lo = 0usize;
+        while i < small.len() {
+            let v = small[i];
+            let below = lo + large[lo..].partition_point(|&x| x < v);
+            best = best.max(diff(i as u128, below as u128));
+            while i < small.len() && small[i] == v {
+                i += 1;
+            }
+            let at_or_below = below + large[below..].partition_point(|&x| x <= v);
+            best = best.max(diff(i as u128, at_or_below as u128));
+            lo = at_or_below;
+        }
+    } else {
+        let (mut i, mut j) = (0usize, 0usize);
+        while i < small.len() && j < large.len() {
+            let v = if small[i] <= large[j] {
+                small[i]
+            } else {
+                large[j]
+            };
+            while i < small.len() && small[i] == v {
+                i += 1;
+            }
+            while j < large.len() && large[j] == v {
+                j += 1;
+            }
+            best = best.max(diff(i as u128, j as u128));
+        }
+    }
+    best
+}
+
+/// The KS statistic D of two samples.
+pub fn ks_statistic(a: &SortedSample, b: &SortedSample) -> f64 {
+    let k = statistic_numerator(a.values(), b.values());
+    k as f64 / (a.len() as f64 * b.len() as f64)
+}
+
+/// Two-sample, two-sided KS test.
+pub fn ks_2samp(a: &SortedSample, b: &SortedSample, mode: KsMode) -> KsResult {
+    let (n1, n2) = (a.len() as u64, b.len() as u64);
+    let k = statistic_numerator(a.values(), b.values());
+    let statistic = k as f64 / (n1 as f64 * n2 as f64);
+    let exact = match mode {
+        KsMode::Auto => n1.max(n2) as usize <= EXACT_MAX_N,
+        KsMode::Exact => true,
+        KsMode::Asymptotic => false,
+    };
+    if exact {
+        // D * lcm(n1, n2) = k / gcd(n1, n2), an integer.
+        let g = gcd(n1, n2);
+        let h = (k / g as u128) as u64;
+        if let Some(p) = exact_p_value(n1, n2, g, h) {
+            return KsResult {
+                statistic,
+                p_value: p,
+                method: KsMethod::Exact,
+            };
+        }
+    }
+    KsResult {
+        statistic,
+        p_value: asymptotic_p_value(statistic, n1, n2),
+        method: KsMethod::Asymptotic,
+    }
+}
+
+/// `kstwo.sf(D, round(n1*n2/(n1+n2)))`, rounding half to even as NumPy does.
+pub fn asymptotic_p_value(d: f64, n1: u64, n2: u64) -> f64 {
+    let (m, n) = (n1.max(n2) as f64, n1.min(n2) as f64);
+    let en = (m * n / (m + n)).round_ties_even().max(1.0);
+    kstwo_sf(d, en as u64)
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// Exact `P(D >= h/lcm)`; `None` when the computation is not usable (SciPy then falls back).
+fn exact_p_value(n1: u64, n2: u64, g: u64, h: u64) -> Option<f64> {
+    if h == 0 {
+        return Some(1.0);
+    }
+    let p = if n1 == n2 {
+        prob_outside_square(n1, h)
+    } else {
+        outer_prob_inside(n1, n2, g, h)
+    };
+    (p.is_finite() && (0.0..=1.0).contains(&p)).then_some(p)
+}
+
+/// `P(D_{n,n} >= h/n)`: 2 * (C(2n, n-h) - C(2n, n-2h) + ...) / C(2n, n), in Horner form.
+fn prob_outside_square(n: u64, h: u64) -> f64 {
+    let mut p = 0.0;
+    let mut k = (n / h) as i64;
+    let (n, h) = (n as i64, h as i64);
+    while k >= 0 {
+        let mut p1 = 1.0;
+        for j in 0..h {
+            p1 = (n - k * h - j) as f64 * p1 / (n + k * h + j + 1) as f64;
+        }
+        p = p1 * (1.0 - p);
+        k -= 1;
+    }
+    2.0 * p
+}
+
+/// `1 - P(paths stay strictly inside |x/m - y/n| < h/lcm)`, computed directly (Viehmann 2021).
+fn outer_prob_inside(m: u64, n: u64, g: u64, h: u64) -> f64 {
+    let (m, n) = if m < n {
+        (n as i64, m as i64)
+    } else {
+        (m as i64, n as i64)
+    };
+    let (g, h) = (g as i64, h as i64);
+    let (mg, ng) = (m / g, n / g);
+    let ceil_div = |a: i64, b: i64| -(-a).div_euclid(b);
+    let mut minj: i64 = 0;
+    let mut maxj: i64 = ceil_div(h, mg).min(n + 1);
+    let mut curlen = maxj - minj;
+    let len_a = (2 * maxj + 2).min(n + 1) as usize;
+    let mut a = vec![1.0f64; len_a];
+    for x in a.iter_mut().take(maxj as usize) {
+        *x = 0.0;
+    }
+    for i in 1..=m {
+        let (lastminj, lastlen) = (minj, curlen);
+        minj = ((ng * i - h).div_euclid(mg) + 1).max(0).min(n);
+        maxj = ceil_div(ng * i + h, mg).min(n + 1);
+        if maxj <= minj {
+            return 1.0;
+        }
+        let mut val = if minj == 0 { 0.0 } else { 1.0 };
+        let fi = i as f64;
+        let shift = (minj - lastminj) as usize;
+        for jj in 0..(maxj - minj) as usize {
+            let j = (jj as i64 + minj) as f64;
+            val = (a[jj + shift] * fi + val * j) / (fi + j);
+            a[jj] = val;
+        }
+        curlen = maxj - minj;
+        if lastlen > curlen {
+            let start = curlen as usize;
+            let end = (start + (lastlen - curlen) as usize).min(a.len());
+            a[start..end].iter_mut().for_each(|x| *x = 1.0);
+        }
+    }
+    a[(maxj - minj - 1) as usize]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[f64]) -> SortedSample {
+        SortedSample::new(v.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn ties_and_negative_zero() {
+        assert_eq!(
+            ks_statistic(&s(&[1.0, 1.0, 2.0]), &s(&[1.0, 2.0, 2.0])),
+            1.0 / 3.0
+        );
+        assert_eq!(ks_statistic(&s(&[-0.0, 1.0]), &s(&[0.0, 1.0])), 0.0);
+    }
+
+    #[test]
+    fn binary_search_path_agrees_with_merge() {
+        let big: Vec<f64> = (0..5000)
+            .map(|i| ((i * 7919) % 5000) as f64 / 10.0)
+            .collect();
+        let small = [3.0, 3.0, 17.5, 250.0, 499.9, 600.0, -1.0];
+        let (a, b) = (s(&big), s(&small));
+        let k_search = statistic_numerator(b.values(), a.values());
+        // Force the merge by comparing equal-sized copies is not possible; recompute by brute force.
+        let mut brute: u128 = 0;
+        let pooled: Vec<f64> = a.values().iter().chain(b.values()).copied().collect();
+        for &x in &pooled {
+            let i = a.count_at_or_below(x) as u128;
+            let j = b.count_at_or_below(x) as u128;
+            brute = brute.max((i * b.len() as u128).abs_diff(j * a.len() as u128));
+        }
+        assert_eq!(k_search, brute);
+    }
+}

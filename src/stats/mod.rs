@@ -1,0 +1,34 @@
+//! The statistics core: pure functions over samples and histograms.
+//!
+//! **Invariant: no I/O, no clock, no async, no logging.** Everything here takes its inputs as
+//! arguments and returns values; `tests/it/purity.rs` greps this directory to keep it so. The
+//! engine, the daemon and reference snapshots all call these functions, and every number they
+//! produce is checked against SciPy's golden vectors in `tests/data/`.
+//!
+//! Numeric conventions, in one place:
+//! - **NaN and nulls** never reach this module: callers drop them and count them, and
+//!   [`SortedSample::new`] rejects NaN. **±inf are values** (they sort to the ends).
+//! - **-0.0 equals 0.0**: folded when a sample is built.
+//! - **Ties**: the KS supremum is taken between distinct values; PSI bins are left-closed.
+//! - **Smoothing**: PSI clips proportions at `eps` = 1e-4; JS is unsmoothed.
+//! - **p-values**: KS exact/asymptotic as SciPy's `ks_2samp(method="auto")`; chi-square from
+//!   statrs; the null-rate test is a pooled two-proportion z-test; BH as SciPy's
+//!   `false_discovery_control`.
+
+pub mod binning;
+pub mod chi2;
+pub mod correction;
+pub mod divergence;
+pub mod kolmogorov;
+pub mod ks;
+pub mod proportion;
+pub mod sample;
+
+pub use binning::{CategoryCounts, CategoryTable, align_categories, bin_counts, quantile_edges};
+pub use chi2::{Chi2Result, chi2_homogeneity};
+pub use correction::{Correction, benjamini_hochberg};
+pub use divergence::{js_distance, psi, wasserstein};
+pub use kolmogorov::{kstwo_sf, smirnov};
+pub use ks::{KsMethod, KsMode, KsResult, ks_2samp, ks_statistic};
+pub use proportion::two_proportion_p;
+pub use sample::{SampleError, SortedSample};

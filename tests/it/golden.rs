@@ -1,0 +1,178 @@
+//! Golden vectors computed with SciPy/NumPy (`tests/data/golden/`, copied from the shared
+//! golden set; `meta.json` names the versions). Tolerances, as the golden README states them:
+//! KS D 1e-12 absolute; every p-value and `kstwo.sf` |got - want| <= 1e-9 + 1e-6 * want;
+//! PSI, JS and Wasserstein 1e-9 absolute.
+
+use drift::stats::*;
+use serde_json::Value;
+
+fn load(name: &str) -> Vec<Value> {
+    let path = format!("{}/tests/data/golden/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap()
+}
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+fn counts(v: &Value) -> Vec<u64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap())
+        .collect()
+}
+
+fn assert_p(case: &str, got: f64, want: f64) {
+    let tol = 1e-9 + 1e-6 * want;
+    assert!(
+        (got - want).abs() <= tol,
+        "{case}: p {got:e} vs SciPy {want:e} (tol {tol:e})"
+    );
+}
+
+fn assert_abs(case: &str, what: &str, got: f64, want: f64, tol: f64) {
+    assert!(
+        (got - want).abs() <= tol,
+        "{case}: {what} {got:e} vs SciPy {want:e} (tol {tol:e})"
+    );
+}
+
+#[test]
+fn ks_two_sample_matches_scipy() {
+    for case in load("ks.json") {
+        let name = case["name"].as_str().unwrap();
+        let x = SortedSample::new(floats(&case["x"])).unwrap();
+        let y = SortedSample::new(floats(&case["y"])).unwrap();
+        let auto = ks_2samp(&x, &y, KsMode::Auto);
+        assert_abs(
+            name,
+            "D",
+            auto.statistic,
+            case["statistic"].as_f64().unwrap(),
+            1e-12,
+        );
+        assert_p(name, auto.p_value, case["pvalue_auto"].as_f64().unwrap());
+        let uses = case["auto_uses"].as_str().unwrap();
+        let method = if uses == "exact" {
+            KsMethod::Exact
+        } else {
+            KsMethod::Asymptotic
+        };
+        assert_eq!(auto.method, method, "{name}");
+        if let Some(p) = case["pvalue_exact"].as_f64() {
+            assert_p(name, ks_2samp(&x, &y, KsMode::Exact).p_value, p);
+        }
+        if let Some(p) = case["pvalue_asymp"].as_f64() {
+            assert_p(name, ks_2samp(&x, &y, KsMode::Asymptotic).p_value, p);
+        }
+        // symmetry
+        let swapped = ks_2samp(&y, &x, KsMode::Auto);
+        assert_eq!(swapped.statistic, auto.statistic, "{name}");
+        assert_eq!(swapped.p_value, auto.p_value, "{name}");
+    }
+}
+
+#[test]
+fn kstwo_sf_matches_scipy_up_to_ten_million() {
+    for case in load("kstwo_sf.json") {
+        let n = case["n"].as_u64().unwrap();
+        let d = case["d"].as_f64().unwrap();
+        let want = case["sf"].as_f64().unwrap();
+        assert_p(&format!("kstwo.sf(d={d}, n={n})"), kstwo_sf(d, n), want);
+    }
+}
+
+#[test]
+fn numeric_psi_js_wasserstein_match_scipy() {
+    for case in load("psi_numeric.json") {
+        let name = case["name"].as_str().unwrap();
+        let r = SortedSample::new(floats(&case["ref"])).unwrap();
+        let c = SortedSample::new(floats(&case["cur"])).unwrap();
+        let edges = quantile_edges(&r, case["bins"].as_u64().unwrap() as usize);
+        let want_edges = floats(&case["edges"]);
+        assert_eq!(edges.len(), want_edges.len(), "{name}: edges {edges:?}");
+        for (g, w) in edges.iter().zip(&want_edges) {
+            assert_eq!(g.to_bits(), w.to_bits(), "{name}: edge {g} vs NumPy {w}");
+        }
+        let rc = bin_counts(&r, &edges);
+        let cc = bin_counts(&c, &edges);
+        assert_eq!(rc, counts(&case["ref_counts"]), "{name}");
+        assert_eq!(cc, counts(&case["cur_counts"]), "{name}");
+        let eps = 1e-4;
+        assert_abs(
+            name,
+            "psi",
+            psi(&rc, &cc, eps),
+            case["psi"].as_f64().unwrap(),
+            1e-9,
+        );
+        let js = case["js_distance_base2"].as_f64().unwrap();
+        assert_abs(name, "js", js_distance(&rc, &cc), js, 1e-9);
+        let w = case["wasserstein"].as_f64().unwrap();
+        assert_abs(name, "wasserstein", wasserstein(&r, &c), w, 1e-9);
+        let sd = case["ref_std_ddof0"].as_f64().unwrap();
+        assert_abs(name, "std", r.std_population(), sd, 1e-9);
+    }
+}
+
+#[test]
+fn categorical_psi_chi2_match_scipy() {
+    for case in load("categorical.json") {
+        let name = case["name"].as_str().unwrap();
+        let mut r = CategoryCounts::new();
+        let mut c = CategoryCounts::new();
+        for v in case["ref"].as_array().unwrap() {
+            r.add(v.as_str().unwrap(), 1);
+        }
+        for v in case["cur"].as_array().unwrap() {
+            c.add(v.as_str().unwrap(), 1);
+        }
+        let t = align_categories(&r, &c, 10_000);
+        let want: Vec<String> = case["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(t.labels, want, "{name}");
+        assert_eq!(t.reference, counts(&case["ref_counts"]), "{name}");
+        assert_eq!(t.current, counts(&case["cur_counts"]), "{name}");
+        assert_abs(
+            name,
+            "psi",
+            psi(&t.reference, &t.current, 1e-4),
+            case["psi"].as_f64().unwrap(),
+            1e-9,
+        );
+        let js = case["js_distance_base2"].as_f64().unwrap();
+        assert_abs(name, "js", js_distance(&t.reference, &t.current), js, 1e-9);
+        let chi = chi2_homogeneity(&t.reference, &t.current);
+        assert_eq!(chi.dof, case["chi2_dof"].as_u64().unwrap(), "{name}");
+        let want_stat = case["chi2_statistic"].as_f64().unwrap();
+        assert_abs(
+            name,
+            "chi2",
+            chi.statistic,
+            want_stat,
+            1e-9 * want_stat.max(1.0),
+        );
+        assert_p(name, chi.p_value, case["chi2_pvalue"].as_f64().unwrap());
+    }
+}
+
+#[test]
+fn benjamini_hochberg_matches_scipy() {
+    for case in load("bh.json") {
+        let name = case["name"].as_str().unwrap();
+        let got = benjamini_hochberg(&floats(&case["pvalues"]));
+        for (g, w) in got.iter().zip(floats(&case["adjusted_bh"])) {
+            assert_p(name, *g, w);
+        }
+    }
+}
