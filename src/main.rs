@@ -1,1 +1,31 @@
-fn main() {}
+//! The `drift` binary: parse the command line, set up logging, dispatch, map errors to exit
+//! codes. Everything else lives in the library.
+
+use clap::Parser;
+use drift::cli::{self, Cli, Command, exit};
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::ERROR
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    drift::logging::init(&cli.log_level);
+    let result = match &cli.command {
+        Command::Check(args) => cli::check(args),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("drift: error: {e:#}");
+            std::process::exit(exit::ERROR);
+        }
+    }
+}

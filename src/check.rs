@@ -1,0 +1,175 @@
+//! `drift check` as a library call: opens both datasets, decides which columns to compare,
+//! decodes and compares them on all cores (one column per worker at a time, so memory stays at
+//! a few columns), and judges the evaluation. The CLI prints the [`Report`]; tests call this.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{Result, bail};
+
+use crate::engine::{
+    self, ColumnReport, Policy, Report, SchemaReport, Skipped, TableSummary, TypeChange,
+};
+use crate::source::{Class, Dataset};
+
+/// What to compare and how.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// Compare only these columns (empty: all).
+    pub columns: Vec<String>,
+    /// Leave these columns out.
+    pub exclude: Vec<String>,
+    /// Compare these columns as categories whatever their type.
+    pub categorical: Vec<String>,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+}
+
+/// A column to compare, decided before any data is decoded.
+#[derive(Debug, Clone)]
+struct Planned {
+    name: String,
+    categorical: bool,
+}
+
+/// Runs the whole check. `progress` is called after each column with (done, total).
+pub fn run_check(
+    reference: &Dataset,
+    current: &Dataset,
+    options: &CheckOptions,
+    policy: &Policy,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Report> {
+    if let Err(errors) = policy.validate() {
+        bail!("invalid thresholds: {}", errors.join("; "));
+    }
+    let (plan, schema, skipped) = plan(reference, current, options)?;
+    let threads = if options.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        options.threads
+    }
+    .clamp(1, plan.len().max(1));
+
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<ColumnReport>>>> =
+        Mutex::new((0..plan.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(p) = plan.get(i) else { break };
+                    let _span = tracing::debug_span!("column", name = %p.name).entered();
+                    let r = reference.read_column(&p.name, p.categorical).and_then(|r| {
+                        let c = current.read_column(&p.name, p.categorical)?;
+                        Ok(engine::compare_column(&p.name, &r, &c, policy))
+                    });
+                    results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
+                    progress(done.fetch_add(1, Ordering::Relaxed) + 1, plan.len());
+                }
+            });
+        }
+    });
+    let mut columns = Vec::with_capacity(plan.len());
+    let mut errors = Vec::new();
+    for r in results
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .flatten()
+    {
+        match r {
+            Ok(c) => columns.push(c),
+            Err(e) => errors.push(format!("{e:#}")),
+        }
+    }
+    if !errors.is_empty() {
+        bail!("{}", errors.join("\n"));
+    }
+    let summary = |d: &Dataset| TableSummary {
+        rows: d.rows,
+        files: d.files.len(),
+    };
+    Ok(engine::judge(
+        columns,
+        schema,
+        skipped,
+        summary(reference),
+        summary(current),
+        policy,
+    ))
+}
+
+/// Decides which columns are compared, which are schema differences and which are skipped.
+fn plan(
+    reference: &Dataset,
+    current: &Dataset,
+    options: &CheckOptions,
+) -> Result<(Vec<Planned>, SchemaReport, Vec<Skipped>)> {
+    let mut unknown: Vec<&str> = options
+        .columns
+        .iter()
+        .chain(&options.exclude)
+        .chain(&options.categorical)
+        .map(String::as_str)
+        .filter(|n| reference.column(n).is_none() && current.column(n).is_none())
+        .collect();
+    unknown.dedup();
+    if !unknown.is_empty() {
+        bail!(
+            "column(s) {} named on the command line are in neither the reference nor the current data",
+            unknown
+                .iter()
+                .map(|n| format!("{n:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let only: HashSet<&str> = options.columns.iter().map(String::as_str).collect();
+    let exclude: HashSet<&str> = options.exclude.iter().map(String::as_str).collect();
+    let forced: HashSet<&str> = options.categorical.iter().map(String::as_str).collect();
+    let wanted = |n: &str| (only.is_empty() || only.contains(n)) && !exclude.contains(n);
+
+    let mut planned = Vec::new();
+    let mut schema = SchemaReport::default();
+    let mut skipped = Vec::new();
+    for rc in reference.columns.iter().filter(|c| wanted(&c.name)) {
+        let Some(cc) = current.column(&rc.name) else {
+            schema.only_in_reference.push(rc.name.clone());
+            continue;
+        };
+        let force = forced.contains(rc.name.as_str());
+        let class = |c: &Class| {
+            if force && *c == Class::Numeric {
+                Class::Categorical
+            } else {
+                c.clone()
+            }
+        };
+        match (class(&rc.class), class(&cc.class)) {
+            (Class::Skipped(why), _) | (_, Class::Skipped(why)) => skipped.push(Skipped {
+                column: rc.name.clone(),
+                data_type: rc.data_type.to_string(),
+                reason: why.to_owned(),
+            }),
+            (a, b) if a != b => schema.type_changed.push(TypeChange {
+                column: rc.name.clone(),
+                reference: rc.data_type.to_string(),
+                current: cc.data_type.to_string(),
+            }),
+            (a, _) => planned.push(Planned {
+                name: rc.name.clone(),
+                categorical: force || a == Class::Categorical,
+            }),
+        }
+    }
+    for cc in current.columns.iter().filter(|c| wanted(&c.name)) {
+        if reference.column(&cc.name).is_none() {
+            schema.only_in_current.push(cc.name.clone());
+        }
+    }
+    Ok((planned, schema, skipped))
+}

@@ -1,0 +1,342 @@
+//! The engine: compares one column's reference and current data, then judges a whole
+//! evaluation under a [`Policy`]. Pure and synchronous like `stats` (no I/O, clock or logging):
+//! the `source` module decodes Parquet into [`ColumnData`], the CLI and the daemon call
+//! [`compare_column`] (the expensive part, one column at a time, on any thread) and then
+//! [`judge`] once, which applies the multiple-testing correction across every p-value of the
+//! evaluation and the decision policy.
+
+pub mod policy;
+pub mod report;
+
+pub use policy::{Extras, Floors, Policy, Severity};
+pub use report::*;
+
+use crate::stats::{self, CategoryCounts, KsMode, SortedSample};
+
+/// One side of one column, as decoded.
+#[derive(Debug, Clone)]
+pub struct ColumnData {
+    /// Arrow type, for the report.
+    pub data_type: String,
+    /// Rows, including missing.
+    pub rows: u64,
+    /// Nulls.
+    pub nulls: u64,
+    /// NaN values (floats).
+    pub nan: u64,
+    /// The non-missing values.
+    pub values: Values,
+}
+
+/// Non-missing values of one side.
+#[derive(Debug, Clone)]
+pub enum Values {
+    /// Sorted numeric values; `None` when every row was missing.
+    Numeric(Option<SortedSample>),
+    /// Category frequencies.
+    Categorical(CategoryCounts),
+}
+
+impl ColumnData {
+    fn count(&self) -> u64 {
+        match &self.values {
+            Values::Numeric(s) => s.as_ref().map_or(0, |s| s.len() as u64),
+            Values::Categorical(c) => c.total(),
+        }
+    }
+
+    fn missing(&self) -> u64 {
+        self.nulls + self.nan
+    }
+
+    fn summary(&self) -> SideSummary {
+        let count = self.count();
+        let mut s = SideSummary {
+            data_type: self.data_type.clone(),
+            rows: self.rows,
+            count,
+            nulls: self.nulls,
+            nan: self.nan,
+            missing_rate: if self.rows == 0 {
+                0.0
+            } else {
+                self.missing() as f64 / self.rows as f64
+            },
+            stats: None,
+            top: None,
+            distinct: None,
+        };
+        match &self.values {
+            Values::Numeric(Some(x)) => {
+                s.stats = Some(NumericSummary {
+                    mean: x.mean(),
+                    std: x.std_population(),
+                    min: x.min(),
+                    median: x.median(),
+                    max: x.max(),
+                })
+            }
+            Values::Numeric(None) => {}
+            Values::Categorical(c) => {
+                s.distinct = Some(c.distinct());
+                s.top = Some(shares(c.top(5), c.total()));
+            }
+        }
+        s
+    }
+}
+
+fn shares(v: Vec<(String, u64)>, total: u64) -> Vec<CategoryShare> {
+    v.into_iter()
+        .map(|(category, count)| CategoryShare {
+            category,
+            count,
+            share: count as f64 / total.max(1) as f64,
+        })
+        .collect()
+}
+
+/// Runs every test of one column; p-values are raw and nothing is judged yet.
+///
+/// # Panics
+/// If the two sides hold different kinds of values (the caller reports that as a schema
+/// change instead of comparing).
+pub fn compare_column(
+    name: &str,
+    reference: &ColumnData,
+    current: &ColumnData,
+    policy: &Policy,
+) -> ColumnReport {
+    let mut tests = Vec::new();
+    let mut new_categories = None;
+    let mut new_total = None;
+    let mut new_share = None;
+    let enough = reference.count() >= policy.min_count && current.count() >= policy.min_count;
+    let kind = match (&reference.values, &current.values) {
+        (Values::Numeric(r), Values::Numeric(c)) => {
+            match (r, c) {
+                (Some(r), Some(c)) if enough => numeric_tests(r, c, policy, &mut tests),
+                _ => {
+                    tests.push(TestResult::new(TestKind::Ks, TestStatus::Insufficient));
+                    tests.push(TestResult::new(TestKind::Psi, TestStatus::Insufficient));
+                }
+            }
+            ColumnKind::Numeric
+        }
+        (Values::Categorical(r), Values::Categorical(c)) => {
+            if enough {
+                categorical_tests(r, c, policy, &mut tests);
+            } else {
+                tests.push(TestResult::new(TestKind::Chi2, TestStatus::Insufficient));
+            }
+            let mut fresh: Vec<(String, u64)> = c
+                .iter()
+                .filter(|(k, _)| r.get(k) == 0)
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect();
+            let fresh_count: u64 = fresh.iter().map(|f| f.1).sum();
+            new_total = Some(fresh.len());
+            new_share = Some(if c.total() == 0 {
+                0.0
+            } else {
+                fresh_count as f64 / c.total() as f64
+            });
+            fresh.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            fresh.truncate(20);
+            new_categories = Some(shares(fresh, c.total()));
+            ColumnKind::Categorical
+        }
+        _ => panic!("compare_column({name}): the sides hold different kinds of values"),
+    };
+    tests.push(null_rate_test(reference, current, policy));
+    ColumnReport {
+        column: name.to_owned(),
+        kind,
+        drift: false,
+        severity: Severity::None,
+        reference: reference.summary(),
+        current: current.summary(),
+        tests,
+        new_categories,
+        new_categories_total: new_total,
+        new_categories_share: new_share,
+    }
+}
+
+fn floors_threshold(alpha: f64, f: Floors) -> Threshold {
+    Threshold {
+        alpha: Some(alpha),
+        floor: Some(f.warning),
+        critical_floor: Some(f.critical),
+    }
+}
+
+fn numeric_tests(r: &SortedSample, c: &SortedSample, policy: &Policy, tests: &mut Vec<TestResult>) {
+    let ks = stats::ks_2samp(r, c, KsMode::Auto);
+    let mut t = TestResult::new(TestKind::Ks, TestStatus::Ok);
+    t.statistic = Some(ks.statistic);
+    t.effect = Some(ks.statistic);
+    t.p_value = Some(ks.p_value);
+    t.method = Some(ks.method);
+    t.threshold = floors_threshold(policy.alpha, policy.ks);
+    tests.push(t);
+
+    let edges = stats::quantile_edges(r, policy.bins);
+    let rc = stats::bin_counts(r, &edges);
+    let cc = stats::bin_counts(c, &edges);
+    let psi = stats::psi(&rc, &cc, policy.psi_eps);
+    let chi = stats::chi2_homogeneity(&rc, &cc);
+    let mut t = TestResult::new(TestKind::Psi, TestStatus::Ok);
+    t.statistic = Some(psi);
+    t.effect = Some(psi);
+    t.p_value = Some(chi.p_value);
+    t.chi2_statistic = Some(chi.statistic);
+    t.dof = Some(chi.dof);
+    t.threshold = floors_threshold(policy.alpha, policy.psi);
+    if policy.extras.js {
+        let mut j = TestResult::new(TestKind::Js, TestStatus::Informational);
+        j.statistic = Some(stats::js_distance(&rc, &cc));
+        tests.push(j);
+    }
+    t.edges = Some(edges);
+    t.reference_counts = Some(rc);
+    t.current_counts = Some(cc);
+    tests.push(t);
+
+    if policy.extras.wasserstein {
+        let w = stats::wasserstein(r, c);
+        let sd = r.std_population();
+        let mut t = TestResult::new(TestKind::Wasserstein, TestStatus::Informational);
+        t.statistic = Some(w);
+        t.normalized = (sd > 0.0).then(|| w / sd);
+        tests.push(t);
+    }
+}
+
+fn categorical_tests(
+    r: &CategoryCounts,
+    c: &CategoryCounts,
+    policy: &Policy,
+    tests: &mut Vec<TestResult>,
+) {
+    let table = stats::align_categories(r, c, policy.max_categories);
+    let psi = stats::psi(&table.reference, &table.current, policy.psi_eps);
+    let chi = stats::chi2_homogeneity(&table.reference, &table.current);
+    let mut t = TestResult::new(TestKind::Chi2, TestStatus::Ok);
+    t.statistic = Some(chi.statistic);
+    t.effect = Some(psi);
+    t.psi = Some(psi);
+    t.p_value = Some(chi.p_value);
+    t.dof = Some(chi.dof);
+    t.categories = Some(table.labels.len());
+    t.pooled = Some(table.pooled);
+    t.threshold = floors_threshold(policy.alpha, policy.psi);
+    tests.push(t);
+    if policy.extras.js {
+        let mut j = TestResult::new(TestKind::Js, TestStatus::Informational);
+        j.statistic = Some(stats::js_distance(&table.reference, &table.current));
+        tests.push(j);
+    }
+}
+
+fn null_rate_test(r: &ColumnData, c: &ColumnData, policy: &Policy) -> TestResult {
+    if r.rows < policy.min_count || c.rows < policy.min_count {
+        return TestResult::new(TestKind::NullRate, TestStatus::Insufficient);
+    }
+    let rr = r.missing() as f64 / r.rows as f64;
+    let cr = c.missing() as f64 / c.rows as f64;
+    let mut t = TestResult::new(TestKind::NullRate, TestStatus::Ok);
+    t.statistic = Some(cr - rr);
+    t.effect = Some((cr - rr).abs());
+    t.p_value = Some(stats::two_proportion_p(
+        r.missing(),
+        r.rows,
+        c.missing(),
+        c.rows,
+    ));
+    t.reference_rate = Some(rr);
+    t.current_rate = Some(cr);
+    t.threshold = floors_threshold(policy.alpha, policy.null_rate);
+    t
+}
+
+/// Applies the multiple-testing correction over every p-value of the evaluation and the
+/// decision policy, orders the columns (drifted first) and builds the report.
+pub fn judge(
+    mut columns: Vec<ColumnReport>,
+    schema: SchemaReport,
+    skipped: Vec<Skipped>,
+    reference: TableSummary,
+    current: TableSummary,
+    policy: &Policy,
+) -> Report {
+    let mut family = Vec::new();
+    for (ci, col) in columns.iter().enumerate() {
+        for (ti, t) in col.tests.iter().enumerate() {
+            if let (TestStatus::Ok, Some(p)) = (t.status, t.p_value) {
+                family.push((ci, ti, p));
+            }
+        }
+    }
+    let raw: Vec<f64> = family.iter().map(|f| f.2).collect();
+    let adjusted = policy.correction.adjust(&raw);
+    for (&(ci, ti, _), adj) in family.iter().zip(adjusted) {
+        let t = &mut columns[ci].tests[ti];
+        t.p_value_adjusted = Some(adj);
+        let floors = match t.test {
+            TestKind::Ks => policy.ks,
+            TestKind::Psi | TestKind::Chi2 => policy.psi,
+            TestKind::NullRate => policy.null_rate,
+            TestKind::Js | TestKind::Wasserstein => continue,
+        };
+        let effect = t.effect.unwrap_or(0.0);
+        if adj < policy.alpha {
+            t.severity = floors.severity(effect);
+            t.drift = t.severity > Severity::None;
+        }
+    }
+    let mut summary = Summary {
+        columns: columns.len(),
+        tests_in_family: family.len(),
+        ..Summary::default()
+    };
+    for col in &mut columns {
+        col.severity = col
+            .tests
+            .iter()
+            .map(|t| t.severity)
+            .max()
+            .unwrap_or(Severity::None);
+        col.drift = col.tests.iter().any(|t| t.drift);
+        summary.drifted += usize::from(col.drift);
+        summary.critical += usize::from(col.severity == Severity::Critical);
+        summary.insufficient += col
+            .tests
+            .iter()
+            .filter(|t| t.status == TestStatus::Insufficient)
+            .count();
+    }
+    // Stable: drifted first by severity, otherwise schema order.
+    columns.sort_by_key(|c| std::cmp::Reverse(c.severity));
+    let schema_drift = !schema.only_in_reference.is_empty() || !schema.type_changed.is_empty();
+    let mut severity = columns
+        .iter()
+        .map(|c| c.severity)
+        .max()
+        .unwrap_or(Severity::None);
+    if schema_drift {
+        severity = Severity::Critical;
+    }
+    Report {
+        report_version: REPORT_VERSION,
+        drift: summary.drifted > 0 || schema_drift,
+        severity,
+        reference,
+        current,
+        columns,
+        schema,
+        skipped,
+        summary,
+        policy: policy.clone(),
+    }
+}

@@ -1,0 +1,348 @@
+//! The result of one evaluation: what `drift check --format json` prints, what the daemon
+//! stores and what alerts quote. The JSON field names are a contract (see `docs/json.md`):
+//! fields may be added, these names stay.
+
+use serde::Serialize;
+
+use super::policy::{Policy, Severity};
+use crate::stats::KsMethod;
+
+/// Schema version of the JSON report.
+pub const REPORT_VERSION: u32 = 1;
+
+/// The whole evaluation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Version of this JSON shape.
+    pub report_version: u32,
+    /// Whether anything drifted (a column, or a reference column missing or retyped).
+    pub drift: bool,
+    /// Highest severity found.
+    pub severity: Severity,
+    /// The reference table.
+    pub reference: TableSummary,
+    /// The current table.
+    pub current: TableSummary,
+    /// One entry per compared column: drifted first (critical, then warning), then in schema
+    /// order.
+    pub columns: Vec<ColumnReport>,
+    /// Schema differences.
+    pub schema: SchemaReport,
+    /// Columns not compared, with the reason.
+    pub skipped: Vec<Skipped>,
+    /// Counts for the summary line.
+    pub summary: Summary,
+    /// Every threshold used.
+    pub policy: Policy,
+}
+
+/// Size of one side.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TableSummary {
+    /// Total rows over all files.
+    pub rows: u64,
+    /// Number of files read.
+    pub files: usize,
+}
+
+/// Column kinds the engine compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnKind {
+    /// Integers, floats and decimals, compared as f64.
+    Numeric,
+    /// Strings, dictionary-encoded strings and booleans (or forced with `--categorical`).
+    Categorical,
+}
+
+impl ColumnKind {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ColumnKind::Numeric => "numeric",
+            ColumnKind::Categorical => "categorical",
+        }
+    }
+}
+
+/// Outcome of one column.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnReport {
+    /// Column name.
+    pub column: String,
+    /// How it was compared.
+    pub kind: ColumnKind,
+    /// Whether any of its tests drifted.
+    pub drift: bool,
+    /// Highest severity among its tests.
+    pub severity: Severity,
+    /// Reference side summary.
+    pub reference: SideSummary,
+    /// Current side summary.
+    pub current: SideSummary,
+    /// Test results.
+    pub tests: Vec<TestResult>,
+    /// Categories seen in the current data but not in the reference, most frequent first
+    /// (at most 20 listed; `new_categories_total` counts them all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_categories: Option<Vec<NewCategory>>,
+    /// Number of distinct new categories.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_categories_total: Option<usize>,
+    /// Share of current values that are new categories.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_categories_share: Option<f64>,
+}
+
+/// Per-side description of a column.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SideSummary {
+    /// Arrow data type as read.
+    #[serde(rename = "type")]
+    pub data_type: String,
+    /// Rows (values plus missing).
+    pub rows: u64,
+    /// Non-missing values (what the tests use).
+    pub count: u64,
+    /// Nulls.
+    pub nulls: u64,
+    /// NaN (floats only; excluded from the tests, counted as missing for the null-rate test).
+    pub nan: u64,
+    /// Missing share: (nulls + nan) / rows.
+    pub missing_rate: f64,
+    /// Numeric: summary statistics over the non-missing values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stats: Option<NumericSummary>,
+    /// Categorical: the most frequent categories (up to 5) with their shares.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top: Option<Vec<CategoryShare>>,
+    /// Categorical: number of distinct categories.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distinct: Option<usize>,
+}
+
+/// Numeric summary statistics (±inf included as values).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct NumericSummary {
+    /// Mean.
+    pub mean: f64,
+    /// Population standard deviation.
+    pub std: f64,
+    /// Minimum.
+    pub min: f64,
+    /// Median.
+    pub median: f64,
+    /// Maximum.
+    pub max: f64,
+}
+
+/// One category and its share of the side's non-missing values.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CategoryShare {
+    /// Label.
+    pub category: String,
+    /// Count.
+    pub count: u64,
+    /// Share of non-missing values.
+    pub share: f64,
+}
+
+/// A category unseen in the reference.
+pub type NewCategory = CategoryShare;
+
+/// Which test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TestKind {
+    /// Two-sample Kolmogorov-Smirnov.
+    Ks,
+    /// PSI on numeric bins (significance: chi-square on the bins).
+    Psi,
+    /// Chi-square over categories (effect: categorical PSI).
+    Chi2,
+    /// Change in the missing rate.
+    NullRate,
+    /// Jensen-Shannon distance, informational.
+    Js,
+    /// Wasserstein-1, informational.
+    Wasserstein,
+}
+
+impl TestKind {
+    /// Name used in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TestKind::Ks => "ks",
+            TestKind::Psi => "psi",
+            TestKind::Chi2 => "chi2",
+            TestKind::NullRate => "null_rate",
+            TestKind::Js => "js",
+            TestKind::Wasserstein => "wasserstein",
+        }
+    }
+}
+
+/// Whether a test could be evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TestStatus {
+    /// Evaluated.
+    Ok,
+    /// Too few values on a side (see `policy.min_count`): reported, never drift.
+    Insufficient,
+    /// Computed for information only: no p-value, never drift.
+    Informational,
+}
+
+/// The thresholds a test was judged against.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Threshold {
+    /// Significance level for the adjusted p-value.
+    pub alpha: Option<f64>,
+    /// Warning floor on `effect`.
+    pub floor: Option<f64>,
+    /// Critical floor on `effect`.
+    pub critical_floor: Option<f64>,
+}
+
+/// One test on one column.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestResult {
+    /// Which test.
+    pub test: TestKind,
+    /// Evaluated, insufficient or informational.
+    pub status: TestStatus,
+    /// The test's own statistic (KS D, PSI, chi-square, missing-rate difference, ...).
+    pub statistic: Option<f64>,
+    /// The effect size compared with the floors (KS: D; psi and chi2: PSI; null_rate: the
+    /// absolute change in the missing rate).
+    pub effect: Option<f64>,
+    /// Raw p-value.
+    pub p_value: Option<f64>,
+    /// p-value after the multiple-testing correction.
+    pub p_value_adjusted: Option<f64>,
+    /// Thresholds.
+    pub threshold: Threshold,
+    /// Significant and above the warning floor.
+    pub drift: bool,
+    /// none, warning or critical.
+    pub severity: Severity,
+    /// KS: how the p-value was computed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<KsMethod>,
+    /// psi: the bin edges (reference quantiles, duplicates collapsed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edges: Option<Vec<f64>>,
+    /// psi: reference counts per bin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_counts: Option<Vec<u64>>,
+    /// psi: current counts per bin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_counts: Option<Vec<u64>>,
+    /// psi: the chi-square statistic behind the p-value; chi2: the PSI.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chi2_statistic: Option<f64>,
+    /// chi2 and psi: degrees of freedom of the chi-square test.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dof: Option<u64>,
+    /// chi2: categorical PSI (also in `effect`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub psi: Option<f64>,
+    /// chi2: number of category bins compared, and whether rare ones were pooled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub categories: Option<usize>,
+    /// chi2: rare categories pooled into `__other__`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pooled: Option<bool>,
+    /// null_rate: reference missing rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_rate: Option<f64>,
+    /// null_rate: current missing rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_rate: Option<f64>,
+    /// wasserstein: the distance divided by the reference standard deviation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub normalized: Option<f64>,
+}
+
+impl TestResult {
+    /// A test with only its kind and status set; the comparison fills in the rest.
+    pub fn new(test: TestKind, status: TestStatus) -> TestResult {
+        TestResult {
+            test,
+            status,
+            statistic: None,
+            effect: None,
+            p_value: None,
+            p_value_adjusted: None,
+            threshold: Threshold {
+                alpha: None,
+                floor: None,
+                critical_floor: None,
+            },
+            drift: false,
+            severity: Severity::None,
+            method: None,
+            edges: None,
+            reference_counts: None,
+            current_counts: None,
+            chi2_statistic: None,
+            dof: None,
+            psi: None,
+            categories: None,
+            pooled: None,
+            reference_rate: None,
+            current_rate: None,
+            normalized: None,
+        }
+    }
+}
+
+/// Schema differences between the sides.
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct SchemaReport {
+    /// Columns the current data lacks (drift).
+    pub only_in_reference: Vec<String>,
+    /// Columns new in the current data (reported, not drift).
+    pub only_in_current: Vec<String>,
+    /// Columns whose kind changed between numeric and categorical (drift).
+    pub type_changed: Vec<TypeChange>,
+}
+
+/// A column whose type changed kind.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TypeChange {
+    /// Column.
+    pub column: String,
+    /// Reference Arrow type.
+    pub reference: String,
+    /// Current Arrow type.
+    pub current: String,
+}
+
+/// A column left out of the comparison.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Skipped {
+    /// Column.
+    pub column: String,
+    /// Arrow type.
+    #[serde(rename = "type")]
+    pub data_type: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Counts behind the summary line.
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct Summary {
+    /// Columns compared.
+    pub columns: usize,
+    /// Columns that drifted.
+    pub drifted: usize,
+    /// Of which critical.
+    pub critical: usize,
+    /// p-values in the correction's family.
+    pub tests_in_family: usize,
+    /// Tests that could not be evaluated for lack of data.
+    pub insufficient: usize,
+}

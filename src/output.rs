@@ -1,0 +1,257 @@
+//! Rendering a [`Report`] for people and programs: an aligned table (colour only on a
+//! terminal, drifted columns first, one summary line), Markdown (for CI comments and notebooks)
+//! and JSON (the documented contract in `docs/json.md`). Rendering is pure: it returns a
+//! string and the CLI decides where it goes.
+
+use std::fmt::Write as _;
+
+use crate::engine::{ColumnReport, Report, Severity, TestResult, TestStatus};
+
+/// Output formats of `drift check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned plain-text table.
+    Table,
+    /// The JSON report.
+    Json,
+    /// A Markdown table.
+    Markdown,
+}
+
+/// Renders the report.
+pub fn render(report: &Report, format: Format, color: bool) -> String {
+    match format {
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(report)
+                .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+            s.push('\n');
+            s
+        }
+        Format::Table => table(report, color),
+        Format::Markdown => markdown(report),
+    }
+}
+
+/// Formats a number compactly: 4 significant digits, scientific when tiny.
+pub fn num(x: f64) -> String {
+    if x == 0.0 {
+        "0".to_owned()
+    } else if x.is_infinite() {
+        if x > 0.0 {
+            "inf".to_owned()
+        } else {
+            "-inf".to_owned()
+        }
+    } else if x.abs() < 1e-3 || x.abs() >= 1e6 {
+        format!("{x:.2e}")
+    } else {
+        let s = format!("{x:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    }
+}
+
+fn opt(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".to_owned(), num)
+}
+
+fn threshold(t: &TestResult) -> String {
+    match (t.threshold.floor, t.threshold.critical_floor) {
+        (Some(w), Some(c)) => format!("{}/{}", num(w), num(c)),
+        _ => "-".to_owned(),
+    }
+}
+
+fn result_word(t: &TestResult) -> &'static str {
+    match (t.status, t.severity) {
+        (TestStatus::Insufficient, _) => "insufficient",
+        (TestStatus::Informational, _) => "info",
+        (_, Severity::Critical) => "CRITICAL",
+        (_, Severity::Warning) => "WARNING",
+        (_, Severity::None) => "ok",
+    }
+}
+
+fn column_note(c: &ColumnReport) -> String {
+    let mut notes = Vec::new();
+    if let (Some(r), Some(k)) = (&c.reference.stats, &c.current.stats) {
+        notes.push(format!("median {} -> {}", num(r.median), num(k.median)));
+    }
+    if let (Some(n), Some(share)) = (c.new_categories_total, c.new_categories_share)
+        && n > 0
+    {
+        notes.push(format!(
+            "{n} new categories ({:.1}% of rows)",
+            share * 100.0
+        ));
+    }
+    if c.reference.missing_rate > 0.0 || c.current.missing_rate > 0.0 {
+        notes.push(format!(
+            "missing {:.1}% -> {:.1}%",
+            c.reference.missing_rate * 100.0,
+            c.current.missing_rate * 100.0
+        ));
+    }
+    notes.join("; ")
+}
+
+/// The one-line summary that closes the table and Markdown outputs.
+pub fn summary_line(r: &Report) -> String {
+    let s = &r.summary;
+    let mut line = if r.drift {
+        format!(
+            "DRIFT: {} of {} columns drifted ({} critical)",
+            s.drifted, s.columns, s.critical
+        )
+    } else {
+        format!("no drift: {} columns compared", s.columns)
+    };
+    let sch = &r.schema;
+    if !sch.only_in_reference.is_empty() {
+        let _ = write!(
+            line,
+            "; missing from current: {}",
+            sch.only_in_reference.join(", ")
+        );
+    }
+    if !sch.type_changed.is_empty() {
+        let names: Vec<&str> = sch.type_changed.iter().map(|t| t.column.as_str()).collect();
+        let _ = write!(line, "; type changed: {}", names.join(", "));
+    }
+    if !sch.only_in_current.is_empty() {
+        let _ = write!(line, "; new in current: {}", sch.only_in_current.join(", "));
+    }
+    if !r.skipped.is_empty() {
+        let _ = write!(
+            line,
+            "; skipped: {}",
+            r.skipped
+                .iter()
+                .map(|k| k.column.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let _ = write!(
+        line,
+        " (reference {} rows in {} file{}, current {} rows in {} file{})",
+        r.reference.rows,
+        r.reference.files,
+        if r.reference.files == 1 { "" } else { "s" },
+        r.current.rows,
+        r.current.files,
+        if r.current.files == 1 { "" } else { "s" }
+    );
+    line
+}
+
+fn rows(report: &Report) -> Vec<[String; 8]> {
+    let mut out = Vec::new();
+    for c in &report.columns {
+        for (i, t) in c.tests.iter().enumerate() {
+            let first = i == 0;
+            out.push([
+                if first {
+                    c.column.clone()
+                } else {
+                    String::new()
+                },
+                if first {
+                    c.kind.as_str().to_owned()
+                } else {
+                    String::new()
+                },
+                t.test.as_str().to_owned(),
+                opt(t.effect.or(t.statistic)),
+                threshold(t),
+                opt(t.p_value_adjusted.or(t.p_value)),
+                result_word(t).to_owned(),
+                if first { column_note(c) } else { String::new() },
+            ]);
+        }
+    }
+    out
+}
+
+const HEADER: [&str; 8] = [
+    "COLUMN", "KIND", "TEST", "EFFECT", "FLOORS", "P(ADJ)", "RESULT", "NOTE",
+];
+
+fn table(report: &Report, color: bool) -> String {
+    let body = rows(report);
+    let mut widths = HEADER.map(str::len);
+    for r in &body {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: &[String], out: &mut String, paint: Option<&str>| {
+        let mut s = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(cell);
+            } else {
+                let _ = write!(s, "{cell:<w$}  ");
+            }
+        }
+        let s = s.trim_end().to_owned();
+        match paint {
+            Some(code) if color => {
+                let _ = writeln!(out, "\x1b[{code}m{s}\x1b[0m");
+            }
+            _ => {
+                let _ = writeln!(out, "{s}");
+            }
+        }
+    };
+    line(&HEADER.map(String::from), &mut out, Some("1"));
+    for r in &body {
+        let paint = match r[6].as_str() {
+            "CRITICAL" => Some("31"),
+            "WARNING" => Some("33"),
+            _ => None,
+        };
+        line(r, &mut out, paint);
+    }
+    if !report.schema.type_changed.is_empty() {
+        out.push('\n');
+        for t in &report.schema.type_changed {
+            let _ = writeln!(
+                out,
+                "type changed: {} ({} -> {})",
+                t.column, t.reference, t.current
+            );
+        }
+    }
+    for s in &report.skipped {
+        let _ = writeln!(out, "skipped: {} ({}): {}", s.column, s.data_type, s.reason);
+    }
+    out.push('\n');
+    let summary = summary_line(report);
+    if color {
+        let code = if report.drift { "1;31" } else { "1;32" };
+        let _ = writeln!(out, "\x1b[{code}m{summary}\x1b[0m");
+    } else {
+        let _ = writeln!(out, "{summary}");
+    }
+    out
+}
+
+fn markdown(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "**{}**\n", summary_line(report));
+    let _ = writeln!(out, "| {} |", HEADER.join(" | "));
+    let _ = writeln!(out, "|{}|", HEADER.map(|_| "---").join("|"));
+    for r in rows(report) {
+        let cells: Vec<String> = r.iter().map(|c| c.replace('|', "\\|")).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+    for t in &report.schema.type_changed {
+        let _ = writeln!(
+            out,
+            "\nType changed: `{}` ({} -> {})",
+            t.column, t.reference, t.current
+        );
+    }
+    out
+}

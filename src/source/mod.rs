@@ -1,0 +1,256 @@
+//! The only module that touches storage: finds Parquet files, reads their footers, unifies
+//! their schemas and decodes one column at a time into [`ColumnData`] for the engine.
+//!
+//! Files are read column by column (a projection per column), so peak memory is one or two
+//! columns' values, never the whole table. String columns are read with a dictionary hint, so
+//! dictionary-encoded pages (the writer default) are counted by key instead of materialising
+//! every string. Every error is one line that names the file (and the column) and what to do.
+
+mod decode;
+mod paths;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use arrow_schema::{DataType, Field, Schema};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+
+pub use paths::expand_inputs;
+
+use crate::engine::ColumnData;
+
+/// How a column can be compared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Class {
+    /// Integers, floats, decimals.
+    Numeric,
+    /// Strings (plain, large, view, dictionary-encoded) and booleans.
+    Categorical,
+    /// Not compared; the reason says why.
+    Skipped(&'static str),
+}
+
+/// Classifies an Arrow type.
+pub fn classify(t: &DataType) -> Class {
+    use DataType::*;
+    match t {
+        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Float16 | Float32
+        | Float64 | Decimal32(..) | Decimal64(..) | Decimal128(..) | Decimal256(..) => {
+            Class::Numeric
+        }
+        Utf8 | LargeUtf8 | Utf8View | Boolean => Class::Categorical,
+        Dictionary(_, v) if matches!(**v, Utf8 | LargeUtf8 | Utf8View) => Class::Categorical,
+        Dictionary(_, v) if classify(v) == Class::Numeric => Class::Numeric,
+        Timestamp(..) | Date32 | Date64 | Time32(_) | Time64(_) | Duration(_) | Interval(_) => {
+            Class::Skipped("temporal column")
+        }
+        Null => Class::Skipped("all-null column type"),
+        _ => Class::Skipped("unsupported type (nested or binary)"),
+    }
+}
+
+/// One Parquet file whose footer has been read.
+#[derive(Debug, Clone)]
+pub struct ParquetFile {
+    /// Path as given or found.
+    pub path: PathBuf,
+    /// Row count from the footer.
+    pub rows: u64,
+    meta: ArrowReaderMetadata,
+}
+
+/// A column of a dataset: its name, the type it was read as, and its class.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatasetColumn {
+    /// Name.
+    pub name: String,
+    /// Arrow type of the first file holding it.
+    pub data_type: DataType,
+    /// How it is compared.
+    pub class: Class,
+}
+
+/// Several Parquet files read as one table.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// The files, sorted by path.
+    pub files: Vec<ParquetFile>,
+    /// Total rows.
+    pub rows: u64,
+    /// Top-level columns in first-seen order.
+    pub columns: Vec<DatasetColumn>,
+}
+
+impl Dataset {
+    /// Expands `inputs` (files, directories searched recursively for `*.parquet`, globs) and
+    /// reads every footer. `side` ("reference" or "current") goes into error messages.
+    pub fn open(side: &str, inputs: &[String]) -> Result<Dataset> {
+        let paths = expand_inputs(inputs).with_context(|| format!("{side}"))?;
+        let mut files = Vec::with_capacity(paths.len());
+        for p in paths {
+            files.push(open_file(&p)?);
+        }
+        let mut columns: Vec<DatasetColumn> = Vec::new();
+        let mut seen: HashMap<String, (usize, PathBuf)> = HashMap::new();
+        for f in &files {
+            for field in f.meta.schema().fields() {
+                let t = field.data_type().clone();
+                let class = classify(&t);
+                match seen.get(field.name()) {
+                    None => {
+                        seen.insert(field.name().clone(), (columns.len(), f.path.clone()));
+                        columns.push(DatasetColumn {
+                            name: field.name().clone(),
+                            data_type: t,
+                            class,
+                        });
+                    }
+                    Some((i, first)) => {
+                        let c = &columns[*i];
+                        if c.class != class && !is_dictionary_of(&c.data_type, &t) {
+                            bail!(
+                                "{side}: column {:?} has conflicting types across files: {} in {} but {} in {}; \
+                                 rewrite the files with one type or pass only compatible files",
+                                field.name(),
+                                c.data_type,
+                                first.display(),
+                                t,
+                                f.path.display()
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        let rows = files.iter().map(|f| f.rows).sum();
+        Ok(Dataset {
+            files,
+            rows,
+            columns,
+        })
+    }
+
+    /// The column named `name`, if any file has it.
+    pub fn column(&self, name: &str) -> Option<&DatasetColumn> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Decodes one column over every file. Files without the column count their rows as nulls.
+    /// `as_categorical` reads a numeric column as category labels.
+    pub fn read_column(&self, name: &str, as_categorical: bool) -> Result<ColumnData> {
+        let col = self
+            .column(name)
+            .with_context(|| format!("no column {name:?}"))?;
+        let categorical = as_categorical || col.class == Class::Categorical;
+        let mut acc = decode::Accumulator::new(categorical, self.rows as usize);
+        for f in &self.files {
+            let Some(idx) = f.meta.schema().index_of(name).ok() else {
+                acc.add_missing_rows(f.rows);
+                continue;
+            };
+            let file = File::open(&f.path).with_context(|| {
+                format!(
+                    "{}: cannot open: check the file exists and is readable",
+                    f.path.display()
+                )
+            })?;
+            let mask = ProjectionMask::roots(f.meta.parquet_schema(), [idx]);
+            let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, f.meta.clone())
+                .with_projection(mask)
+                .with_batch_size(64 * 1024)
+                .build()
+                .with_context(|| format!("{}: column {name:?}: cannot read", f.path.display()))?;
+            for batch in reader {
+                let batch = batch.with_context(|| {
+                    format!(
+                        "{}: column {name:?}: corrupt data; the file may be truncated or damaged",
+                        f.path.display()
+                    )
+                })?;
+                acc.add(batch.column(0).as_ref())
+                    .with_context(|| format!("{}: column {name:?}", f.path.display()))?;
+            }
+        }
+        Ok(acc.finish(col.data_type.to_string()))
+    }
+}
+
+fn is_dictionary_of(a: &DataType, b: &DataType) -> bool {
+    match (a, b) {
+        (DataType::Dictionary(_, v), o) | (o, DataType::Dictionary(_, v)) => v.as_ref() == o,
+        _ => false,
+    }
+}
+
+/// Reads the footer of one file, after checking both magic numbers so that a file that is not
+/// Parquet and one that is cut short (or still being written) get different messages.
+pub fn open_file(path: &Path) -> Result<ParquetFile> {
+    let shown = path.display();
+    let mut file = File::open(path)
+        .with_context(|| format!("{shown}: cannot open: check the path and permissions"))?;
+    let len = file
+        .metadata()
+        .with_context(|| format!("{shown}: cannot stat"))?
+        .len();
+    let mut head = [0u8; 4];
+    if len < 12 || file.read_exact(&mut head).is_err() || &head != b"PAR1" {
+        bail!(
+            "{shown}: not a Parquet file (no PAR1 header); pass only Parquet files or a directory of them"
+        );
+    }
+    let mut tail = [0u8; 4];
+    file.seek(SeekFrom::End(-4))
+        .and_then(|_| file.read_exact(&mut tail))
+        .with_context(|| format!("{shown}: cannot read"))?;
+    if &tail != b"PAR1" {
+        bail!(
+            "{shown}: truncated Parquet file (no footer): it may still be being written, or was cut short"
+        );
+    }
+    let plain = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+        .map_err(|e| anyhow::anyhow!("{shown}: unreadable Parquet footer: {e}"))?;
+    let meta = with_dictionary_hint(&plain).unwrap_or(plain);
+    let rows = meta.metadata().file_metadata().num_rows().max(0) as u64;
+    Ok(ParquetFile {
+        path: path.to_owned(),
+        rows,
+        meta,
+    })
+}
+
+/// Re-derives the reader metadata asking for string columns as dictionaries, so dictionary-
+/// encoded pages are decoded as keys. `None` if the reader refuses the hint.
+fn with_dictionary_hint(plain: &ArrowReaderMetadata) -> Option<ArrowReaderMetadata> {
+    let schema = plain.schema();
+    let mut changed = false;
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 => {
+                changed = true;
+                f.as_ref().clone().with_data_type(DataType::Dictionary(
+                    Box::new(DataType::Int32),
+                    Box::new(f.data_type().clone()),
+                ))
+            }
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    if !changed {
+        return None;
+    }
+    let hinted = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    ArrowReaderMetadata::try_new(
+        plain.metadata().clone(),
+        ArrowReaderOptions::new().with_schema(hinted),
+    )
+    .ok()
+}
