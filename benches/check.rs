@@ -1,1 +1,157 @@
-fn main() {}
+//! Benchmark: the full `drift check` against a bare arrow-rs decode of the same columns, on a
+//! synthetic pair (20 numeric + 5 categorical columns, snappy, default dictionary encoding,
+//! some columns shifted), at 1M and 10M rows per side.
+//!
+//! Run: `cargo bench --bench check` (sizes: `DRIFT_BENCH_ROWS=1000000,10000000`, the default).
+//! Data is generated once into `target/bench-data/`. Each phase runs in a child process of
+//! this binary so its wall time and peak RSS (VmHWM) are its own; ratios are from one run.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use drift::check::{CheckOptions, run_check};
+use drift::engine::Policy;
+use drift::source::Dataset;
+use drift::synth::{bench_batches, write_parquet};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+const NUMERIC: usize = 20;
+const CATEGORICAL: usize = 5;
+
+fn data_dir() -> PathBuf {
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| format!("{}/target", env!("CARGO_MANIFEST_DIR")));
+    PathBuf::from(target).join("bench-data")
+}
+
+fn paths(rows: usize) -> (PathBuf, PathBuf) {
+    let d = data_dir();
+    (d.join(format!("reference-{rows}.parquet")), d.join(format!("current-{rows}.parquet")))
+}
+
+fn ensure_data(rows: usize) {
+    let (r, c) = paths(rows);
+    std::fs::create_dir_all(data_dir()).unwrap();
+    for (path, shifted, seed) in [(r, false, 1), (c, true, 2)] {
+        if path.exists() {
+            continue;
+        }
+        let t = Instant::now();
+        let tmp = path.with_extension("tmp");
+        let (schema, batches) = bench_batches(rows, NUMERIC, CATEGORICAL, shifted, seed);
+        write_parquet(&tmp, schema, batches).unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
+        eprintln!("generated {} in {:.1}s", path.display(), t.elapsed().as_secs_f64());
+    }
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// Decodes every column of one file, one column per task, `threads` at a time.
+fn bare_decode(path: &Path, threads: usize) -> u64 {
+    let meta = parquet::arrow::arrow_reader::ArrowReaderMetadata::load(&File::open(path).unwrap(), Default::default()).unwrap();
+    let ncols = meta.schema().fields().len();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let total = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= ncols {
+                        break;
+                    }
+                    let mask = ProjectionMask::roots(meta.parquet_schema(), [i]);
+                    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(File::open(path).unwrap(), meta.clone())
+                        .with_projection(mask)
+                        .with_batch_size(64 * 1024)
+                        .build()
+                        .unwrap();
+                    let mut n = 0;
+                    for b in reader {
+                        n += b.unwrap().num_rows() as u64;
+                    }
+                    total.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    total.into_inner()
+}
+
+/// Child process: run one phase, print "seconds peak_mib".
+fn child(phase: &str, rows: usize) {
+    let (r, c) = paths(rows);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let t = Instant::now();
+    match phase {
+        "decode" => {
+            bare_decode(&r, threads);
+            bare_decode(&c, threads);
+        }
+        "decode1" => {
+            bare_decode(&r, 1);
+            bare_decode(&c, 1);
+        }
+        "check" => {
+            let rd = Dataset::open("reference", &[r.display().to_string()]).unwrap();
+            let cd = Dataset::open("current", &[c.display().to_string()]).unwrap();
+            let report = run_check(&rd, &cd, &CheckOptions::default(), &Policy::default(), &|_, _| {}).unwrap();
+            assert!(report.drift, "the bench pair has shifted columns");
+            assert_eq!(report.columns.len(), NUMERIC + CATEGORICAL);
+        }
+        _ => panic!("unknown phase {phase}"),
+    }
+    println!("{} {}", t.elapsed().as_secs_f64(), peak_rss_mib());
+}
+
+fn run_child(phase: &str, rows: usize) -> (f64, f64) {
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new(exe).args(["--phase", phase, "--rows", &rows.to_string()]).output().unwrap();
+    assert!(out.status.success(), "{phase}: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut it = text.split_whitespace().map(|x| x.parse::<f64>().unwrap());
+    (it.next().unwrap(), it.next().unwrap())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--phase") {
+        let rows = args[args.iter().position(|a| a == "--rows").unwrap() + 1].parse().unwrap();
+        child(&args[i + 1], rows);
+        return;
+    }
+    if args.iter().any(|a| a == "--list") {
+        return; // `cargo test --benches` / nextest probing
+    }
+    let sizes: Vec<usize> = std::env::var("DRIFT_BENCH_ROWS")
+        .unwrap_or_else(|_| "1000000,10000000".into())
+        .split(',')
+        .map(|s| s.trim().parse().unwrap())
+        .collect();
+    println!("drift check benchmark: {NUMERIC} numeric + {CATEGORICAL} categorical columns, snappy, dictionary encoding");
+    println!("{:>10}  {:<32} {:>8} {:>10} {:>9}", "rows/side", "phase", "seconds", "peak MiB", "x decode");
+    for rows in sizes {
+        ensure_data(rows);
+        let decode1 = run_child("decode1", rows);
+        let decode = run_child("decode", rows);
+        let check = run_child("check", rows);
+        for (name, (secs, mib)) in [
+            ("bare decode, 1 thread", decode1),
+            ("bare decode, all cores", decode),
+            ("drift check, all cores", check),
+        ] {
+            println!("{rows:>10}  {name:<32} {secs:>8.2} {mib:>10.0} {:>9.2}", secs / decode.0);
+        }
+    }
+}

@@ -92,7 +92,7 @@ impl Dataset {
     /// Expands `inputs` (files, directories searched recursively for `*.parquet`, globs) and
     /// reads every footer. `side` ("reference" or "current") goes into error messages.
     pub fn open(side: &str, inputs: &[String]) -> Result<Dataset> {
-        let paths = expand_inputs(inputs).with_context(|| format!("{side}"))?;
+        let paths = expand_inputs(inputs).with_context(|| side.to_owned())?;
         let mut files = Vec::with_capacity(paths.len());
         for p in paths {
             files.push(open_file(&p)?);

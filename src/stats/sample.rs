@@ -154,7 +154,7 @@ fn radix_sort(keys: &mut Vec<u64>) {
     let n = keys.len();
     let mut scratch = vec![0u64; n];
     for (d, h) in hist.iter().enumerate() {
-        if h.iter().any(|&c| c == n) {
+        if h.contains(&n) {
             continue; // every key has the same digit here
         }
         let mut offsets = [0usize; 256];

@@ -2,7 +2,19 @@
 //!
 //! - `golden`: every statistic against SciPy's golden vectors (`tests/data/golden/`).
 //! - `mixed`: the golden Parquet pair through `drift check --format json`.
+//! - `properties`: invariants over random inputs (proptest).
+//! - `false_drift`: the false-drift rate of the default policy on same-distribution splits.
+//! - `check`: `drift check` on real Parquet files: types, nulls, schema, file sets, formats.
+//! - `demo`: the shipped example pair is reproducible and shows the drift it was built with.
+//! - `errors`: every kind of bad input gives one line naming the file and exit code 2.
+//! - `purity`: `src/stats/` and `src/engine/` do no I/O.
 //! - `support`: helpers (real Parquet files via arrow, the real binary).
+mod check;
+mod demo;
+mod errors;
+mod false_drift;
 mod golden;
 mod mixed;
+mod properties;
+mod purity;
 mod support;
