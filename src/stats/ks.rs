@@ -77,23 +77,38 @@ fn statistic_numerator(a: &[f64], b: &[f64]) -> u128 {
             lo = at_or_below;
         }
     } else {
-        let (mut i, mut j) = (0usize, 0usize);
-        while i < small.len() && j < large.len() {
-            let v = if small[i] <= large[j] {
-                small[i]
-            } else {
-                large[j]
-            };
-            while i < small.len() && small[i] == v {
-                i += 1;
-            }
-            while j < large.len() && large[j] == v {
-                j += 1;
-            }
-            best = best.max(diff(i as u128, j as u128));
-        }
+        best = merge_numerator(small, large);
     }
     best
+}
+
+/// The merge path: one pass over both samples. Branch-free in the common case: every step
+/// takes the smaller head, and the state before a step is an ECDF point (and a candidate) only
+/// when the value taken differs from the previous one, so ties are never split.
+fn merge_numerator(a: &[f64], b: &[f64]) -> u128 {
+    let (n, m) = (a.len() as u128, b.len() as u128);
+    let (mut i, mut j) = (0usize, 0usize);
+    let mut best: u128 = 0;
+    let mut prev = f64::NAN; // differs from everything: the empty prefix is a valid point
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        let take_a = x <= y;
+        let w = if take_a { x } else { y };
+        let cand = (i as u128 * m).abs_diff(j as u128 * n);
+        best = if w != prev { best.max(cand) } else { best };
+        prev = w;
+        i += usize::from(take_a);
+        j += usize::from(!take_a);
+    }
+    // One side is exhausted: step past the tie with the last value taken, then |F_a - F_b|
+    // only shrinks towards 0, so the state there is the last candidate.
+    while i < a.len() && a[i] == prev {
+        i += 1;
+    }
+    while j < b.len() && b[j] == prev {
+        j += 1;
+    }
+    best.max((i as u128 * m).abs_diff(j as u128 * n))
 }
 
 /// The KS statistic D of two samples.
