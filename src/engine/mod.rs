@@ -11,7 +11,7 @@ pub mod report;
 pub use policy::{Extras, Floors, Policy, Severity};
 pub use report::*;
 
-use crate::stats::{self, CategoryCounts, KsMode, SortedSample};
+use crate::stats::{self, CategoryCounts, KsMode, Moments, NumericComparison, Sample};
 
 /// One side of one column, as decoded.
 #[derive(Debug, Clone)]
@@ -31,8 +31,8 @@ pub struct ColumnData {
 /// Non-missing values of one side.
 #[derive(Debug, Clone)]
 pub enum Values {
-    /// Sorted numeric values; `None` when every row was missing.
-    Numeric(Option<SortedSample>),
+    /// Numeric values; `None` when every row was missing.
+    Numeric(Option<Sample>),
     /// Category frequencies.
     Categorical(CategoryCounts),
 }
@@ -49,7 +49,7 @@ impl ColumnData {
         self.nulls + self.nan
     }
 
-    fn summary(&self) -> SideSummary {
+    fn summary(&self, moments: Option<Moments>) -> SideSummary {
         let count = self.count();
         let mut s = SideSummary {
             data_type: self.data_type.clone(),
@@ -66,17 +66,15 @@ impl ColumnData {
             top: None,
             distinct: None,
         };
+        s.stats = moments.map(|x| NumericSummary {
+            mean: x.mean,
+            std: x.std,
+            min: x.min,
+            median: x.median,
+            max: x.max,
+        });
         match &self.values {
-            Values::Numeric(Some(x)) => {
-                s.stats = Some(NumericSummary {
-                    mean: x.mean(),
-                    std: x.std_population(),
-                    min: x.min(),
-                    median: x.median(),
-                    max: x.max(),
-                })
-            }
-            Values::Numeric(None) => {}
+            Values::Numeric(_) => {}
             Values::Categorical(c) => {
                 s.distinct = Some(c.distinct());
                 s.top = Some(shares(c.top(5), c.total()));
@@ -112,10 +110,14 @@ pub fn compare_column(
     let mut new_total = None;
     let mut new_share = None;
     let enough = reference.count() >= policy.min_count && current.count() >= policy.min_count;
+    let mut moments = (None, None);
     let kind = match (&reference.values, &current.values) {
         (Values::Numeric(r), Values::Numeric(c)) => {
             match (r, c) {
-                (Some(r), Some(c)) if enough => numeric_tests(r, c, policy, &mut tests),
+                (Some(r), Some(c)) if enough => {
+                    let cmp = numeric_tests(r, c, policy, &mut tests);
+                    moments = (Some(cmp.reference), Some(cmp.current));
+                }
                 _ => {
                     tests.push(TestResult::new(TestKind::Ks, TestStatus::Insufficient));
                     tests.push(TestResult::new(TestKind::Psi, TestStatus::Insufficient));
@@ -154,8 +156,8 @@ pub fn compare_column(
         kind,
         drift: false,
         severity: Severity::None,
-        reference: reference.summary(),
-        current: current.summary(),
+        reference: reference.summary(moments.0),
+        current: current.summary(moments.1),
         tests,
         new_categories,
         new_categories_total: new_total,
@@ -171,8 +173,19 @@ fn floors_threshold(alpha: f64, f: Floors) -> Threshold {
     }
 }
 
-fn numeric_tests(r: &SortedSample, c: &SortedSample, policy: &Policy, tests: &mut Vec<TestResult>) {
-    let ks = stats::ks_2samp(r, c, KsMode::Auto);
+fn numeric_tests(
+    r: &Sample,
+    c: &Sample,
+    policy: &Policy,
+    tests: &mut Vec<TestResult>,
+) -> NumericComparison {
+    // Wasserstein needs the whole order of both samples; everything else sorts only what it must.
+    let sorted = policy.extras.wasserstein.then(|| (r.sorted(), c.sorted()));
+    let cmp = match &sorted {
+        Some((rs, cs)) => stats::bucketed::compare_sorted(rs, cs, policy.bins, KsMode::Auto),
+        None => stats::bucketed::compare(r, c, policy.bins, KsMode::Auto),
+    };
+    let ks = cmp.ks;
     let mut t = TestResult::new(TestKind::Ks, TestStatus::Ok);
     t.statistic = Some(ks.statistic);
     t.effect = Some(ks.statistic);
@@ -181,11 +194,9 @@ fn numeric_tests(r: &SortedSample, c: &SortedSample, policy: &Policy, tests: &mu
     t.threshold = floors_threshold(policy.alpha, policy.ks);
     tests.push(t);
 
-    let edges = stats::quantile_edges(r, policy.bins);
-    let rc = stats::bin_counts(r, &edges);
-    let cc = stats::bin_counts(c, &edges);
-    let psi = stats::psi(&rc, &cc, policy.psi_eps);
-    let chi = stats::chi2_homogeneity(&rc, &cc);
+    let (rc, cc) = (&cmp.reference_counts, &cmp.current_counts);
+    let psi = stats::psi(rc, cc, policy.psi_eps);
+    let chi = stats::chi2_homogeneity(rc, cc);
     let mut t = TestResult::new(TestKind::Psi, TestStatus::Ok);
     t.statistic = Some(psi);
     t.effect = Some(psi);
@@ -193,24 +204,24 @@ fn numeric_tests(r: &SortedSample, c: &SortedSample, policy: &Policy, tests: &mu
     t.chi2_statistic = Some(chi.statistic);
     t.dof = Some(chi.dof);
     t.threshold = floors_threshold(policy.alpha, policy.psi);
+    t.edges = Some(cmp.edges.clone());
+    t.reference_counts = Some(rc.clone());
+    t.current_counts = Some(cc.clone());
+    tests.push(t);
     if policy.extras.js {
         let mut j = TestResult::new(TestKind::Js, TestStatus::Informational);
-        j.statistic = Some(stats::js_distance(&rc, &cc));
+        j.statistic = Some(stats::js_distance(rc, cc));
         tests.push(j);
     }
-    t.edges = Some(edges);
-    t.reference_counts = Some(rc);
-    t.current_counts = Some(cc);
-    tests.push(t);
-
-    if policy.extras.wasserstein {
-        let w = stats::wasserstein(r, c);
-        let sd = r.std_population();
+    if let Some((rs, cs)) = &sorted {
+        let w = stats::wasserstein(rs, cs);
+        let sd = cmp.reference.std;
         let mut t = TestResult::new(TestKind::Wasserstein, TestStatus::Informational);
         t.statistic = Some(w);
         t.normalized = (sd > 0.0).then(|| w / sd);
         tests.push(t);
     }
+    cmp
 }
 
 fn categorical_tests(

@@ -9,7 +9,7 @@ use arrow_array::{Array, ArrowPrimitiveType, PrimitiveArray};
 use arrow_schema::DataType;
 
 use crate::engine::{ColumnData, Values};
-use crate::stats::{CategoryCounts, SortedSample};
+use crate::stats::{CategoryCounts, Sample};
 
 /// Accumulates one column over many arrays.
 pub struct Accumulator {
@@ -215,7 +215,7 @@ impl Accumulator {
     /// The column as the engine wants it.
     pub fn finish(self, data_type: String) -> ColumnData {
         let values = match self.numeric {
-            Some(v) => Values::Numeric(SortedSample::new(v).ok()),
+            Some(v) => Values::Numeric(Sample::new(v).ok()),
             None => Values::Categorical(self.categories),
         };
         ColumnData {

@@ -87,28 +87,29 @@ fn statistic_numerator(a: &[f64], b: &[f64]) -> u128 {
 /// when the value taken differs from the previous one, so ties are never split.
 fn merge_numerator(a: &[f64], b: &[f64]) -> u128 {
     let (n, m) = (a.len() as u128, b.len() as u128);
+    let point = |i: usize, j: usize| (i as u128 * m).abs_diff(j as u128 * n);
     let (mut i, mut j) = (0usize, 0usize);
     let mut best: u128 = 0;
-    let mut prev = f64::NAN; // differs from everything: the empty prefix is a valid point
+    let mut prev = f64::NAN; // differs from everything
     while i < a.len() && j < b.len() {
         let (x, y) = (a[i], b[j]);
         let take_a = x <= y;
         let w = if take_a { x } else { y };
-        let cand = (i as u128 * m).abs_diff(j as u128 * n);
+        let cand = point(i, j);
         best = if w != prev { best.max(cand) } else { best };
         prev = w;
         i += usize::from(take_a);
         j += usize::from(!take_a);
     }
-    // One side is exhausted: step past the tie with the last value taken, then |F_a - F_b|
-    // only shrinks towards 0, so the state there is the last candidate.
+    // One side is exhausted: step past the tie with the last value taken; from there on
+    // |F_a - F_b| only shrinks, so this point is the last candidate.
     while i < a.len() && a[i] == prev {
         i += 1;
     }
     while j < b.len() && b[j] == prev {
         j += 1;
     }
-    best.max((i as u128 * m).abs_diff(j as u128 * n))
+    best.max(point(i, j))
 }
 
 /// The KS statistic D of two samples.
@@ -119,8 +120,13 @@ pub fn ks_statistic(a: &SortedSample, b: &SortedSample) -> f64 {
 
 /// Two-sample, two-sided KS test.
 pub fn ks_2samp(a: &SortedSample, b: &SortedSample, mode: KsMode) -> KsResult {
-    let (n1, n2) = (a.len() as u64, b.len() as u64);
     let k = statistic_numerator(a.values(), b.values());
+    ks_from_numerator(k, a.len() as u64, b.len() as u64, mode)
+}
+
+/// The test from `D = k / (n1*n2)` and the sample sizes (for callers that computed `k`
+/// without sorting everything, see [`super::bucketed`]).
+pub fn ks_from_numerator(k: u128, n1: u64, n2: u64, mode: KsMode) -> KsResult {
     let statistic = k as f64 / (n1 as f64 * n2 as f64);
     let exact = match mode {
         KsMode::Auto => n1.max(n2) as usize <= EXACT_MAX_N,

@@ -16,6 +16,7 @@
 //!   `false_discovery_control`.
 
 pub mod binning;
+pub mod bucketed;
 pub mod chi2;
 pub mod correction;
 pub mod divergence;
@@ -25,10 +26,11 @@ pub mod proportion;
 pub mod sample;
 
 pub use binning::{CategoryCounts, CategoryTable, align_categories, bin_counts, quantile_edges};
+pub use bucketed::{Moments, NumericComparison, Sample};
 pub use chi2::{Chi2Result, chi2_homogeneity};
 pub use correction::{Correction, benjamini_hochberg};
 pub use divergence::{js_distance, psi, wasserstein};
 pub use kolmogorov::{kstwo_sf, smirnov};
-pub use ks::{KsMethod, KsMode, KsResult, ks_2samp, ks_statistic};
+pub use ks::{KsMethod, KsMode, KsResult, ks_2samp, ks_from_numerator, ks_statistic};
 pub use proportion::two_proportion_p;
 pub use sample::{SampleError, SortedSample};

@@ -63,6 +63,11 @@ impl SortedSample {
         self.values.len()
     }
 
+    /// The sorted values, giving up the sample.
+    pub fn into_values(self) -> Vec<f64> {
+        self.values
+    }
+
     /// Always false: a `SortedSample` is never empty. Present for API symmetry with slices.
     pub fn is_empty(&self) -> bool {
         false

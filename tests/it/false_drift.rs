@@ -4,7 +4,7 @@
 //! per side, where the effect floors block what significance alone would flag.
 
 use drift::engine::{self, ColumnData, Policy, TableSummary, Values};
-use drift::stats::{CategoryCounts, SortedSample};
+use drift::stats::{CategoryCounts, Sample};
 use drift::synth::Rng;
 
 /// One column's data from n draws of `draw`.
@@ -15,7 +15,7 @@ fn numeric(n: usize, rng: &mut Rng, draw: fn(&mut Rng) -> f64) -> ColumnData {
         rows: n as u64,
         nulls: 0,
         nan: 0,
-        values: Values::Numeric(SortedSample::new(values).ok()),
+        values: Values::Numeric(Sample::new(values).ok()),
     }
 }
 
