@@ -22,17 +22,13 @@ const NUMERIC: usize = 20;
 const CATEGORICAL: usize = 5;
 
 fn data_dir() -> PathBuf {
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .unwrap_or_else(|_| format!("{}/target", env!("CARGO_MANIFEST_DIR")));
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| format!("{}/target", env!("CARGO_MANIFEST_DIR")));
     PathBuf::from(target).join("bench-data")
 }
 
 fn paths(rows: usize) -> (PathBuf, PathBuf) {
     let d = data_dir();
-    (
-        d.join(format!("reference-{rows}.parquet")),
-        d.join(format!("current-{rows}.parquet")),
-    )
+    (d.join(format!("reference-{rows}.parquet")), d.join(format!("current-{rows}.parquet")))
 }
 
 fn ensure_data(rows: usize) {
@@ -47,11 +43,7 @@ fn ensure_data(rows: usize) {
         let (schema, batches) = bench_batches(rows, NUMERIC, CATEGORICAL, shifted, seed);
         write_parquet(&tmp, schema, batches).unwrap();
         std::fs::rename(&tmp, &path).unwrap();
-        eprintln!(
-            "generated {} in {:.1}s",
-            path.display(),
-            t.elapsed().as_secs_f64()
-        );
+        eprintln!("generated {} in {:.1}s", path.display(), t.elapsed().as_secs_f64());
     }
 }
 
@@ -67,11 +59,8 @@ fn peak_rss_mib() -> f64 {
 
 /// Decodes every column of one file, one column per task, `threads` at a time.
 fn bare_decode(path: &Path, threads: usize) -> u64 {
-    let meta = parquet::arrow::arrow_reader::ArrowReaderMetadata::load(
-        &File::open(path).unwrap(),
-        Default::default(),
-    )
-    .unwrap();
+    let meta = parquet::arrow::arrow_reader::ArrowReaderMetadata::load(&File::open(path).unwrap(), Default::default())
+        .unwrap();
     let ncols = meta.schema().fields().len();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let total = std::sync::atomic::AtomicU64::new(0);
@@ -84,14 +73,12 @@ fn bare_decode(path: &Path, threads: usize) -> u64 {
                         break;
                     }
                     let mask = ProjectionMask::roots(meta.parquet_schema(), [i]);
-                    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
-                        File::open(path).unwrap(),
-                        meta.clone(),
-                    )
-                    .with_projection(mask)
-                    .with_batch_size(64 * 1024)
-                    .build()
-                    .unwrap();
+                    let reader =
+                        ParquetRecordBatchReaderBuilder::new_with_metadata(File::open(path).unwrap(), meta.clone())
+                            .with_projection(mask)
+                            .with_batch_size(64 * 1024)
+                            .build()
+                            .unwrap();
                     let mut n = 0;
                     for b in reader {
                         n += b.unwrap().num_rows() as u64;
@@ -121,14 +108,7 @@ fn child(phase: &str, rows: usize) {
         "check" => {
             let rd = Dataset::open("reference", &[r.display().to_string()]).unwrap();
             let cd = Dataset::open("current", &[c.display().to_string()]).unwrap();
-            let report = run_check(
-                &rd,
-                &cd,
-                &CheckOptions::default(),
-                &Policy::default(),
-                &|_, _| {},
-            )
-            .unwrap();
+            let report = run_check(&rd, &cd, &CheckOptions::default(), &Policy::default(), &|_, _| {}).unwrap();
             assert!(report.drift, "the bench pair has shifted columns");
             assert_eq!(report.columns.len(), NUMERIC + CATEGORICAL);
         }
@@ -139,15 +119,8 @@ fn child(phase: &str, rows: usize) {
 
 fn run_child(phase: &str, rows: usize) -> (f64, f64) {
     let exe = std::env::current_exe().unwrap();
-    let out = Command::new(exe)
-        .args(["--phase", phase, "--rows", &rows.to_string()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{phase}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new(exe).args(["--phase", phase, "--rows", &rows.to_string()]).output().unwrap();
+    assert!(out.status.success(), "{phase}: {}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     let mut it = text.split_whitespace().map(|x| x.parse::<f64>().unwrap());
     (it.next().unwrap(), it.next().unwrap())
@@ -156,9 +129,7 @@ fn run_child(phase: &str, rows: usize) -> (f64, f64) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--phase") {
-        let rows = args[args.iter().position(|a| a == "--rows").unwrap() + 1]
-            .parse()
-            .unwrap();
+        let rows = args[args.iter().position(|a| a == "--rows").unwrap() + 1].parse().unwrap();
         child(&args[i + 1], rows);
         return;
     }
@@ -173,24 +144,16 @@ fn main() {
     println!(
         "drift check benchmark: {NUMERIC} numeric + {CATEGORICAL} categorical columns, snappy, dictionary encoding"
     );
-    println!(
-        "{:>10}  {:<32} {:>8} {:>10} {:>9}",
-        "rows/side", "phase", "seconds", "peak MiB", "x decode"
-    );
+    println!("{:>10}  {:<32} {:>8} {:>10} {:>9}", "rows/side", "phase", "seconds", "peak MiB", "x decode");
     for rows in sizes {
         ensure_data(rows);
         let decode1 = run_child("decode1", rows);
         let decode = run_child("decode", rows);
         let check = run_child("check", rows);
-        for (name, (secs, mib)) in [
-            ("bare decode, 1 thread", decode1),
-            ("bare decode, all cores", decode),
-            ("drift check, all cores", check),
-        ] {
-            println!(
-                "{rows:>10}  {name:<32} {secs:>8.2} {mib:>10.0} {:>9.2}",
-                secs / decode.0
-            );
+        for (name, (secs, mib)) in
+            [("bare decode, 1 thread", decode1), ("bare decode, all cores", decode), ("drift check, all cores", check)]
+        {
+            println!("{rows:>10}  {name:<32} {secs:>8.2} {mib:>10.0} {:>9.2}", secs / decode.0);
         }
     }
 }

@@ -8,9 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Result, bail};
 
-use crate::engine::{
-    self, ColumnReport, Policy, Report, SchemaReport, Skipped, TableSummary, TypeChange,
-};
+use crate::engine::{self, ColumnReport, Policy, Report, SchemaReport, Skipped, TableSummary, TypeChange};
 use crate::source::{Class, Dataset};
 
 /// What to compare and how.
@@ -54,18 +52,22 @@ pub fn run_check(
 
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<ColumnReport>>>> =
-        Mutex::new((0..plan.len()).map(|_| None).collect());
+    let results: Mutex<Vec<Option<Result<ColumnReport>>>> = Mutex::new((0..plan.len()).map(|_| None).collect());
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| {
+                // Numeric buffers reused from column to column.
+                let mut buffers = (Vec::new(), Vec::new());
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(p) = plan.get(i) else { break };
                     let _span = tracing::debug_span!("column", name = %p.name).entered();
-                    let r = reference.read_column(&p.name, p.categorical).and_then(|r| {
-                        let c = current.read_column(&p.name, p.categorical)?;
-                        Ok(engine::compare_column(&p.name, &r, &c, policy))
+                    let (rbuf, cbuf) = std::mem::take(&mut buffers);
+                    let r = reference.read_column_into(&p.name, p.categorical, rbuf).and_then(|r| {
+                        let c = current.read_column_into(&p.name, p.categorical, cbuf)?;
+                        let report = engine::compare_column(&p.name, &r, &c, policy);
+                        buffers = (r.into_buffer(), c.into_buffer());
+                        Ok(report)
                     });
                     results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
                     progress(done.fetch_add(1, Ordering::Relaxed) + 1, plan.len());
@@ -75,12 +77,7 @@ pub fn run_check(
     });
     let mut columns = Vec::with_capacity(plan.len());
     let mut errors = Vec::new();
-    for r in results
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-        .into_iter()
-        .flatten()
-    {
+    for r in results.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().flatten() {
         match r {
             Ok(c) => columns.push(c),
             Err(e) => errors.push(format!("{e:#}")),
@@ -89,18 +86,8 @@ pub fn run_check(
     if !errors.is_empty() {
         bail!("{}", errors.join("\n"));
     }
-    let summary = |d: &Dataset| TableSummary {
-        rows: d.rows,
-        files: d.files.len(),
-    };
-    Ok(engine::judge(
-        columns,
-        schema,
-        skipped,
-        summary(reference),
-        summary(current),
-        policy,
-    ))
+    let summary = |d: &Dataset| TableSummary { rows: d.rows, files: d.files.len() };
+    Ok(engine::judge(columns, schema, skipped, summary(reference), summary(current), policy))
 }
 
 /// Decides which columns are compared, which are schema differences and which are skipped.
@@ -121,11 +108,7 @@ fn plan(
     if !unknown.is_empty() {
         bail!(
             "column(s) {} named on the command line are in neither the reference nor the current data",
-            unknown
-                .iter()
-                .map(|n| format!("{n:?}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            unknown.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
         );
     }
     let only: HashSet<&str> = options.columns.iter().map(String::as_str).collect();
@@ -143,11 +126,7 @@ fn plan(
         };
         let force = forced.contains(rc.name.as_str());
         let class = |c: &Class| {
-            if force && *c == Class::Numeric {
-                Class::Categorical
-            } else {
-                c.clone()
-            }
+            if force && *c == Class::Numeric { Class::Categorical } else { c.clone() }
         };
         match (class(&rc.class), class(&cc.class)) {
             (Class::Skipped(why), _) | (_, Class::Skipped(why)) => skipped.push(Skipped {
@@ -160,10 +139,7 @@ fn plan(
                 reference: rc.data_type.to_string(),
                 current: cc.data_type.to_string(),
             }),
-            (a, _) => planned.push(Planned {
-                name: rc.name.clone(),
-                categorical: force || a == Class::Categorical,
-            }),
+            (a, _) => planned.push(Planned { name: rc.name.clone(), categorical: force || a == Class::Categorical }),
         }
     }
     for cc in current.columns.iter().filter(|c| wanted(&c.name)) {

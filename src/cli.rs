@@ -109,28 +109,17 @@ fn parse_correction(s: &str) -> Result<Correction, String> {
         "bh" | "fdr" => Ok(Correction::Bh),
         "bonferroni" => Ok(Correction::Bonferroni),
         "none" => Ok(Correction::None),
-        _ => Err(format!(
-            "unknown correction {s:?}: use bh, bonferroni or none"
-        )),
+        _ => Err(format!("unknown correction {s:?}: use bh, bonferroni or none")),
     }
 }
 
 fn parse_floors(s: &str) -> Result<Floors, String> {
     let parts: Vec<&str> = s.split(',').collect();
     let [w, c] = parts.as_slice() else {
-        return Err(format!(
-            "{s:?}: give two numbers, warning,critical (e.g. 0.1,0.2)"
-        ));
+        return Err(format!("{s:?}: give two numbers, warning,critical (e.g. 0.1,0.2)"));
     };
-    let parse = |x: &str| {
-        x.trim()
-            .parse::<f64>()
-            .map_err(|_| format!("{x:?} is not a number"))
-    };
-    Ok(Floors {
-        warning: parse(w)?,
-        critical: parse(c)?,
-    })
+    let parse = |x: &str| x.trim().parse::<f64>().map_err(|_| format!("{x:?} is not a number"));
+    Ok(Floors { warning: parse(w)?, critical: parse(c)? })
 }
 
 impl CheckArgs {
@@ -145,10 +134,7 @@ impl CheckArgs {
             bins: self.bins,
             max_categories: self.max_categories,
             min_count: self.min_count,
-            extras: Extras {
-                js: self.js,
-                wasserstein: self.wasserstein,
-            },
+            extras: Extras { js: self.js, wasserstein: self.wasserstein },
             ..Policy::default()
         }
     }
@@ -169,10 +155,8 @@ pub fn check(args: &CheckArgs) -> Result<i32> {
     } else {
         let b = indicatif::ProgressBar::new(0);
         b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} comparing columns {pos}/{len} [{elapsed}]",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template("{spinner} comparing columns {pos}/{len} [{elapsed}]")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         b
     };

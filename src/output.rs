@@ -22,8 +22,7 @@ pub enum Format {
 pub fn render(report: &Report, format: Format, color: bool) -> String {
     match format {
         Format::Json => {
-            let mut s = serde_json::to_string_pretty(report)
-                .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+            let mut s = serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
             s.push('\n');
             s
         }
@@ -37,11 +36,7 @@ pub fn num(x: f64) -> String {
     if x == 0.0 {
         "0".to_owned()
     } else if x.is_infinite() {
-        if x > 0.0 {
-            "inf".to_owned()
-        } else {
-            "-inf".to_owned()
-        }
+        if x > 0.0 { "inf".to_owned() } else { "-inf".to_owned() }
     } else if x.abs() < 1e-3 || x.abs() >= 1e6 {
         format!("{x:.2e}")
     } else {
@@ -79,10 +74,7 @@ fn column_note(c: &ColumnReport) -> String {
     if let (Some(n), Some(share)) = (c.new_categories_total, c.new_categories_share)
         && n > 0
     {
-        notes.push(format!(
-            "{n} new categories ({:.1}% of rows)",
-            share * 100.0
-        ));
+        notes.push(format!("{n} new categories ({:.1}% of rows)", share * 100.0));
     }
     if c.reference.missing_rate > 0.0 || c.current.missing_rate > 0.0 {
         notes.push(format!(
@@ -98,20 +90,13 @@ fn column_note(c: &ColumnReport) -> String {
 pub fn summary_line(r: &Report) -> String {
     let s = &r.summary;
     let mut line = if r.drift {
-        format!(
-            "DRIFT: {} of {} columns drifted ({} critical)",
-            s.drifted, s.columns, s.critical
-        )
+        format!("DRIFT: {} of {} columns drifted ({} critical)", s.drifted, s.columns, s.critical)
     } else {
         format!("no drift: {} columns compared", s.columns)
     };
     let sch = &r.schema;
     if !sch.only_in_reference.is_empty() {
-        let _ = write!(
-            line,
-            "; missing from current: {}",
-            sch.only_in_reference.join(", ")
-        );
+        let _ = write!(line, "; missing from current: {}", sch.only_in_reference.join(", "));
     }
     if !sch.type_changed.is_empty() {
         let names: Vec<&str> = sch.type_changed.iter().map(|t| t.column.as_str()).collect();
@@ -121,15 +106,8 @@ pub fn summary_line(r: &Report) -> String {
         let _ = write!(line, "; new in current: {}", sch.only_in_current.join(", "));
     }
     if !r.skipped.is_empty() {
-        let _ = write!(
-            line,
-            "; skipped: {}",
-            r.skipped
-                .iter()
-                .map(|k| k.column.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        let _ =
+            write!(line, "; skipped: {}", r.skipped.iter().map(|k| k.column.as_str()).collect::<Vec<_>>().join(", "));
     }
     let _ = write!(
         line,
@@ -150,16 +128,8 @@ fn rows(report: &Report) -> Vec<[String; 8]> {
         for (i, t) in c.tests.iter().enumerate() {
             let first = i == 0;
             out.push([
-                if first {
-                    c.column.clone()
-                } else {
-                    String::new()
-                },
-                if first {
-                    c.kind.as_str().to_owned()
-                } else {
-                    String::new()
-                },
+                if first { c.column.clone() } else { String::new() },
+                if first { c.kind.as_str().to_owned() } else { String::new() },
                 t.test.as_str().to_owned(),
                 opt(t.effect.or(t.statistic)),
                 threshold(t),
@@ -172,9 +142,7 @@ fn rows(report: &Report) -> Vec<[String; 8]> {
     out
 }
 
-const HEADER: [&str; 8] = [
-    "COLUMN", "KIND", "TEST", "EFFECT", "FLOORS", "P(ADJ)", "RESULT", "NOTE",
-];
+const HEADER: [&str; 8] = ["COLUMN", "KIND", "TEST", "EFFECT", "FLOORS", "P(ADJ)", "RESULT", "NOTE"];
 
 fn table(report: &Report, color: bool) -> String {
     let body = rows(report);
@@ -216,11 +184,7 @@ fn table(report: &Report, color: bool) -> String {
     if !report.schema.type_changed.is_empty() {
         out.push('\n');
         for t in &report.schema.type_changed {
-            let _ = writeln!(
-                out,
-                "type changed: {} ({} -> {})",
-                t.column, t.reference, t.current
-            );
+            let _ = writeln!(out, "type changed: {} ({} -> {})", t.column, t.reference, t.current);
         }
     }
     for s in &report.skipped {
@@ -247,11 +211,7 @@ fn markdown(report: &Report) -> String {
         let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
     for t in &report.schema.type_changed {
-        let _ = writeln!(
-            out,
-            "\nType changed: `{}` ({} -> {})",
-            t.column, t.reference, t.current
-        );
+        let _ = writeln!(out, "\nType changed: `{}` ({} -> {})", t.column, t.reference, t.current);
     }
     out
 }

@@ -32,9 +32,7 @@ impl Rng {
             z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
             z ^ (z >> 31)
         };
-        Rng {
-            s: [next(), next(), next(), next()],
-        }
+        Rng { s: [next(), next(), next(), next()] }
     }
 
     /// Next 64 random bits.
@@ -119,16 +117,9 @@ pub fn demo_batch(side: DemoSide) -> RecordBatch {
     let mut promo = StringDictionaryBuilder::<Int32Type>::new();
     let mut ts = Vec::with_capacity(rows);
     let countries = ["US", "DE", "FR", "GB", "JP", "BR"];
-    let country_w: [f64; 6] = if cur {
-        [0.36, 0.20, 0.12, 0.14, 0.10, 0.08]
-    } else {
-        [0.45, 0.20, 0.12, 0.13, 0.10, 0.0]
-    };
-    let base_ms: i64 = if cur {
-        1_767_225_600_000
-    } else {
-        1_735_689_600_000
-    };
+    let country_w: [f64; 6] =
+        if cur { [0.36, 0.20, 0.12, 0.14, 0.10, 0.08] } else { [0.45, 0.20, 0.12, 0.13, 0.10, 0.0] };
+    let base_ms: i64 = if cur { 1_767_225_600_000 } else { 1_735_689_600_000 };
     for i in 0..rows {
         let a = (40.0 + 12.0 * rng.normal() + if cur { 4.0 } else { 0.0 }).clamp(18.0, 90.0);
         age.append_value(a.round() as i64);
@@ -158,11 +149,7 @@ pub fn demo_batch(side: DemoSide) -> RecordBatch {
         ts.push(base_ms + i as i64 * 60_000);
     }
     let mut fields = vec![
-        Field::new(
-            "event_time",
-            DataType::Timestamp(arrow_schema::TimeUnit::Millisecond, None),
-            false,
-        ),
+        Field::new("event_time", DataType::Timestamp(arrow_schema::TimeUnit::Millisecond, None), false),
         Field::new("age", DataType::Int64, false),
         Field::new("income", DataType::Float64, false),
         Field::new("session_minutes", DataType::Float64, false),
@@ -192,8 +179,7 @@ pub fn demo_batch(side: DemoSide) -> RecordBatch {
         fields.push(Field::new("legacy_flag", DataType::Boolean, false));
         columns.push(Arc::new(legacy.finish()));
     }
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
-        .expect("demo schema matches its columns")
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).expect("demo schema matches its columns")
 }
 
 fn dict_type() -> DataType {
@@ -255,15 +241,9 @@ pub fn bench_batches(
 
 /// Writes batches to a snappy-compressed Parquet file with the writer's default (dictionary)
 /// encoding, as most producers do.
-pub fn write_parquet(
-    path: &Path,
-    schema: Arc<Schema>,
-    batches: impl IntoIterator<Item = RecordBatch>,
-) -> Result<()> {
+pub fn write_parquet(path: &Path, schema: Arc<Schema>, batches: impl IntoIterator<Item = RecordBatch>) -> Result<()> {
     let file = File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .build();
+    let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
     let mut w = ArrowWriter::try_new(file, schema, Some(props))?;
     for b in batches {
         w.write(&b)?;

@@ -38,6 +38,14 @@ pub enum Values {
 }
 
 impl ColumnData {
+    /// Gives up the numeric values' allocation for reuse (empty for categorical data).
+    pub fn into_buffer(self) -> Vec<f64> {
+        match self.values {
+            Values::Numeric(Some(s)) => s.into_values(),
+            _ => Vec::new(),
+        }
+    }
+
     fn count(&self) -> u64 {
         match &self.values {
             Values::Numeric(s) => s.as_ref().map_or(0, |s| s.len() as u64),
@@ -57,22 +65,13 @@ impl ColumnData {
             count,
             nulls: self.nulls,
             nan: self.nan,
-            missing_rate: if self.rows == 0 {
-                0.0
-            } else {
-                self.missing() as f64 / self.rows as f64
-            },
+            missing_rate: if self.rows == 0 { 0.0 } else { self.missing() as f64 / self.rows as f64 },
             stats: None,
             top: None,
             distinct: None,
         };
-        s.stats = moments.map(|x| NumericSummary {
-            mean: x.mean,
-            std: x.std,
-            min: x.min,
-            median: x.median,
-            max: x.max,
-        });
+        s.stats =
+            moments.map(|x| NumericSummary { mean: x.mean, std: x.std, min: x.min, median: x.median, max: x.max });
         match &self.values {
             Values::Numeric(_) => {}
             Values::Categorical(c) => {
@@ -86,11 +85,7 @@ impl ColumnData {
 
 fn shares(v: Vec<(String, u64)>, total: u64) -> Vec<CategoryShare> {
     v.into_iter()
-        .map(|(category, count)| CategoryShare {
-            category,
-            count,
-            share: count as f64 / total.max(1) as f64,
-        })
+        .map(|(category, count)| CategoryShare { category, count, share: count as f64 / total.max(1) as f64 })
         .collect()
 }
 
@@ -99,12 +94,7 @@ fn shares(v: Vec<(String, u64)>, total: u64) -> Vec<CategoryShare> {
 /// # Panics
 /// If the two sides hold different kinds of values (the caller reports that as a schema
 /// change instead of comparing).
-pub fn compare_column(
-    name: &str,
-    reference: &ColumnData,
-    current: &ColumnData,
-    policy: &Policy,
-) -> ColumnReport {
+pub fn compare_column(name: &str, reference: &ColumnData, current: &ColumnData, policy: &Policy) -> ColumnReport {
     let mut tests = Vec::new();
     let mut new_categories = None;
     let mut new_total = None;
@@ -131,18 +121,11 @@ pub fn compare_column(
             } else {
                 tests.push(TestResult::new(TestKind::Chi2, TestStatus::Insufficient));
             }
-            let mut fresh: Vec<(String, u64)> = c
-                .iter()
-                .filter(|(k, _)| r.get(k) == 0)
-                .map(|(k, v)| (k.to_owned(), v))
-                .collect();
+            let mut fresh: Vec<(String, u64)> =
+                c.iter().filter(|(k, _)| r.get(k) == 0).map(|(k, v)| (k.to_owned(), v)).collect();
             let fresh_count: u64 = fresh.iter().map(|f| f.1).sum();
             new_total = Some(fresh.len());
-            new_share = Some(if c.total() == 0 {
-                0.0
-            } else {
-                fresh_count as f64 / c.total() as f64
-            });
+            new_share = Some(if c.total() == 0 { 0.0 } else { fresh_count as f64 / c.total() as f64 });
             fresh.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             fresh.truncate(20);
             new_categories = Some(shares(fresh, c.total()));
@@ -166,19 +149,10 @@ pub fn compare_column(
 }
 
 fn floors_threshold(alpha: f64, f: Floors) -> Threshold {
-    Threshold {
-        alpha: Some(alpha),
-        floor: Some(f.warning),
-        critical_floor: Some(f.critical),
-    }
+    Threshold { alpha: Some(alpha), floor: Some(f.warning), critical_floor: Some(f.critical) }
 }
 
-fn numeric_tests(
-    r: &Sample,
-    c: &Sample,
-    policy: &Policy,
-    tests: &mut Vec<TestResult>,
-) -> NumericComparison {
+fn numeric_tests(r: &Sample, c: &Sample, policy: &Policy, tests: &mut Vec<TestResult>) -> NumericComparison {
     // Wasserstein needs the whole order of both samples; everything else sorts only what it must.
     let sorted = policy.extras.wasserstein.then(|| (r.sorted(), c.sorted()));
     let cmp = match &sorted {
@@ -224,12 +198,7 @@ fn numeric_tests(
     cmp
 }
 
-fn categorical_tests(
-    r: &CategoryCounts,
-    c: &CategoryCounts,
-    policy: &Policy,
-    tests: &mut Vec<TestResult>,
-) {
+fn categorical_tests(r: &CategoryCounts, c: &CategoryCounts, policy: &Policy, tests: &mut Vec<TestResult>) {
     let table = stats::align_categories(r, c, policy.max_categories);
     let psi = stats::psi(&table.reference, &table.current, policy.psi_eps);
     let chi = stats::chi2_homogeneity(&table.reference, &table.current);
@@ -259,12 +228,7 @@ fn null_rate_test(r: &ColumnData, c: &ColumnData, policy: &Policy) -> TestResult
     let mut t = TestResult::new(TestKind::NullRate, TestStatus::Ok);
     t.statistic = Some(cr - rr);
     t.effect = Some((cr - rr).abs());
-    t.p_value = Some(stats::two_proportion_p(
-        r.missing(),
-        r.rows,
-        c.missing(),
-        c.rows,
-    ));
+    t.p_value = Some(stats::two_proportion_p(r.missing(), r.rows, c.missing(), c.rows));
     t.reference_rate = Some(rr);
     t.current_rate = Some(cr);
     t.threshold = floors_threshold(policy.alpha, policy.null_rate);
@@ -306,35 +270,18 @@ pub fn judge(
             t.drift = t.severity > Severity::None;
         }
     }
-    let mut summary = Summary {
-        columns: columns.len(),
-        tests_in_family: family.len(),
-        ..Summary::default()
-    };
+    let mut summary = Summary { columns: columns.len(), tests_in_family: family.len(), ..Summary::default() };
     for col in &mut columns {
-        col.severity = col
-            .tests
-            .iter()
-            .map(|t| t.severity)
-            .max()
-            .unwrap_or(Severity::None);
+        col.severity = col.tests.iter().map(|t| t.severity).max().unwrap_or(Severity::None);
         col.drift = col.tests.iter().any(|t| t.drift);
         summary.drifted += usize::from(col.drift);
         summary.critical += usize::from(col.severity == Severity::Critical);
-        summary.insufficient += col
-            .tests
-            .iter()
-            .filter(|t| t.status == TestStatus::Insufficient)
-            .count();
+        summary.insufficient += col.tests.iter().filter(|t| t.status == TestStatus::Insufficient).count();
     }
     // Stable: drifted first by severity, otherwise schema order.
     columns.sort_by_key(|c| std::cmp::Reverse(c.severity));
     let schema_drift = !schema.only_in_reference.is_empty() || !schema.type_changed.is_empty();
-    let mut severity = columns
-        .iter()
-        .map(|c| c.severity)
-        .max()
-        .unwrap_or(Severity::None);
+    let mut severity = columns.iter().map(|c| c.severity).max().unwrap_or(Severity::None);
     if schema_drift {
         severity = Severity::Critical;
     }

@@ -96,18 +96,9 @@ impl Default for Policy {
         Policy {
             alpha: 0.05,
             correction: Correction::Bh,
-            ks: Floors {
-                warning: 0.1,
-                critical: 0.2,
-            },
-            psi: Floors {
-                warning: 0.1,
-                critical: 0.25,
-            },
-            null_rate: Floors {
-                warning: 0.01,
-                critical: 0.05,
-            },
+            ks: Floors { warning: 0.1, critical: 0.2 },
+            psi: Floors { warning: 0.1, critical: 0.25 },
+            null_rate: Floors { warning: 0.01, critical: 0.05 },
             bins: DEFAULT_BINS,
             psi_eps: DEFAULT_PSI_EPS,
             max_categories: DEFAULT_MAX_CATEGORIES,
@@ -124,11 +115,7 @@ impl Policy {
         if !(self.alpha > 0.0 && self.alpha < 1.0) {
             errors.push(format!("alpha must be in (0, 1), got {}", self.alpha));
         }
-        for (name, f) in [
-            ("ks", self.ks),
-            ("psi", self.psi),
-            ("null_rate", self.null_rate),
-        ] {
+        for (name, f) in [("ks", self.ks), ("psi", self.psi), ("null_rate", self.null_rate)] {
             if !(f.warning >= 0.0 && f.warning <= f.critical) {
                 errors.push(format!(
                     "{name}: need 0 <= warning floor <= critical floor, got {} and {}",
@@ -148,11 +135,7 @@ impl Policy {
         if self.min_count < 1 {
             errors.push("min_count must be at least 1".to_owned());
         }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors)
-        }
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
     }
 }
 

@@ -275,11 +275,7 @@ impl TestResult {
             effect: None,
             p_value: None,
             p_value_adjusted: None,
-            threshold: Threshold {
-                alpha: None,
-                floor: None,
-                critical_floor: None,
-            },
+            threshold: Threshold { alpha: None, floor: None, critical_floor: None },
             drift: false,
             severity: Severity::None,
             method: None,

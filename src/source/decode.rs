@@ -9,27 +9,24 @@ use arrow_array::{Array, ArrowPrimitiveType, PrimitiveArray};
 use arrow_schema::DataType;
 
 use crate::engine::{ColumnData, Values};
-use crate::stats::{CategoryCounts, Sample};
+use crate::stats::CategoryCounts;
+use crate::stats::bucketed::SampleBuilder;
 
 /// Accumulates one column over many arrays.
 pub struct Accumulator {
     rows: u64,
     nulls: u64,
     nan: u64,
-    numeric: Option<Vec<f64>>,
+    numeric: Option<SampleBuilder>,
     categories: CategoryCounts,
 }
 
 impl Accumulator {
-    /// `capacity` pre-sizes the numeric buffer (the total row count is known from footers).
-    pub fn new(categorical: bool, capacity: usize) -> Accumulator {
-        Accumulator {
-            rows: 0,
-            nulls: 0,
-            nan: 0,
-            numeric: (!categorical).then(|| Vec::with_capacity(capacity)),
-            categories: CategoryCounts::new(),
-        }
+    /// `capacity` pre-sizes the numeric buffer (the total row count is known from footers);
+    /// `buffer` is an allocation to reuse (its contents are discarded).
+    pub fn new(categorical: bool, capacity: usize, buffer: Vec<f64>) -> Accumulator {
+        let numeric = (!categorical).then(|| SampleBuilder::with_buffer(buffer, capacity));
+        Accumulator { rows: 0, nulls: 0, nan: 0, numeric, categories: CategoryCounts::new() }
     }
 
     /// Rows of a file that lacks the column: all missing.
@@ -51,7 +48,7 @@ impl Accumulator {
         }
     }
 
-    fn add_numeric(&mut self, array: &dyn Array, out: &mut Vec<f64>) -> Result<()> {
+    fn add_numeric(&mut self, array: &dyn Array, out: &mut SampleBuilder) -> Result<()> {
         use DataType::*;
         macro_rules! prim {
             ($t:ty) => {
@@ -61,9 +58,7 @@ impl Accumulator {
         match array.data_type() {
             Float64 => self.push_primitive::<Float64Type>(array.as_primitive(), out, |v| v),
             Float32 => self.push_primitive::<Float32Type>(array.as_primitive(), out, f64::from),
-            Float16 => {
-                self.push_primitive::<Float16Type>(array.as_primitive(), out, |v| v.to_f64())
-            }
+            Float16 => self.push_primitive::<Float16Type>(array.as_primitive(), out, |v| v.to_f64()),
             Int8 => prim!(Int8Type),
             Int16 => prim!(Int16Type),
             Int32 => prim!(Int32Type),
@@ -74,37 +69,28 @@ impl Accumulator {
             UInt64 => prim!(UInt64Type),
             Decimal32(_, s) => {
                 let scale = 10f64.powi(i32::from(*s));
-                self.push_primitive::<Decimal32Type>(array.as_primitive(), out, |v| {
-                    v as f64 / scale
-                })
+                self.push_primitive::<Decimal32Type>(array.as_primitive(), out, |v| v as f64 / scale)
             }
             Decimal64(_, s) => {
                 let scale = 10f64.powi(i32::from(*s));
-                self.push_primitive::<Decimal64Type>(array.as_primitive(), out, |v| {
-                    v as f64 / scale
-                })
+                self.push_primitive::<Decimal64Type>(array.as_primitive(), out, |v| v as f64 / scale)
             }
             Decimal128(_, s) => {
                 let scale = 10f64.powi(i32::from(*s));
-                self.push_primitive::<Decimal128Type>(array.as_primitive(), out, |v| {
-                    v as f64 / scale
-                })
+                self.push_primitive::<Decimal128Type>(array.as_primitive(), out, |v| v as f64 / scale)
             }
             Decimal256(_, s) => {
                 let scale = 10f64.powi(i32::from(*s));
                 self.push_primitive::<Decimal256Type>(array.as_primitive(), out, |v| {
-                    v.to_i128().map_or_else(
-                        || v.to_string().parse::<f64>().unwrap_or(f64::NAN),
-                        |x| x as f64,
-                    ) / scale
+                    v.to_i128().map_or_else(|| v.to_string().parse::<f64>().unwrap_or(f64::NAN), |x| x as f64) / scale
                 })
             }
             Dictionary(_, _) => {
                 let dict = array.as_any_dictionary();
-                let mut values = Vec::new();
-                let mut inner = Accumulator::new(false, dict.values().len());
+                let mut inner = Accumulator::new(false, dict.values().len(), Vec::new());
+                let mut values = SampleBuilder::default();
                 inner.add_numeric(dict.values().as_ref(), &mut values)?;
-                if inner.nulls > 0 || inner.nan > 0 {
+                if inner.nulls > 0 || values.nan() > 0 {
                     bail!(
                         "dictionary-encoded numeric column with null or NaN dictionary values; \
                          pass --categorical for this column to compare it as categories"
@@ -116,7 +102,7 @@ impl Accumulator {
                     if nulls.as_ref().is_some_and(|n| n.is_null(i)) {
                         self.nulls += 1;
                     } else {
-                        out.push(values[k]);
+                        out.push(values.values()[k]);
                     }
                 }
                 Ok(())
@@ -128,37 +114,21 @@ impl Accumulator {
     fn push_primitive<T: ArrowPrimitiveType>(
         &mut self,
         a: &PrimitiveArray<T>,
-        out: &mut Vec<f64>,
+        out: &mut SampleBuilder,
         f: impl Fn(T::Native) -> f64,
     ) -> Result<()> {
         let values = a.values();
-        let mut nan = 0u64;
         match a.nulls().filter(|n| n.null_count() > 0) {
-            None => {
-                for &v in values.iter() {
-                    let x = f(v);
-                    if x.is_nan() {
-                        nan += 1;
-                    } else {
-                        out.push(x);
-                    }
-                }
-            }
+            None => values.iter().for_each(|&v| out.push(f(v))),
             Some(n) => {
                 self.nulls += n.null_count() as u64;
                 for (i, &v) in values.iter().enumerate() {
                     if n.is_valid(i) {
-                        let x = f(v);
-                        if x.is_nan() {
-                            nan += 1;
-                        } else {
-                            out.push(x);
-                        }
+                        out.push(f(v));
                     }
                 }
             }
         }
-        self.nan += nan;
         Ok(())
     }
 
@@ -214,17 +184,14 @@ impl Accumulator {
 
     /// The column as the engine wants it.
     pub fn finish(self, data_type: String) -> ColumnData {
-        let values = match self.numeric {
-            Some(v) => Values::Numeric(Sample::new(v).ok()),
-            None => Values::Categorical(self.categories),
+        let (values, nan) = match self.numeric {
+            Some(b) => {
+                let (sample, nan) = b.finish();
+                (Values::Numeric(sample), nan)
+            }
+            None => (Values::Categorical(self.categories), self.nan),
         };
-        ColumnData {
-            data_type,
-            rows: self.rows,
-            nulls: self.nulls,
-            nan: self.nan,
-            values,
-        }
+        ColumnData { data_type, rows: self.rows, nulls: self.nulls, nan, values }
     }
 }
 

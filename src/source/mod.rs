@@ -18,9 +18,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
-};
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 
 pub use paths::expand_inputs;
 
@@ -41,10 +39,8 @@ pub enum Class {
 pub fn classify(t: &DataType) -> Class {
     use DataType::*;
     match t {
-        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Float16 | Float32
-        | Float64 | Decimal32(..) | Decimal64(..) | Decimal128(..) | Decimal256(..) => {
-            Class::Numeric
-        }
+        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Float16 | Float32 | Float64
+        | Decimal32(..) | Decimal64(..) | Decimal128(..) | Decimal256(..) => Class::Numeric,
         Utf8 | LargeUtf8 | Utf8View | Boolean => Class::Categorical,
         Dictionary(_, v) if matches!(**v, Utf8 | LargeUtf8 | Utf8View) => Class::Categorical,
         Dictionary(_, v) if classify(v) == Class::Numeric => Class::Numeric,
@@ -106,11 +102,7 @@ impl Dataset {
                 match seen.get(field.name()) {
                     None => {
                         seen.insert(field.name().clone(), (columns.len(), f.path.clone()));
-                        columns.push(DatasetColumn {
-                            name: field.name().clone(),
-                            data_type: t,
-                            class,
-                        });
+                        columns.push(DatasetColumn { name: field.name().clone(), data_type: t, class });
                     }
                     Some((i, first)) => {
                         let c = &columns[*i];
@@ -130,11 +122,7 @@ impl Dataset {
             }
         }
         let rows = files.iter().map(|f| f.rows).sum();
-        Ok(Dataset {
-            files,
-            rows,
-            columns,
-        })
+        Ok(Dataset { files, rows, columns })
     }
 
     /// The column named `name`, if any file has it.
@@ -145,22 +133,22 @@ impl Dataset {
     /// Decodes one column over every file. Files without the column count their rows as nulls.
     /// `as_categorical` reads a numeric column as category labels.
     pub fn read_column(&self, name: &str, as_categorical: bool) -> Result<ColumnData> {
-        let col = self
-            .column(name)
-            .with_context(|| format!("no column {name:?}"))?;
+        self.read_column_into(name, as_categorical, Vec::new())
+    }
+
+    /// [`Dataset::read_column`], reusing `buffer`'s allocation for numeric values (a worker
+    /// that reads column after column then touches fresh memory only once).
+    pub fn read_column_into(&self, name: &str, as_categorical: bool, buffer: Vec<f64>) -> Result<ColumnData> {
+        let col = self.column(name).with_context(|| format!("no column {name:?}"))?;
         let categorical = as_categorical || col.class == Class::Categorical;
-        let mut acc = decode::Accumulator::new(categorical, self.rows as usize);
+        let mut acc = decode::Accumulator::new(categorical, self.rows as usize, buffer);
         for f in &self.files {
             let Some(idx) = f.meta.schema().index_of(name).ok() else {
                 acc.add_missing_rows(f.rows);
                 continue;
             };
-            let file = File::open(&f.path).with_context(|| {
-                format!(
-                    "{}: cannot open: check the file exists and is readable",
-                    f.path.display()
-                )
-            })?;
+            let file = File::open(&f.path)
+                .with_context(|| format!("{}: cannot open: check the file exists and is readable", f.path.display()))?;
             let mask = ProjectionMask::roots(f.meta.parquet_schema(), [idx]);
             let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, f.meta.clone())
                 .with_projection(mask)
@@ -169,13 +157,9 @@ impl Dataset {
                 .with_context(|| format!("{}: column {name:?}: cannot read", f.path.display()))?;
             for batch in reader {
                 let batch = batch.with_context(|| {
-                    format!(
-                        "{}: column {name:?}: corrupt data; the file may be truncated or damaged",
-                        f.path.display()
-                    )
+                    format!("{}: column {name:?}: corrupt data; the file may be truncated or damaged", f.path.display())
                 })?;
-                acc.add(batch.column(0).as_ref())
-                    .with_context(|| format!("{}: column {name:?}", f.path.display()))?;
+                acc.add(batch.column(0).as_ref()).with_context(|| format!("{}: column {name:?}", f.path.display()))?;
             }
         }
         Ok(acc.finish(col.data_type.to_string()))
@@ -193,36 +177,24 @@ fn is_dictionary_of(a: &DataType, b: &DataType) -> bool {
 /// Parquet and one that is cut short (or still being written) get different messages.
 pub fn open_file(path: &Path) -> Result<ParquetFile> {
     let shown = path.display();
-    let mut file = File::open(path)
-        .with_context(|| format!("{shown}: cannot open: check the path and permissions"))?;
-    let len = file
-        .metadata()
-        .with_context(|| format!("{shown}: cannot stat"))?
-        .len();
+    let mut file = File::open(path).with_context(|| format!("{shown}: cannot open: check the path and permissions"))?;
+    let len = file.metadata().with_context(|| format!("{shown}: cannot stat"))?.len();
     let mut head = [0u8; 4];
     if len < 12 || file.read_exact(&mut head).is_err() || &head != b"PAR1" {
-        bail!(
-            "{shown}: not a Parquet file (no PAR1 header); pass only Parquet files or a directory of them"
-        );
+        bail!("{shown}: not a Parquet file (no PAR1 header); pass only Parquet files or a directory of them");
     }
     let mut tail = [0u8; 4];
     file.seek(SeekFrom::End(-4))
         .and_then(|_| file.read_exact(&mut tail))
         .with_context(|| format!("{shown}: cannot read"))?;
     if &tail != b"PAR1" {
-        bail!(
-            "{shown}: truncated Parquet file (no footer): it may still be being written, or was cut short"
-        );
+        bail!("{shown}: truncated Parquet file (no footer): it may still be being written, or was cut short");
     }
     let plain = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
         .map_err(|e| anyhow::anyhow!("{shown}: unreadable Parquet footer: {e}"))?;
     let meta = with_dictionary_hint(&plain).unwrap_or(plain);
     let rows = meta.metadata().file_metadata().num_rows().max(0) as u64;
-    Ok(ParquetFile {
-        path: path.to_owned(),
-        rows,
-        meta,
-    })
+    Ok(ParquetFile { path: path.to_owned(), rows, meta })
 }
 
 /// Re-derives the reader metadata asking for string columns as dictionaries, so dictionary-
@@ -236,10 +208,9 @@ fn with_dictionary_hint(plain: &ArrowReaderMetadata) -> Option<ArrowReaderMetada
         .map(|f| match f.data_type() {
             DataType::Utf8 | DataType::LargeUtf8 => {
                 changed = true;
-                f.as_ref().clone().with_data_type(DataType::Dictionary(
-                    Box::new(DataType::Int32),
-                    Box::new(f.data_type().clone()),
-                ))
+                f.as_ref()
+                    .clone()
+                    .with_data_type(DataType::Dictionary(Box::new(DataType::Int32), Box::new(f.data_type().clone())))
             }
             _ => f.as_ref().clone(),
         })
@@ -248,9 +219,5 @@ fn with_dictionary_hint(plain: &ArrowReaderMetadata) -> Option<ArrowReaderMetada
         return None;
     }
     let hinted = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
-    ArrowReaderMetadata::try_new(
-        plain.metadata().clone(),
-        ArrowReaderOptions::new().with_schema(hinted),
-    )
-    .ok()
+    ArrowReaderMetadata::try_new(plain.metadata().clone(), ArrowReaderOptions::new().with_schema(hinted)).ok()
 }

@@ -11,24 +11,18 @@ fn is_glob(s: &str) -> bool {
 }
 
 fn is_parquet_name(p: &Path) -> bool {
-    matches!(
-        p.extension().and_then(|e| e.to_str()),
-        Some("parquet" | "parq")
-    )
+    matches!(p.extension().and_then(|e| e.to_str()), Some("parquet" | "parq"))
 }
 
 fn hidden(p: &Path) -> bool {
-    p.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with('.') || n.starts_with('_'))
+    p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.') || n.starts_with('_'))
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| anyhow::anyhow!("{}: cannot list directory: {e}", dir.display()))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| anyhow::anyhow!("{}: cannot list directory: {e}", dir.display()))?;
     for entry in entries {
-        let entry =
-            entry.map_err(|e| anyhow::anyhow!("{}: cannot list directory: {e}", dir.display()))?;
+        let entry = entry.map_err(|e| anyhow::anyhow!("{}: cannot list directory: {e}", dir.display()))?;
         let path = entry.path();
         if hidden(&path) {
             continue;
@@ -54,15 +48,12 @@ pub fn expand_inputs(inputs: &[String]) -> Result<Vec<PathBuf>> {
             let before = out.len();
             walk(path, &mut out)?;
             if out.len() == before {
-                bail!(
-                    "{input}: directory holds no Parquet files (looked for *.parquet and *.parq recursively)"
-                );
+                bail!("{input}: directory holds no Parquet files (looked for *.parquet and *.parq recursively)");
             }
         } else if path.exists() {
             out.push(path.to_owned());
         } else if is_glob(input) {
-            let matches =
-                glob::glob(input).map_err(|e| anyhow::anyhow!("{input}: bad glob pattern: {e}"))?;
+            let matches = glob::glob(input).map_err(|e| anyhow::anyhow!("{input}: bad glob pattern: {e}"))?;
             let before = out.len();
             for m in matches {
                 let p = m.map_err(|e| anyhow::anyhow!("{input}: {e}"))?;

@@ -21,9 +21,7 @@ pub const OTHER: &str = "__other__";
 /// Reference-quantile edges for `bins` bins, duplicates collapsed.
 pub fn quantile_edges(reference: &SortedSample, bins: usize) -> Vec<f64> {
     let bins = bins.max(1);
-    let mut edges: Vec<f64> = (1..bins)
-        .map(|k| reference.quantile(k as f64 / bins as f64))
-        .collect();
+    let mut edges: Vec<f64> = (1..bins).map(|k| reference.quantile(k as f64 / bins as f64)).collect();
     edges.sort_by(f64::total_cmp);
     edges.dedup();
     edges
@@ -116,11 +114,7 @@ pub struct CategoryTable {
 /// label) keep their bins and every other category, rarer reference ones and those unseen in
 /// the reference, shares the [`OTHER`] bin. The rule depends on the reference alone, so a
 /// reference snapshot can apply it without seeing the current data.
-pub fn align_categories(
-    reference: &CategoryCounts,
-    current: &CategoryCounts,
-    max_categories: usize,
-) -> CategoryTable {
+pub fn align_categories(reference: &CategoryCounts, current: &CategoryCounts, max_categories: usize) -> CategoryTable {
     let mut union: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
     for (k, v) in reference.iter() {
         union.entry(k).or_default().0 = v;
@@ -129,12 +123,7 @@ pub fn align_categories(
         union.entry(k).or_default().1 = v;
     }
     if union.len() <= max_categories {
-        let mut t = CategoryTable {
-            labels: vec![],
-            reference: vec![],
-            current: vec![],
-            pooled: false,
-        };
+        let mut t = CategoryTable { labels: vec![], reference: vec![], current: vec![], pooled: false };
         for (k, (r, c)) in union {
             t.labels.push(k.to_owned());
             t.reference.push(r);
@@ -142,17 +131,8 @@ pub fn align_categories(
         }
         return t;
     }
-    let kept: std::collections::HashSet<String> = reference
-        .top(max_categories)
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
-    let mut t = CategoryTable {
-        labels: vec![],
-        reference: vec![],
-        current: vec![],
-        pooled: true,
-    };
+    let kept: std::collections::HashSet<String> = reference.top(max_categories).into_iter().map(|(k, _)| k).collect();
+    let mut t = CategoryTable { labels: vec![], reference: vec![], current: vec![], pooled: true };
     let (mut other_r, mut other_c) = (0, 0);
     for (k, (r, c)) in union {
         if kept.contains(k) {

@@ -23,8 +23,9 @@
 //! The worst case (every bucket a candidate) sorts everything plus three linear passes; a
 //! bucket of equal values (zero-inflated data) sorts in one pass.
 //!
-//! Cost: three linear passes per sample (check and sum; bucket counts and squared deviations;
-//! gathering the needed buckets) plus sorting the gathered values, typically a few percent.
+//! Cost: two linear passes per sample (bucket counts with the moments; gathering the needed
+//! buckets, skipped when none is) plus sorting the gathered values, typically a few percent.
+//! Values are validated as they are decoded ([`SampleBuilder`]), not in a pass of their own.
 
 use super::binning::bin_counts;
 use super::ks::{KsMode, KsResult, ks_from_numerator};
@@ -41,56 +42,27 @@ const TAIL: f64 = 1e-3;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
     values: Vec<f64>,
-    sum: f64,
-    min: f64,
-    max: f64,
 }
 
 impl Sample {
-    /// Checks `values` are non-empty and NaN-free (in one pass that also sums them).
-    pub fn new(mut values: Vec<f64>) -> Result<Sample, SampleError> {
-        if values.is_empty() {
-            return Err(SampleError::Empty);
-        }
-        // Four independent lanes so the loop vectorises; NaN is located only if present.
-        let (mut sum, mut min, mut max) = ([0.0f64; 4], [f64::INFINITY; 4], [f64::NEG_INFINITY; 4]);
-        let mut nan = false;
-        let mut chunks = values.chunks_exact_mut(4);
-        for c in &mut chunks {
-            for l in 0..4 {
-                let v = c[l] + 0.0; // -0.0 -> 0.0
-                c[l] = v;
-                nan |= v.is_nan();
-                sum[l] += v;
-                min[l] = if v < min[l] { v } else { min[l] };
-                max[l] = if v > max[l] { v } else { max[l] };
-            }
-        }
-        for v in chunks.into_remainder() {
-            *v += 0.0;
-            nan |= v.is_nan();
-            sum[0] += *v;
-            min[0] = min[0].min(*v);
-            max[0] = max[0].max(*v);
-        }
-        if nan {
-            let i = values.iter().position(|v| v.is_nan()).unwrap_or(0);
+    /// Checks `values` are non-empty and NaN-free; folds -0.0 into 0.0.
+    pub fn new(values: Vec<f64>) -> Result<Sample, SampleError> {
+        if let Some(i) = values.iter().position(|v| v.is_nan()) {
             return Err(SampleError::NaN(i));
         }
-        let sum = (sum[0] + sum[1]) + (sum[2] + sum[3]);
-        let min = min.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = max.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        Ok(Sample {
-            values,
-            sum,
-            min,
-            max,
-        })
+        let mut values = values;
+        values.iter_mut().for_each(|v| *v += 0.0);
+        SampleBuilder { values, nan: 0 }.finish().0.ok_or(SampleError::Empty)
     }
 
     /// Number of values (never 0).
     pub fn len(&self) -> usize {
         self.values.len()
+    }
+
+    /// The values, giving up the sample (to reuse the allocation).
+    pub fn into_values(self) -> Vec<f64> {
+        self.values
     }
 
     /// Always false.
@@ -106,6 +78,50 @@ impl Sample {
     /// Sorts the sample.
     pub fn sorted(&self) -> SortedSample {
         SortedSample::new(self.values.clone()).expect("a Sample is non-empty and NaN-free")
+    }
+}
+
+/// Builds a [`Sample`] value by value while decoding: NaN are counted and dropped, -0.0 is
+/// folded into 0.0, so no second pass is needed to validate.
+#[derive(Debug, Default)]
+pub struct SampleBuilder {
+    values: Vec<f64>,
+    nan: u64,
+}
+
+impl SampleBuilder {
+    /// A builder that reuses `buffer`'s allocation (its contents are discarded), with room
+    /// for `capacity` values.
+    pub fn with_buffer(mut buffer: Vec<f64>, capacity: usize) -> SampleBuilder {
+        buffer.clear();
+        buffer.reserve(capacity);
+        SampleBuilder { values: buffer, nan: 0 }
+    }
+
+    /// Adds one value.
+    #[inline]
+    pub fn push(&mut self, x: f64) {
+        if x.is_nan() {
+            self.nan += 1;
+        } else {
+            self.values.push(x + 0.0);
+        }
+    }
+
+    /// NaN seen so far.
+    pub fn nan(&self) -> u64 {
+        self.nan
+    }
+
+    /// The values pushed so far, in order.
+    pub fn values(&self) -> &[f64] {
+        &self.values
+    }
+
+    /// The sample (`None` when no value was pushed) and the NaN count.
+    pub fn finish(self) -> (Option<Sample>, u64) {
+        let sample = (!self.values.is_empty()).then_some(Sample { values: self.values });
+        (sample, self.nan)
     }
 }
 
@@ -151,11 +167,7 @@ fn quantile_ranks(n: usize, p: f64) -> (usize, usize, f64) {
 }
 
 fn lerp(a: f64, b: f64, g: f64) -> f64 {
-    if g < 0.5 {
-        a + (b - a) * g
-    } else {
-        b - (b - a) * (1.0 - g)
-    }
+    if g < 0.5 { a + (b - a) * g } else { b - (b - a) * (1.0 - g) }
 }
 
 fn edges_from(order_stat: impl Fn(usize) -> f64, n: usize, bins: usize) -> Vec<f64> {
@@ -172,12 +184,7 @@ fn edges_from(order_stat: impl Fn(usize) -> f64, n: usize, bins: usize) -> Vec<f
 }
 
 /// The comparison over two sorted samples: the reference implementation.
-pub fn compare_sorted(
-    r: &SortedSample,
-    c: &SortedSample,
-    bins: usize,
-    mode: KsMode,
-) -> NumericComparison {
+pub fn compare_sorted(r: &SortedSample, c: &SortedSample, bins: usize, mode: KsMode) -> NumericComparison {
     let edges = edges_from(|i| r.values()[i], r.len(), bins);
     let moments = |s: &SortedSample| Moments {
         mean: s.mean(),
@@ -211,46 +218,28 @@ enum Bucketing {
 #[inline]
 fn key(x: f64) -> u64 {
     let bits = x.to_bits();
-    if bits >> 63 == 1 {
-        !bits
-    } else {
-        bits | (1 << 63)
-    }
+    if bits >> 63 == 1 { !bits } else { bits | (1 << 63) }
 }
 
 impl Bucketing {
     const COUNT: usize = INNER_BUCKETS + 2;
 
-    fn new(r: &Sample, c: &Sample) -> Bucketing {
+    /// The bucketing, and a central value of the data (to shift sums of squares by).
+    fn new(r: &Sample, c: &Sample) -> (Bucketing, f64) {
         let mut probe: Vec<f64> = Vec::with_capacity(8192);
         for s in [r, c] {
             let step = (s.len() / 4096).max(1);
-            probe.extend(
-                s.values
-                    .iter()
-                    .step_by(step)
-                    .copied()
-                    .filter(|v| v.is_finite()),
-            );
+            probe.extend(s.values.iter().step_by(step).copied().filter(|v| v.is_finite()));
         }
         probe.sort_by(f64::total_cmp);
         if probe.is_empty() {
-            return Bucketing::Linear {
-                lo: 0.0,
-                scale: 0.0,
-            };
+            return (Bucketing::Linear { lo: 0.0, scale: 0.0 }, 0.0);
         }
         let at = |p: f64| probe[((probe.len() - 1) as f64 * p) as usize];
+        let center = at(0.5);
         let (lo, hi) = (at(TAIL), at(1.0 - TAIL));
         let scale = INNER_BUCKETS as f64 / (hi - lo);
-        let linear = Bucketing::Linear {
-            lo,
-            scale: if scale.is_finite() && hi > lo {
-                scale
-            } else {
-                0.0
-            },
-        };
+        let linear = Bucketing::Linear { lo, scale: if scale.is_finite() && hi > lo { scale } else { 0.0 } };
         let (klo, khi) = (key(lo), key(hi));
         let span = khi - klo;
         let shift = (u64::BITS - (span / INNER_BUCKETS as u64).leading_zeros()).min(63);
@@ -272,11 +261,7 @@ impl Bucketing {
             }
             sum + run * run
         };
-        if collisions(&keyed) < collisions(&linear) {
-            keyed
-        } else {
-            linear
-        }
+        (if collisions(&keyed) < collisions(&linear) { keyed } else { linear }, center)
     }
 
     /// Bucket of `x`: monotone non-decreasing in `x` (which is all correctness needs); values
@@ -288,22 +273,39 @@ impl Bucketing {
             Bucketing::Linear { lo, scale, .. } => {
                 // (x - lo) * scale rounds monotonically in x; `as usize` floors and saturates.
                 let t = (x - lo) * scale;
-                if t < 0.0 {
-                    0
-                } else {
-                    (t as usize).saturating_add(1).min(LAST)
-                }
+                if t < 0.0 { 0 } else { (t as usize).saturating_add(1).min(LAST) }
             }
             Bucketing::Key { lo, shift, .. } => {
                 let k = key(x);
-                if k < lo {
-                    0
-                } else {
-                    (((k - lo) >> shift) as usize).saturating_add(1).min(LAST)
-                }
+                if k < lo { 0 } else { (((k - lo) >> shift) as usize).saturating_add(1).min(LAST) }
             }
         }
     }
+}
+
+/// The counting pass, monomorphised per bucket function so the hot loop has no dispatch:
+/// per bucket (count, min, max), and the sums of `x - center` and of its square.
+fn count_cells(values: &[f64], center: f64, bucket: impl Fn(f64) -> usize) -> (Vec<(u64, f64, f64)>, f64, f64) {
+    // (count, min, max) together: one cache line per update.
+    let mut cells = vec![(0u64, f64::INFINITY, f64::NEG_INFINITY); Bucketing::COUNT];
+    let (mut s1, mut s2) = ([0.0f64; 4], [0.0f64; 4]);
+    for (i, &x) in values.iter().enumerate() {
+        let cell = &mut cells[bucket(x)];
+        cell.0 += 1;
+        cell.1 = if x < cell.1 { x } else { cell.1 };
+        cell.2 = if x > cell.2 { x } else { cell.2 };
+        let d = x - center;
+        s1[i & 3] += d;
+        s2[i & 3] += d * d;
+    }
+    (cells, (s1[0] + s1[1]) + (s1[2] + s1[3]), (s2[0] + s2[1]) + (s2[2] + s2[3]))
+}
+
+/// The gathering pass, monomorphised per bucket function.
+fn gather_needed(values: &[f64], size: usize, keep: impl Fn(f64) -> bool) -> Vec<f64> {
+    let mut out = Vec::with_capacity(size);
+    out.extend(values.iter().copied().filter(|&x| keep(x)));
+    out
 }
 
 /// Per-sample bucket counts and the sorted contents of the buckets that were needed.
@@ -323,20 +325,20 @@ struct Bucketed<'a> {
 }
 
 impl<'a> Bucketed<'a> {
-    fn count(sample: &'a Sample, b: &Bucketing) -> (Bucketed<'a>, f64) {
-        let mut counts = vec![0u64; Bucketing::COUNT];
-        let mut lo = vec![f64::INFINITY; Bucketing::COUNT];
-        let mut hi = vec![f64::NEG_INFINITY; Bucketing::COUNT];
-        let mean = sample.sum / sample.len() as f64;
-        let mut ss = [0.0f64; 4];
-        for (i, &x) in sample.values.iter().enumerate() {
-            let k = b.of(x);
-            counts[k] += 1;
-            lo[k] = if x < lo[k] { x } else { lo[k] };
-            hi[k] = if x > hi[k] { x } else { hi[k] };
-            ss[i & 3] += (x - mean) * (x - mean);
-        }
-        let ss = (ss[0] + ss[1]) + (ss[2] + ss[3]);
+    /// Counts the sample into buckets, keeping each bucket's smallest and largest value, and
+    /// the sample's mean and population standard deviation (sums shifted by `center`).
+    fn count(sample: &'a Sample, b: &Bucketing, center: f64) -> (Bucketed<'a>, f64, f64) {
+        let (cells, s1, s2) = match *b {
+            Bucketing::Linear { .. } => count_cells(&sample.values, center, |x| b.of(x)),
+            Bucketing::Key { .. } => count_cells(&sample.values, center, |x| b.of(x)),
+        };
+        let n = sample.len() as f64;
+        let mean = center + s1 / n;
+        let var = (s2 - s1 * s1 / n) / n; // NaN when infinities are present, as two-pass gives
+        let std = if var.is_nan() { f64::NAN } else { var.max(0.0).sqrt() };
+        let counts = cells.iter().map(|c| c.0);
+        let lo: Vec<f64> = cells.iter().map(|c| c.1).collect();
+        let hi: Vec<f64> = cells.iter().map(|c| c.2).collect();
         let mut prefix = Vec::with_capacity(Bucketing::COUNT + 1);
         let mut acc = 0;
         prefix.push(0);
@@ -344,7 +346,6 @@ impl<'a> Bucketed<'a> {
             acc += c;
             prefix.push(acc);
         }
-        let std = (ss / sample.len() as f64).sqrt();
         let bucketed = Bucketed {
             sample,
             prefix,
@@ -354,7 +355,7 @@ impl<'a> Bucketed<'a> {
             lo,
             hi,
         };
-        (bucketed, std)
+        (bucketed, mean, std)
     }
 
     fn len_of(&self, bucket: usize) -> u64 {
@@ -379,20 +380,20 @@ impl<'a> Bucketed<'a> {
     }
 
     fn needed_size(&self) -> u64 {
-        (0..Bucketing::COUNT)
-            .filter(|&b| self.needed[b])
-            .map(|b| self.len_of(b))
-            .sum()
+        (0..Bucketing::COUNT).filter(|&b| self.needed[b]).map(|b| self.len_of(b)).sum()
     }
 
     /// One pass: copy the values of the needed buckets, sort them.
     fn gather(&mut self, b: &Bucketing) {
-        let mut out = Vec::with_capacity(self.needed_size() as usize);
-        for &x in &self.sample.values {
-            if self.needed[b.of(x)] {
-                out.push(x);
-            }
+        let size = self.needed_size() as usize;
+        if size == 0 {
+            return; // every bucket that matters holds one value: nothing to sort
         }
+        let needed = &self.needed;
+        let out = match *b {
+            Bucketing::Linear { .. } => gather_needed(&self.sample.values, size, |x| needed[b.of(x)]),
+            Bucketing::Key { .. } => gather_needed(&self.sample.values, size, |x| needed[b.of(x)]),
+        };
         let mut at = 0usize;
         for bucket in 0..Bucketing::COUNT {
             if self.needed[bucket] {
@@ -400,11 +401,7 @@ impl<'a> Bucketed<'a> {
                 at += self.len_of(bucket) as usize;
             }
         }
-        self.gathered = if out.is_empty() {
-            out
-        } else {
-            SortedSample::new(out).expect("finite").into_values()
-        };
+        self.gathered = if out.is_empty() { out } else { SortedSample::new(out).expect("finite").into_values() };
     }
 
     /// The distinct values of a bucket with their counts, ascending: from the gathered values,
@@ -466,9 +463,9 @@ fn compare_traced(r: &Sample, c: &Sample, bins: usize, mode: KsMode) -> (Numeric
     if r.len() + c.len() < SORT_ALL_BELOW {
         return (compare_sorted(&r.sorted(), &c.sorted(), bins, mode), false);
     }
-    let bk = Bucketing::new(r, c);
-    let (mut rb, r_std) = Bucketed::count(r, &bk);
-    let (mut cb, c_std) = Bucketed::count(c, &bk);
+    let (bk, center) = Bucketing::new(r, c);
+    let (mut rb, r_mean, r_std) = Bucketed::count(r, &bk, center);
+    let (mut cb, c_mean, c_std) = Bucketed::count(c, &bk, center);
     let (n, m) = (r.len() as u128, c.len() as u128);
     let point = |b: usize| (rb.prefix[b] as u128 * m).abs_diff(cb.prefix[b] as u128 * n);
 
@@ -547,22 +544,18 @@ fn compare_traced(r: &Sample, c: &Sample, bins: usize, mode: KsMode) -> (Numeric
         out.push(s.sample.len() as u64 - prev);
         out
     };
-    let moments = |s: &Bucketed, std: f64| {
+    let moments = |s: &Bucketed, mean: f64, std: f64| {
         let (lo, hi, g) = quantile_ranks(s.sample.len(), 0.5);
-        Moments {
-            mean: s.sample.sum / s.sample.len() as f64,
-            std,
-            min: s.sample.min,
-            median: lerp(s.rank_value(lo), s.rank_value(hi), g),
-            max: s.sample.max,
-        }
+        let first = (0..Bucketing::COUNT).find(|&b| s.len_of(b) > 0).unwrap_or(0);
+        let last = (0..Bucketing::COUNT).rev().find(|&b| s.len_of(b) > 0).unwrap_or(0);
+        Moments { mean, std, min: s.lo[first], median: lerp(s.rank_value(lo), s.rank_value(hi), g), max: s.hi[last] }
     };
     let result = NumericComparison {
         ks: ks_from_numerator(best, rn as u64, cn as u64, mode),
         reference_counts: counts(&rb),
         current_counts: counts(&cb),
-        reference: moments(&rb, r_std),
-        current: moments(&cb, c_std),
+        reference: moments(&rb, r_mean, r_std),
+        current: moments(&cb, c_mean, c_std),
         edges,
     };
     (result, true)
@@ -586,21 +579,13 @@ mod tests {
         assert_eq!(got.reference_counts, want.reference_counts, "{name}");
         assert_eq!(got.current_counts, want.current_counts, "{name}");
         for (g, w) in [(got.reference, want.reference), (got.current, want.current)] {
-            assert_eq!(
-                (g.min, g.median, g.max),
-                (w.min, w.median, w.max),
-                "{name}: order statistics"
-            );
+            assert_eq!((g.min, g.median, g.max), (w.min, w.median, w.max), "{name}: order statistics");
             // The same sums in another order: both are within n*eps (relative to the data's
             // scale) of the exact value, so they agree to twice that.
             let scale = w.std + w.mean.abs();
             let tol = 2.0 * (rs.len().max(cs.len()) as f64) * f64::EPSILON * scale;
-            let close =
-                |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan()) || (a - b).abs() <= tol;
-            assert!(
-                close(g.mean, w.mean) && close(g.std, w.std),
-                "{name}: {g:?} vs {w:?}"
-            );
+            let close = |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan()) || (a - b).abs() <= tol;
+            assert!(close(g.mean, w.mean) && close(g.std, w.std), "{name}: {g:?} vs {w:?}");
         }
     }
 
@@ -612,50 +597,19 @@ mod tests {
     #[test]
     fn bucketed_equals_sorted() {
         let n = 60_000;
-        assert_same(
-            "shift",
-            draw(n, 1, |r| r.normal()),
-            draw(n, 2, |r| r.normal() + 0.2),
-            true,
-        );
-        assert_same(
-            "same",
-            draw(n, 3, |r| r.normal()),
-            draw(n, 4, |r| r.normal()),
-            true,
-        );
-        assert_same(
-            "unequal sizes",
-            draw(n, 5, |r| r.normal()),
-            draw(9_000, 6, |r| r.normal() * 1.5),
-            true,
-        );
+        assert_same("shift", draw(n, 1, |r| r.normal()), draw(n, 2, |r| r.normal() + 0.2), true);
+        assert_same("same", draw(n, 3, |r| r.normal()), draw(n, 4, |r| r.normal()), true);
+        assert_same("unequal sizes", draw(n, 5, |r| r.normal()), draw(9_000, 6, |r| r.normal() * 1.5), true);
         assert_same(
             "heavy tails and infinities",
-            draw(n, 7, |r| {
-                if r.uniform() < 0.001 {
-                    f64::INFINITY
-                } else {
-                    (r.normal() * 3.0).exp()
-                }
-            }),
-            draw(n, 8, |r| {
-                if r.uniform() < 0.002 {
-                    f64::NEG_INFINITY
-                } else {
-                    (r.normal() * 3.0).exp() * 1.1
-                }
-            }),
+            draw(n, 7, |r| if r.uniform() < 0.001 { f64::INFINITY } else { (r.normal() * 3.0).exp() }),
+            draw(n, 8, |r| if r.uniform() < 0.002 { f64::NEG_INFINITY } else { (r.normal() * 3.0).exp() * 1.1 }),
             true,
         );
         assert_same(
             "zero-inflated",
             draw(n, 9, |r| if r.uniform() < 0.995 { 0.0 } else { r.normal() }),
-            draw(
-                n,
-                10,
-                |r| if r.uniform() < 0.99 { -0.0 } else { r.normal() },
-            ),
+            draw(n, 10, |r| if r.uniform() < 0.99 { -0.0 } else { r.normal() }),
             true,
         );
         assert_same(
@@ -667,39 +621,24 @@ mod tests {
         // two buckets each holding one value of one sample: the maximum lies between them
         assert_same(
             "single values on both sides",
-            draw(n, 16, |r| {
-                if r.uniform() < 0.97 {
-                    0.0
-                } else {
-                    (r.normal() * 100.0).round() / 100.0
-                }
-            }),
-            draw(n, 17, |r| {
-                if r.uniform() < 0.97 {
-                    0.0
-                } else {
-                    (r.normal() * 100.0).round() / 100.0 + 0.33
-                }
-            }),
+            draw(n, 16, |r| if r.uniform() < 0.97 { 0.0 } else { (r.normal() * 100.0).round() / 100.0 }),
+            draw(n, 17, |r| if r.uniform() < 0.97 { 0.0 } else { (r.normal() * 100.0).round() / 100.0 + 0.33 }),
             true,
         );
-        assert_same(
-            "constant",
-            vec![3.5; n],
-            draw(n, 13, |r| 3.5 + (r.uniform() < 0.1) as u8 as f64),
-            true,
-        );
-        assert_same(
-            "small",
-            draw(500, 14, |r| r.normal()),
-            draw(700, 15, |r| r.normal()),
-            false,
-        );
+        assert_same("constant", vec![3.5; n], draw(n, 13, |r| 3.5 + (r.uniform() < 0.1) as u8 as f64), true);
+        assert_same("small", draw(500, 14, |r| r.normal()), draw(700, 15, |r| r.normal()), false);
     }
 
     #[test]
     fn rejects_nan_and_folds_negative_zero() {
         assert_eq!(Sample::new(vec![]), Err(SampleError::Empty));
+        let mut b = SampleBuilder::default();
+        for x in [1.0, f64::NAN, -0.0, f64::NAN] {
+            b.push(x);
+        }
+        assert_eq!(b.nan(), 2);
+        let (s, nan) = b.finish();
+        assert_eq!((s.unwrap().values(), nan), (&[1.0, 0.0][..], 2));
         assert_eq!(Sample::new(vec![1.0, f64::NAN]), Err(SampleError::NaN(1)));
         assert!(Sample::new(vec![-0.0]).unwrap().values()[0].is_sign_positive());
     }

@@ -21,20 +21,12 @@ pub struct Chi2Result {
 /// Chi-square test of homogeneity for two aligned count vectors.
 pub fn chi2_homogeneity(reference: &[u64], current: &[u64]) -> Chi2Result {
     assert_eq!(reference.len(), current.len(), "chi2 needs aligned counts");
-    let cols: Vec<(f64, f64)> = reference
-        .iter()
-        .zip(current)
-        .filter(|(r, c)| **r + **c > 0)
-        .map(|(&r, &c)| (r as f64, c as f64))
-        .collect();
+    let cols: Vec<(f64, f64)> =
+        reference.iter().zip(current).filter(|(r, c)| **r + **c > 0).map(|(&r, &c)| (r as f64, c as f64)).collect();
     let row_r: f64 = cols.iter().map(|c| c.0).sum();
     let row_c: f64 = cols.iter().map(|c| c.1).sum();
     if cols.len() < 2 || row_r == 0.0 || row_c == 0.0 {
-        return Chi2Result {
-            statistic: 0.0,
-            p_value: 1.0,
-            dof: 0,
-        };
+        return Chi2Result { statistic: 0.0, p_value: 1.0, dof: 0 };
     }
     let total = row_r + row_c;
     let dof = (cols.len() - 1) as u64;
@@ -51,11 +43,7 @@ pub fn chi2_homogeneity(reference: &[u64], current: &[u64]) -> Chi2Result {
             stat += (obs - exp) * (obs - exp) / exp;
         }
     }
-    Chi2Result {
-        statistic: stat,
-        p_value: chi2_sf(stat, dof),
-        dof,
-    }
+    Chi2Result { statistic: stat, p_value: chi2_sf(stat, dof), dof }
 }
 
 /// Upper tail of the chi-square distribution with `dof` degrees of freedom.

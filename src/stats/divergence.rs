@@ -12,16 +12,7 @@ pub const DEFAULT_PSI_EPS: f64 = 1e-4;
 
 fn proportions(counts: &[u64]) -> Vec<f64> {
     let total: u64 = counts.iter().sum();
-    counts
-        .iter()
-        .map(|&c| {
-            if total == 0 {
-                0.0
-            } else {
-                c as f64 / total as f64
-            }
-        })
-        .collect()
+    counts.iter().map(|&c| if total == 0 { 0.0 } else { c as f64 / total as f64 }).collect()
 }
 
 /// Population Stability Index of `current` against `reference` bin counts.
@@ -40,11 +31,7 @@ pub fn psi(reference: &[u64], current: &[u64], eps: f64) -> f64 {
 
 /// Jensen-Shannon distance (base 2) between two count vectors.
 pub fn js_distance(reference: &[u64], current: &[u64]) -> f64 {
-    assert_eq!(
-        reference.len(),
-        current.len(),
-        "js_distance needs aligned bins"
-    );
+    assert_eq!(reference.len(), current.len(), "js_distance needs aligned bins");
     let p = proportions(reference);
     let q = proportions(current);
     let rel = |a: f64, b: f64| if a > 0.0 { a * (a / b).ln() } else { 0.0 };
@@ -55,9 +42,7 @@ pub fn js_distance(reference: &[u64], current: &[u64]) -> f64 {
         left += rel(a, m);
         right += rel(b, m);
     }
-    ((left + right) / 2.0 / std::f64::consts::LN_2)
-        .max(0.0)
-        .sqrt()
+    ((left + right) / 2.0 / std::f64::consts::LN_2).max(0.0).sqrt()
 }
 
 /// First Wasserstein distance between two samples.

@@ -338,12 +338,7 @@ fn pelz_good_cdf(n: u64, x: f64) -> f64 {
         let m = (2 * k - 1) as f64;
         let (m2, m4, m6) = (m * m, m.powi(4), m.powi(6));
         let qpower = q.powi((8 * k) as i32);
-        let coeffs = [
-            1.0,
-            k1a + k1b * m2,
-            k2a + k2b * m2 + k2c * m4,
-            k3a + k3b * m2 + k3c * m4 + k3d * m6,
-        ];
+        let coeffs = [1.0, k1a + k1b * m2, k2a + k2b * m2 + k2c * m4, k3a + k3b * m2 + k3c * m4 + k3d * m6];
         for (a, c) in kk.iter_mut().zip(coeffs) {
             *a = *a * qpower + c;
         }
@@ -375,10 +370,7 @@ fn pelz_good_cdf(n: u64, x: f64) -> f64 {
 
 /// One-sided Smirnov survival function `P(D_n^+ >= x)`.
 pub fn smirnov(n: u64, x: f64) -> f64 {
-    assert!(
-        n > 0 && (0.0..=1.0).contains(&x),
-        "smirnov needs n >= 1 and 0 <= x <= 1"
-    );
+    assert!(n > 0 && (0.0..=1.0).contains(&x), "smirnov needs n >= 1 and 0 <= x <= 1");
     let nf = n as f64;
     if n == 1 {
         return x;
@@ -409,11 +401,7 @@ pub fn smirnov(n: u64, x: f64) -> f64 {
     }
     if n > SMIRNOV_MAX_COMPUTE_N {
         let logp = -(6.0 * nf * x + 1.0).powi(2) / 18.0 / nf;
-        let sf = if logp < -std::f64::consts::LN_2 {
-            logp.exp()
-        } else {
-            1.0 + logp.exp_m1()
-        };
+        let sf = if logp < -std::f64::consts::LN_2 { logp.exp() } else { 1.0 + logp.exp_m1() };
         return clip(sf);
     }
     // Lower Birnbaum-Tingey sum: sf = x * sum_{j=0}^{J} C(n,j) (1-x-j/n)^(n-j) (x+j/n)^(j-1)

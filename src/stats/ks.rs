@@ -138,18 +138,10 @@ pub fn ks_from_numerator(k: u128, n1: u64, n2: u64, mode: KsMode) -> KsResult {
         let g = gcd(n1, n2);
         let h = (k / g as u128) as u64;
         if let Some(p) = exact_p_value(n1, n2, g, h) {
-            return KsResult {
-                statistic,
-                p_value: p,
-                method: KsMethod::Exact,
-            };
+            return KsResult { statistic, p_value: p, method: KsMethod::Exact };
         }
     }
-    KsResult {
-        statistic,
-        p_value: asymptotic_p_value(statistic, n1, n2),
-        method: KsMethod::Asymptotic,
-    }
+    KsResult { statistic, p_value: asymptotic_p_value(statistic, n1, n2), method: KsMethod::Asymptotic }
 }
 
 /// `kstwo.sf(D, round(n1*n2/(n1+n2)))`, rounding half to even as NumPy does.
@@ -171,11 +163,7 @@ fn exact_p_value(n1: u64, n2: u64, g: u64, h: u64) -> Option<f64> {
     if h == 0 {
         return Some(1.0);
     }
-    let p = if n1 == n2 {
-        prob_outside_square(n1, h)
-    } else {
-        outer_prob_inside(n1, n2, g, h)
-    };
+    let p = if n1 == n2 { prob_outside_square(n1, h) } else { outer_prob_inside(n1, n2, g, h) };
     (p.is_finite() && (0.0..=1.0).contains(&p)).then_some(p)
 }
 
@@ -197,11 +185,7 @@ fn prob_outside_square(n: u64, h: u64) -> f64 {
 
 /// `1 - P(paths stay strictly inside |x/m - y/n| < h/lcm)`, computed directly (Viehmann 2021).
 fn outer_prob_inside(m: u64, n: u64, g: u64, h: u64) -> f64 {
-    let (m, n) = if m < n {
-        (n as i64, m as i64)
-    } else {
-        (m as i64, n as i64)
-    };
+    let (m, n) = if m < n { (n as i64, m as i64) } else { (m as i64, n as i64) };
     let (g, h) = (g as i64, h as i64);
     let (mg, ng) = (m / g, n / g);
     let ceil_div = |a: i64, b: i64| -(-a).div_euclid(b);
@@ -248,18 +232,13 @@ mod tests {
 
     #[test]
     fn ties_and_negative_zero() {
-        assert_eq!(
-            ks_statistic(&s(&[1.0, 1.0, 2.0]), &s(&[1.0, 2.0, 2.0])),
-            1.0 / 3.0
-        );
+        assert_eq!(ks_statistic(&s(&[1.0, 1.0, 2.0]), &s(&[1.0, 2.0, 2.0])), 1.0 / 3.0);
         assert_eq!(ks_statistic(&s(&[-0.0, 1.0]), &s(&[0.0, 1.0])), 0.0);
     }
 
     #[test]
     fn binary_search_path_agrees_with_merge() {
-        let big: Vec<f64> = (0..5000)
-            .map(|i| ((i * 7919) % 5000) as f64 / 10.0)
-            .collect();
+        let big: Vec<f64> = (0..5000).map(|i| ((i * 7919) % 5000) as f64 / 10.0).collect();
         let small = [3.0, 3.0, 17.5, 250.0, 499.9, 600.0, -1.0];
         let (a, b) = (s(&big), s(&small));
         let k_search = statistic_numerator(b.values(), a.values());

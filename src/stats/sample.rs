@@ -94,11 +94,7 @@ impl SortedSample {
         let lo = lo as usize;
         let hi = (lo + 1).min(n - 1);
         let (a, b) = (r[lo], r[hi]);
-        if g < 0.5 {
-            a + (b - a) * g
-        } else {
-            b - (b - a) * (1.0 - g)
-        }
+        if g < 0.5 { a + (b - a) * g } else { b - (b - a) * (1.0 - g) }
     }
 
     /// Arithmetic mean.
@@ -132,11 +128,7 @@ impl SortedSample {
 /// Maps a non-NaN f64 to a u64 whose unsigned order is the numeric order; -0.0 maps as 0.0.
 fn key_of(v: f64) -> u64 {
     let bits = (v + 0.0).to_bits();
-    if bits >> 63 == 1 {
-        !bits
-    } else {
-        bits | (1 << 63)
-    }
+    if bits >> 63 == 1 { !bits } else { bits | (1 << 63) }
 }
 
 fn value_of(k: u64) -> f64 {
@@ -185,19 +177,13 @@ mod tests {
     #[test]
     fn rejects_empty_and_nan() {
         assert_eq!(SortedSample::new(vec![]), Err(SampleError::Empty));
-        assert_eq!(
-            SortedSample::new(vec![1.0, f64::NAN]),
-            Err(SampleError::NaN(1))
-        );
+        assert_eq!(SortedSample::new(vec![1.0, f64::NAN]), Err(SampleError::NaN(1)));
     }
 
     #[test]
     fn folds_negative_zero_and_keeps_infinities() {
         let s = SortedSample::new(vec![0.0, -0.0, f64::INFINITY, -1.0, f64::NEG_INFINITY]).unwrap();
-        assert_eq!(
-            s.values(),
-            &[f64::NEG_INFINITY, -1.0, 0.0, 0.0, f64::INFINITY]
-        );
+        assert_eq!(s.values(), &[f64::NEG_INFINITY, -1.0, 0.0, 0.0, f64::INFINITY]);
         assert!(s.values()[2].is_sign_positive() && s.values()[3].is_sign_positive());
     }
 
@@ -206,9 +192,7 @@ mod tests {
         let mut state = 0x9e3779b97f4a7c15u64;
         let mut v = Vec::new();
         for i in 0..50_000 {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             let x = match i % 5 {
                 0 => (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5,
                 1 => -((state >> 40) as f64),

@@ -6,9 +6,8 @@ use std::sync::Arc;
 
 use arrow_array::types::Int32Type;
 use arrow_array::{
-    ArrayRef, BooleanArray, Decimal128Array, DictionaryArray, Float32Array, Float64Array,
-    Int32Array, Int64Array, LargeStringArray, StringArray, StringViewArray,
-    TimestampMillisecondArray, UInt8Array,
+    ArrayRef, BooleanArray, Decimal128Array, DictionaryArray, Float32Array, Float64Array, Int32Array, Int64Array,
+    LargeStringArray, StringArray, StringViewArray, TimestampMillisecondArray, UInt8Array,
 };
 use drift::synth::Rng;
 use tempfile::TempDir;
@@ -26,29 +25,15 @@ fn f64s(v: Vec<f64>) -> ArrayRef {
 
 fn strings(n: usize, seed: u64, labels: &[&str], weights: &[f64]) -> Vec<String> {
     let mut r = Rng::new(seed);
-    (0..n)
-        .map(|_| labels[r.choose(weights)].to_owned())
-        .collect()
+    (0..n).map(|_| labels[r.choose(weights)].to_owned()).collect()
 }
 
 #[test]
 fn no_drift_exits_zero_and_drift_exits_one() {
     let dir = TempDir::new().unwrap();
-    let r = write(
-        dir.path(),
-        "r.parquet",
-        vec![("x", f64s(normal(3000, 1, 0.0)))],
-    );
-    let same = write(
-        dir.path(),
-        "same.parquet",
-        vec![("x", f64s(normal(3000, 2, 0.0)))],
-    );
-    let moved = write(
-        dir.path(),
-        "moved.parquet",
-        vec![("x", f64s(normal(3000, 3, 0.6)))],
-    );
+    let r = write(dir.path(), "r.parquet", vec![("x", f64s(normal(3000, 1, 0.0)))]);
+    let same = write(dir.path(), "same.parquet", vec![("x", f64s(normal(3000, 2, 0.0)))]);
+    let moved = write(dir.path(), "moved.parquet", vec![("x", f64s(normal(3000, 3, 0.6)))]);
     let (code, rep) = check_json(&[s(&r)], &[s(&same)], &[]);
     assert_eq!(code, 0);
     assert_eq!(rep["drift"], false);
@@ -74,57 +59,31 @@ fn nulls_nan_and_infinities() {
     for v in cv.iter_mut().skip(100).take(20) {
         *v = Some(f64::NAN);
     }
-    let r = write(
-        dir.path(),
-        "r.parquet",
-        vec![("x", Arc::new(Float64Array::from(rv)) as ArrayRef)],
-    );
-    let c = write(
-        dir.path(),
-        "c.parquet",
-        vec![("x", Arc::new(Float64Array::from(cv)) as ArrayRef)],
-    );
+    let r = write(dir.path(), "r.parquet", vec![("x", Arc::new(Float64Array::from(rv)) as ArrayRef)]);
+    let c = write(dir.path(), "c.parquet", vec![("x", Arc::new(Float64Array::from(cv)) as ArrayRef)]);
     let (code, rep) = check_json(&[s(&r)], &[s(&c)], &[]);
     let x = column(&rep, "x");
     assert_eq!(x["current"]["nulls"], 100);
     assert_eq!(x["current"]["nan"], 20);
     assert_eq!(x["current"]["count"], 1880);
     assert_eq!(x["reference"]["count"], 2000, "infinities are values");
-    assert_eq!(
-        x["reference"]["stats"]["max"],
-        serde_json::Value::Null,
-        "JSON has no infinity: null"
-    );
+    assert_eq!(x["reference"]["stats"]["max"], serde_json::Value::Null, "JSON has no infinity: null");
     let nr = test(x, "null_rate");
     assert!((nr["statistic"].as_f64().unwrap() - 0.06).abs() < 1e-12);
     assert_eq!(nr["severity"], "critical");
-    assert_eq!(
-        test(x, "ks")["drift"],
-        false,
-        "the values themselves did not move"
-    );
+    assert_eq!(test(x, "ks")["drift"], false, "the values themselves did not move");
     assert_eq!(code, 1);
 }
 
 #[test]
 fn all_null_and_tiny_columns_are_insufficient_not_drift() {
     let dir = TempDir::new().unwrap();
-    let r = write(
-        dir.path(),
-        "r.parquet",
-        vec![
-            ("x", f64s(normal(500, 6, 0.0))),
-            ("tiny", f64s(normal(500, 7, 0.0))),
-        ],
-    );
+    let r = write(dir.path(), "r.parquet", vec![("x", f64s(normal(500, 6, 0.0))), ("tiny", f64s(normal(500, 7, 0.0)))]);
     let c = write(
         dir.path(),
         "c.parquet",
         vec![
-            (
-                "x",
-                Arc::new(Float64Array::from(vec![None::<f64>; 5])) as ArrayRef,
-            ),
+            ("x", Arc::new(Float64Array::from(vec![None::<f64>; 5])) as ArrayRef),
             ("tiny", f64s(vec![9.0, 9.5, 10.0, 11.0, 12.0])),
         ],
     );
@@ -133,11 +92,7 @@ fn all_null_and_tiny_columns_are_insufficient_not_drift() {
         let col = column(&rep, name);
         assert_eq!(test(col, "ks")["status"], "insufficient", "{name}");
         assert_eq!(test(col, "ks")["drift"], false, "{name}");
-        assert_eq!(
-            test(col, "null_rate")["status"],
-            "insufficient",
-            "{name}: 5 rows"
-        );
+        assert_eq!(test(col, "null_rate")["status"], "insufficient", "{name}: 5 rows");
     }
     assert_eq!(code, 0, "insufficient data is never drift");
 }
@@ -151,16 +106,8 @@ fn new_categories_are_reported_with_their_share() {
     for v in c.iter_mut().take(300) {
         *v = "zz".into();
     }
-    let rp = write(
-        dir.path(),
-        "r.parquet",
-        vec![("k", Arc::new(StringArray::from(r)) as ArrayRef)],
-    );
-    let cp = write(
-        dir.path(),
-        "c.parquet",
-        vec![("k", Arc::new(StringArray::from(c)) as ArrayRef)],
-    );
+    let rp = write(dir.path(), "r.parquet", vec![("k", Arc::new(StringArray::from(r)) as ArrayRef)]);
+    let cp = write(dir.path(), "c.parquet", vec![("k", Arc::new(StringArray::from(c)) as ArrayRef)]);
     let (code, rep) = check_json(&[s(&rp)], &[s(&cp)], &[]);
     let k = column(&rep, "k");
     assert_eq!(k["new_categories_total"], 1);
@@ -189,32 +136,20 @@ fn schema_drift_missing_and_retyped_columns() {
         "c.parquet",
         vec![
             ("keep", f64s(normal(n, 13, 0.0))),
-            (
-                "retyped",
-                Arc::new(StringArray::from(vec!["x"; n])) as ArrayRef,
-            ),
+            ("retyped", Arc::new(StringArray::from(vec!["x"; n])) as ArrayRef),
             ("added", f64s(normal(n, 14, 0.0))),
         ],
     );
     let (code, rep) = check_json(&[s(&r)], &[s(&c)], &[]);
-    assert_eq!(
-        rep["schema"]["only_in_reference"],
-        serde_json::json!(["gone"])
-    );
-    assert_eq!(
-        rep["schema"]["only_in_current"],
-        serde_json::json!(["added"])
-    );
+    assert_eq!(rep["schema"]["only_in_reference"], serde_json::json!(["gone"]));
+    assert_eq!(rep["schema"]["only_in_current"], serde_json::json!(["added"]));
     assert_eq!(rep["schema"]["type_changed"][0]["column"], "retyped");
     assert_eq!(rep["drift"], true);
     assert_eq!(code, 1);
 
     // A column only in the current data is reported, not drift.
     let (code, rep) = check_json(&[s(&r)], &[s(&c)], &["--columns", "keep,added"]);
-    assert_eq!(
-        rep["schema"]["only_in_current"],
-        serde_json::json!(["added"])
-    );
+    assert_eq!(rep["schema"]["only_in_current"], serde_json::json!(["added"]));
     assert_eq!(code, 0);
 }
 
@@ -227,28 +162,10 @@ fn every_supported_type_is_read() {
         let cats = strings(n, seed, &["x", "y", "z"], &[0.5, 0.3, 0.2]);
         let dict: DictionaryArray<Int32Type> = cats.iter().map(String::as_str).collect();
         vec![
-            (
-                "f32",
-                Arc::new(Float32Array::from_iter_values(v.iter().map(|x| *x as f32))) as ArrayRef,
-            ),
-            (
-                "i32",
-                Arc::new(Int32Array::from_iter_values(
-                    v.iter().map(|x| (x * 10.0) as i32),
-                )),
-            ),
-            (
-                "i64",
-                Arc::new(Int64Array::from_iter_values(
-                    v.iter().map(|x| (x * 10.0) as i64),
-                )),
-            ),
-            (
-                "u8",
-                Arc::new(UInt8Array::from_iter_values(
-                    v.iter().map(|x| (x * 10.0 + 50.0).clamp(0.0, 255.0) as u8),
-                )),
-            ),
+            ("f32", Arc::new(Float32Array::from_iter_values(v.iter().map(|x| *x as f32))) as ArrayRef),
+            ("i32", Arc::new(Int32Array::from_iter_values(v.iter().map(|x| (x * 10.0) as i32)))),
+            ("i64", Arc::new(Int64Array::from_iter_values(v.iter().map(|x| (x * 10.0) as i64)))),
+            ("u8", Arc::new(UInt8Array::from_iter_values(v.iter().map(|x| (x * 10.0 + 50.0).clamp(0.0, 255.0) as u8)))),
             (
                 "dec",
                 Arc::new(
@@ -257,25 +174,11 @@ fn every_supported_type_is_read() {
                         .unwrap(),
                 ),
             ),
-            (
-                "large",
-                Arc::new(LargeStringArray::from_iter_values(cats.iter())),
-            ),
-            (
-                "view",
-                Arc::new(StringViewArray::from_iter_values(cats.iter())),
-            ),
+            ("large", Arc::new(LargeStringArray::from_iter_values(cats.iter()))),
+            ("view", Arc::new(StringViewArray::from_iter_values(cats.iter()))),
             ("dict", Arc::new(dict)),
-            (
-                "flag",
-                Arc::new(BooleanArray::from_iter(v.iter().map(|x| Some(*x > 0.0)))),
-            ),
-            (
-                "ts",
-                Arc::new(TimestampMillisecondArray::from_iter_values(
-                    (0..n as i64).map(|i| i * 1000),
-                )),
-            ),
+            ("flag", Arc::new(BooleanArray::from_iter(v.iter().map(|x| Some(*x > 0.0))))),
+            ("ts", Arc::new(TimestampMillisecondArray::from_iter_values((0..n as i64).map(|i| i * 1000)))),
         ]
     };
     let r = write(dir.path(), "r.parquet", make(20, 0.0));
@@ -291,60 +194,28 @@ fn every_supported_type_is_read() {
     }
     let dec = column(&rep, "dec");
     let mean = dec["reference"]["stats"]["mean"].as_f64().unwrap();
-    let want: f64 = normal(n, 20, 0.0)
-        .iter()
-        .map(|x| ((x * 100.0) as i128) as f64 / 100.0)
-        .sum::<f64>()
-        / n as f64;
-    assert!(
-        (mean - want).abs() < 1e-9,
-        "decimals are scaled: {mean} vs {want}"
-    );
+    let want: f64 = normal(n, 20, 0.0).iter().map(|x| ((x * 100.0) as i128) as f64 / 100.0).sum::<f64>() / n as f64;
+    assert!((mean - want).abs() < 1e-9, "decimals are scaled: {mean} vs {want}");
     assert_eq!(rep["skipped"][0]["column"], "ts");
     assert_eq!(rep["skipped"][0]["reason"], "temporal column");
     // identical categorical mixes under one seed: the same labels, whatever the encoding
-    assert_eq!(
-        column(&rep, "dict")["reference"]["top"],
-        column(&rep, "large")["reference"]["top"]
-    );
+    assert_eq!(column(&rep, "dict")["reference"]["top"], column(&rep, "large")["reference"]["top"]);
 
     // --categorical forces integer codes to categories; --exclude drops columns
-    let (_, rep) = check_json(
-        &[s(&r)],
-        &[s(&c)],
-        &["--categorical", "u8", "--exclude", "f32,i32"],
-    );
+    let (_, rep) = check_json(&[s(&r)], &[s(&c)], &["--categorical", "u8", "--exclude", "f32,i32"]);
     assert_eq!(column(&rep, "u8")["kind"], "categorical");
-    assert!(
-        rep["columns"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|c| c["column"] != "f32" && c["column"] != "i32")
-    );
+    assert!(rep["columns"].as_array().unwrap().iter().all(|c| c["column"] != "f32" && c["column"] != "i32"));
 }
 
 #[test]
 fn directories_globs_and_several_files_read_as_one_table() {
     let dir = TempDir::new().unwrap();
     let all = normal(3000, 30, 0.0);
-    write(
-        dir.path(),
-        "ref/part-0.parquet",
-        vec![("x", f64s(all[..1000].to_vec()))],
-    );
-    write(
-        dir.path(),
-        "ref/nested/part-1.parquet",
-        vec![("x", f64s(all[1000..].to_vec()))],
-    );
+    write(dir.path(), "ref/part-0.parquet", vec![("x", f64s(all[..1000].to_vec()))]);
+    write(dir.path(), "ref/nested/part-1.parquet", vec![("x", f64s(all[1000..].to_vec()))]);
     std::fs::write(dir.path().join("ref/_SUCCESS"), "").unwrap();
     let one = write(dir.path(), "one.parquet", vec![("x", f64s(all.clone()))]);
-    let cur = write(
-        dir.path(),
-        "cur/c.parquet",
-        vec![("x", f64s(normal(500, 31, 0.0)))],
-    );
+    let cur = write(dir.path(), "cur/c.parquet", vec![("x", f64s(normal(500, 31, 0.0)))]);
     let (_, from_dir) = check_json(&[s(&dir.path().join("ref"))], &[s(&cur)], &[]);
     let (_, from_file) = check_json(&[s(&one)], &[s(&cur)], &[]);
     let glob = format!("{}/ref/**/*.parquet", dir.path().display());
@@ -364,39 +235,18 @@ fn directories_globs_and_several_files_read_as_one_table() {
 #[test]
 fn table_and_markdown_formats() {
     let dir = TempDir::new().unwrap();
-    let r = write(
-        dir.path(),
-        "r.parquet",
-        vec![
-            ("x", f64s(normal(1000, 40, 0.0))),
-            ("y", f64s(normal(1000, 41, 0.0))),
-        ],
-    );
-    let c = write(
-        dir.path(),
-        "c.parquet",
-        vec![
-            ("x", f64s(normal(1000, 42, 0.0))),
-            ("y", f64s(normal(1000, 43, 1.0))),
-        ],
-    );
+    let r =
+        write(dir.path(), "r.parquet", vec![("x", f64s(normal(1000, 40, 0.0))), ("y", f64s(normal(1000, 41, 0.0)))]);
+    let c =
+        write(dir.path(), "c.parquet", vec![("x", f64s(normal(1000, 42, 0.0))), ("y", f64s(normal(1000, 43, 1.0)))]);
     let out = drift(&["check", "-r", s(&r), "-c", s(&c)]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        !text.contains('\x1b'),
-        "no colour when stdout is not a terminal"
-    );
+    assert!(!text.contains('\x1b'), "no colour when stdout is not a terminal");
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("COLUMN"));
     assert!(lines[1].starts_with("y "), "drifted columns first: {text}");
-    assert!(
-        lines
-            .last()
-            .unwrap()
-            .starts_with("DRIFT: 1 of 2 columns drifted"),
-        "{text}"
-    );
+    assert!(lines.last().unwrap().starts_with("DRIFT: 1 of 2 columns drifted"), "{text}");
     let md = drift(&["check", "-r", s(&r), "-c", s(&c), "--format", "markdown"]);
     let md = String::from_utf8(md.stdout).unwrap();
     assert!(md.contains("| COLUMN | KIND |"), "{md}");

@@ -24,12 +24,7 @@ fn expect_error(args: &[&str], needles: &[&str]) {
 }
 
 fn good(dir: &TempDir) -> String {
-    s(&write(
-        dir.path(),
-        "good.parquet",
-        vec![("x", f64s(&[1.0, 2.0, 3.0]))],
-    ))
-    .to_owned()
+    s(&write(dir.path(), "good.parquet", vec![("x", f64s(&[1.0, 2.0, 3.0]))])).to_owned()
 }
 
 #[test]
@@ -37,10 +32,7 @@ fn missing_path() {
     let dir = TempDir::new().unwrap();
     let g = good(&dir);
     let missing = dir.path().join("nope.parquet");
-    expect_error(
-        &["check", "-r", &g, "-c", s(&missing)],
-        &[s(&missing), "no such file"],
-    );
+    expect_error(&["check", "-r", &g, "-c", s(&missing)], &[s(&missing), "no such file"]);
 }
 
 #[test]
@@ -50,10 +42,7 @@ fn directory_without_parquet() {
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     std::fs::write(empty.join("notes.txt"), "hi").unwrap();
-    expect_error(
-        &["check", "-r", &g, "-c", s(&empty)],
-        &[s(&empty), "no Parquet files"],
-    );
+    expect_error(&["check", "-r", &g, "-c", s(&empty)], &[s(&empty), "no Parquet files"]);
 }
 
 #[test]
@@ -61,10 +50,7 @@ fn glob_matching_nothing() {
     let dir = TempDir::new().unwrap();
     let g = good(&dir);
     let pattern = format!("{}/*.nothing", dir.path().display());
-    expect_error(
-        &["check", "-r", &g, "-c", &pattern],
-        &[&pattern, "matched no files"],
-    );
+    expect_error(&["check", "-r", &g, "-c", &pattern], &[&pattern, "matched no files"]);
 }
 
 #[test]
@@ -73,10 +59,7 @@ fn not_a_parquet_file() {
     let g = good(&dir);
     let csv = dir.path().join("data.csv");
     std::fs::write(&csv, "a,b\n1,2\n3,4\n5,6\n").unwrap();
-    expect_error(
-        &["check", "-r", &g, "-c", s(&csv)],
-        &[s(&csv), "not a Parquet file"],
-    );
+    expect_error(&["check", "-r", &g, "-c", s(&csv)], &[s(&csv), "not a Parquet file"]);
 }
 
 #[test]
@@ -109,53 +92,31 @@ fn conflicting_types_across_files() {
     let dir = TempDir::new().unwrap();
     let g = good(&dir);
     let a = write(dir.path(), "cur/a.parquet", vec![("x", f64s(&[1.0]))]);
-    let b = write(
-        dir.path(),
-        "cur/b.parquet",
-        vec![("x", Arc::new(StringArray::from(vec!["one"])) as ArrayRef)],
-    );
+    let b = write(dir.path(), "cur/b.parquet", vec![("x", Arc::new(StringArray::from(vec!["one"])) as ArrayRef)]);
     let cur = dir.path().join("cur");
-    expect_error(
-        &["check", "-r", &g, "-c", s(&cur)],
-        &["\"x\"", "conflicting types", s(&a), s(&b)],
-    );
+    expect_error(&["check", "-r", &g, "-c", s(&cur)], &["\"x\"", "conflicting types", s(&a), s(&b)]);
 }
 
 #[test]
 fn unknown_column_flag() {
     let dir = TempDir::new().unwrap();
     let g = good(&dir);
-    expect_error(
-        &["check", "-r", &g, "-c", &g, "--columns", "y"],
-        &["\"y\"", "neither"],
-    );
+    expect_error(&["check", "-r", &g, "-c", &g, "--columns", "y"], &["\"y\"", "neither"]);
 }
 
 #[test]
 fn usage_errors_exit_2() {
     expect_error(&["check", "--reference", "x.parquet"], &["--current"]);
-    expect_error(
-        &["check", "-r", "a", "-c", "b", "--correction", "holm"],
-        &["holm"],
-    );
+    expect_error(&["check", "-r", "a", "-c", "b", "--correction", "holm"], &["holm"]);
     expect_error(&["nonsense"], &["nonsense"]);
 }
 
 #[test]
 fn width_changes_across_files_are_not_conflicts() {
     let dir = TempDir::new().unwrap();
-    write(
-        dir.path(),
-        "ref/a.parquet",
-        vec![("x", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef)],
-    );
+    write(dir.path(), "ref/a.parquet", vec![("x", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef)]);
     write(dir.path(), "ref/b.parquet", vec![("x", f64s(&[1.5, 2.5]))]);
     let r = dir.path().join("ref");
     let out = drift(&["check", "-r", s(&r), "-c", s(&r)]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }

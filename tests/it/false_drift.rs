@@ -22,18 +22,9 @@ fn numeric(n: usize, rng: &mut Rng, draw: fn(&mut Rng) -> f64) -> ColumnData {
 fn categorical(n: usize, rng: &mut Rng) -> ColumnData {
     let mut c = CategoryCounts::new();
     for _ in 0..n {
-        c.add(
-            ["a", "b", "c", "d", "e"][rng.choose(&[0.4, 0.3, 0.15, 0.1, 0.05])],
-            1,
-        );
+        c.add(["a", "b", "c", "d", "e"][rng.choose(&[0.4, 0.3, 0.15, 0.1, 0.05])], 1);
     }
-    ColumnData {
-        data_type: "Utf8".into(),
-        rows: n as u64,
-        nulls: 0,
-        nan: 0,
-        values: Values::Categorical(c),
-    }
+    ColumnData { data_type: "Utf8".into(), rows: n as u64, nulls: 0, nan: 0, values: Values::Categorical(c) }
 }
 
 /// With a 2% missing rate on both sides.
@@ -61,10 +52,7 @@ fn run(n: usize, seed: u64) -> bool {
     }
     let (r, c) = (categorical(n, &mut rng), categorical(n, &mut rng));
     cols.push(engine::compare_column("cat", &r, &c, &policy));
-    let t = TableSummary {
-        rows: n as u64,
-        files: 1,
-    };
+    let t = TableSummary { rows: n as u64, files: 1 };
     engine::judge(cols, Default::default(), vec![], t.clone(), t, &policy).drift
 }
 

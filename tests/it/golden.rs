@@ -13,34 +13,20 @@ fn load(name: &str) -> Vec<Value> {
 }
 
 fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
+    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
 }
 
 fn counts(v: &Value) -> Vec<u64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap())
-        .collect()
+    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect()
 }
 
 fn assert_p(case: &str, got: f64, want: f64) {
     let tol = 1e-9 + 1e-6 * want;
-    assert!(
-        (got - want).abs() <= tol,
-        "{case}: p {got:e} vs SciPy {want:e} (tol {tol:e})"
-    );
+    assert!((got - want).abs() <= tol, "{case}: p {got:e} vs SciPy {want:e} (tol {tol:e})");
 }
 
 fn assert_abs(case: &str, what: &str, got: f64, want: f64, tol: f64) {
-    assert!(
-        (got - want).abs() <= tol,
-        "{case}: {what} {got:e} vs SciPy {want:e} (tol {tol:e})"
-    );
+    assert!((got - want).abs() <= tol, "{case}: {what} {got:e} vs SciPy {want:e} (tol {tol:e})");
 }
 
 #[test]
@@ -50,20 +36,10 @@ fn ks_two_sample_matches_scipy() {
         let x = SortedSample::new(floats(&case["x"])).unwrap();
         let y = SortedSample::new(floats(&case["y"])).unwrap();
         let auto = ks_2samp(&x, &y, KsMode::Auto);
-        assert_abs(
-            name,
-            "D",
-            auto.statistic,
-            case["statistic"].as_f64().unwrap(),
-            1e-12,
-        );
+        assert_abs(name, "D", auto.statistic, case["statistic"].as_f64().unwrap(), 1e-12);
         assert_p(name, auto.p_value, case["pvalue_auto"].as_f64().unwrap());
         let uses = case["auto_uses"].as_str().unwrap();
-        let method = if uses == "exact" {
-            KsMethod::Exact
-        } else {
-            KsMethod::Asymptotic
-        };
+        let method = if uses == "exact" { KsMethod::Exact } else { KsMethod::Asymptotic };
         assert_eq!(auto.method, method, "{name}");
         if let Some(p) = case["pvalue_exact"].as_f64() {
             assert_p(name, ks_2samp(&x, &y, KsMode::Exact).p_value, p);
@@ -105,13 +81,7 @@ fn numeric_psi_js_wasserstein_match_scipy() {
         assert_eq!(rc, counts(&case["ref_counts"]), "{name}");
         assert_eq!(cc, counts(&case["cur_counts"]), "{name}");
         let eps = 1e-4;
-        assert_abs(
-            name,
-            "psi",
-            psi(&rc, &cc, eps),
-            case["psi"].as_f64().unwrap(),
-            1e-9,
-        );
+        assert_abs(name, "psi", psi(&rc, &cc, eps), case["psi"].as_f64().unwrap(), 1e-9);
         let js = case["js_distance_base2"].as_f64().unwrap();
         assert_abs(name, "js", js_distance(&rc, &cc), js, 1e-9);
         let w = case["wasserstein"].as_f64().unwrap();
@@ -134,34 +104,18 @@ fn categorical_psi_chi2_match_scipy() {
             c.add(v.as_str().unwrap(), 1);
         }
         let t = align_categories(&r, &c, 10_000);
-        let want: Vec<String> = case["categories"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap().to_owned())
-            .collect();
+        let want: Vec<String> =
+            case["categories"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
         assert_eq!(t.labels, want, "{name}");
         assert_eq!(t.reference, counts(&case["ref_counts"]), "{name}");
         assert_eq!(t.current, counts(&case["cur_counts"]), "{name}");
-        assert_abs(
-            name,
-            "psi",
-            psi(&t.reference, &t.current, 1e-4),
-            case["psi"].as_f64().unwrap(),
-            1e-9,
-        );
+        assert_abs(name, "psi", psi(&t.reference, &t.current, 1e-4), case["psi"].as_f64().unwrap(), 1e-9);
         let js = case["js_distance_base2"].as_f64().unwrap();
         assert_abs(name, "js", js_distance(&t.reference, &t.current), js, 1e-9);
         let chi = chi2_homogeneity(&t.reference, &t.current);
         assert_eq!(chi.dof, case["chi2_dof"].as_u64().unwrap(), "{name}");
         let want_stat = case["chi2_statistic"].as_f64().unwrap();
-        assert_abs(
-            name,
-            "chi2",
-            chi.statistic,
-            want_stat,
-            1e-9 * want_stat.max(1.0),
-        );
+        assert_abs(name, "chi2", chi.statistic, want_stat, 1e-9 * want_stat.max(1.0));
         assert_p(name, chi.p_value, case["chi2_pvalue"].as_f64().unwrap());
     }
 }

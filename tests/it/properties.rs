@@ -95,20 +95,12 @@ fn mixture(n: usize, seed: u64, shift: f64, tie_grid: f64, zero_share: f64) -> V
             if u < zero_share {
                 0.0
             } else if u < zero_share + 0.0005 {
-                if r.uniform() < 0.5 {
-                    f64::INFINITY
-                } else {
-                    f64::NEG_INFINITY
-                }
+                if r.uniform() < 0.5 { f64::INFINITY } else { f64::NEG_INFINITY }
             } else if u < zero_share + 0.05 {
                 (r.normal() * 2.0).exp() * 100.0
             } else {
                 let x = r.normal() + shift;
-                if tie_grid > 0.0 {
-                    (x / tie_grid).round() * tie_grid
-                } else {
-                    x
-                }
+                if tie_grid > 0.0 { (x / tie_grid).round() * tie_grid } else { x }
             }
         })
         .collect()

@@ -29,19 +29,11 @@ fn stats_and_engine_do_no_io() {
             for (i, line) in text.lines().enumerate() {
                 let code = line.split("//").next().unwrap_or("");
                 for f in forbidden {
-                    assert!(
-                        !code.contains(f),
-                        "{}:{}: `{f}` in the pure core: {line}",
-                        path.display(),
-                        i + 1
-                    );
+                    assert!(!code.contains(f), "{}:{}: `{f}` in the pure core: {line}", path.display(), i + 1);
                 }
             }
             checked += 1;
         }
     }
-    assert!(
-        checked >= 10,
-        "expected to scan the stats and engine modules, scanned {checked}"
-    );
+    assert!(checked >= 10, "expected to scan the stats and engine modules, scanned {checked}");
 }

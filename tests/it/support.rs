@@ -10,13 +10,9 @@ use arrow_schema::{Field, Schema};
 
 /// Writes one batch made of named columns to `dir/name`.
 pub fn write(dir: &Path, name: &str, columns: Vec<(&str, ArrayRef)>) -> PathBuf {
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
-        .collect();
+    let fields: Vec<Field> = columns.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), true)).collect();
     let schema = Arc::new(Schema::new(fields));
-    let batch =
-        RecordBatch::try_new(schema.clone(), columns.into_iter().map(|c| c.1).collect()).unwrap();
+    let batch = RecordBatch::try_new(schema.clone(), columns.into_iter().map(|c| c.1).collect()).unwrap();
     let path = dir.join(name);
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).unwrap();
@@ -27,19 +23,11 @@ pub fn write(dir: &Path, name: &str, columns: Vec<(&str, ArrayRef)>) -> PathBuf 
 
 /// Runs the `drift` binary with `args`.
 pub fn drift(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_drift"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap()
+    Command::new(env!("CARGO_BIN_EXE_drift")).args(args).env_remove("RUST_LOG").output().unwrap()
 }
 
 /// Runs `drift check --format json` and parses the report.
-pub fn check_json(
-    reference: &[&str],
-    current: &[&str],
-    extra: &[&str],
-) -> (i32, serde_json::Value) {
+pub fn check_json(reference: &[&str], current: &[&str], extra: &[&str]) -> (i32, serde_json::Value) {
     let mut args = vec!["check", "--format", "json", "--reference"];
     args.extend_from_slice(reference);
     args.push("--current");
@@ -49,10 +37,7 @@ pub fn check_json(
     let code = out.status.code().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let json = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "exit {code}: not JSON ({e}): {stdout}\nstderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
+        panic!("exit {code}: not JSON ({e}): {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr))
     });
     (code, json)
 }
@@ -69,12 +54,7 @@ pub fn column<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::
 
 /// The test entry of a column.
 pub fn test<'a>(column: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    column["tests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["test"] == name)
-        .unwrap_or_else(|| panic!("no test {name}"))
+    column["tests"].as_array().unwrap().iter().find(|t| t["test"] == name).unwrap_or_else(|| panic!("no test {name}"))
 }
 
 /// A path as &str.
