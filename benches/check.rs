@@ -14,7 +14,8 @@ use std::time::Instant;
 use drift::check::{CheckOptions, run_check};
 use drift::engine::Policy;
 use drift::source::Dataset;
-use drift::synth::{bench_batches, write_parquet};
+use drift::stats::{KsMethod, KsMode, SortedSample, ks_2samp};
+use drift::synth::{Rng, bench_batches, write_parquet};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
@@ -126,6 +127,31 @@ fn run_child(phase: &str, rows: usize) -> (f64, f64) {
     (it.next().unwrap(), it.next().unwrap())
 }
 
+/// The exact KS p-value at the sizes where `auto` still uses it: the cost is in the lattice
+/// path counting, which grows with D (the band the paths must leave).
+fn exact_ks_timings() {
+    println!("exact KS p-value (ms, median of 5):");
+    println!("{:>13} {:>8} {:>10} {:>12}", "n x m", "shift", "D", "ms");
+    for (n, m) in [(10_000, 10_000), (10_000, 9_999), (3_000, 10_000), (9_973, 10_000)] {
+        for shift in [0.0, 0.2, 1.0] {
+            let mut rng = Rng::new(n as u64 * 31 + m as u64);
+            let a = SortedSample::new((0..n).map(|_| rng.normal()).collect()).unwrap();
+            let b = SortedSample::new((0..m).map(|_| rng.normal() + shift).collect()).unwrap();
+            let mut times = Vec::new();
+            let mut d = 0.0;
+            for _ in 0..5 {
+                let t = Instant::now();
+                let r = ks_2samp(&a, &b, KsMode::Exact);
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+                assert_eq!(r.method, KsMethod::Exact);
+                d = r.statistic;
+            }
+            times.sort_by(f64::total_cmp);
+            println!("{:>13} {shift:>8} {d:>10.4} {:>12.2}", format!("{n}x{m}"), times[2]);
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--phase") {
@@ -136,6 +162,7 @@ fn main() {
     if args.iter().any(|a| a == "--list") {
         return; // `cargo test --benches` / nextest probing
     }
+    exact_ks_timings();
     let sizes: Vec<usize> = std::env::var("DRIFT_BENCH_ROWS")
         .unwrap_or_else(|_| "1000000,10000000".into())
         .split(',')
