@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::{Result, bail};
 
 use crate::engine::{self, ColumnReport, Policy, Report, SchemaReport, Skipped, TableSummary, TypeChange};
-use crate::source::{Class, Dataset};
+use crate::source::{Class, Dataset, PANDAS_INDEX};
 
 /// What to compare and how.
 #[derive(Debug, Clone, Default)]
@@ -119,7 +119,17 @@ fn plan(
     let mut planned = Vec::new();
     let mut schema = SchemaReport::default();
     let mut skipped = Vec::new();
-    for rc in reference.columns.iter().filter(|c| wanted(&c.name)) {
+    let is_index = |c: &&crate::source::DatasetColumn| c.class == Class::Skipped(PANDAS_INDEX);
+    for c in reference.columns.iter().chain(current.columns.iter().filter(|c| reference.column(&c.name).is_none())) {
+        if wanted(&c.name) && is_index(&c) {
+            skipped.push(Skipped {
+                column: c.name.clone(),
+                data_type: c.data_type.to_string(),
+                reason: PANDAS_INDEX.into(),
+            });
+        }
+    }
+    for rc in reference.columns.iter().filter(|c| wanted(&c.name) && !is_index(c)) {
         let Some(cc) = current.column(&rc.name) else {
             schema.only_in_reference.push(rc.name.clone());
             continue;
@@ -128,12 +138,18 @@ fn plan(
         let class = |c: &Class| {
             if force && *c == Class::Numeric { Class::Categorical } else { c.clone() }
         };
+        let skip = |why: &str| Skipped {
+            column: rc.name.clone(),
+            data_type: rc.data_type.to_string(),
+            reason: why.to_owned(),
+        };
         match (class(&rc.class), class(&cc.class)) {
-            (Class::Skipped(why), _) | (_, Class::Skipped(why)) => skipped.push(Skipped {
-                column: rc.name.clone(),
-                data_type: rc.data_type.to_string(),
-                reason: why.to_owned(),
-            }),
+            (Class::Skipped(why), _) | (_, Class::Skipped(why)) => skipped.push(skip(why)),
+            (Class::Empty, Class::Empty) => skipped.push(skip("no values on either side")),
+            // A side with no values at all takes the other side's kind: all its rows are missing.
+            (Class::Empty, k) | (k, Class::Empty) => {
+                planned.push(Planned { name: rc.name.clone(), categorical: k == Class::Categorical })
+            }
             (a, b) if a != b => schema.type_changed.push(TypeChange {
                 column: rc.name.clone(),
                 reference: rc.data_type.to_string(),
@@ -142,7 +158,7 @@ fn plan(
             (a, _) => planned.push(Planned { name: rc.name.clone(), categorical: force || a == Class::Categorical }),
         }
     }
-    for cc in current.columns.iter().filter(|c| wanted(&c.name)) {
+    for cc in current.columns.iter().filter(|c| wanted(&c.name) && !is_index(c)) {
         if reference.column(&cc.name).is_none() {
             schema.only_in_current.push(cc.name.clone());
         }

@@ -121,13 +121,11 @@ pub fn compare_column(name: &str, reference: &ColumnData, current: &ColumnData, 
             } else {
                 tests.push(TestResult::new(TestKind::Chi2, TestStatus::Insufficient));
             }
-            let mut fresh: Vec<(String, u64)> =
-                c.iter().filter(|(k, _)| r.get(k) == 0).map(|(k, v)| (k.to_owned(), v)).collect();
+            let fresh = c.missing_from(r);
             let fresh_count: u64 = fresh.iter().map(|f| f.1).sum();
             new_total = Some(fresh.len());
             new_share = Some(if c.total() == 0 { 0.0 } else { fresh_count as f64 / c.total() as f64 });
-            fresh.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            fresh.truncate(20);
+            let fresh = stats::binning::most_frequent(fresh, 20);
             new_categories = Some(shares(fresh, c.total()));
             ColumnKind::Categorical
         }

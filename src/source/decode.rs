@@ -38,6 +38,10 @@ impl Accumulator {
     /// Adds one decoded array.
     pub fn add(&mut self, array: &dyn Array) -> Result<()> {
         self.rows += array.len() as u64;
+        if array.data_type() == &DataType::Null {
+            self.nulls += array.len() as u64;
+            return Ok(());
+        }
         match self.numeric.take() {
             Some(mut values) => {
                 let r = self.add_numeric(array, &mut values);
@@ -207,6 +211,9 @@ fn label_at(array: &dyn Array, i: usize) -> Result<String> {
         Utf8 => array.as_string::<i32>().value(i).to_owned(),
         LargeUtf8 => array.as_string::<i64>().value(i).to_owned(),
         Utf8View => array.as_string_view().value(i).to_owned(),
+        Binary => String::from_utf8_lossy(array.as_binary::<i32>().value(i)).into_owned(),
+        LargeBinary => String::from_utf8_lossy(array.as_binary::<i64>().value(i)).into_owned(),
+        BinaryView => String::from_utf8_lossy(array.as_binary_view().value(i)).into_owned(),
         Boolean => array.as_boolean().value(i).to_string(),
         Int8 => num!(Int8Type),
         Int16 => num!(Int16Type),

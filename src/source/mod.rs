@@ -29,8 +29,11 @@ use crate::engine::ColumnData;
 pub enum Class {
     /// Integers, floats, decimals.
     Numeric,
-    /// Strings (plain, large, view, dictionary-encoded) and booleans.
+    /// Strings (plain, large, view, dictionary-encoded), binary read as UTF-8, and booleans.
     Categorical,
+    /// Arrow's `Null` type: a column written with no value at all. It takes the kind of the
+    /// same column elsewhere (another file, the other side) and counts as missing values.
+    Empty,
     /// Not compared; the reason says why.
     Skipped(&'static str),
 }
@@ -41,14 +44,17 @@ pub fn classify(t: &DataType) -> Class {
     match t {
         Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Float16 | Float32 | Float64
         | Decimal32(..) | Decimal64(..) | Decimal128(..) | Decimal256(..) => Class::Numeric,
-        Utf8 | LargeUtf8 | Utf8View | Boolean => Class::Categorical,
-        Dictionary(_, v) if matches!(**v, Utf8 | LargeUtf8 | Utf8View) => Class::Categorical,
+        Utf8 | LargeUtf8 | Utf8View | Binary | LargeBinary | BinaryView | Boolean => Class::Categorical,
+        Dictionary(_, v) if matches!(**v, Utf8 | LargeUtf8 | Utf8View | Binary | LargeBinary) => Class::Categorical,
         Dictionary(_, v) if classify(v) == Class::Numeric => Class::Numeric,
         Timestamp(..) | Date32 | Date64 | Time32(_) | Time64(_) | Duration(_) | Interval(_) => {
             Class::Skipped("temporal column")
         }
-        Null => Class::Skipped("all-null column type"),
-        _ => Class::Skipped("unsupported type (nested or binary)"),
+        Null => Class::Empty,
+        List(_) | LargeList(_) | ListView(_) | LargeListView(_) | FixedSizeList(..) | Struct(_) | Map(..)
+        | Union(..) | RunEndEncoded(..) => Class::Skipped("nested type"),
+        FixedSizeBinary(_) => Class::Skipped("fixed-size binary (e.g. UUIDs): pass a string column to compare it"),
+        _ => Class::Skipped("unsupported type"),
     }
 }
 
@@ -98,15 +104,17 @@ impl Dataset {
         for f in &files {
             for field in f.meta.schema().fields() {
                 let t = field.data_type().clone();
-                let class = classify(&t);
+                let class = if is_pandas_index(field.name()) { Class::Skipped(PANDAS_INDEX) } else { classify(&t) };
                 match seen.get(field.name()) {
                     None => {
                         seen.insert(field.name().clone(), (columns.len(), f.path.clone()));
                         columns.push(DatasetColumn { name: field.name().clone(), data_type: t, class });
                     }
                     Some((i, first)) => {
-                        let c = &columns[*i];
-                        if c.class != class && !is_dictionary_of(&c.data_type, &t) {
+                        let c = &mut columns[*i];
+                        if c.class == Class::Empty && class != Class::Empty {
+                            (c.data_type, c.class) = (t, class);
+                        } else if c.class != class && class != Class::Empty {
                             bail!(
                                 "{side}: column {:?} has conflicting types across files: {} in {} but {} in {}; \
                                  rewrite the files with one type or pass only compatible files",
@@ -166,11 +174,15 @@ impl Dataset {
     }
 }
 
-fn is_dictionary_of(a: &DataType, b: &DataType) -> bool {
-    match (a, b) {
-        (DataType::Dictionary(_, v), o) | (o, DataType::Dictionary(_, v)) => v.as_ref() == o,
-        _ => false,
-    }
+/// Why pandas index columns are skipped; such a column is no feature, so it is not schema
+/// drift either when only one side has it.
+pub const PANDAS_INDEX: &str = "pandas index column";
+
+/// pandas writes a non-default index as `__index_level_0__`, ...: not a feature.
+fn is_pandas_index(name: &str) -> bool {
+    name.strip_prefix("__index_level_")
+        .and_then(|r| r.strip_suffix("__"))
+        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Reads the footer of one file, after checking both magic numbers so that a file that is not

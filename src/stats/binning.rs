@@ -5,7 +5,7 @@
 //! k/B for k = 1..B-1, duplicates removed (heavy ties give fewer bins); a value x falls in bin
 //! `i` = number of edges <= x, so bins are `(-inf, e1), [e1, e2), ..., [e_last, +inf)`.
 
-use std::collections::{BTreeMap, HashMap};
+use foldhash::HashMap;
 
 use super::sample::SortedSample;
 
@@ -89,11 +89,28 @@ impl CategoryCounts {
 
     /// The `k` most frequent categories, ties by label.
     pub fn top(&self, k: usize) -> Vec<(String, u64)> {
-        let mut v: Vec<(String, u64)> = self.counts.iter().map(|(a, &b)| (a.clone(), b)).collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        v.truncate(k);
-        v
+        most_frequent(self.iter().collect(), k)
     }
+
+    /// Categories of `self` absent from `other`, with their counts, in no particular order.
+    pub fn missing_from<'a>(&'a self, other: &CategoryCounts) -> Vec<(&'a str, u64)> {
+        self.iter().filter(|(k, _)| !other.counts.contains_key(*k)).collect()
+    }
+}
+
+/// The `k` most frequent of `items` (ties by label), most frequent first. Linear selection,
+/// then a sort of the `k` kept: cheap even for millions of distinct values.
+pub fn most_frequent(mut items: Vec<(&str, u64)>, k: usize) -> Vec<(String, u64)> {
+    let order = |a: &(&str, u64), b: &(&str, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0));
+    if k == 0 {
+        return Vec::new();
+    }
+    if items.len() > k {
+        items.select_nth_unstable_by(k, order);
+        items.truncate(k);
+    }
+    items.sort_unstable_by(order);
+    items.into_iter().map(|(a, b)| (a.to_owned(), b)).collect()
 }
 
 /// Two aligned category histograms over the sorted union of categories.
@@ -115,38 +132,27 @@ pub struct CategoryTable {
 /// the reference, shares the [`OTHER`] bin. The rule depends on the reference alone, so a
 /// reference snapshot can apply it without seeing the current data.
 pub fn align_categories(reference: &CategoryCounts, current: &CategoryCounts, max_categories: usize) -> CategoryTable {
-    let mut union: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
-    for (k, v) in reference.iter() {
-        union.entry(k).or_default().0 = v;
+    let unseen = current.missing_from(reference);
+    let pooled = reference.distinct() + unseen.len() > max_categories;
+    let mut labels: Vec<String> = if pooled {
+        reference.top(max_categories).into_iter().map(|(k, _)| k).collect()
+    } else {
+        reference.iter().map(|(k, _)| k).chain(unseen.iter().map(|(k, _)| *k)).map(str::to_owned).collect()
+    };
+    labels.sort_unstable();
+    let mut t = CategoryTable {
+        reference: labels.iter().map(|k| reference.get(k)).collect(),
+        current: labels.iter().map(|k| current.get(k)).collect(),
+        labels,
+        pooled,
+    };
+    if pooled {
+        let other_r = reference.total() - t.reference.iter().sum::<u64>();
+        let other_c = current.total() - t.current.iter().sum::<u64>();
+        t.labels.push(OTHER.to_owned());
+        t.reference.push(other_r);
+        t.current.push(other_c);
     }
-    for (k, v) in current.iter() {
-        union.entry(k).or_default().1 = v;
-    }
-    if union.len() <= max_categories {
-        let mut t = CategoryTable { labels: vec![], reference: vec![], current: vec![], pooled: false };
-        for (k, (r, c)) in union {
-            t.labels.push(k.to_owned());
-            t.reference.push(r);
-            t.current.push(c);
-        }
-        return t;
-    }
-    let kept: std::collections::HashSet<String> = reference.top(max_categories).into_iter().map(|(k, _)| k).collect();
-    let mut t = CategoryTable { labels: vec![], reference: vec![], current: vec![], pooled: true };
-    let (mut other_r, mut other_c) = (0, 0);
-    for (k, (r, c)) in union {
-        if kept.contains(k) {
-            t.labels.push(k.to_owned());
-            t.reference.push(r);
-            t.current.push(c);
-        } else {
-            other_r += r;
-            other_c += c;
-        }
-    }
-    t.labels.push(OTHER.to_owned());
-    t.reference.push(other_r);
-    t.current.push(other_c);
     t
 }
 

@@ -252,3 +252,40 @@ fn table_and_markdown_formats() {
     assert!(md.contains("| COLUMN | KIND |"), "{md}");
     assert!(md.starts_with("**DRIFT"), "{md}");
 }
+
+#[test]
+fn null_typed_columns_binary_and_pandas_index() {
+    use arrow_array::{BinaryArray, NullArray};
+    let dir = TempDir::new().unwrap();
+    let n = 300;
+    let bin: Vec<&[u8]> = (0..n).map(|i| if i % 3 == 0 { &b"red"[..] } else { &b"blue"[..] }).collect();
+    write(
+        dir.path(),
+        "ref/a.parquet",
+        vec![
+            ("x", f64s(normal(n, 50, 0.0))),
+            ("raw", Arc::new(BinaryArray::from(bin.clone())) as ArrayRef),
+            ("__index_level_0__", Arc::new(Int64Array::from_iter_values(0..n as i64))),
+        ],
+    );
+    // A second reference file where `x` was written with no values at all (Arrow's Null type).
+    write(dir.path(), "ref/b.parquet", vec![("x", Arc::new(NullArray::new(n)) as ArrayRef)]);
+    let cur = write(
+        dir.path(),
+        "cur.parquet",
+        vec![("x", Arc::new(NullArray::new(n)) as ArrayRef), ("raw", Arc::new(BinaryArray::from(bin)) as ArrayRef)],
+    );
+    let (code, rep) = check_json(&[s(&dir.path().join("ref"))], &[s(&cur)], &[]);
+    let x = column(&rep, "x");
+    assert_eq!(x["kind"], "numeric", "the Null-typed side takes the other side's kind");
+    assert_eq!(x["reference"]["nulls"], n as u64, "the Null-typed file's rows are missing values");
+    assert_eq!(x["current"]["count"], 0);
+    assert_eq!(test(x, "ks")["status"], "insufficient");
+    assert_eq!(test(x, "null_rate")["severity"], "critical", "50% -> 100% missing");
+    let raw = column(&rep, "raw");
+    assert_eq!(raw["kind"], "categorical");
+    assert_eq!(raw["reference"]["top"][0]["category"], "blue");
+    let index = rep["skipped"].as_array().unwrap().iter().find(|k| k["column"] == "__index_level_0__").unwrap();
+    assert_eq!(index["reason"], "pandas index column");
+    assert_eq!(code, 1);
+}

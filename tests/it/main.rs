@@ -1,5 +1,6 @@
 //! The one integration-test binary. Table of contents:
 //!
+//! - `foreign`: pandas/pyarrow-written files in every codec read like our own.
 //! - `golden`: every statistic against SciPy's golden vectors (`tests/data/golden/`).
 //! - `mixed`: the golden Parquet pair through `drift check --format json`.
 //! - `properties`: invariants over random inputs (proptest).
@@ -13,6 +14,7 @@ mod check;
 mod demo;
 mod errors;
 mod false_drift;
+mod foreign;
 mod golden;
 mod mixed;
 mod properties;
