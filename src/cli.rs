@@ -1,5 +1,5 @@
 //! The command line: clap definitions, and one function per command that calls the library
-//! and prints through one place. Exit codes for the whole CLI live here ([`ExitCode`]).
+//! and prints through one place. Exit codes for the whole CLI live here ([`exit`]).
 
 use std::io::{IsTerminal, Write};
 

@@ -7,7 +7,7 @@
 
 use foldhash::HashMap;
 
-use super::sample::SortedSample;
+use super::sample::{SortedSample, lerp, quantile_ranks};
 
 /// Default number of PSI bins.
 pub const DEFAULT_BINS: usize = 10;
@@ -20,8 +20,20 @@ pub const OTHER: &str = "__other__";
 
 /// Reference-quantile edges for `bins` bins, duplicates collapsed.
 pub fn quantile_edges(reference: &SortedSample, bins: usize) -> Vec<f64> {
+    edges_from(|i| reference.values()[i], reference.len(), bins)
+}
+
+/// Edges from a function giving the reference's order statistic of each rank (0-based) out of
+/// `n`: the sorted path reads the sorted values, the bucketed path sorts only the buckets the
+/// ranks fall in.
+pub(crate) fn edges_from(order_stat: impl Fn(usize) -> f64, n: usize, bins: usize) -> Vec<f64> {
     let bins = bins.max(1);
-    let mut edges: Vec<f64> = (1..bins).map(|k| reference.quantile(k as f64 / bins as f64)).collect();
+    let mut edges: Vec<f64> = (1..bins)
+        .map(|k| {
+            let (lo, hi, g) = quantile_ranks(n, k as f64 / bins as f64);
+            lerp(order_stat(lo), order_stat(hi), g)
+        })
+        .collect();
     edges.sort_by(f64::total_cmp);
     edges.dedup();
     edges

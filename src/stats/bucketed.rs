@@ -27,9 +27,9 @@
 //! buckets, skipped when none is) plus sorting the gathered values, typically a few percent.
 //! Values are validated as they are decoded ([`SampleBuilder`]), not in a pass of their own.
 
-use super::binning::bin_counts;
+use super::binning::{bin_counts, edges_from, quantile_edges};
 use super::ks::{KsMode, KsResult, ks_from_numerator};
-use super::sample::{SampleError, SortedSample};
+use super::sample::{SampleError, SortedSample, lerp, quantile_ranks};
 
 /// Buckets between the two tail buckets.
 const INNER_BUCKETS: usize = 1 << 16;
@@ -157,35 +157,9 @@ pub struct NumericComparison {
     pub current: Moments,
 }
 
-/// Type-7 quantile position: the two ranks and the interpolation weight (NumPy's arithmetic).
-fn quantile_ranks(n: usize, p: f64) -> (usize, usize, f64) {
-    let h = (n - 1) as f64 * p;
-    let lo = h.floor();
-    let g = h - lo;
-    let lo = lo as usize;
-    (lo, (lo + 1).min(n - 1), g)
-}
-
-fn lerp(a: f64, b: f64, g: f64) -> f64 {
-    if g < 0.5 { a + (b - a) * g } else { b - (b - a) * (1.0 - g) }
-}
-
-fn edges_from(order_stat: impl Fn(usize) -> f64, n: usize, bins: usize) -> Vec<f64> {
-    let bins = bins.max(1);
-    let mut edges: Vec<f64> = (1..bins)
-        .map(|k| {
-            let (lo, hi, g) = quantile_ranks(n, k as f64 / bins as f64);
-            lerp(order_stat(lo), order_stat(hi), g)
-        })
-        .collect();
-    edges.sort_by(f64::total_cmp);
-    edges.dedup();
-    edges
-}
-
 /// The comparison over two sorted samples: the reference implementation.
 pub fn compare_sorted(r: &SortedSample, c: &SortedSample, bins: usize, mode: KsMode) -> NumericComparison {
-    let edges = edges_from(|i| r.values()[i], r.len(), bins);
+    let edges = quantile_edges(r, bins);
     let moments = |s: &SortedSample| Moments {
         mean: s.mean(),
         std: s.std_population(),

@@ -86,15 +86,8 @@ impl SortedSample {
     /// The `p`-quantile with NumPy's default `linear` method (Hyndman-Fan type 7), computed
     /// to the last bit as NumPy does (see `tests/data/README.md`).
     pub fn quantile(&self, p: f64) -> f64 {
-        let r = &self.values;
-        let n = r.len();
-        let h = (n - 1) as f64 * p;
-        let lo = h.floor();
-        let g = h - lo;
-        let lo = lo as usize;
-        let hi = (lo + 1).min(n - 1);
-        let (a, b) = (r[lo], r[hi]);
-        if g < 0.5 { a + (b - a) * g } else { b - (b - a) * (1.0 - g) }
+        let (lo, hi, g) = quantile_ranks(self.len(), p);
+        lerp(self.values[lo], self.values[hi], g)
     }
 
     /// Arithmetic mean.
@@ -123,6 +116,22 @@ impl SortedSample {
     pub fn max(&self) -> f64 {
         self.values[self.len() - 1]
     }
+}
+
+/// Type-7 quantile position in a sorted sample of `n` values: the two ranks and the
+/// interpolation weight, with NumPy's arithmetic (`h = (n-1)*p`).
+pub(crate) fn quantile_ranks(n: usize, p: f64) -> (usize, usize, f64) {
+    let h = (n - 1) as f64 * p;
+    let lo = h.floor();
+    let g = h - lo;
+    let lo = lo as usize;
+    (lo, (lo + 1).min(n - 1), g)
+}
+
+/// NumPy's linear interpolation, to the last bit: from below when `g < 0.5`, from above
+/// otherwise.
+pub(crate) fn lerp(a: f64, b: f64, g: f64) -> f64 {
+    if g < 0.5 { a + (b - a) * g } else { b - (b - a) * (1.0 - g) }
 }
 
 /// Maps a non-NaN f64 to a u64 whose unsigned order is the numeric order; -0.0 maps as 0.0.
