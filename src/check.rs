@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Result, bail};
 
-use crate::engine::{self, ColumnReport, Policy, Report, SchemaReport, Skipped, TableSummary, TypeChange};
-use crate::source::{Class, Dataset, PANDAS_INDEX};
+use crate::engine::{self, ColumnReport, Policy, Report, SchemaReport, Skipped, TypeChange};
+use crate::source::{Class, PANDAS_INDEX, Table};
 
 /// What to compare and how.
 #[derive(Debug, Clone, Default)]
@@ -33,8 +33,8 @@ struct Planned {
 
 /// Runs the whole check. `progress` is called after each column with (done, total).
 pub fn run_check(
-    reference: &Dataset,
-    current: &Dataset,
+    reference: &dyn Table,
+    current: &dyn Table,
     options: &CheckOptions,
     policy: &Policy,
     progress: &(dyn Fn(usize, usize) + Sync),
@@ -86,14 +86,13 @@ pub fn run_check(
     if !errors.is_empty() {
         bail!("{}", errors.join("\n"));
     }
-    let summary = |d: &Dataset| TableSummary { rows: d.rows, files: d.files.len() };
-    Ok(engine::judge(columns, schema, skipped, summary(reference), summary(current), policy))
+    Ok(engine::judge(columns, schema, skipped, reference.summary(), current.summary(), policy))
 }
 
 /// Decides which columns are compared, which are schema differences and which are skipped.
 fn plan(
-    reference: &Dataset,
-    current: &Dataset,
+    reference: &dyn Table,
+    current: &dyn Table,
     options: &CheckOptions,
 ) -> Result<(Vec<Planned>, SchemaReport, Vec<Skipped>)> {
     let mut unknown: Vec<&str> = options
@@ -120,16 +119,17 @@ fn plan(
     let mut schema = SchemaReport::default();
     let mut skipped = Vec::new();
     let is_index = |c: &&crate::source::DatasetColumn| c.class == Class::Skipped(PANDAS_INDEX);
-    for c in reference.columns.iter().chain(current.columns.iter().filter(|c| reference.column(&c.name).is_none())) {
+    for c in reference.columns().iter().chain(current.columns().iter().filter(|c| reference.column(&c.name).is_none()))
+    {
         if wanted(&c.name) && is_index(&c) {
             skipped.push(Skipped {
                 column: c.name.clone(),
-                data_type: c.data_type.to_string(),
+                data_type: c.data_type.clone(),
                 reason: PANDAS_INDEX.into(),
             });
         }
     }
-    for rc in reference.columns.iter().filter(|c| wanted(&c.name) && !is_index(c)) {
+    for rc in reference.columns().iter().filter(|c| wanted(&c.name) && !is_index(c)) {
         let Some(cc) = current.column(&rc.name) else {
             schema.only_in_reference.push(rc.name.clone());
             continue;
@@ -138,11 +138,8 @@ fn plan(
         let class = |c: &Class| {
             if force && *c == Class::Numeric { Class::Categorical } else { c.clone() }
         };
-        let skip = |why: &str| Skipped {
-            column: rc.name.clone(),
-            data_type: rc.data_type.to_string(),
-            reason: why.to_owned(),
-        };
+        let skip =
+            |why: &str| Skipped { column: rc.name.clone(), data_type: rc.data_type.clone(), reason: why.to_owned() };
         match (class(&rc.class), class(&cc.class)) {
             (Class::Skipped(why), _) | (_, Class::Skipped(why)) => skipped.push(skip(why)),
             (Class::Empty, Class::Empty) => skipped.push(skip("no values on either side")),
@@ -152,13 +149,13 @@ fn plan(
             }
             (a, b) if a != b => schema.type_changed.push(TypeChange {
                 column: rc.name.clone(),
-                reference: rc.data_type.to_string(),
-                current: cc.data_type.to_string(),
+                reference: rc.data_type.clone(),
+                current: cc.data_type.clone(),
             }),
             (a, _) => planned.push(Planned { name: rc.name.clone(), categorical: force || a == Class::Categorical }),
         }
     }
-    for cc in current.columns.iter().filter(|c| wanted(&c.name) && !is_index(c)) {
+    for cc in current.columns().iter().filter(|c| wanted(&c.name) && !is_index(c)) {
         if reference.column(&cc.name).is_none() {
             schema.only_in_current.push(cc.name.clone());
         }

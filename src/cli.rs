@@ -1,7 +1,8 @@
 //! The command line: clap definitions, and one function per command that calls the library
 //! and prints through one place. Exit codes for the whole CLI live here ([`exit`]).
 
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
@@ -9,7 +10,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::check::{CheckOptions, run_check};
 use crate::engine::{Extras, Floors, Policy};
 use crate::output::{Format, render};
-use crate::source::Dataset;
+use crate::snapshot::{BuildSettings, Selection, Snapshot};
+use crate::source::{Dataset, Table};
 use crate::stats::Correction;
 
 /// Process exit codes, one table for the whole CLI.
@@ -43,26 +45,116 @@ pub struct Cli {
 pub enum Command {
     /// Compare current data with reference data once; exit 1 on drift.
     Check(CheckArgs),
+    /// Build, inspect and merge reference snapshots.
+    #[command(subcommand)]
+    Reference(ReferenceCommand),
 }
 
-/// `drift check` arguments.
+/// `drift reference ...`
+#[derive(Debug, Subcommand)]
+pub enum ReferenceCommand {
+    /// Profile training data once into a snapshot file.
+    Build(BuildArgs),
+    /// Print what a snapshot holds.
+    Show(ShowArgs),
+    /// Combine snapshots of disjoint parts into the snapshot of the whole.
+    Merge(MergeArgs),
+}
+
+/// Which columns (shared by `check` and `reference build`).
 #[derive(Debug, Args)]
-pub struct CheckArgs {
-    /// Reference (training) data: Parquet files, directories (recursive) or globs.
-    #[arg(long, short = 'r', required = true, num_args = 1..)]
-    pub reference: Vec<String>,
-    /// Current (production) data: Parquet files, directories (recursive) or globs.
-    #[arg(long, short = 'c', required = true, num_args = 1..)]
-    pub current: Vec<String>,
-    /// Compare only these columns (comma-separated or repeated).
+pub struct ColumnArgs {
+    /// Only these columns (comma-separated or repeated).
     #[arg(long, value_delimiter = ',')]
     pub columns: Vec<String>,
     /// Leave these columns out.
     #[arg(long, value_delimiter = ',')]
     pub exclude: Vec<String>,
-    /// Compare these columns as categories whatever their type (e.g. integer codes).
+    /// Treat these columns as categories whatever their type (e.g. integer codes).
     #[arg(long, value_delimiter = ',')]
     pub categorical: Vec<String>,
+}
+
+/// `drift reference build` arguments.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Training data: Parquet files, directories (recursive) or globs.
+    #[arg(long, short = 'i', required = true, num_args = 1..)]
+    pub input: Vec<String>,
+    /// The snapshot file to write.
+    #[arg(long, short = 'o')]
+    pub output: PathBuf,
+    /// Column selection.
+    #[command(flatten)]
+    pub select: ColumnArgs,
+    /// PSI bins to store edges and counts for.
+    #[arg(long, default_value_t = 10)]
+    pub bins: usize,
+    /// Categories kept per column; the rest are pooled into one count.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_categories: usize,
+    /// Columns with at most this many values keep every value (exact mode); larger ones keep a
+    /// sketch.
+    #[arg(long, default_value_t = 200_000)]
+    pub exact_max_values: u64,
+    /// Sketch cells: the sketch's rank error is at most 1/cells.
+    #[arg(long, default_value_t = 4096)]
+    pub sketch_cells: usize,
+    /// Record this creation time instead of now (reproducible builds; SOURCE_DATE_EPOCH also
+    /// works).
+    #[arg(long)]
+    pub created_at: Option<String>,
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// `drift reference show` arguments.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The snapshot.
+    pub file: PathBuf,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "table")]
+    pub format: ShowFormat,
+}
+
+/// Formats of `reference show`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShowFormat {
+    /// Aligned text.
+    Table,
+    /// The snapshot's metadata as JSON.
+    Json,
+}
+
+/// `drift reference merge` arguments.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Snapshots of disjoint parts, built with the same settings.
+    #[arg(required = true, num_args = 2..)]
+    pub snapshots: Vec<PathBuf>,
+    /// The snapshot file to write.
+    #[arg(long, short = 'o')]
+    pub output: PathBuf,
+    /// Record this creation time instead of now.
+    #[arg(long)]
+    pub created_at: Option<String>,
+}
+
+/// `drift check` arguments.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Reference (training) data: Parquet files, directories (recursive) or globs, or one
+    /// reference snapshot (`drift reference build`).
+    #[arg(long, short = 'r', required = true, num_args = 1..)]
+    pub reference: Vec<String>,
+    /// Current (production) data: Parquet files, directories (recursive) or globs.
+    #[arg(long, short = 'c', required = true, num_args = 1..)]
+    pub current: Vec<String>,
+    /// Column selection.
+    #[command(flatten)]
+    pub select: ColumnArgs,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "table")]
     pub format: Format,
@@ -142,29 +234,23 @@ impl CheckArgs {
 
 /// Runs `drift check`; returns the exit code.
 pub fn check(args: &CheckArgs) -> Result<i32> {
-    let reference = Dataset::open("reference", &args.reference)?;
+    let reference = open_reference(&args.reference)?;
+    if args.current.iter().any(|p| is_snapshot(Path::new(p))) {
+        anyhow::bail!("--current takes Parquet data; a snapshot can stand only for the reference");
+    }
     let current = Dataset::open("current", &args.current)?;
     let options = CheckOptions {
-        columns: args.columns.clone(),
-        exclude: args.exclude.clone(),
-        categorical: args.categorical.clone(),
+        columns: args.select.columns.clone(),
+        exclude: args.select.exclude.clone(),
+        categorical: args.select.categorical.clone(),
         threads: args.threads,
     };
-    let bar = if args.no_progress || !std::io::stderr().is_terminal() {
-        indicatif::ProgressBar::hidden()
-    } else {
-        let b = indicatif::ProgressBar::new(0);
-        b.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} comparing columns {pos}/{len} [{elapsed}]")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        b
-    };
+    let bar = progress_bar(args.no_progress, "comparing columns");
     let progress = |done: usize, total: usize| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     };
-    let report = run_check(&reference, &current, &options, &args.policy(), &progress)?;
+    let report = run_check(reference.as_ref(), &current, &options, &args.policy(), &progress)?;
     bar.finish_and_clear();
     let stdout = std::io::stdout();
     let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
@@ -173,4 +259,98 @@ pub fn check(args: &CheckArgs) -> Result<i32> {
     // A closed pipe (`drift check ... | head`) is not an error worth a message.
     let _ = lock.write_all(text.as_bytes()).and_then(|_| lock.flush());
     Ok(if report.drift { exit::DRIFT } else { exit::OK })
+}
+
+/// A progress line on stderr, only when stderr is a terminal.
+fn progress_bar(disabled: bool, what: &str) -> indicatif::ProgressBar {
+    if disabled || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let b = indicatif::ProgressBar::new(0);
+    let template = format!("{{spinner}} {what} {{pos}}/{{len}} [{{elapsed}}]");
+    b.set_style(
+        indicatif::ProgressStyle::with_template(&template).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    b
+}
+
+/// Whether `path` is a file that starts like a snapshot.
+fn is_snapshot(path: &Path) -> bool {
+    let mut head = [0u8; 8];
+    path.is_file()
+        && std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok()
+        && crate::snapshot::codec::looks_like_snapshot(&head)
+}
+
+/// The reference side: one snapshot, or Parquet data.
+fn open_reference(paths: &[String]) -> Result<Box<dyn Table>> {
+    let snapshots = paths.iter().filter(|p| is_snapshot(Path::new(p))).count();
+    match (snapshots, paths.len()) {
+        (0, _) => Ok(Box::new(Dataset::open("reference", paths)?)),
+        (1, 1) => Ok(Box::new(Snapshot::read(Path::new(&paths[0]))?)),
+        _ => anyhow::bail!(
+            "--reference takes one snapshot alone, or Parquet data; merge snapshots with `drift reference merge`"
+        ),
+    }
+}
+
+/// Runs `drift reference build|show|merge`; returns the exit code.
+pub fn reference(cmd: &ReferenceCommand) -> Result<i32> {
+    match cmd {
+        ReferenceCommand::Build(a) => {
+            let dataset = Dataset::open("input", &a.input)?;
+            let settings = BuildSettings {
+                bins: a.bins,
+                max_categories: a.max_categories,
+                exact_max_values: a.exact_max_values,
+                sketch_cells: a.sketch_cells,
+            };
+            let selection = Selection {
+                columns: a.select.columns.clone(),
+                exclude: a.select.exclude.clone(),
+                categorical: a.select.categorical.clone(),
+            };
+            let bar = progress_bar(a.no_progress, "profiling columns");
+            let progress = |done: usize, total: usize| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            };
+            let created = a.created_at.clone().unwrap_or_else(crate::snapshot::now_rfc3339);
+            let snap = Snapshot::build(&dataset, &selection, settings, created, &progress)?;
+            bar.finish_and_clear();
+            snap.write(&a.output)?;
+            let files = snap.meta.sources.len();
+            eprintln!(
+                "wrote {} ({} columns from {} rows in {files} file{})",
+                a.output.display(),
+                snap.meta.columns.len(),
+                snap.meta.rows,
+                if files == 1 { "" } else { "s" }
+            );
+            Ok(exit::OK)
+        }
+        ReferenceCommand::Show(a) => {
+            let snap = Snapshot::read(&a.file)?;
+            let text = match a.format {
+                ShowFormat::Json => {
+                    serde_json::to_string_pretty(&snap.meta).map_err(|e| anyhow::anyhow!("{e}"))? + "\n"
+                }
+                ShowFormat::Table => crate::output::snapshot_table(&snap),
+            };
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+            Ok(exit::OK)
+        }
+        ReferenceCommand::Merge(a) => {
+            let mut parts = Vec::new();
+            for p in &a.snapshots {
+                parts.push((p.display().to_string(), Snapshot::read(p)?));
+            }
+            let created = a.created_at.clone().unwrap_or_else(crate::snapshot::now_rfc3339);
+            let merged = Snapshot::merge(&parts, created)?;
+            merged.write(&a.output)?;
+            eprintln!("wrote {} (merged {} snapshots, {} rows)", a.output.display(), parts.len(), merged.meta.rows);
+            Ok(exit::OK)
+        }
+    }
 }

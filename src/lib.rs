@@ -47,6 +47,7 @@ pub mod cli;
 pub mod engine;
 pub mod logging;
 pub mod output;
+pub mod snapshot;
 pub mod source;
 pub mod stats;
 pub mod synth;

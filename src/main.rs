@@ -16,6 +16,7 @@ fn main() {
     drift::logging::init(&cli.log_level);
     let result = match &cli.command {
         Command::Check(args) => cli::check(args),
+        Command::Reference(cmd) => cli::reference(cmd),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::engine::{ColumnReport, Report, Severity, TestResult, TestStatus};
+use crate::snapshot::{Mode, Snapshot};
 
 /// Output formats of `drift check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -75,6 +76,9 @@ fn column_note(c: &ColumnReport) -> String {
         && n > 0
     {
         notes.push(format!("{n} new categories ({:.1}% of rows)", share * 100.0));
+    }
+    if let Some(eps) = c.tests.iter().find_map(|t| t.error_bound) {
+        notes.push(format!("reference sketch: D ±{}", num(eps)));
     }
     if c.reference.missing_rate > 0.0 || c.current.missing_rate > 0.0 {
         notes.push(format!(
@@ -212,6 +216,108 @@ fn markdown(report: &Report) -> String {
     }
     for t in &report.schema.type_changed {
         let _ = writeln!(out, "\nType changed: `{}` ({} -> {})", t.column, t.reference, t.current);
+    }
+    out
+}
+
+/// `drift reference show --format table`: provenance, then one line per column.
+pub fn snapshot_table(snap: &Snapshot) -> String {
+    let m = &snap.meta;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "drift reference snapshot, format {}, built by drift {} at {}",
+        m.format_version, m.drift_version, m.created_at
+    );
+    let _ = writeln!(
+        out,
+        "{} rows from {} file{}; bins {}, categories kept {}, exact up to {} values, sketch cells {}",
+        m.rows,
+        m.sources.len(),
+        if m.sources.len() == 1 { "" } else { "s" },
+        m.settings.bins,
+        m.settings.max_categories,
+        m.settings.exact_max_values,
+        m.settings.sketch_cells
+    );
+    for f in m.sources.iter().take(10) {
+        let _ = writeln!(out, "  {} ({} rows, {} bytes)", f.path, f.rows, f.size);
+    }
+    if m.sources.len() > 10 {
+        let _ = writeln!(out, "  ... and {} more files", m.sources.len() - 10);
+    }
+    out.push('\n');
+    let header =
+        ["COLUMN", "KIND", "COUNT", "NULL", "NAN", "MIN", "P01", "MEDIAN", "P99", "MAX", "MEAN", "STD", "MODE"];
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for c in &m.columns {
+        let mut row = vec![c.name.clone(), c.kind.clone()];
+        match (&c.numeric, &c.categorical) {
+            (Some(n), _) => {
+                let q = |p: f64| snap.quantile(&c.name, p).map_or("-".to_owned(), num);
+                let mode = match n.mode {
+                    Mode::Exact => "exact".to_owned(),
+                    Mode::Sketch => format!("sketch ±{:.3}%", n.rank_error * 100.0),
+                };
+                row.extend([
+                    n.count.to_string(),
+                    c.nulls.to_string(),
+                    c.nan.to_string(),
+                    num(n.min.0),
+                    q(0.01),
+                    num(n.median.0),
+                    q(0.99),
+                    num(n.max.0),
+                    num(n.mean.0),
+                    num((n.m2.0 / n.count as f64).sqrt()),
+                    mode,
+                ]);
+            }
+            (None, Some(k)) => {
+                let top: Vec<String> = k
+                    .categories
+                    .iter()
+                    .take(3)
+                    .map(|(l, n)| format!("{l} {:.1}%", 100.0 * *n as f64 / k.count.max(1) as f64))
+                    .collect();
+                let mut mode = format!("{} categories", k.categories.len() as u64 + k.pooled_distinct);
+                if k.pooled_distinct > 0 {
+                    mode.push_str(&format!(" ({} pooled)", k.pooled_distinct));
+                }
+                row.extend([k.count.to_string(), c.nulls.to_string(), "-".into()]);
+                row.extend(["-".into(), "-".into(), "-".into(), "-".into(), "-".into(), "-".into(), "-".into()]);
+                row.push(format!("{mode}; top: {}", top.join(", ")));
+            }
+            (None, None) => {
+                row.extend(["0".into(), c.nulls.to_string(), c.nan.to_string()]);
+                row.extend(std::iter::repeat_n("-".to_owned(), 8));
+            }
+        }
+        rows.push(row);
+    }
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| -> String {
+        let mut s = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(cell);
+            } else {
+                let _ = write!(s, "{cell:<w$}  ");
+            }
+        }
+        s.trim_end().to_owned()
+    };
+    let _ = writeln!(out, "{}", line(&header.map(String::from)));
+    for r in &rows {
+        let _ = writeln!(out, "{}", line(r));
+    }
+    for f in m.schema.iter().filter(|f| f.skipped.is_some()) {
+        let _ = writeln!(out, "not profiled: {} ({}): {}", f.name, f.data_type, f.skipped.as_deref().unwrap_or(""));
     }
     out
 }

@@ -11,6 +11,7 @@ pub mod report;
 pub use policy::{Extras, Floors, Policy, Severity};
 pub use report::*;
 
+use crate::stats::sketch::CdfSketch;
 use crate::stats::{self, CategoryCounts, KsMode, Moments, NumericComparison, Sample};
 
 /// One side of one column, as decoded.
@@ -33,8 +34,29 @@ pub struct ColumnData {
 pub enum Values {
     /// Numeric values; `None` when every row was missing.
     Numeric(Option<Sample>),
+    /// A numeric reference known through a snapshot's sketch (reference side only).
+    Sketched(Box<SketchedNumeric>),
     /// Category frequencies.
     Categorical(CategoryCounts),
+}
+
+/// A numeric reference summarised by a sketch: results against it are approximate, with a
+/// stated bound.
+#[derive(Debug, Clone)]
+pub struct SketchedNumeric {
+    /// The CDF sketch.
+    pub sketch: CdfSketch,
+    /// PSI edges stored at build time, for `bins` bins.
+    pub edges: Vec<f64>,
+    /// Reference counts in those bins.
+    pub edge_counts: Vec<u64>,
+    /// How many bins the edges were computed for.
+    pub bins: usize,
+    /// Whether the edges and counts are exact (built from all values) or came from merging
+    /// sketches.
+    pub edges_exact: bool,
+    /// Exact summary statistics.
+    pub moments: Moments,
 }
 
 impl ColumnData {
@@ -49,6 +71,7 @@ impl ColumnData {
     fn count(&self) -> u64 {
         match &self.values {
             Values::Numeric(s) => s.as_ref().map_or(0, |s| s.len() as u64),
+            Values::Sketched(s) => s.sketch.len(),
             Values::Categorical(c) => c.total(),
         }
     }
@@ -73,7 +96,7 @@ impl ColumnData {
         s.stats =
             moments.map(|x| NumericSummary { mean: x.mean, std: x.std, min: x.min, median: x.median, max: x.max });
         match &self.values {
-            Values::Numeric(_) => {}
+            Values::Numeric(_) | Values::Sketched(_) => {}
             Values::Categorical(c) => {
                 s.distinct = Some(c.distinct());
                 s.top = Some(shares(c.top(5), c.total()));
@@ -111,6 +134,20 @@ pub fn compare_column(name: &str, reference: &ColumnData, current: &ColumnData, 
                 _ => {
                     tests.push(TestResult::new(TestKind::Ks, TestStatus::Insufficient));
                     tests.push(TestResult::new(TestKind::Psi, TestStatus::Insufficient));
+                }
+            }
+            ColumnKind::Numeric
+        }
+        (Values::Sketched(r), Values::Numeric(c)) => {
+            match c {
+                Some(c) if enough => {
+                    let (rm, cm) = sketched_tests(r, c, policy, &mut tests);
+                    moments = (Some(rm), Some(cm));
+                }
+                _ => {
+                    tests.push(TestResult::new(TestKind::Ks, TestStatus::Insufficient));
+                    tests.push(TestResult::new(TestKind::Psi, TestStatus::Insufficient));
+                    moments.0 = Some(r.moments);
                 }
             }
             ColumnKind::Numeric
@@ -166,25 +203,7 @@ fn numeric_tests(r: &Sample, c: &Sample, policy: &Policy, tests: &mut Vec<TestRe
     t.threshold = floors_threshold(policy.alpha, policy.ks);
     tests.push(t);
 
-    let (rc, cc) = (&cmp.reference_counts, &cmp.current_counts);
-    let psi = stats::psi(rc, cc, policy.psi_eps);
-    let chi = stats::chi2_homogeneity(rc, cc);
-    let mut t = TestResult::new(TestKind::Psi, TestStatus::Ok);
-    t.statistic = Some(psi);
-    t.effect = Some(psi);
-    t.p_value = Some(chi.p_value);
-    t.chi2_statistic = Some(chi.statistic);
-    t.dof = Some(chi.dof);
-    t.threshold = floors_threshold(policy.alpha, policy.psi);
-    t.edges = Some(cmp.edges.clone());
-    t.reference_counts = Some(rc.clone());
-    t.current_counts = Some(cc.clone());
-    tests.push(t);
-    if policy.extras.js {
-        let mut j = TestResult::new(TestKind::Js, TestStatus::Informational);
-        j.statistic = Some(stats::js_distance(rc, cc));
-        tests.push(j);
-    }
+    push_psi(&cmp.edges, &cmp.reference_counts, &cmp.current_counts, policy, tests, None);
     if let Some((rs, cs)) = &sorted {
         let w = stats::wasserstein(rs, cs);
         let sd = cmp.reference.std;
@@ -194,6 +213,87 @@ fn numeric_tests(r: &Sample, c: &Sample, policy: &Policy, tests: &mut Vec<TestRe
         tests.push(t);
     }
     cmp
+}
+
+/// The PSI test (significance from the chi-square test on the same bins) and, if asked, JS.
+fn push_psi(
+    edges: &[f64],
+    rc: &[u64],
+    cc: &[u64],
+    policy: &Policy,
+    tests: &mut Vec<TestResult>,
+    approximate: Option<bool>,
+) {
+    let psi = stats::psi(rc, cc, policy.psi_eps);
+    let chi = stats::chi2_homogeneity(rc, cc);
+    let mut t = TestResult::new(TestKind::Psi, TestStatus::Ok);
+    t.statistic = Some(psi);
+    t.effect = Some(psi);
+    t.p_value = Some(chi.p_value);
+    t.chi2_statistic = Some(chi.statistic);
+    t.dof = Some(chi.dof);
+    t.threshold = floors_threshold(policy.alpha, policy.psi);
+    t.edges = Some(edges.to_vec());
+    t.reference_counts = Some(rc.to_vec());
+    t.current_counts = Some(cc.to_vec());
+    t.approximate = approximate;
+    tests.push(t);
+    if policy.extras.js {
+        let mut j = TestResult::new(TestKind::Js, TestStatus::Informational);
+        j.statistic = Some(stats::js_distance(rc, cc));
+        tests.push(j);
+    }
+}
+
+/// KS and PSI against a sketched reference. D is reported as the middle of the interval the
+/// sketch allows, with its half-width as `error_bound`; the p-value and the floors use the
+/// interval's lower end, so the sketch's own error never raises an alarm.
+fn sketched_tests(r: &SketchedNumeric, c: &Sample, policy: &Policy, tests: &mut Vec<TestResult>) -> (Moments, Moments) {
+    let cs = c.sorted();
+    let (n, m) = (r.sketch.len(), cs.len() as u64);
+    let iv = r.sketch.ks_interval(&cs);
+    let nm = n as f64 * m as f64;
+    let (d_lo, d_hi) = (iv.lo as f64 / nm, iv.hi as f64 / nm);
+    let g = gcd(n, m) as u128;
+    let ks = stats::ks_from_numerator(iv.lo / g * g, n, m, KsMode::Auto);
+    let mut t = TestResult::new(TestKind::Ks, TestStatus::Ok);
+    t.statistic = Some((d_lo + d_hi) / 2.0);
+    t.effect = Some(d_lo);
+    t.p_value = Some(ks.p_value);
+    t.method = Some(ks.method);
+    t.approximate = Some(true);
+    t.error_bound = Some((d_hi - d_lo) / 2.0);
+    t.threshold = floors_threshold(policy.alpha, policy.ks);
+    tests.push(t);
+
+    let (edges, rc, exact) = if policy.bins == r.bins {
+        (r.edges.clone(), r.edge_counts.clone(), r.edges_exact)
+    } else {
+        let mut edges: Vec<f64> = (1..policy.bins).map(|k| r.sketch.quantile(k as f64 / policy.bins as f64)).collect();
+        edges.sort_by(f64::total_cmp);
+        edges.dedup();
+        let mut rc = Vec::with_capacity(edges.len() + 1);
+        let mut prev = 0u64;
+        for &e in &edges {
+            let (lo, hi) = r.sketch.count_bounds(e, true);
+            let below = (lo + (hi - lo) / 2).max(prev);
+            rc.push(below - prev);
+            prev = below;
+        }
+        rc.push(n - prev);
+        (edges, rc, false)
+    };
+    let cc = stats::bin_counts(&cs, &edges);
+    push_psi(&edges, &rc, &cc, policy, tests, (!exact).then_some(true));
+    let cur = Moments { mean: cs.mean(), std: cs.std_population(), min: cs.min(), median: cs.median(), max: cs.max() };
+    (r.moments, cur)
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a.max(1)
 }
 
 fn categorical_tests(r: &CategoryCounts, c: &CategoryCounts, policy: &Policy, tests: &mut Vec<TestResult>) {

@@ -263,6 +263,13 @@ pub struct TestResult {
     /// wasserstein: the distance divided by the reference standard deviation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub normalized: Option<f64>,
+    /// True when computed against a sketched reference snapshot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approximate: Option<bool>,
+    /// ks against a sketch: the statistic is within this of the true value; `effect` and the
+    /// p-value use `statistic - error_bound`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_bound: Option<f64>,
 }
 
 impl TestResult {
@@ -290,6 +297,8 @@ impl TestResult {
             reference_rate: None,
             current_rate: None,
             normalized: None,
+            approximate: None,
+            error_bound: None,
         }
     }
 }

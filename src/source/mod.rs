@@ -58,6 +58,33 @@ pub fn classify(t: &DataType) -> Class {
     }
 }
 
+/// Something `drift check` reads one column at a time: Parquet files ([`Dataset`]) or a
+/// reference snapshot (`crate::snapshot::Snapshot`).
+pub trait Table: Sync {
+    /// Top-level columns, in order.
+    fn columns(&self) -> &[DatasetColumn];
+    /// Rows and files, for the report.
+    fn summary(&self) -> crate::engine::TableSummary;
+    /// Decodes one column; `buffer`'s allocation may be reused for numeric values.
+    fn read_column_into(&self, name: &str, as_categorical: bool, buffer: Vec<f64>) -> Result<ColumnData>;
+    /// The column named `name`, if any.
+    fn column(&self, name: &str) -> Option<&DatasetColumn> {
+        self.columns().iter().find(|c| c.name == name)
+    }
+}
+
+impl Table for Dataset {
+    fn columns(&self) -> &[DatasetColumn] {
+        &self.columns
+    }
+    fn summary(&self) -> crate::engine::TableSummary {
+        crate::engine::TableSummary { rows: self.rows, files: self.files.len() }
+    }
+    fn read_column_into(&self, name: &str, as_categorical: bool, buffer: Vec<f64>) -> Result<ColumnData> {
+        Dataset::read_column_into(self, name, as_categorical, buffer)
+    }
+}
+
 /// One Parquet file whose footer has been read.
 #[derive(Debug, Clone)]
 pub struct ParquetFile {
@@ -73,8 +100,8 @@ pub struct ParquetFile {
 pub struct DatasetColumn {
     /// Name.
     pub name: String,
-    /// Arrow type of the first file holding it.
-    pub data_type: DataType,
+    /// Arrow type of the first file holding it, as text.
+    pub data_type: String,
     /// How it is compared.
     pub class: Class,
 }
@@ -103,8 +130,12 @@ impl Dataset {
         let mut seen: HashMap<String, (usize, PathBuf)> = HashMap::new();
         for f in &files {
             for field in f.meta.schema().fields() {
-                let t = field.data_type().clone();
-                let class = if is_pandas_index(field.name()) { Class::Skipped(PANDAS_INDEX) } else { classify(&t) };
+                let t = field.data_type().to_string();
+                let class = if is_pandas_index(field.name()) {
+                    Class::Skipped(PANDAS_INDEX)
+                } else {
+                    classify(field.data_type())
+                };
                 match seen.get(field.name()) {
                     None => {
                         seen.insert(field.name().clone(), (columns.len(), f.path.clone()));
@@ -170,7 +201,7 @@ impl Dataset {
                 acc.add(batch.column(0).as_ref()).with_context(|| format!("{}: column {name:?}", f.path.display()))?;
             }
         }
-        Ok(acc.finish(col.data_type.to_string()))
+        Ok(acc.finish(col.data_type.clone()))
     }
 }
 

@@ -57,6 +57,11 @@ pub fn bin_counts(sample: &SortedSample, edges: &[f64]) -> Vec<u64> {
 pub struct CategoryCounts {
     counts: HashMap<String, u64>,
     total: u64,
+    /// Values of categories already pooled away (a capped reference snapshot): counted in
+    /// `total`, not listed.
+    pooled: u64,
+    /// How many distinct categories were pooled away.
+    pooled_distinct: u64,
 }
 
 impl CategoryCounts {
@@ -79,14 +84,27 @@ impl CategoryCounts {
         self.total += n;
     }
 
+    /// Records `count` values of `distinct` categories that were pooled before this table was
+    /// built (by a capped reference snapshot); they count in the total but are not listed.
+    pub fn add_pooled(&mut self, count: u64, distinct: u64) {
+        self.pooled += count;
+        self.pooled_distinct += distinct;
+        self.total += count;
+    }
+
+    /// Values and distinct categories pooled before this table was built.
+    pub fn pooled(&self) -> (u64, u64) {
+        (self.pooled, self.pooled_distinct)
+    }
+
     /// Total number of (non-null) values counted.
     pub fn total(&self) -> u64 {
         self.total
     }
 
-    /// Number of distinct categories.
+    /// Number of distinct categories, including pooled ones.
     pub fn distinct(&self) -> usize {
-        self.counts.len()
+        self.counts.len() + self.pooled_distinct as usize
     }
 
     /// Count of one category (0 when absent).
@@ -141,11 +159,12 @@ pub struct CategoryTable {
 /// Aligns two category tables. While the union has at most `max_categories` categories each
 /// is its own bin. Beyond that the `max_categories` most frequent reference categories (ties by
 /// label) keep their bins and every other category, rarer reference ones and those unseen in
-/// the reference, shares the [`OTHER`] bin. The rule depends on the reference alone, so a
+/// the reference, shares the [`OTHER`] bin. A reference that was already pooled (a capped
+/// snapshot) is always compared pooled, with its listed categories as the candidates to keep. The rule depends on the reference alone, so a
 /// reference snapshot can apply it without seeing the current data.
 pub fn align_categories(reference: &CategoryCounts, current: &CategoryCounts, max_categories: usize) -> CategoryTable {
     let unseen = current.missing_from(reference);
-    let pooled = reference.distinct() + unseen.len() > max_categories;
+    let pooled = reference.pooled_distinct > 0 || reference.distinct() + unseen.len() > max_categories;
     let mut labels: Vec<String> = if pooled {
         reference.top(max_categories).into_iter().map(|(k, _)| k).collect()
     } else {

@@ -24,6 +24,7 @@ pub mod kolmogorov;
 pub mod ks;
 pub mod proportion;
 pub mod sample;
+pub mod sketch;
 
 pub use binning::{CategoryCounts, CategoryTable, align_categories, bin_counts, quantile_edges};
 pub use bucketed::{Moments, NumericComparison, Sample};

@@ -120,7 +120,7 @@ impl SortedSample {
 
 /// Type-7 quantile position in a sorted sample of `n` values: the two ranks and the
 /// interpolation weight, with NumPy's arithmetic (`h = (n-1)*p`).
-pub(crate) fn quantile_ranks(n: usize, p: f64) -> (usize, usize, f64) {
+pub fn quantile_ranks(n: usize, p: f64) -> (usize, usize, f64) {
     let h = (n - 1) as f64 * p;
     let lo = h.floor();
     let g = h - lo;
@@ -130,7 +130,7 @@ pub(crate) fn quantile_ranks(n: usize, p: f64) -> (usize, usize, f64) {
 
 /// NumPy's linear interpolation, to the last bit: from below when `g < 0.5`, from above
 /// otherwise.
-pub(crate) fn lerp(a: f64, b: f64, g: f64) -> f64 {
+pub fn lerp(a: f64, b: f64, g: f64) -> f64 {
     if g < 0.5 { a + (b - a) * g } else { b - (b - a) * (1.0 - g) }
 }
 

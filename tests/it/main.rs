@@ -9,6 +9,7 @@
 //! - `demo`: the shipped example pair is reproducible and shows the drift it was built with.
 //! - `errors`: every kind of bad input gives one line naming the file and exit code 2.
 //! - `purity`: `src/stats/` and `src/engine/` do no I/O.
+//! - `snapshot`: reference snapshots: exact equality, sketch bounds, merge, damage.
 //! - `support`: helpers (real Parquet files via arrow, the real binary).
 mod check;
 mod demo;
@@ -19,4 +20,5 @@ mod golden;
 mod mixed;
 mod properties;
 mod purity;
+mod snapshot;
 mod support;

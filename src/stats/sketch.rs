@@ -1,0 +1,378 @@
+//! A deterministic, mergeable CDF sketch with a hard rank-error bound, for reference
+//! snapshots too large to keep every value.
+//!
+//! The sketch keeps **anchors** (distinct values with their exact multiplicities) and **spans**
+//! (an exact count of values lying strictly between two values, positions unknown). So the
+//! CDF is known exactly at every anchor and bounded in between: at any `x`, the only
+//! uncertainty is the mass of the spans that straddle `x`. Built from a sorted sample with
+//! `cells` cells, anchors sit at the ranks `k*n/cells`, so a straddling span holds at most
+//! `n/cells` values: the rank error is at most `1/cells` (0.024% with the default 4096 cells),
+//! whatever the distribution; heavy ties only make it smaller (a tied value is one anchor).
+//!
+//! Merging two sketches of disjoint data keeps every anchor and span of both: at any `x` at
+//! most one span of each part straddles it, so the merged error is at most the sum of the
+//! parts' errors weighted by their sizes, again at most `1/cells` of the total. Nothing is
+//! random, so building twice gives the same sketch.
+//!
+//! Against an exactly known sample the sketch gives the KS statistic as an interval
+//! `[D_lo, D_hi]` (see [`CdfSketch::ks_interval`]), computed in exact integer arithmetic.
+
+use super::sample::SortedSample;
+
+/// Default number of cells: rank error at most 1/4096.
+pub const DEFAULT_CELLS: usize = 4096;
+
+/// Values strictly between `lo` and `hi` (`lo < hi`), `count` of them, positions unknown.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Span {
+    /// Exclusive lower end.
+    pub lo: f64,
+    /// Exclusive upper end.
+    pub hi: f64,
+    /// How many values.
+    pub count: u64,
+}
+
+/// The sketch. Invariants: anchors sorted by value, distinct, counts > 0; spans have
+/// `lo < hi` and `count > 0`; the counts add up to `n`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CdfSketch {
+    n: u64,
+    anchors: Vec<(f64, u64)>,
+    spans: Vec<Span>,
+}
+
+/// The KS statistic between a sketch and an exact sample, as an interval in units of
+/// `1/(n*m)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KsInterval {
+    /// The true numerator is at least this.
+    pub lo: u128,
+    /// The true numerator is at most this.
+    pub hi: u128,
+}
+
+impl CdfSketch {
+    /// Sketches a sorted sample with about `cells` cells (anchors at ranks `k*n/cells`, plus
+    /// the minimum and maximum).
+    pub fn from_sorted(sample: &SortedSample, cells: usize) -> CdfSketch {
+        let v = sample.values();
+        let n = v.len();
+        let cells = cells.max(1);
+        let mut anchors: Vec<(f64, u64)> = Vec::new();
+        let mut spans = Vec::new();
+        let mut done = 0usize; // values accounted for
+        let mut k = 0usize;
+        while done < n {
+            // next anchor: the value at the next grid rank at or after `done`
+            let target = ((k as u128 * n as u128) / cells as u128) as usize;
+            k += 1;
+            if target < done && k <= cells {
+                continue;
+            }
+            let rank = target.max(done).min(n - 1);
+            let x = v[rank];
+            let first = done + v[done..].partition_point(|&y| y < x);
+            let end = first + v[first..].partition_point(|&y| y <= x);
+            if first > done {
+                let lo = anchors.last().map_or(f64::NEG_INFINITY, |a| a.0);
+                spans.push(Span { lo, hi: x, count: (first - done) as u64 });
+            }
+            anchors.push((x, (end - first) as u64));
+            done = end;
+        }
+        CdfSketch { n: n as u64, anchors, spans }
+    }
+
+    /// Number of values sketched.
+    pub fn len(&self) -> u64 {
+        self.n
+    }
+
+    /// Whether the sketch holds no value.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Anchors (value, exact multiplicity), ascending.
+    pub fn anchors(&self) -> &[(f64, u64)] {
+        &self.anchors
+    }
+
+    /// Spans, in no particular order.
+    pub fn spans(&self) -> &[Span] {
+        &self.spans
+    }
+
+    /// Rebuilds a sketch from its parts (as stored in a snapshot), checking the invariants.
+    pub fn from_parts(anchors: Vec<(f64, u64)>, spans: Vec<Span>) -> Result<CdfSketch, String> {
+        if anchors.windows(2).any(|w| w[0].0.partial_cmp(&w[1].0) != Some(std::cmp::Ordering::Less)) {
+            return Err("sketch anchors are not strictly increasing".into());
+        }
+        if anchors.iter().any(|a| a.1 == 0 || a.0.is_nan())
+            || spans.iter().any(|s| s.lo.partial_cmp(&s.hi) != Some(std::cmp::Ordering::Less) || s.count == 0)
+        {
+            return Err("sketch holds an empty anchor or span".into());
+        }
+        let n = anchors.iter().map(|a| a.1).sum::<u64>() + spans.iter().map(|s| s.count).sum::<u64>();
+        Ok(CdfSketch { n, anchors, spans })
+    }
+
+    /// The sketch of the union of two disjoint samples.
+    pub fn merge(&self, other: &CdfSketch) -> CdfSketch {
+        let mut anchors: Vec<(f64, u64)> = Vec::with_capacity(self.anchors.len() + other.anchors.len());
+        let (mut i, mut j) = (0, 0);
+        while i < self.anchors.len() || j < other.anchors.len() {
+            let a = self.anchors.get(i);
+            let b = other.anchors.get(j);
+            match (a, b) {
+                (Some(x), Some(y)) if x.0 == y.0 => {
+                    anchors.push((x.0, x.1 + y.1));
+                    i += 1;
+                    j += 1;
+                }
+                (Some(x), Some(y)) if x.0 < y.0 => {
+                    anchors.push(*x);
+                    i += 1;
+                }
+                (Some(x), None) => {
+                    anchors.push(*x);
+                    i += 1;
+                }
+                (_, Some(y)) => {
+                    anchors.push(*y);
+                    j += 1;
+                }
+                (None, None) => unreachable!("loop condition"),
+            }
+        }
+        let mut spans = self.spans.clone();
+        spans.extend_from_slice(&other.spans);
+        spans.sort_by(|a, b| a.lo.total_cmp(&b.lo).then(a.hi.total_cmp(&b.hi)));
+        CdfSketch { n: self.n + other.n, anchors, spans }
+    }
+
+    /// An approximate `p`-quantile (type 7 over the sketch's values, each span's mass placed
+    /// at its midpoint); exact when the ranks fall on anchors, within the rank error otherwise.
+    pub fn quantile(&self, p: f64) -> f64 {
+        let mut atoms: Vec<(f64, u64)> = self.anchors.clone();
+        for s in &self.spans {
+            let at = match (s.lo.is_finite(), s.hi.is_finite()) {
+                (true, true) => s.lo + (s.hi - s.lo) / 2.0,
+                (false, true) => s.hi,
+                (true, false) => s.lo,
+                (false, false) => 0.0,
+            };
+            atoms.push((at, s.count));
+        }
+        atoms.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let value_at = |rank: u64| -> f64 {
+            let mut seen = 0u64;
+            for &(v, c) in &atoms {
+                seen += c;
+                if rank < seen {
+                    return v;
+                }
+            }
+            atoms.last().map_or(f64::NAN, |a| a.0)
+        };
+        let (lo, hi, g) = super::sample::quantile_ranks(self.n.max(1) as usize, p);
+        super::sample::lerp(value_at(lo as u64), value_at(hi as u64), g)
+    }
+
+    /// The largest mass of spans straddling any one point: the rank error, in values.
+    pub fn max_uncertainty(&self) -> u64 {
+        // sweep span endpoints: +count after lo, -count at hi
+        let mut events: Vec<(f64, i64)> = Vec::with_capacity(self.spans.len() * 2);
+        for s in &self.spans {
+            events.push((s.lo, s.count as i64));
+            events.push((s.hi, -(s.count as i64)));
+        }
+        // At equal positions close spans (hi) before opening new ones (lo): open intervals.
+        events.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let (mut cur, mut best) = (0i64, 0i64);
+        for (_, d) in events {
+            cur += d;
+            best = best.max(cur);
+        }
+        best as u64
+    }
+
+    /// Bounds on the number of values `<= x` (`below = false`) or `< x` (`below = true`).
+    pub fn count_bounds(&self, x: f64, below: bool) -> (u64, u64) {
+        let certain_anchor: u64 =
+            self.anchors.iter().take_while(|a| if below { a.0 < x } else { a.0 <= x }).map(|a| a.1).sum();
+        let mut lo = certain_anchor;
+        let mut hi = certain_anchor;
+        for s in &self.spans {
+            if s.hi <= x {
+                lo += s.count;
+                hi += s.count;
+            } else if s.lo < x {
+                hi += s.count;
+            }
+        }
+        (lo, hi)
+    }
+
+    /// KS statistic against an exact sample, as an interval of numerators over `n*m`.
+    ///
+    /// Every step function involved is constant between consecutive breakpoints (anchors,
+    /// span ends, sample values), so the supremum is found by evaluating, at each breakpoint
+    /// `t`, the point itself and the open interval just after it. There the sketch's count of
+    /// values `<= x` lies in `[certain, certain + straddling]`; the upper end of the interval
+    /// takes the worst case, the lower end the best case.
+    pub fn ks_interval(&self, sample: &SortedSample) -> KsInterval {
+        let (n, m) = (self.n as u128, sample.len() as u128);
+        let g = sample.values();
+        let mut own: Vec<f64> = Vec::with_capacity(self.anchors.len() + 2 * self.spans.len());
+        own.extend(self.anchors.iter().map(|a| a.0));
+        for s in &self.spans {
+            own.push(s.lo);
+            own.push(s.hi);
+        }
+        own.sort_by(f64::total_cmp);
+        own.dedup();
+        // The sample is sorted already: merge instead of sorting everything again.
+        let mut points: Vec<f64> = Vec::with_capacity(own.len() + g.len());
+        let (mut i, mut j) = (0usize, 0usize);
+        while i < own.len() || j < g.len() {
+            let next = match (own.get(i), g.get(j)) {
+                (Some(&a), Some(&b)) => a.min(b),
+                (Some(&a), None) => a,
+                (None, Some(&b)) => b,
+                (None, None) => break,
+            };
+            while i < own.len() && own[i] == next {
+                i += 1;
+            }
+            while j < g.len() && g[j] == next {
+                j += 1;
+            }
+            points.push(next);
+        }
+
+        let mut by_hi: Vec<&Span> = self.spans.iter().collect();
+        by_hi.sort_by(|a, b| a.hi.total_cmp(&b.hi));
+        let mut by_lo: Vec<&Span> = self.spans.iter().collect();
+        by_lo.sort_by(|a, b| a.lo.total_cmp(&b.lo));
+        let (mut ai, mut hi_i, mut lo_i, mut gi) = (0usize, 0usize, 0usize, 0usize);
+        let (mut anchors_le, mut closed_le, mut opened_lt) = (0u128, 0u128, 0u128);
+        let mut out = KsInterval { lo: 0, hi: 0 };
+        let mut consider = |certain: u128, straddling: u128, below: u128| {
+            let gm = below * n;
+            let (a, b) = (certain * m, (certain + straddling) * m);
+            out.hi = out.hi.max(a.abs_diff(gm)).max(b.abs_diff(gm));
+            let dist = if gm < a { a - gm } else { gm.saturating_sub(b) };
+            out.lo = out.lo.max(dist);
+        };
+        for &t in &points {
+            while ai < self.anchors.len() && self.anchors[ai].0 <= t {
+                anchors_le += self.anchors[ai].1 as u128;
+                ai += 1;
+            }
+            while hi_i < by_hi.len() && by_hi[hi_i].hi <= t {
+                closed_le += by_hi[hi_i].count as u128;
+                hi_i += 1;
+            }
+            while lo_i < by_lo.len() && by_lo[lo_i].lo < t {
+                opened_lt += by_lo[lo_i].count as u128;
+                lo_i += 1;
+            }
+            let mut opening_at_t = 0u128;
+            let mut k = lo_i;
+            while k < by_lo.len() && by_lo[k].lo <= t {
+                opening_at_t += by_lo[k].count as u128;
+                k += 1;
+            }
+            let opened_le = opened_lt + opening_at_t;
+            while gi < g.len() && g[gi] <= t {
+                gi += 1;
+            }
+            // Spans closed by t all opened before it, so they are inside both opened counts.
+            let certain = anchors_le + closed_le;
+            consider(certain, opened_lt - closed_le, gi as u128); // at t
+            consider(certain, opened_le - closed_le, gi as u128); // just after t
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::ks::ks_statistic;
+    use crate::synth::Rng;
+
+    fn sample(n: usize, seed: u64, f: impl Fn(&mut Rng) -> f64) -> SortedSample {
+        let mut r = Rng::new(seed);
+        SortedSample::new((0..n).map(|_| f(&mut r)).collect()).unwrap()
+    }
+
+    fn exact_numerator(a: &SortedSample, b: &SortedSample) -> u128 {
+        (ks_statistic(a, b) * a.len() as f64 * b.len() as f64).round() as u128
+    }
+
+    #[test]
+    fn counts_are_exact_at_anchors_and_bounded_between() {
+        let s = sample(10_000, 1, |r| (r.normal() * 3.0).round());
+        let k = CdfSketch::from_sorted(&s, 64);
+        assert_eq!(k.len(), 10_000);
+        for &(x, _) in k.anchors() {
+            assert_eq!(k.count_bounds(x, false), (s.count_at_or_below(x) as u64, s.count_at_or_below(x) as u64));
+            assert_eq!(k.count_bounds(x, true).0, s.count_below(x) as u64);
+        }
+        assert!(k.max_uncertainty() <= 10_000 / 64 + 1, "{}", k.max_uncertainty());
+        let c = sample(10_000, 2, |r| r.normal());
+        let k = CdfSketch::from_sorted(&c, 64);
+        for x in [-2.0, -0.5, 0.0, 0.3, 1.7] {
+            let (lo, hi) = k.count_bounds(x, false);
+            let t = c.count_at_or_below(x) as u64;
+            assert!(lo <= t && t <= hi && hi - lo <= 10_000 / 64 + 1, "{x}: {lo} {t} {hi}");
+        }
+    }
+
+    #[test]
+    fn ks_interval_contains_the_exact_statistic() {
+        for (seed, cells) in [(3u64, 16usize), (4, 100), (5, 4096), (6, 7)] {
+            let r = sample(5_000, seed, |r| r.normal());
+            let c = sample(700, seed + 100, |r| r.normal() * 1.1 + 0.05);
+            let k = CdfSketch::from_sorted(&r, cells);
+            let d = exact_numerator(&r, &c);
+            let iv = k.ks_interval(&c);
+            assert!(iv.lo <= d && d <= iv.hi, "cells {cells}: {iv:?} vs {d}");
+            let bound = k.max_uncertainty() as u128 * c.len() as u128;
+            assert!(iv.hi - iv.lo <= 2 * bound, "cells {cells}: width {} > 2 * {bound}", iv.hi - iv.lo);
+        }
+    }
+
+    #[test]
+    fn one_cell_per_value_is_exact() {
+        let r = sample(300, 7, |r| (r.uniform() * 50.0).floor());
+        let c = sample(200, 8, |r| (r.uniform() * 55.0).floor());
+        let k = CdfSketch::from_sorted(&r, 1_000);
+        assert!(k.spans().is_empty());
+        let iv = k.ks_interval(&c);
+        assert_eq!((iv.lo, iv.hi), (exact_numerator(&r, &c), exact_numerator(&r, &c)));
+    }
+
+    #[test]
+    fn merging_halves_keeps_the_bound() {
+        let all = sample(20_000, 9, |r| r.normal());
+        let mut rng = Rng::new(10);
+        let (mut left, mut right) = (Vec::new(), Vec::new());
+        for &v in all.values() {
+            if rng.uniform() < 0.3 { left.push(v) } else { right.push(v) }
+        }
+        let (l, r) = (SortedSample::new(left).unwrap(), SortedSample::new(right).unwrap());
+        let merged = CdfSketch::from_sorted(&l, 256).merge(&CdfSketch::from_sorted(&r, 256));
+        assert_eq!(merged.len(), 20_000);
+        assert!(merged.max_uncertainty() <= 20_000 / 256 + 2, "{}", merged.max_uncertainty());
+        let c = sample(1_000, 11, |r| r.normal() + 0.1);
+        let d = exact_numerator(&all, &c);
+        let iv = merged.ks_interval(&c);
+        assert!(iv.lo <= d && d <= iv.hi, "{iv:?} vs {d}");
+        let back = CdfSketch::from_parts(merged.anchors().to_vec(), merged.spans().to_vec()).unwrap();
+        assert_eq!(back, merged);
+    }
+}

@@ -1,0 +1,285 @@
+//! Reference snapshots (`drift reference build|show|merge`, `check --reference SNAPSHOT`): exact
+//! mode gives the raw-Parquet results to the bit, sketch mode stays within its stated bound,
+//! merging parts equals building the whole, and damaged files are one clear error.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, StringArray};
+use drift::synth::Rng;
+use tempfile::TempDir;
+
+use crate::support::{check_json, column, drift, s, test, write};
+
+fn golden(name: &str) -> String {
+    format!("{}/tests/data/golden/mixed/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn build(inputs: &[&str], out: &Path, extra: &[&str]) {
+    let mut args = vec!["reference", "build", "--created-at", "2026-01-01T00:00:00Z", "--output", s(out), "--input"];
+    args.extend_from_slice(inputs);
+    args.extend_from_slice(extra);
+    let o = drift(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+fn merge(parts: &[&Path], out: &Path) {
+    let mut args = vec!["reference", "merge", "--created-at", "2026-01-01T00:00:00Z", "--output", s(out)];
+    args.extend(parts.iter().map(|p| s(p)));
+    let o = drift(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn exact_snapshot_gives_the_raw_results() {
+    let dir = TempDir::new().unwrap();
+    let snap = dir.path().join("ref.drift");
+    build(&[&golden("reference.parquet")], &snap, &[]);
+    let (code_raw, raw) = check_json(&[&golden("reference.parquet")], &[&golden("current.parquet")], &[]);
+    let (code_snap, via) = check_json(&[s(&snap)], &[&golden("current.parquet")], &[]);
+    assert_eq!(code_raw, code_snap);
+    assert_eq!(raw, via, "a report against an exact snapshot is the report against the Parquet file");
+
+    let demo = format!("{}/examples/data", env!("CARGO_MANIFEST_DIR"));
+    let snap = dir.path().join("demo.drift");
+    build(&[&format!("{demo}/reference.parquet")], &snap, &[]);
+    let (_, raw) =
+        check_json(&[&format!("{demo}/reference.parquet")], &[&format!("{demo}/current.parquet")], &["--js"]);
+    let (_, via) = check_json(&[s(&snap)], &[&format!("{demo}/current.parquet")], &["--js"]);
+    assert_eq!(raw, via);
+}
+
+#[test]
+fn sketch_snapshot_stays_within_its_bound() {
+    let dir = TempDir::new().unwrap();
+    let snap = dir.path().join("ref.drift");
+    build(&[&golden("reference.parquet")], &snap, &["--exact-max-values", "0", "--sketch-cells", "512"]);
+    let (code_raw, raw) = check_json(&[&golden("reference.parquet")], &[&golden("current.parquet")], &[]);
+    let (code_snap, via) = check_json(&[s(&snap)], &[&golden("current.parquet")], &[]);
+    assert_eq!(code_raw, code_snap);
+    for name in ["age", "income", "score", "clicks"] {
+        let (r, v) = (test(column(&raw, name), "ks"), test(column(&via, name), "ks"));
+        let d = r["statistic"].as_f64().unwrap();
+        let (mid, eps) = (v["statistic"].as_f64().unwrap(), v["error_bound"].as_f64().unwrap());
+        assert_eq!(v["approximate"], true, "{name}");
+        assert!((mid - d).abs() <= eps + 1e-15, "{name}: D {d} outside {mid} ± {eps}");
+        assert!(eps <= 1.0 / 512.0, "{name}: bound {eps} above 1/cells");
+        assert!(v["effect"].as_f64().unwrap() <= d + 1e-15, "{name}: the effect is the conservative end");
+        assert!(
+            v["p_value"].as_f64().unwrap() >= r["p_value"].as_f64().unwrap() * (1.0 - 1e-9),
+            "{name}: p-value is conservative"
+        );
+        assert_eq!(column(&raw, name)["drift"], column(&via, name)["drift"], "{name}");
+        // PSI edges and counts were computed from every value at build time: exact.
+        assert_eq!(
+            test(column(&raw, name), "psi")["statistic"],
+            test(column(&via, name), "psi")["statistic"],
+            "{name}"
+        );
+    }
+}
+
+/// Writes a reference split into three files with other row counts, plus the whole.
+fn split_reference(dir: &Path) -> (Vec<PathBuf>, PathBuf) {
+    let mut rng = Rng::new(77);
+    let n = 9_000;
+    let x: Vec<Option<f64>> = (0..n)
+        .map(|i| if i % 97 == 0 { None } else { Some((rng.normal() * 2.0).round() / 2.0 + rng.normal()) })
+        .collect();
+    let k: Vec<&str> = (0..n).map(|_| ["a", "b", "c", "d", "e"][rng.choose(&[5.0, 3.0, 1.0, 0.5, 0.5])]).collect();
+    let cuts = [0, 1_000, 4_500, n];
+    let mut parts = Vec::new();
+    for w in cuts.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        parts.push(write(
+            dir,
+            &format!("parts/p{a}.parquet"),
+            vec![
+                ("x", Arc::new(Float64Array::from(x[a..b].to_vec())) as ArrayRef),
+                ("k", Arc::new(StringArray::from(k[a..b].to_vec()))),
+            ],
+        ));
+    }
+    let whole = write(
+        dir,
+        "whole.parquet",
+        vec![("x", Arc::new(Float64Array::from(x)) as ArrayRef), ("k", Arc::new(StringArray::from(k)))],
+    );
+    (parts, whole)
+}
+
+fn meta_without_provenance(path: &Path) -> serde_json::Value {
+    let out = drift(&["reference", "show", "--format", "json", s(path)]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v.as_object_mut().unwrap().remove("sources");
+    v
+}
+
+#[test]
+fn merging_parts_equals_building_the_whole() {
+    let dir = TempDir::new().unwrap();
+    let (parts, whole) = split_reference(dir.path());
+    let cur = write(
+        dir.path(),
+        "cur.parquet",
+        vec![
+            (
+                "x",
+                Arc::new(Float64Array::from((0..800).map(|i| (i % 13) as f64 * 0.3 - 1.5).collect::<Vec<_>>()))
+                    as ArrayRef,
+            ),
+            ("k", Arc::new(StringArray::from((0..800).map(|i| ["a", "b", "c", "z"][i % 4]).collect::<Vec<_>>()))),
+        ],
+    );
+
+    // Exact mode: identical.
+    let snaps: Vec<PathBuf> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let out = dir.path().join(format!("part{i}.drift"));
+            build(&[s(p)], &out, &[]);
+            out
+        })
+        .collect();
+    let merged = dir.path().join("merged.drift");
+    merge(&snaps.iter().map(PathBuf::as_path).collect::<Vec<_>>(), &merged);
+    let built = dir.path().join("whole.drift");
+    build(&[s(&whole)], &built, &[]);
+    assert_eq!(meta_without_provenance(&merged), meta_without_provenance(&built));
+    let (_, a) = check_json(&[s(&merged)], &[s(&cur)], &[]);
+    let (_, b) = check_json(&[s(&built)], &[s(&cur)], &[]);
+    assert_eq!(a["columns"], b["columns"]);
+    let show = drift(&["reference", "show", "--format", "json", s(&merged)]);
+    let meta: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(meta["sources"].as_array().unwrap().len(), 3, "provenance lists every part's files");
+    assert_eq!(meta["rows"], 9_000);
+
+    // Sketch mode: within the bound.
+    let sk: Vec<PathBuf> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let out = dir.path().join(format!("sk{i}.drift"));
+            build(&[s(p)], &out, &["--exact-max-values", "0", "--sketch-cells", "256"]);
+            out
+        })
+        .collect();
+    let merged_sk = dir.path().join("merged_sk.drift");
+    merge(&sk.iter().map(PathBuf::as_path).collect::<Vec<_>>(), &merged_sk);
+    let (_, raw) = check_json(&[s(&whole)], &[s(&cur)], &[]);
+    let (_, via) = check_json(&[s(&merged_sk)], &[s(&cur)], &[]);
+    let (r, v) = (test(column(&raw, "x"), "ks"), test(column(&via, "x"), "ks"));
+    let d = r["statistic"].as_f64().unwrap();
+    let (mid, eps) = (v["statistic"].as_f64().unwrap(), v["error_bound"].as_f64().unwrap());
+    assert!((mid - d).abs() <= eps + 1e-15, "D {d} outside {mid} ± {eps}");
+    assert!(eps <= 1.0 / 256.0, "merged bound {eps}");
+    assert_eq!(column(&via, "k")["tests"], column(&raw, "k")["tests"], "categories merge exactly");
+}
+
+#[test]
+fn builds_are_reproducible() {
+    let dir = TempDir::new().unwrap();
+    let (a, b) = (dir.path().join("a.drift"), dir.path().join("b.drift"));
+    build(&[&golden("reference.parquet")], &a, &["--exact-max-values", "5000"]);
+    build(&[&golden("reference.parquet")], &b, &["--exact-max-values", "5000"]);
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "same input, same pinned time: same bytes");
+}
+
+#[test]
+fn damaged_snapshots_are_one_clear_error() {
+    let dir = TempDir::new().unwrap();
+    let good = dir.path().join("good.drift");
+    build(&[&golden("reference.parquet")], &good, &[]);
+    let bytes = std::fs::read(&good).unwrap();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("truncated.drift", bytes[..bytes.len() / 2].to_vec(), "truncated snapshot"),
+        (
+            "flipped.drift",
+            {
+                let mut b = bytes.clone();
+                let at = b.len() / 3;
+                b[at] ^= 0x40;
+                b
+            },
+            "checksum",
+        ),
+        (
+            "newer.drift",
+            {
+                let mut b = bytes.clone();
+                b[8] = 2;
+                b
+            },
+            "newer than this drift reads",
+        ),
+    ];
+    for (name, content, needle) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        for args in
+            [vec!["check", "-r", s(&path), "-c", &golden("current.parquet")], vec!["reference", "show", s(&path)]]
+        {
+            let out = drift(&args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+            assert!(err.contains(s(&path)) && err.contains(needle), "{name}: {err}");
+            assert_eq!(err.trim_end().lines().count(), 1, "{name}: one line: {err}");
+        }
+    }
+    // A file that is not a snapshot at all.
+    let out = drift(&["reference", "show", &golden("reference.parquet")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a drift reference snapshot"));
+    // A snapshot where Parquet is expected.
+    let out = drift(&["check", "-r", &golden("reference.parquet"), "-c", s(&good)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only for the reference"));
+}
+
+#[test]
+fn show_tells_what_the_model_was_trained_on() {
+    let dir = TempDir::new().unwrap();
+    let snap = dir.path().join("ref.drift");
+    build(&[&golden("reference.parquet")], &snap, &["--exclude", "score"]);
+    let out = drift(&["reference", "show", s(&snap)]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("built by drift") && text.contains("2026-01-01T00:00:00Z"), "{text}");
+    assert!(text.contains("reference.parquet (20000 rows"), "{text}");
+    assert!(text.contains("country") && text.contains("exact"), "{text}");
+    assert!(text.contains("not profiled: score (Float64): excluded"), "{text}");
+    let json = drift(&["reference", "show", "--format", "json", s(&snap)]);
+    let meta: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(meta["format_version"], 1);
+    assert_eq!(meta["schema"].as_array().unwrap().len(), 8);
+    let age = meta["columns"].as_array().unwrap().iter().find(|c| c["name"] == "age").unwrap();
+    assert_eq!(age["numeric"]["mode"], "exact");
+    assert_eq!(age["numeric"]["count"], 20000);
+}
+
+#[test]
+fn capped_categories_compare_as_check_would() {
+    let dir = TempDir::new().unwrap();
+    let mut rng = Rng::new(5);
+    let labels = ["a", "b", "c", "d", "e", "f"];
+    let draw = |rng: &mut Rng, w: &[f64], n: usize| -> Vec<&str> { (0..n).map(|_| labels[rng.choose(w)]).collect() };
+    let r = write(
+        dir.path(),
+        "r.parquet",
+        vec![("k", Arc::new(StringArray::from(draw(&mut rng, &[6.0, 5.0, 4.0, 3.0, 2.0, 1.0], 3000))) as ArrayRef)],
+    );
+    let c = write(
+        dir.path(),
+        "c.parquet",
+        vec![("k", Arc::new(StringArray::from(draw(&mut rng, &[6.0, 5.0, 1.0, 3.0, 2.0, 4.0], 2000))) as ArrayRef)],
+    );
+    let snap = dir.path().join("ref.drift");
+    build(&[s(&r)], &snap, &["--max-categories", "3"]);
+    let (_, raw) = check_json(&[s(&r)], &[s(&c)], &["--max-categories", "3"]);
+    let (_, via) = check_json(&[s(&snap)], &[s(&c)], &["--max-categories", "3"]);
+    let (a, b) = (test(column(&raw, "k"), "chi2"), test(column(&via, "k"), "chi2"));
+    assert_eq!(a["pooled"], true);
+    assert_eq!(a, b, "pooling in the snapshot follows the rule check applies");
+}
