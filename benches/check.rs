@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use drift::check::{CheckOptions, run_check};
 use drift::engine::Policy;
+use drift::snapshot::{BuildSettings, Selection, Snapshot};
 use drift::source::Dataset;
 use drift::stats::{KsMethod, KsMode, SortedSample, ks_2samp};
 use drift::synth::{Rng, bench_batches, write_parquet};
@@ -30,6 +31,10 @@ fn data_dir() -> PathBuf {
 fn paths(rows: usize) -> (PathBuf, PathBuf) {
     let d = data_dir();
     (d.join(format!("reference-{rows}.parquet")), d.join(format!("current-{rows}.parquet")))
+}
+
+fn snapshot_path(rows: usize) -> PathBuf {
+    data_dir().join(format!("reference-{rows}.drift"))
 }
 
 fn ensure_data(rows: usize) {
@@ -105,6 +110,25 @@ fn child(phase: &str, rows: usize) {
         "decode1" => {
             bare_decode(&r, 1);
             bare_decode(&c, 1);
+        }
+        "decode-reference" => {
+            bare_decode(&r, threads);
+        }
+        "decode-current" => {
+            bare_decode(&c, threads);
+        }
+        "build" => {
+            let rd = Dataset::open("reference", &[r.display().to_string()]).unwrap();
+            let snap =
+                Snapshot::build(&rd, &Selection::default(), BuildSettings::default(), "bench".into(), &|_, _| {})
+                    .unwrap();
+            snap.write(&snapshot_path(rows)).unwrap();
+        }
+        "check-snapshot" => {
+            let rs = Snapshot::read(&snapshot_path(rows)).unwrap();
+            let cd = Dataset::open("current", &[c.display().to_string()]).unwrap();
+            let report = run_check(&rs, &cd, &CheckOptions::default(), &Policy::default(), &|_, _| {}).unwrap();
+            assert!(report.drift, "the bench pair has shifted columns");
         }
         "check" => {
             let rd = Dataset::open("reference", &[r.display().to_string()]).unwrap();
@@ -182,5 +206,18 @@ fn main() {
         {
             println!("{rows:>10}  {name:<32} {secs:>8.2} {mib:>10.0} {:>9.2}", secs / decode.0);
         }
+        let decode_ref = run_child("decode-reference", rows);
+        let build = run_child("build", rows);
+        let size = std::fs::metadata(snapshot_path(rows)).map_or(0, |m| m.len());
+        let decode_cur = run_child("decode-current", rows);
+        let via = run_child("check-snapshot", rows);
+        let line = |name: &str, (secs, mib): (f64, f64), base: f64| {
+            println!("{rows:>10}  {name:<32} {secs:>8.2} {mib:>10.0} {:>9.2}", secs / base);
+        };
+        line("decode reference only", decode_ref, decode_ref.0);
+        line("reference build (snapshot)", build, decode_ref.0);
+        line("decode current only", decode_cur, decode_cur.0);
+        line("check against snapshot", via, decode_cur.0);
+        println!("{rows:>10}  snapshot: {:.2} MB ({size} bytes)", size as f64 / 1e6);
     }
 }

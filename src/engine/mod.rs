@@ -249,23 +249,8 @@ fn push_psi(
 /// sketch allows, with its half-width as `error_bound`; the p-value and the floors use the
 /// interval's lower end, so the sketch's own error never raises an alarm.
 fn sketched_tests(r: &SketchedNumeric, c: &Sample, policy: &Policy, tests: &mut Vec<TestResult>) -> (Moments, Moments) {
-    let cs = c.sorted();
-    let (n, m) = (r.sketch.len(), cs.len() as u64);
-    let iv = r.sketch.ks_interval(&cs);
-    let nm = n as f64 * m as f64;
-    let (d_lo, d_hi) = (iv.lo as f64 / nm, iv.hi as f64 / nm);
-    let g = gcd(n, m) as u128;
-    let ks = stats::ks_from_numerator(iv.lo / g * g, n, m, KsMode::Auto);
-    let mut t = TestResult::new(TestKind::Ks, TestStatus::Ok);
-    t.statistic = Some((d_lo + d_hi) / 2.0);
-    t.effect = Some(d_lo);
-    t.p_value = Some(ks.p_value);
-    t.method = Some(ks.method);
-    t.approximate = Some(true);
-    t.error_bound = Some((d_hi - d_lo) / 2.0);
-    t.threshold = floors_threshold(policy.alpha, policy.ks);
-    tests.push(t);
-
+    let (n, m) = (r.sketch.len(), c.len() as u64);
+    // PSI edges: the ones stored at build time, or approximate ones from the sketch.
     let (edges, rc, exact) = if policy.bins == r.bins {
         (r.edges.clone(), r.edge_counts.clone(), r.edges_exact)
     } else {
@@ -283,10 +268,41 @@ fn sketched_tests(r: &SketchedNumeric, c: &Sample, policy: &Policy, tests: &mut 
         rc.push(n - prev);
         (edges, rc, false)
     };
-    let cc = stats::bin_counts(&cs, &edges);
+    // One pass over the current values gives their ranks at every point that matters.
+    let own = r.sketch.breakpoints();
+    let mut points: Vec<f64> = own.iter().chain(&edges).copied().collect();
+    points.sort_by(f64::total_cmp);
+    points.dedup();
+    let ranks = stats::bucketed::ranks_at(c, &points);
+    let at = |x: f64| points.binary_search_by(|p| p.total_cmp(&x)).expect("every point was ranked");
+    let below: Vec<u64> = own.iter().map(|&x| ranks.below[at(x)]).collect();
+    let at_or_below: Vec<u64> = own.iter().map(|&x| ranks.at_or_below[at(x)]).collect();
+    let iv = r.sketch.ks_interval_at(&own, &below, &at_or_below, m);
+
+    let nm = n as f64 * m as f64;
+    let (d_lo, d_hi) = (iv.lo as f64 / nm, iv.hi as f64 / nm);
+    let g = gcd(n, m) as u128;
+    let ks = stats::ks_from_numerator(iv.lo / g * g, n, m, KsMode::Auto);
+    let mut t = TestResult::new(TestKind::Ks, TestStatus::Ok);
+    t.statistic = Some((d_lo + d_hi) / 2.0);
+    t.effect = Some(d_lo);
+    t.p_value = Some(ks.p_value);
+    t.method = Some(ks.method);
+    t.approximate = Some(true);
+    t.error_bound = Some((d_hi - d_lo) / 2.0);
+    t.threshold = floors_threshold(policy.alpha, policy.ks);
+    tests.push(t);
+
+    let mut cc = Vec::with_capacity(edges.len() + 1);
+    let mut prev = 0u64;
+    for &e in &edges {
+        let b = ranks.below[at(e)];
+        cc.push(b - prev);
+        prev = b;
+    }
+    cc.push(m - prev);
     push_psi(&edges, &rc, &cc, policy, tests, (!exact).then_some(true));
-    let cur = Moments { mean: cs.mean(), std: cs.std_population(), min: cs.min(), median: cs.median(), max: cs.max() };
-    (r.moments, cur)
+    (r.moments, ranks.moments)
 }
 
 fn gcd(mut a: u64, mut b: u64) -> u64 {

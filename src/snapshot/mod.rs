@@ -21,6 +21,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{ColumnData, SketchedNumeric, TableSummary, Values};
 use crate::source::{Class, Dataset, DatasetColumn, Table};
+use crate::stats::binning::edges_from;
+use crate::stats::bucketed::ranked;
+use crate::stats::sample::{lerp, quantile_ranks};
 use crate::stats::sketch::{CdfSketch, DEFAULT_CELLS, Span};
 use crate::stats::{CategoryCounts, Moments, Sample, SortedSample, bin_counts, quantile_edges};
 
@@ -264,38 +267,79 @@ fn expand(runs: &[(f64, u64)]) -> Vec<f64> {
     out
 }
 
-/// The numeric profile and blob of a sorted sample.
-fn profile_numeric(sorted: &SortedSample, settings: &BuildSettings, blob: usize) -> (NumericProfile, Blob) {
-    let v = sorted.values();
-    let mean = sorted.mean();
-    let m2: f64 = v.iter().map(|x| (x - mean) * (x - mean)).sum();
-    let edges = quantile_edges(sorted, settings.bins);
-    let edge_counts = bin_counts(sorted, &edges);
-    let exact = sorted.len() as u64 <= settings.exact_max_values;
-    let (data, rank_error) = if exact {
-        (Blob::Exact(runs_of(v)), 0.0)
-    } else {
-        let sk = CdfSketch::from_sorted(sorted, settings.sketch_cells);
-        let err = sk.max_uncertainty() as f64 / sorted.len() as f64;
-        (Blob::Sketch(sk), err)
-    };
+/// The numeric profile and blob of a sample: sorted whole in exact mode; in sketch mode only
+/// the buckets holding the anchors, edges and median are sorted (`stats::bucketed::ranked`).
+fn profile_numeric(sample: &Sample, settings: &BuildSettings, blob: usize) -> (NumericProfile, Blob) {
+    let n = sample.len();
+    let infinities = |sign: f64| sample.values().iter().filter(|&&v| v == sign * f64::INFINITY).count() as u64;
+    if n as u64 <= settings.exact_max_values {
+        let sorted = sample.sorted();
+        let v = sorted.values();
+        let mean = sorted.mean();
+        let m2: f64 = v.iter().map(|x| (x - mean) * (x - mean)).sum();
+        let edges = quantile_edges(&sorted, settings.bins);
+        let edge_counts = bin_counts(&sorted, &edges);
+        let profile = NumericProfile {
+            count: n as u64,
+            pos_inf: infinities(1.0),
+            neg_inf: infinities(-1.0),
+            min: Num(sorted.min()),
+            max: Num(sorted.max()),
+            mean: Num(mean),
+            m2: Num(m2),
+            median: Num(sorted.median()),
+            edges: edges.into_iter().map(Num).collect(),
+            edge_counts,
+            edges_exact: true,
+            mode: Mode::Exact,
+            rank_error: 0.0,
+            blob,
+        };
+        return (profile, Blob::Exact(runs_of(v)));
+    }
+    let bins = settings.bins.max(1);
+    let mut ranks = CdfSketch::anchor_ranks(n, settings.sketch_cells);
+    let mut ranges = Vec::new();
+    for k in (1..bins).map(|k| k as f64 / bins as f64).chain([0.5]) {
+        let (lo, hi, _) = quantile_ranks(n, k);
+        ranks.extend([lo, hi]);
+        ranges.push((lo, hi));
+    }
+    let rk = ranked(sample, &ranks, &ranges);
+    let edges = edges_from(|r| rk.value(r), n, bins);
+    let mut edge_counts = Vec::with_capacity(edges.len() + 1);
+    let mut prev = 0;
+    for &e in &edges {
+        let below = rk.count_below(e);
+        edge_counts.push(below - prev);
+        prev = below;
+    }
+    edge_counts.push(n as u64 - prev);
+    let sketch = CdfSketch::from_order(
+        n,
+        settings.sketch_cells,
+        |r| rk.value(r),
+        |x| rk.count_below(x),
+        |x| rk.count_at_or_below(x),
+    );
+    let (lo, hi, g) = quantile_ranks(n, 0.5);
     let profile = NumericProfile {
-        count: sorted.len() as u64,
-        pos_inf: (sorted.len() - sorted.count_at_or_below(f64::MAX)) as u64,
-        neg_inf: sorted.count_below(f64::MIN) as u64,
-        min: Num(sorted.min()),
-        max: Num(sorted.max()),
-        mean: Num(mean),
-        m2: Num(m2),
-        median: Num(sorted.median()),
+        count: n as u64,
+        pos_inf: infinities(1.0),
+        neg_inf: infinities(-1.0),
+        min: Num(rk.value(0)),
+        max: Num(rk.value(n - 1)),
+        mean: Num(rk.mean()),
+        m2: Num(rk.std() * rk.std() * n as f64),
+        median: Num(lerp(rk.value(lo), rk.value(hi), g)),
         edges: edges.into_iter().map(Num).collect(),
         edge_counts,
         edges_exact: true,
-        mode: if exact { Mode::Exact } else { Mode::Sketch },
-        rank_error,
+        mode: Mode::Sketch,
+        rank_error: sketch.max_uncertainty() as f64 / n as f64,
         blob,
     };
-    (profile, data)
+    (profile, Blob::Sketch(sketch))
 }
 
 fn cap_categories(counts: &CategoryCounts, cap: usize) -> CategoricalProfile {
@@ -623,7 +667,7 @@ fn profile_column(
         (_, Values::Numeric(sample)) => {
             profile.kind = "numeric".into();
             if let Some(sample) = sample {
-                let (n, b) = profile_numeric(&sample.sorted(), settings, 0);
+                let (n, b) = profile_numeric(&sample, settings, 0);
                 profile.numeric = Some(n);
                 blob = Some(b);
             }
@@ -698,8 +742,7 @@ fn merge_numeric(
             // Exact: rebuild from all values, so the result equals a build over the union.
             let mut v = expand(&x);
             v.extend(expand(&y));
-            let sorted = SortedSample::new(v).expect("profiles hold values");
-            profile_numeric(&sorted, settings, 0)
+            profile_numeric(&Sample::new(v).expect("profiles hold values"), settings, 0)
         }
         (ab, bb) => {
             let sketch = |blob: Blob| match blob {
@@ -862,5 +905,37 @@ impl Table for Snapshot {
             (kind, _, _) => bail!("corrupted snapshot (column {name:?} of kind {kind} lacks its profile)"),
         };
         Ok(ColumnData { data_type: p.data_type.clone(), rows: p.rows, nulls: p.nulls, nan: p.nan, values })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::Rng;
+
+    #[test]
+    fn sketch_mode_sorts_only_what_it_needs_and_matches_the_sorted_build() {
+        let mut r = Rng::new(3);
+        let v: Vec<f64> = (0..150_000)
+            .map(|i| match i % 4 {
+                0 => (r.normal() * 4.0).round(),
+                1 => r.normal(),
+                2 => (r.normal() * 2.0).exp(),
+                _ => 0.0,
+            })
+            .collect();
+        let sample = Sample::new(v).unwrap();
+        let sorted = sample.sorted();
+        let settings = BuildSettings { exact_max_values: 1000, sketch_cells: 512, ..BuildSettings::default() };
+        let (p, blob) = profile_numeric(&sample, &settings, 0);
+        assert_eq!(blob, Blob::Sketch(CdfSketch::from_sorted(&sorted, 512)));
+        let edges = quantile_edges(&sorted, settings.bins);
+        assert_eq!(
+            p.edges.iter().map(|e| e.0.to_bits()).collect::<Vec<_>>(),
+            edges.iter().map(|e| e.to_bits()).collect::<Vec<_>>()
+        );
+        assert_eq!(p.edge_counts, bin_counts(&sorted, &edges));
+        assert_eq!((p.min.0, p.median.0, p.max.0), (sorted.min(), sorted.median(), sorted.max()));
+        assert!((p.mean.0 - sorted.mean()).abs() < 1e-9 * sorted.std_population());
     }
 }

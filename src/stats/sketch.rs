@@ -57,28 +57,49 @@ impl CdfSketch {
     /// the minimum and maximum).
     pub fn from_sorted(sample: &SortedSample, cells: usize) -> CdfSketch {
         let v = sample.values();
-        let n = v.len();
+        CdfSketch::from_order(
+            v.len(),
+            cells,
+            |r| v[r],
+            |x| sample.count_below(x) as u64,
+            |x| sample.count_at_or_below(x) as u64,
+        )
+    }
+
+    /// The ranks [`CdfSketch::from_order`] reads for `n` values and `cells` cells.
+    pub fn anchor_ranks(n: usize, cells: usize) -> Vec<usize> {
         let cells = cells.max(1);
+        let mut ranks: Vec<usize> = (0..=cells)
+            .map(|k| (((k as u128 * n as u128) / cells as u128) as usize).min(n.saturating_sub(1)))
+            .collect();
+        ranks.dedup();
+        ranks
+    }
+
+    /// Sketches `n` values known through the value at each of [`CdfSketch::anchor_ranks`] and
+    /// exact counts below and at or below those values (a sorted sample, or
+    /// [`super::bucketed::Ranked`] without sorting everything).
+    pub fn from_order(
+        n: usize,
+        cells: usize,
+        value: impl Fn(usize) -> f64,
+        count_below: impl Fn(f64) -> u64,
+        count_at_or_below: impl Fn(f64) -> u64,
+    ) -> CdfSketch {
         let mut anchors: Vec<(f64, u64)> = Vec::new();
         let mut spans = Vec::new();
-        let mut done = 0usize; // values accounted for
-        let mut k = 0usize;
-        while done < n {
-            // next anchor: the value at the next grid rank at or after `done`
-            let target = ((k as u128 * n as u128) / cells as u128) as usize;
-            k += 1;
-            if target < done && k <= cells {
-                continue;
+        let mut done = 0u64; // values accounted for
+        for rank in CdfSketch::anchor_ranks(n, cells) {
+            if (rank as u64) < done {
+                continue; // inside the previous anchor's ties
             }
-            let rank = target.max(done).min(n - 1);
-            let x = v[rank];
-            let first = done + v[done..].partition_point(|&y| y < x);
-            let end = first + v[first..].partition_point(|&y| y <= x);
+            let x = value(rank);
+            let (first, end) = (count_below(x), count_at_or_below(x));
             if first > done {
                 let lo = anchors.last().map_or(f64::NEG_INFINITY, |a| a.0);
-                spans.push(Span { lo, hi: x, count: (first - done) as u64 });
+                spans.push(Span { lo, hi: x, count: first - done });
             }
-            anchors.push((x, (end - first) as u64));
+            anchors.push((x, end - first));
             done = end;
         }
         CdfSketch { n: n as u64, anchors, spans }
@@ -215,16 +236,8 @@ impl CdfSketch {
         (lo, hi)
     }
 
-    /// KS statistic against an exact sample, as an interval of numerators over `n*m`.
-    ///
-    /// Every step function involved is constant between consecutive breakpoints (anchors,
-    /// span ends, sample values), so the supremum is found by evaluating, at each breakpoint
-    /// `t`, the point itself and the open interval just after it. There the sketch's count of
-    /// values `<= x` lies in `[certain, certain + straddling]`; the upper end of the interval
-    /// takes the worst case, the lower end the best case.
-    pub fn ks_interval(&self, sample: &SortedSample) -> KsInterval {
-        let (n, m) = (self.n as u128, sample.len() as u128);
-        let g = sample.values();
+    /// The values where the sketch's bounds change: anchors and span ends, sorted, distinct.
+    pub fn breakpoints(&self) -> Vec<f64> {
         let mut own: Vec<f64> = Vec::with_capacity(self.anchors.len() + 2 * self.spans.len());
         own.extend(self.anchors.iter().map(|a| a.0));
         for s in &self.spans {
@@ -233,40 +246,45 @@ impl CdfSketch {
         }
         own.sort_by(f64::total_cmp);
         own.dedup();
-        // The sample is sorted already: merge instead of sorting everything again.
-        let mut points: Vec<f64> = Vec::with_capacity(own.len() + g.len());
-        let (mut i, mut j) = (0usize, 0usize);
-        while i < own.len() || j < g.len() {
-            let next = match (own.get(i), g.get(j)) {
-                (Some(&a), Some(&b)) => a.min(b),
-                (Some(&a), None) => a,
-                (None, Some(&b)) => b,
-                (None, None) => break,
-            };
-            while i < own.len() && own[i] == next {
-                i += 1;
-            }
-            while j < g.len() && g[j] == next {
-                j += 1;
-            }
-            points.push(next);
-        }
+        own
+    }
 
+    /// KS statistic against an exact sample, as an interval of numerators over `n*m`.
+    pub fn ks_interval(&self, sample: &SortedSample) -> KsInterval {
+        let points = self.breakpoints();
+        let below: Vec<u64> = points.iter().map(|&p| sample.count_below(p) as u64).collect();
+        let at_or_below: Vec<u64> = points.iter().map(|&p| sample.count_at_or_below(p) as u64).collect();
+        self.ks_interval_at(&points, &below, &at_or_below, sample.len() as u64)
+    }
+
+    /// KS statistic against a sample of `m` values known only through its counts below and at
+    /// or below each of [`CdfSketch::breakpoints`] (so it need not be sorted).
+    ///
+    /// Between consecutive breakpoints the sketch's count of values `<= x` lies in a fixed
+    /// range `[certain, certain + straddling]` while the sample's count moves monotonically
+    /// between its values just after one breakpoint and just before the next; at a breakpoint
+    /// both are fixed. So the supremum over all `x` is found at these few places. The upper
+    /// end takes the sketch's worst case, the lower end its best case.
+    pub fn ks_interval_at(&self, points: &[f64], below: &[u64], at_or_below: &[u64], m: u64) -> KsInterval {
+        let (n, m) = (self.n as u128, m as u128);
         let mut by_hi: Vec<&Span> = self.spans.iter().collect();
         by_hi.sort_by(|a, b| a.hi.total_cmp(&b.hi));
         let mut by_lo: Vec<&Span> = self.spans.iter().collect();
         by_lo.sort_by(|a, b| a.lo.total_cmp(&b.lo));
-        let (mut ai, mut hi_i, mut lo_i, mut gi) = (0usize, 0usize, 0usize, 0usize);
+        let (mut ai, mut hi_i, mut lo_i) = (0usize, 0usize, 0usize);
         let (mut anchors_le, mut closed_le, mut opened_lt) = (0u128, 0u128, 0u128);
         let mut out = KsInterval { lo: 0, hi: 0 };
-        let mut consider = |certain: u128, straddling: u128, below: u128| {
-            let gm = below * n;
+        let mut consider = |certain: u128, straddling: u128, g: u128| {
+            let gm = g * n;
             let (a, b) = (certain * m, (certain + straddling) * m);
             out.hi = out.hi.max(a.abs_diff(gm)).max(b.abs_diff(gm));
             let dist = if gm < a { a - gm } else { gm.saturating_sub(b) };
             out.lo = out.lo.max(dist);
         };
-        for &t in &points {
+        if let Some(&first) = below.first() {
+            consider(0, 0, first as u128); // just before the first breakpoint
+        }
+        for (k, &t) in points.iter().enumerate() {
             while ai < self.anchors.len() && self.anchors[ai].0 <= t {
                 anchors_le += self.anchors[ai].1 as u128;
                 ai += 1;
@@ -280,19 +298,19 @@ impl CdfSketch {
                 lo_i += 1;
             }
             let mut opening_at_t = 0u128;
-            let mut k = lo_i;
-            while k < by_lo.len() && by_lo[k].lo <= t {
-                opening_at_t += by_lo[k].count as u128;
-                k += 1;
+            let mut j = lo_i;
+            while j < by_lo.len() && by_lo[j].lo <= t {
+                opening_at_t += by_lo[j].count as u128;
+                j += 1;
             }
-            let opened_le = opened_lt + opening_at_t;
-            while gi < g.len() && g[gi] <= t {
-                gi += 1;
-            }
-            // Spans closed by t all opened before it, so they are inside both opened counts.
+            // Spans closed by t opened before it, so they are inside both opened counts.
             let certain = anchors_le + closed_le;
-            consider(certain, opened_lt - closed_le, gi as u128); // at t
-            consider(certain, opened_le - closed_le, gi as u128); // just after t
+            let at = at_or_below[k] as u128;
+            let next = below.get(k + 1).map_or(m, |&b| b as u128);
+            consider(certain, opened_lt - closed_le, at); // at t
+            let after = opened_lt + opening_at_t - closed_le; // on (t, next breakpoint)
+            consider(certain, after, at);
+            consider(certain, after, next);
         }
         out
     }
