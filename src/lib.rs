@@ -18,15 +18,19 @@
 //! ```
 //!
 //! `drift check` (the [`check`] module) drives this once over files; the daemon will drive the
-//! same engine over windows of files as they land.
+//! same engine over windows of files as they land. A reference snapshot ([`snapshot`]) stands in
+//! for the reference files: it is read through the same [`source::Table`] trait.
 //!
 //! ## Code map
 //!
 //! - [`stats`]: the pure statistics core (KS with exact and Kolmogorov p-values, PSI, chi-square,
-//!   JS, Wasserstein, BH). Numbers match SciPy's golden vectors in `tests/data/golden/`.
+//!   JS, Wasserstein, BH, the bucketed exact comparison, the CDF sketch). Numbers match SciPy's
+//!   golden vectors in `tests/data/golden/`.
 //! - [`engine`]: per-column comparison and the decision policy; builds the [`engine::Report`].
 //! - [`source`]: the only module that reads storage: path expansion, Parquet footers, schema
 //!   unification, column decode.
+//! - [`snapshot`]: reference snapshots (exact values or a CDF sketch per column), their build,
+//!   merge and versioned, checksummed file format.
 //! - [`check`]: the one-shot job, parallel over columns.
 //! - [`output`]: table, Markdown and JSON rendering.
 //! - [`cli`], [`logging`]: the command line and log setup; `main.rs` only dispatches.
