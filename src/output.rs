@@ -50,6 +50,14 @@ fn opt(x: Option<f64>) -> String {
     x.map_or_else(|| "-".to_owned(), num)
 }
 
+/// A p-value: `<1e-300` when it underflowed to zero.
+fn pval(x: Option<f64>) -> String {
+    match x {
+        Some(p) if p == 0.0 => "<1e-300".to_owned(),
+        other => opt(other),
+    }
+}
+
 fn threshold(t: &TestResult) -> String {
     match (t.threshold.floor, t.threshold.critical_floor) {
         (Some(w), Some(c)) => format!("{}/{}", num(w), num(c)),
@@ -75,7 +83,8 @@ fn column_note(c: &ColumnReport) -> String {
     if let (Some(n), Some(share)) = (c.new_categories_total, c.new_categories_share)
         && n > 0
     {
-        notes.push(format!("{n} new categories ({:.1}% of rows)", share * 100.0));
+        let noun = if n == 1 { "category" } else { "categories" };
+        notes.push(format!("{n} new {noun} ({:.1}% of rows)", share * 100.0));
     }
     if let Some(eps) = c.tests.iter().find_map(|t| t.error_bound) {
         notes.push(format!("reference sketch: D ±{}", num(eps)));
@@ -137,7 +146,7 @@ fn rows(report: &Report) -> Vec<[String; 8]> {
                 t.test.as_str().to_owned(),
                 opt(t.effect.or(t.statistic)),
                 threshold(t),
-                opt(t.p_value_adjusted.or(t.p_value)),
+                pval(t.p_value_adjusted.or(t.p_value)),
                 result_word(t).to_owned(),
                 if first { column_note(c) } else { String::new() },
             ]);
@@ -220,6 +229,11 @@ fn markdown(report: &Report) -> String {
     out
 }
 
+/// A count with its share of `rows`: `218 (1.1%)`, or `0`.
+fn share(count: u64, rows: u64) -> String {
+    if count == 0 { "0".to_owned() } else { format!("{count} ({:.1}%)", 100.0 * count as f64 / rows.max(1) as f64) }
+}
+
 /// `drift reference show --format table`: provenance, then one line per column.
 pub fn snapshot_table(snap: &Snapshot) -> String {
     let m = &snap.meta;
@@ -261,8 +275,8 @@ pub fn snapshot_table(snap: &Snapshot) -> String {
                 };
                 row.extend([
                     n.count.to_string(),
-                    c.nulls.to_string(),
-                    c.nan.to_string(),
+                    share(c.nulls, c.rows),
+                    share(c.nan, c.rows),
                     num(n.min.0),
                     q(0.01),
                     num(n.median.0),
@@ -284,12 +298,12 @@ pub fn snapshot_table(snap: &Snapshot) -> String {
                 if k.pooled_distinct > 0 {
                     mode.push_str(&format!(" ({} pooled)", k.pooled_distinct));
                 }
-                row.extend([k.count.to_string(), c.nulls.to_string(), "-".into()]);
+                row.extend([k.count.to_string(), share(c.nulls, c.rows), "-".into()]);
                 row.extend(["-".into(), "-".into(), "-".into(), "-".into(), "-".into(), "-".into(), "-".into()]);
                 row.push(format!("{mode}; top: {}", top.join(", ")));
             }
             (None, None) => {
-                row.extend(["0".into(), c.nulls.to_string(), c.nan.to_string()]);
+                row.extend(["0".into(), share(c.nulls, c.rows), share(c.nan, c.rows)]);
                 row.extend(std::iter::repeat_n("-".to_owned(), 8));
             }
         }
