@@ -53,7 +53,7 @@ fn opt(x: Option<f64>) -> String {
 /// A p-value: `<1e-300` when it underflowed to zero.
 fn pval(x: Option<f64>) -> String {
     match x {
-        Some(p) if p == 0.0 => "<1e-300".to_owned(),
+        Some(0.0) => "<1e-300".to_owned(),
         other => opt(other),
     }
 }
