@@ -254,19 +254,8 @@ fn sketched_tests(r: &SketchedNumeric, c: &Sample, policy: &Policy, tests: &mut 
     let (edges, rc, exact) = if policy.bins == r.bins {
         (r.edges.clone(), r.edge_counts.clone(), r.edges_exact)
     } else {
-        let mut edges: Vec<f64> = (1..policy.bins).map(|k| r.sketch.quantile(k as f64 / policy.bins as f64)).collect();
-        edges.sort_by(f64::total_cmp);
-        edges.dedup();
-        let mut rc = Vec::with_capacity(edges.len() + 1);
-        let mut prev = 0u64;
-        for &e in &edges {
-            let (lo, hi) = r.sketch.count_bounds(e, true);
-            let below = (lo + (hi - lo) / 2).max(prev);
-            rc.push(below - prev);
-            prev = below;
-        }
-        rc.push(n - prev);
-        (edges, rc, false)
+        let (edges, counts) = r.sketch.approximate_bins(policy.bins);
+        (edges, counts, false)
     };
     // One pass over the current values gives their ranks at every point that matters.
     let own = r.sketch.breakpoints();

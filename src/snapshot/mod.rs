@@ -757,19 +757,7 @@ fn merge_numeric(
             let delta = b.mean.0 - a.mean.0;
             let mean = a.mean.0 + delta * nb / (na + nb);
             let m2 = a.m2.0 + b.m2.0 + delta * delta * na * nb / (na + nb);
-            let mut edges: Vec<f64> =
-                (1..settings.bins).map(|k| merged.quantile(k as f64 / settings.bins as f64)).collect();
-            edges.sort_by(f64::total_cmp);
-            edges.dedup();
-            let mut edge_counts = Vec::with_capacity(edges.len() + 1);
-            let mut prev = 0;
-            for &e in &edges {
-                let (lo, hi) = merged.count_bounds(e, true);
-                let below = (lo + (hi - lo) / 2).max(prev);
-                edge_counts.push(below - prev);
-                prev = below;
-            }
-            edge_counts.push(n - prev);
+            let (edges, edge_counts) = merged.approximate_bins(settings.bins);
             let profile = NumericProfile {
                 count: n,
                 pos_inf: a.pos_inf + b.pos_inf,

@@ -201,6 +201,26 @@ impl CdfSketch {
         super::sample::lerp(value_at(lo as u64), value_at(hi as u64), g)
     }
 
+    /// PSI edges and counts for `bins` bins from the sketch alone (after a merge, or for another
+    /// bin count than the one stored): edges are sketch quantiles, counts the middle of each
+    /// edge's count bounds. Approximate within the rank error.
+    pub fn approximate_bins(&self, bins: usize) -> (Vec<f64>, Vec<u64>) {
+        let bins = bins.max(1);
+        let mut edges: Vec<f64> = (1..bins).map(|k| self.quantile(k as f64 / bins as f64)).collect();
+        edges.sort_by(f64::total_cmp);
+        edges.dedup();
+        let mut counts = Vec::with_capacity(edges.len() + 1);
+        let mut prev = 0u64;
+        for &e in &edges {
+            let (lo, hi) = self.count_bounds(e, true);
+            let below = (lo + (hi - lo) / 2).max(prev);
+            counts.push(below - prev);
+            prev = below;
+        }
+        counts.push(self.n - prev);
+        (edges, counts)
+    }
+
     /// The largest mass of spans straddling any one point: the rank error, in values.
     pub fn max_uncertainty(&self) -> u64 {
         // sweep span endpoints: +count after lo, -count at hi

@@ -76,6 +76,17 @@ fn sketch_snapshot_stays_within_its_bound() {
             test(column(&via, name), "psi")["statistic"],
             "{name}"
         );
+        assert_eq!(test(column(&via, name), "psi").get("approximate"), None, "{name}");
+    }
+    // Other bins than the snapshot's: edges and counts from the sketch, marked approximate.
+    let (_, raw5) = check_json(&[&golden("reference.parquet")], &[&golden("current.parquet")], &["--bins", "5"]);
+    let (_, via5) = check_json(&[s(&snap)], &[&golden("current.parquet")], &["--bins", "5"]);
+    for name in ["age", "income", "score"] {
+        let (r, v) = (test(column(&raw5, name), "psi"), test(column(&via5, name), "psi"));
+        assert_eq!(v["approximate"], true, "{name}");
+        assert_eq!(v["edges"].as_array().unwrap().len(), 4, "{name}");
+        let (a, b) = (r["statistic"].as_f64().unwrap(), v["statistic"].as_f64().unwrap());
+        assert!((a - b).abs() < 0.01, "{name}: PSI {b} from the sketch, {a} exact");
     }
 }
 
@@ -176,6 +187,10 @@ fn merging_parts_equals_building_the_whole() {
     assert!((mid - d).abs() <= eps + 1e-15, "D {d} outside {mid} ± {eps}");
     assert!(eps <= 1.0 / 256.0, "merged bound {eps}");
     assert_eq!(column(&via, "k")["tests"], column(&raw, "k")["tests"], "categories merge exactly");
+    let psi = test(column(&via, "x"), "psi");
+    assert_eq!(psi["approximate"], true, "edges of merged sketches come from the sketch");
+    let exact_psi = test(column(&raw, "x"), "psi")["statistic"].as_f64().unwrap();
+    assert!((psi["statistic"].as_f64().unwrap() - exact_psi).abs() < 0.02, "{psi} vs {exact_psi}");
 }
 
 #[test]
