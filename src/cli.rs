@@ -16,9 +16,11 @@ use crate::stats::Correction;
 
 /// Process exit codes, one table for the whole CLI.
 ///
-/// | command | 0 | 1 | 2 |
-/// |---|---|---|---|
-/// | `check` | no drift | drift | error, including usage |
+/// | command | 0 | 1 | 2 | 64 |
+/// |---|---|---|---|---|
+/// | `check` | no drift | drift | error, including usage | |
+/// | `reference ...` | done | | error, including usage | |
+/// | `validate` | valid | | | bad configuration or usage |
 pub mod exit {
     /// Success; for `check`, no drift.
     pub const OK: i32 = 0;
@@ -26,6 +28,17 @@ pub mod exit {
     pub const DRIFT: i32 = 1;
     /// An error (bad input, bad usage).
     pub const ERROR: i32 = 2;
+    /// `validate` and `run`: bad configuration or usage (`EX_USAGE`), so a service manager can
+    /// tell it from a runtime failure and not restart in a loop.
+    pub const CONFIG: i32 = 64;
+
+    /// The exit code for a command-line usage error, by subcommand.
+    pub fn usage(subcommand: Option<&str>) -> i32 {
+        match subcommand {
+            Some("validate" | "run") => CONFIG,
+            _ => ERROR,
+        }
+    }
 }
 
 /// drift: catch production data that stopped looking like the training data.
@@ -48,6 +61,16 @@ pub enum Command {
     /// Build, inspect and merge reference snapshots.
     #[command(subcommand)]
     Reference(ReferenceCommand),
+    /// Check the daemon file and every monitor file; print every problem; exit 64 if any.
+    Validate(ValidateArgs),
+}
+
+/// `drift validate` arguments.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The daemon file (monitors are the other *.toml files of its monitors directory).
+    #[arg(long, short = 'c')]
+    pub config: PathBuf,
 }
 
 /// `drift reference ...`
@@ -351,6 +374,29 @@ pub fn reference(cmd: &ReferenceCommand) -> Result<i32> {
             merged.write(&a.output)?;
             eprintln!("wrote {} (merged {} snapshots, {} rows)", a.output.display(), parts.len(), merged.meta.rows);
             Ok(exit::OK)
+        }
+    }
+}
+
+/// Runs `drift validate`; returns the exit code.
+pub fn validate(args: &ValidateArgs) -> Result<i32> {
+    match crate::config::load(&args.config) {
+        Ok(cfg) => {
+            let ids: Vec<&str> = cfg.monitors.iter().map(|m| m.id.as_str()).collect();
+            println!(
+                "{}: valid; {} monitor{}: {}",
+                args.config.display(),
+                ids.len(),
+                if ids.len() == 1 { "" } else { "s" },
+                if ids.is_empty() { "(none)".to_owned() } else { ids.join(", ") }
+            );
+            Ok(exit::OK)
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            let n = errors.0.len();
+            eprintln!("drift: {n} problem{} in the configuration", if n == 1 { "" } else { "s" });
+            Ok(exit::CONFIG)
         }
     }
 }

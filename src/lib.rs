@@ -33,6 +33,8 @@
 //!   merge and versioned, checksummed file format.
 //! - [`check`]: the one-shot job, parallel over columns.
 //! - [`output`]: table, Markdown and JSON rendering.
+//! - [`config`]: the daemon file and monitor files, parsed raw and compiled into a validated
+//!   model, reporting every problem at once (`drift validate`, exit 64).
 //! - [`cli`], [`logging`]: the command line and log setup; `main.rs` only dispatches.
 //! - [`synth`]: deterministic synthetic data for the demo, tests and benchmarks.
 //!
@@ -48,6 +50,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod config;
 pub mod engine;
 pub mod logging;
 pub mod output;

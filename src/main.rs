@@ -8,7 +8,8 @@ fn main() {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { exit::ERROR } else { exit::OK };
+            let sub = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+            let code = if e.use_stderr() { exit::usage(sub.as_deref()) } else { exit::OK };
             let _ = e.print();
             std::process::exit(code);
         }
@@ -17,6 +18,7 @@ fn main() {
     let result = match &cli.command {
         Command::Check(args) => cli::check(args),
         Command::Reference(cmd) => cli::reference(cmd),
+        Command::Validate(args) => cli::validate(args),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -1,0 +1,59 @@
+//! Configuration: every shipped example validates; every invalid fixture in
+//! `tests/data/invalid-config/` fails with exit 64 and its own named messages, all at once.
+
+use crate::support::drift;
+
+fn root() -> &'static str {
+    env!("CARGO_MANIFEST_DIR")
+}
+
+#[test]
+fn shipped_examples_validate() {
+    let config = format!("{}/monitors/drift.toml", root());
+    let out = drift(&["validate", "--config", &config]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}{stdout}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("valid; 1 monitor: demo"), "{stdout}");
+    let cfg = drift::config::load(std::path::Path::new(&config)).unwrap();
+    let demo = &cfg.monitors[0];
+    assert_eq!(demo.id, "demo");
+    assert_eq!(demo.alerts.critical, vec!["log", "audit"]);
+    assert_eq!(demo.policy, drift::engine::Policy::default(), "no [policy]: the engine's defaults");
+    assert!(cfg.listen.ip().is_loopback(), "loopback by default");
+}
+
+#[test]
+fn every_invalid_fixture_fails_with_its_own_message() {
+    let dir = format!("{}/tests/data/invalid-config", root());
+    let mut cases = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let case = entry.unwrap().path();
+        if !case.is_dir() {
+            continue;
+        }
+        cases += 1;
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let out = drift(&["validate", "--config", case.join("drift.toml").to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(64), "{name}: {stderr}");
+        let expect = std::fs::read_to_string(case.join("expect.txt")).unwrap();
+        for fragment in expect.lines().filter(|l| !l.is_empty()) {
+            assert!(stderr.contains(fragment), "{name}: missing {fragment:?} in:\n{stderr}");
+        }
+        let problems: Vec<&str> = stderr.lines().filter(|l| !l.starts_with("drift: ")).collect();
+        for line in &problems {
+            assert!(line.starts_with(case.to_str().unwrap()), "{name}: every line names its file: {line}");
+        }
+        assert!(!stderr.contains("xoxb-not-a-real-token"), "{name}: a secret leaked: {stderr}");
+    }
+    assert!(cases >= 15, "only {cases} fixtures found");
+}
+
+#[test]
+fn usage_errors_of_validate_exit_64() {
+    let out = drift(&["validate"]);
+    assert_eq!(out.status.code(), Some(64), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = drift(&["validate", "--config", "/nonexistent/drift.toml"]);
+    assert_eq!(out.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/drift.toml: cannot read"));
+}
