@@ -162,3 +162,24 @@ fn plan(
     }
     Ok((planned, schema, skipped))
 }
+
+/// Whether `path` is a file that starts like a reference snapshot.
+pub fn is_snapshot(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 8];
+    path.is_file()
+        && std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok()
+        && crate::snapshot::codec::looks_like_snapshot(&head)
+}
+
+/// The reference side: one snapshot, or Parquet data (files, directories, globs).
+pub fn open_reference(paths: &[String]) -> Result<Box<dyn Table + Send>> {
+    let snapshots = paths.iter().filter(|p| is_snapshot(std::path::Path::new(p))).count();
+    match (snapshots, paths.len()) {
+        (0, _) => Ok(Box::new(crate::source::Dataset::open("reference", paths)?)),
+        (1, 1) => Ok(Box::new(crate::snapshot::Snapshot::read(std::path::Path::new(&paths[0]))?)),
+        _ => {
+            bail!("--reference takes one snapshot alone, or Parquet data; merge snapshots with `drift reference merge`")
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! The command line: clap definitions, and one function per command that calls the library
 //! and prints through one place. Exit codes for the whole CLI live here ([`exit`]).
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -11,7 +11,7 @@ use crate::check::{CheckOptions, run_check};
 use crate::engine::{Extras, Floors, Policy};
 use crate::output::{Format, render};
 use crate::snapshot::{BuildSettings, Selection, Snapshot};
-use crate::source::{Dataset, Table};
+use crate::source::Dataset;
 use crate::stats::Correction;
 
 /// Process exit codes, one table for the whole CLI.
@@ -21,6 +21,8 @@ use crate::stats::Correction;
 /// | `check` | no drift | drift | error, including usage | |
 /// | `reference ...` | done | | error, including usage | |
 /// | `validate` | valid | | | bad configuration or usage |
+/// | `run` | stopped cleanly (`--once`: done) | runtime failure (`--once --fail-on-drift`: drift) | | bad configuration or usage |
+/// | `history` | done | | error | |
 pub mod exit {
     /// Success; for `check`, no drift.
     pub const OK: i32 = 0;
@@ -63,6 +65,41 @@ pub enum Command {
     Reference(ReferenceCommand),
     /// Check the daemon file and every monitor file; print every problem; exit 64 if any.
     Validate(ValidateArgs),
+    /// Run the daemon: watch every monitor's source and evaluate new data as it lands.
+    Run(RunArgs),
+    /// Print a monitor's evaluation history from the state database.
+    History(HistoryArgs),
+}
+
+/// `drift run` arguments.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The daemon file.
+    #[arg(long, short = 'c')]
+    pub config: PathBuf,
+    /// Evaluate all pending work once and exit (for cron, CI or a demo).
+    #[arg(long)]
+    pub once: bool,
+    /// With --once: exit 1 when a window drifted.
+    #[arg(long, requires = "once")]
+    pub fail_on_drift: bool,
+}
+
+/// `drift history` arguments.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The daemon file (for the state directory).
+    #[arg(long, short = 'c')]
+    pub config: PathBuf,
+    /// The monitor id.
+    #[arg(long, short = 'm')]
+    pub monitor: String,
+    /// How many windows, newest first.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "table")]
+    pub format: ShowFormat,
 }
 
 /// `drift validate` arguments.
@@ -257,8 +294,8 @@ impl CheckArgs {
 
 /// Runs `drift check`; returns the exit code.
 pub fn check(args: &CheckArgs) -> Result<i32> {
-    let reference = open_reference(&args.reference)?;
-    if args.current.iter().any(|p| is_snapshot(Path::new(p))) {
+    let reference = crate::check::open_reference(&args.reference)?;
+    if args.current.iter().any(|p| crate::check::is_snapshot(Path::new(p))) {
         anyhow::bail!("--current takes Parquet data; a snapshot can stand only for the reference");
     }
     let current = Dataset::open("current", &args.current)?;
@@ -295,26 +332,6 @@ fn progress_bar(disabled: bool, what: &str) -> indicatif::ProgressBar {
         indicatif::ProgressStyle::with_template(&template).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     b
-}
-
-/// Whether `path` is a file that starts like a snapshot.
-fn is_snapshot(path: &Path) -> bool {
-    let mut head = [0u8; 8];
-    path.is_file()
-        && std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok()
-        && crate::snapshot::codec::looks_like_snapshot(&head)
-}
-
-/// The reference side: one snapshot, or Parquet data.
-fn open_reference(paths: &[String]) -> Result<Box<dyn Table>> {
-    let snapshots = paths.iter().filter(|p| is_snapshot(Path::new(p))).count();
-    match (snapshots, paths.len()) {
-        (0, _) => Ok(Box::new(Dataset::open("reference", paths)?)),
-        (1, 1) => Ok(Box::new(Snapshot::read(Path::new(&paths[0]))?)),
-        _ => anyhow::bail!(
-            "--reference takes one snapshot alone, or Parquet data; merge snapshots with `drift reference merge`"
-        ),
-    }
 }
 
 /// Runs `drift reference build|show|merge`; returns the exit code.
@@ -399,4 +416,98 @@ pub fn validate(args: &ValidateArgs) -> Result<i32> {
             Ok(exit::CONFIG)
         }
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the runtime: {e}"))
+}
+
+/// Runs `drift run`; returns the exit code.
+pub fn run(args: &RunArgs) -> Result<i32> {
+    let cfg = match crate::config::load(&args.config) {
+        Ok(cfg) => cfg,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return Ok(exit::CONFIG);
+        }
+    };
+    let rt = runtime()?;
+    if args.once {
+        let (drift, failed) = match rt.block_on(crate::daemon::run_once(&cfg)) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("drift: error: {e:#}");
+                return Ok(exit::DRIFT);
+            }
+        };
+        return Ok(if failed || (drift && args.fail_on_drift) { exit::DRIFT } else { exit::OK });
+    }
+    match rt.block_on(crate::daemon::run_forever(args.config.clone(), cfg)) {
+        Ok(()) => Ok(exit::OK),
+        Err(e) => {
+            eprintln!("drift: error: {e:#}");
+            Ok(exit::DRIFT)
+        }
+    }
+}
+
+/// Runs `drift history`; returns the exit code.
+pub fn history(args: &HistoryArgs) -> Result<i32> {
+    let cfg = crate::config::load(&args.config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if !cfg.monitors.iter().any(|m| m.id == args.monitor) {
+        let ids: Vec<&str> = cfg.monitors.iter().map(|m| m.id.as_str()).collect();
+        anyhow::bail!("no monitor {:?} in {}; monitors: {}", args.monitor, args.config.display(), ids.join(", "));
+    }
+    let state = crate::state::State::open(&cfg.state_dir)?;
+    let windows = state.history(&args.monitor, args.limit)?;
+    let mut out = String::new();
+    match args.format {
+        ShowFormat::Json => {
+            let list: Vec<serde_json::Value> = windows
+                .iter()
+                .map(|w| {
+                    serde_json::json!({
+                        "window": w.id, "closed_ms": w.closed_ms, "files": w.files, "rows": w.rows,
+                        "status": w.status, "drift": w.drift, "severity": w.severity,
+                        "tests": w.tests.iter().map(|t| serde_json::json!({
+                            "segment": t.segment, "column": t.column, "test": t.test, "statistic": t.statistic,
+                            "p_value_adjusted": t.p_value_adjusted, "drift": t.drift, "severity": t.severity,
+                        })).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            out = serde_json::to_string_pretty(&list).map_err(|e| anyhow::anyhow!("{e}"))? + "\n";
+        }
+        ShowFormat::Table => {
+            use std::fmt::Write as _;
+            if windows.is_empty() {
+                out.push_str("no windows yet\n");
+            }
+            for w in &windows {
+                let drifted: Vec<String> = w
+                    .tests
+                    .iter()
+                    .filter(|t| t.drift)
+                    .map(|t| format!("{}:{} {}", t.column, t.test, t.severity))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "window {:>5}  {}  {:>3} files  {:>9} rows  {:<12}  {}{}",
+                    w.id,
+                    crate::snapshot::rfc3339_ms(w.closed_ms),
+                    w.files,
+                    w.rows,
+                    w.status,
+                    if w.drift { format!("DRIFT ({})", w.severity) } else { "ok".into() },
+                    if drifted.is_empty() { String::new() } else { format!(": {}", drifted.join(", ")) }
+                );
+            }
+        }
+    }
+    let mut o = std::io::stdout().lock();
+    let _ = o.write_all(out.as_bytes()).and_then(|_| o.flush());
+    Ok(exit::OK)
 }

@@ -51,10 +51,12 @@
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod engine;
 pub mod logging;
 pub mod output;
 pub mod snapshot;
 pub mod source;
+pub mod state;
 pub mod stats;
 pub mod synth;

@@ -19,6 +19,8 @@ fn main() {
         Command::Check(args) => cli::check(args),
         Command::Reference(cmd) => cli::reference(cmd),
         Command::Validate(args) => cli::validate(args),
+        Command::Run(args) => cli::run(args),
+        Command::History(args) => cli::history(args),
     };
     match result {
         Ok(code) => std::process::exit(code),

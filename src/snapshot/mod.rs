@@ -371,6 +371,12 @@ pub fn now_rfc3339() -> String {
     let secs = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.parse::<i64>().ok()).unwrap_or_else(|| {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
     });
+    rfc3339_ms(secs * 1000)
+}
+
+/// Milliseconds since the epoch as RFC 3339 UTC, to the second.
+pub fn rfc3339_ms(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     // civil-from-days (Howard Hinnant's algorithm)

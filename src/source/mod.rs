@@ -88,11 +88,20 @@ impl Table for Dataset {
 /// One Parquet file whose footer has been read.
 #[derive(Debug, Clone)]
 pub struct ParquetFile {
-    /// Path as given or found.
+    /// Path as given or found (for messages and provenance).
     pub path: PathBuf,
     /// Row count from the footer.
     pub rows: u64,
     meta: ArrowReaderMetadata,
+    body: Body,
+}
+
+/// Where a file's bytes are read from: the local file system, or bytes already fetched
+/// (through object_store, by the daemon).
+#[derive(Debug, Clone)]
+enum Body {
+    Path,
+    Bytes(bytes::Bytes),
 }
 
 /// A column of a dataset: its name, the type it was read as, and its class.
@@ -126,6 +135,11 @@ impl Dataset {
         for p in paths {
             files.push(open_file(&p)?);
         }
+        Dataset::from_files(side, files)
+    }
+
+    /// Several opened files as one table; fails on a column whose kind differs across them.
+    pub fn from_files(side: &str, files: Vec<ParquetFile>) -> Result<Dataset> {
         let mut columns: Vec<DatasetColumn> = Vec::new();
         let mut seen: HashMap<String, (usize, PathBuf)> = HashMap::new();
         for f in &files {
@@ -186,23 +200,41 @@ impl Dataset {
                 acc.add_missing_rows(f.rows);
                 continue;
             };
-            let file = File::open(&f.path)
-                .with_context(|| format!("{}: cannot open: check the file exists and is readable", f.path.display()))?;
-            let mask = ProjectionMask::roots(f.meta.parquet_schema(), [idx]);
-            let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, f.meta.clone())
-                .with_projection(mask)
-                .with_batch_size(64 * 1024)
-                .build()
-                .with_context(|| format!("{}: column {name:?}: cannot read", f.path.display()))?;
-            for batch in reader {
-                let batch = batch.with_context(|| {
-                    format!("{}: column {name:?}: corrupt data; the file may be truncated or damaged", f.path.display())
-                })?;
-                acc.add(batch.column(0).as_ref()).with_context(|| format!("{}: column {name:?}", f.path.display()))?;
+            match &f.body {
+                Body::Path => {
+                    let file = File::open(&f.path).with_context(|| {
+                        format!("{}: cannot open: check the file exists and is readable", f.path.display())
+                    })?;
+                    decode_column(file, f, idx, name, &mut acc)?;
+                }
+                Body::Bytes(b) => decode_column(b.clone(), f, idx, name, &mut acc)?,
             }
         }
         Ok(acc.finish(col.data_type.clone()))
     }
+}
+
+/// Streams one column of one file into the accumulator.
+fn decode_column<R: parquet::file::reader::ChunkReader + 'static>(
+    reader: R,
+    f: &ParquetFile,
+    idx: usize,
+    name: &str,
+    acc: &mut decode::Accumulator,
+) -> Result<()> {
+    let mask = ProjectionMask::roots(f.meta.parquet_schema(), [idx]);
+    let batches = ParquetRecordBatchReaderBuilder::new_with_metadata(reader, f.meta.clone())
+        .with_projection(mask)
+        .with_batch_size(64 * 1024)
+        .build()
+        .with_context(|| format!("{}: column {name:?}: cannot read", f.path.display()))?;
+    for batch in batches {
+        let batch = batch.with_context(|| {
+            format!("{}: column {name:?}: corrupt data; the file may be truncated or damaged", f.path.display())
+        })?;
+        acc.add(batch.column(0).as_ref()).with_context(|| format!("{}: column {name:?}", f.path.display()))?;
+    }
+    Ok(())
 }
 
 /// Why pandas index columns are skipped; such a column is no feature, so it is not schema
@@ -237,7 +269,24 @@ pub fn open_file(path: &Path) -> Result<ParquetFile> {
         .map_err(|e| anyhow::anyhow!("{shown}: unreadable Parquet footer: {e}"))?;
     let meta = with_dictionary_hint(&plain).unwrap_or(plain);
     let rows = meta.metadata().file_metadata().num_rows().max(0) as u64;
-    Ok(ParquetFile { path: path.to_owned(), rows, meta })
+    Ok(ParquetFile { path: path.to_owned(), rows, meta, body: Body::Path })
+}
+
+/// Reads the footer of a file already fetched into memory; `name` is shown in messages. The
+/// same checks as [`open_file`]: not Parquet, truncated (no footer yet) and corrupt differ.
+pub fn open_bytes(name: &Path, bytes: bytes::Bytes) -> Result<ParquetFile> {
+    let shown = name.display();
+    if bytes.len() < 12 || &bytes[..4] != b"PAR1" {
+        bail!("{shown}: not a Parquet file (no PAR1 header)");
+    }
+    if &bytes[bytes.len() - 4..] != b"PAR1" {
+        bail!("{shown}: truncated Parquet file (no footer): it may still be being written, or was cut short");
+    }
+    let plain = ArrowReaderMetadata::load(&bytes, ArrowReaderOptions::new())
+        .map_err(|e| anyhow::anyhow!("{shown}: unreadable Parquet footer: {e}"))?;
+    let meta = with_dictionary_hint(&plain).unwrap_or(plain);
+    let rows = meta.metadata().file_metadata().num_rows().max(0) as u64;
+    Ok(ParquetFile { path: name.to_owned(), rows, meta, body: Body::Bytes(bytes) })
 }
 
 /// Re-derives the reader metadata asking for string columns as dictionaries, so dictionary-

@@ -7,6 +7,7 @@
 //! - `false_drift`: the false-drift rate of the default policy on same-distribution splits.
 //! - `check`: `drift check` on real Parquet files: types, nulls, schema, file sets, formats.
 //! - `config`: shipped configuration examples validate; invalid fixtures fail, all at once.
+//! - `daemon`: `drift run` on real files, SQLite and HTTP: once-only, settle, quarantine, crashes.
 //! - `demo`: the shipped example pair is reproducible and shows the drift it was built with.
 //! - `errors`: every kind of bad input gives one line naming the file and exit code 2.
 //! - `purity`: `src/stats/` and `src/engine/` do no I/O.
@@ -14,6 +15,7 @@
 //! - `support`: helpers (real Parquet files via arrow, the real binary).
 mod check;
 mod config;
+mod daemon;
 mod demo;
 mod errors;
 mod false_drift;

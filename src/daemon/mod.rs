@@ -1,0 +1,554 @@
+//! The daemon (`drift run`): the tokio shell around the engine. One task per monitor polls its
+//! source, takes the files that settled ([`plan`]), reads them through object_store
+//! ([`store`]), evaluates each window against the reference on the blocking pool (a semaphore
+//! bounds concurrent evaluations) and commits the consumed files with the evaluation in one
+//! transaction ([`crate::state`]). A failing monitor is logged, counted and retried with
+//! backoff; the others carry on. `/healthz`, `/readyz`, `/metrics` and `/api/v1/monitors` are
+//! served by [`http`]. SIGTERM/SIGINT drain and exit 0; SIGHUP reloads a configuration that
+//! validates and keeps the old one otherwise.
+//!
+//! Windows today are per batch of newly settled files (`type = "files"`); row-count and
+//! event-time windows, segments and staleness alerts are not implemented yet: such monitors
+//! fail clearly at start.
+
+pub mod http;
+pub mod metrics;
+pub mod plan;
+pub mod store;
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+use crate::check::{CheckOptions, open_reference, run_check};
+use crate::config::{Config, Monitor, Sink, Window};
+use crate::engine::{Report, Severity};
+use crate::source::{Dataset, Table, open_bytes};
+use crate::state::{Consumed, State};
+use metrics::{Metrics, MonitorLabel, OutcomeLabel, TestLabel};
+use store::SourceStore;
+
+/// Failed reads of a settled file before it is quarantined.
+pub const QUARANTINE_AFTER_ATTEMPTS: u32 = 3;
+
+/// Milliseconds since the epoch: the one place the daemon reads the wall clock.
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// What `/api/v1/monitors` says of a monitor.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MonitorStatus {
+    /// Id.
+    pub id: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Source path or glob.
+    pub source: String,
+    /// Whether the first scan has finished (readiness waits for every monitor's).
+    pub first_scan_done: bool,
+    /// Last cycle (ms since the epoch).
+    pub last_scan_ms: Option<i64>,
+    /// Last successful cycle.
+    pub last_success_ms: Option<i64>,
+    /// Failed cycles in a row.
+    pub consecutive_failures: u32,
+    /// The last error, if the last cycle failed.
+    pub last_error: Option<String>,
+    /// Files seen but not settled yet.
+    pub files_waiting: usize,
+    /// Files consumed since start.
+    pub files_consumed: u64,
+    /// Files quarantined (ever, while their records are kept).
+    pub files_quarantined: usize,
+    /// Windows evaluated since start.
+    pub windows: u64,
+    /// The last window.
+    pub last_window: Option<WindowSummary>,
+    /// No new file for `stale_after_secs`.
+    pub stale: bool,
+}
+
+/// A closed window in the status.
+#[derive(Debug, Clone, Serialize)]
+pub struct WindowSummary {
+    /// Window id in the state database.
+    pub id: i64,
+    /// evaluated or insufficient.
+    pub status: String,
+    /// Files and rows.
+    pub files: usize,
+    /// Rows.
+    pub rows: u64,
+    /// Whether it drifted.
+    pub drift: bool,
+    /// Highest severity.
+    pub severity: Severity,
+    /// Drifted columns.
+    pub drifted_columns: Vec<String>,
+}
+
+/// Everything the monitor tasks and the HTTP server share.
+pub struct Shared {
+    /// The state database.
+    pub state: Mutex<State>,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Per monitor status, by id.
+    pub status: Mutex<BTreeMap<String, MonitorStatus>>,
+    /// Bounds concurrent evaluations (CPU work).
+    pub permits: tokio::sync::Semaphore,
+}
+
+impl Shared {
+    /// Ready once every monitor has finished its first scan.
+    pub fn ready(&self) -> bool {
+        self.status.lock().map(|s| s.values().all(|m| m.first_scan_done)).unwrap_or(false)
+    }
+}
+
+/// One monitor's long-lived pieces.
+pub struct MonitorRun {
+    /// Its configuration.
+    pub monitor: Monitor,
+    store: SourceStore,
+    reference: Option<Arc<dyn Table + Send>>,
+    last_new_file_ms: i64,
+}
+
+impl MonitorRun {
+    /// Prepares a monitor; unsupported window types fail here, clearly.
+    pub fn new(monitor: Monitor) -> Result<MonitorRun> {
+        if monitor.window != Window::Files {
+            bail!(
+                "monitor {}: window type {:?} is not implemented yet; use type = \"files\"",
+                monitor.id,
+                monitor.window
+            );
+        }
+        if monitor.segments.is_some() {
+            bail!("monitor {}: [segments] is not implemented yet; remove it for now", monitor.id);
+        }
+        let store = SourceStore::new(&monitor.source.path).with_context(|| format!("monitor {}", monitor.id))?;
+        Ok(MonitorRun { monitor, store, reference: None, last_new_file_ms: now_ms() })
+    }
+}
+
+/// What one cycle did.
+#[derive(Debug, Clone, Default)]
+pub struct CycleOutcome {
+    /// Files consumed.
+    pub consumed: usize,
+    /// Files quarantined.
+    pub quarantined: usize,
+    /// The window closed, if any: (id, report if evaluated).
+    pub window: Option<(i64, Option<Report>)>,
+    /// Files not settled yet.
+    pub waiting: usize,
+}
+
+/// One polling cycle of one monitor.
+pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Result<CycleOutcome> {
+    let id = run.monitor.id.clone();
+    let label = MonitorLabel { monitor: id.clone() };
+    shared.metrics.runs.get_or_create(&label).inc();
+    if run.reference.is_none() {
+        let path = run.monitor.reference.clone();
+        let table = tokio::task::spawn_blocking(move || open_reference(&[path])).await??;
+        run.reference = Some(Arc::from(table));
+    }
+    let listing = run.store.list().await?;
+    let settle = run.monitor.source.settle.as_millis() as i64;
+    let plan = {
+        let mut st = shared.state.lock().map_err(|_| anyhow::anyhow!("state lock poisoned"))?;
+        let known = st.files(&id)?;
+        let plan = plan::plan(&listing, &known, settle, now);
+        for f in &plan.observe {
+            st.observe(&id, &f.key, f.size, f.mtime_ms, now)?;
+        }
+        plan
+    };
+    if !plan.observe.is_empty() {
+        run.last_new_file_ms = now;
+    }
+    let mut outcome = CycleOutcome { waiting: plan.waiting, ..CycleOutcome::default() };
+    let mut files = Vec::new();
+    let mut consumed = Vec::new();
+    for f in &plan.ready {
+        let shown = run.store.display(&f.key);
+        let opened = match run.store.fetch(&f.key).await {
+            Ok(bytes) => open_bytes(&shown, bytes),
+            Err(e) => Err(e),
+        };
+        match opened {
+            Ok(pf) => {
+                consumed.push(Consumed { path: f.key.clone(), size: f.size, mtime_ms: f.mtime_ms, rows: pf.rows });
+                files.push(pf);
+            }
+            Err(e) => {
+                let msg = format!("{e:#}");
+                let mut st = shared.state.lock().map_err(|_| anyhow::anyhow!("state lock poisoned"))?;
+                let attempts = st.failed_attempt(&id, &f.key, &msg, now)?;
+                if attempts >= QUARANTINE_AFTER_ATTEMPTS {
+                    st.quarantine(&id, &f.key, &msg, now)?;
+                    tracing::error!(monitor = %id, file = %shown.display(), error = %msg, "file quarantined after {attempts} failed reads");
+                    shared
+                        .metrics
+                        .files
+                        .get_or_create(&OutcomeLabel { monitor: id.clone(), outcome: "quarantined".into() })
+                        .inc();
+                    outcome.quarantined += 1;
+                } else {
+                    tracing::warn!(monitor = %id, file = %shown.display(), error = %msg, attempts, "cannot read file yet; will retry");
+                    shared
+                        .metrics
+                        .files
+                        .get_or_create(&OutcomeLabel { monitor: id.clone(), outcome: "retried".into() })
+                        .inc();
+                }
+            }
+        }
+    }
+    if files.is_empty() {
+        return Ok(outcome);
+    }
+    let rows: u64 = files.iter().map(|f| f.rows).sum();
+    let dataset = Dataset::from_files("current", files).with_context(|| format!("monitor {id}"))?;
+    let report = if rows < run.monitor.min_rows {
+        None
+    } else {
+        let _permit = shared.permits.acquire().await.map_err(|_| anyhow::anyhow!("shutting down"))?;
+        let reference = run.reference.clone().expect("loaded above");
+        let m = run.monitor.clone();
+        let report = tokio::task::spawn_blocking(move || {
+            let options = CheckOptions {
+                columns: m.columns.include.clone(),
+                exclude: m.columns.exclude.clone(),
+                categorical: m.columns.categorical.clone(),
+                threads: 1,
+            };
+            run_check(reference.as_ref(), &dataset, &options, &m.policy, &|_, _| {})
+        })
+        .await??;
+        Some(report)
+    };
+    let window_id = {
+        let mut st = shared.state.lock().map_err(|_| anyhow::anyhow!("state lock poisoned"))?;
+        st.commit_window(&id, "files", &consumed, rows, report.as_ref(), now)?
+    };
+    outcome.consumed = consumed.len();
+    shared
+        .metrics
+        .files
+        .get_or_create(&OutcomeLabel { monitor: id.clone(), outcome: "consumed".into() })
+        .inc_by(consumed.len() as u64);
+    shared.metrics.rows.get_or_create(&label).inc_by(rows);
+    let window_outcome = match &report {
+        None => "insufficient",
+        Some(r) if r.drift => "drift",
+        Some(_) => "evaluated",
+    };
+    shared.metrics.windows.get_or_create(&OutcomeLabel { monitor: id.clone(), outcome: window_outcome.into() }).inc();
+    if let Some(r) = &report {
+        for c in &r.columns {
+            for t in &c.tests {
+                let l = TestLabel {
+                    monitor: id.clone(),
+                    column: c.column.clone(),
+                    test: t.test.as_str().into(),
+                    segment: String::new(),
+                };
+                if let Some(s) = t.statistic {
+                    shared.metrics.statistic.get_or_create(&l).set(s);
+                }
+                shared.metrics.drift.get_or_create(&l).set(match t.severity {
+                    Severity::None => 0,
+                    Severity::Warning => 1,
+                    Severity::Critical => 2,
+                });
+            }
+        }
+    }
+    tracing::info!(monitor = %id, window = window_id, files = consumed.len(), rows, outcome = window_outcome, "window closed");
+    outcome.window = Some((window_id, report));
+    Ok(outcome)
+}
+
+/// Sends a drifted window to the monitor's sinks for its severity (`log` and `file` today;
+/// the alert lifecycle comes with the alerting work).
+fn notify(cfg: &Config, monitor: &Monitor, window_id: i64, report: &Report) -> Result<()> {
+    if !report.drift {
+        return Ok(());
+    }
+    let names = if report.severity == Severity::Critical { &monitor.alerts.critical } else { &monitor.alerts.warning };
+    let drifted: Vec<&str> = report.columns.iter().filter(|c| c.drift).map(|c| c.column.as_str()).collect();
+    for name in names {
+        match cfg.sinks.get(name) {
+            Some(Sink::Log) => tracing::warn!(
+                monitor = %monitor.id,
+                window = window_id,
+                severity = report.severity.as_str(),
+                columns = %drifted.join(","),
+                "drift"
+            ),
+            Some(Sink::File { path }) => {
+                let line = serde_json::json!({
+                    "monitor": monitor.id,
+                    "window": window_id,
+                    "severity": report.severity,
+                    "drifted_columns": drifted,
+                    "schema": report.schema,
+                    "at_ms": now_ms(),
+                });
+                let mut f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .with_context(|| format!("sink {name}: {}: cannot open", path.display()))?;
+                writeln!(f, "{line}").with_context(|| format!("sink {name}: {}: cannot write", path.display()))?;
+            }
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+fn record(shared: &Shared, run: &MonitorRun, cfg: &Config, result: &Result<CycleOutcome>, now: i64) {
+    let id = &run.monitor.id;
+    let label = MonitorLabel { monitor: id.clone() };
+    let quarantined = shared.state.lock().ok().and_then(|st| st.quarantined(id).ok()).map_or(0, |q| q.len());
+    let stale = now - run.last_new_file_ms >= run.monitor.source.stale_after.as_millis() as i64;
+    shared.metrics.stale.get_or_create(&label).set(i64::from(stale));
+    let Ok(mut all) = shared.status.lock() else { return };
+    let s = all.entry(id.clone()).or_default();
+    s.id = id.clone();
+    s.description = run.monitor.description.clone();
+    s.source = run.monitor.source.path.clone();
+    s.first_scan_done = true;
+    s.last_scan_ms = Some(now);
+    s.files_quarantined = quarantined;
+    s.stale = stale;
+    match result {
+        Ok(o) => {
+            s.last_success_ms = Some(now);
+            s.consecutive_failures = 0;
+            s.last_error = None;
+            s.files_waiting = o.waiting;
+            s.files_consumed += o.consumed as u64;
+            shared.metrics.last_success.get_or_create(&label).set(now as f64 / 1000.0);
+            if let Some((wid, report)) = &o.window {
+                s.windows += 1;
+                s.last_window = Some(WindowSummary {
+                    id: *wid,
+                    status: if report.is_some() { "evaluated".into() } else { "insufficient".into() },
+                    files: o.consumed,
+                    rows: report.as_ref().map_or(0, |r| r.current.rows),
+                    drift: report.as_ref().is_some_and(|r| r.drift),
+                    severity: report.as_ref().map_or(Severity::None, |r| r.severity),
+                    drifted_columns: report
+                        .as_ref()
+                        .map(|r| r.columns.iter().filter(|c| c.drift).map(|c| c.column.clone()).collect())
+                        .unwrap_or_default(),
+                });
+                if let Some(r) = report
+                    && let Err(e) = notify(cfg, &run.monitor, *wid, r)
+                {
+                    tracing::error!(monitor = %id, error = %format!("{e:#}"), "cannot notify");
+                }
+            }
+        }
+        Err(e) => {
+            s.consecutive_failures += 1;
+            s.last_error = Some(format!("{e:#}"));
+            shared.metrics.errors.get_or_create(&label).inc();
+            tracing::error!(monitor = %id, error = %format!("{e:#}"), failures = s.consecutive_failures, "monitor cycle failed; will retry");
+        }
+    }
+}
+
+/// Opens the state and prepares every monitor; a monitor that cannot start is an error.
+pub fn prepare(cfg: &Config) -> Result<(Arc<Shared>, Vec<MonitorRun>)> {
+    let state = State::open(&cfg.state_dir)?;
+    let mut runs = Vec::new();
+    let mut problems = Vec::new();
+    for m in &cfg.monitors {
+        match MonitorRun::new(m.clone()) {
+            Ok(r) => runs.push(r),
+            Err(e) => problems.push(format!("{e:#}")),
+        }
+    }
+    if !problems.is_empty() {
+        bail!("{}", problems.join("\n"));
+    }
+    let shared = Arc::new(Shared {
+        state: Mutex::new(state),
+        metrics: Metrics::default(),
+        status: Mutex::new(
+            cfg.monitors
+                .iter()
+                .map(|m| (m.id.clone(), MonitorStatus { id: m.id.clone(), ..Default::default() }))
+                .collect(),
+        ),
+        permits: tokio::sync::Semaphore::new(cfg.max_concurrent_evaluations),
+    });
+    Ok((shared, runs))
+}
+
+/// `drift run --once`: one cycle of every monitor, in order. Returns whether any window drifted
+/// and whether any monitor failed.
+pub async fn run_once(cfg: &Config) -> Result<(bool, bool)> {
+    let (shared, mut runs) = prepare(cfg)?;
+    let (mut drift, mut failed) = (false, false);
+    for run in &mut runs {
+        let now = now_ms();
+        let result = cycle(&shared, run, now).await;
+        failed |= result.is_err();
+        if let Ok(o) = &result {
+            drift |= o.window.as_ref().and_then(|w| w.1.as_ref()).is_some_and(|r| r.drift);
+            let id = &run.monitor.id;
+            match &o.window {
+                Some((wid, Some(r))) => println!(
+                    "{id}: window {wid}: {} files, {} rows: {}",
+                    o.consumed,
+                    r.current.rows,
+                    crate::output::summary_line(r)
+                ),
+                Some((wid, None)) => println!(
+                    "{id}: window {wid}: {} files, fewer rows than min_rows ({}): insufficient, not evaluated",
+                    o.consumed, run.monitor.min_rows
+                ),
+                None => println!("{id}: no new settled files ({} waiting to settle)", o.waiting),
+            }
+        }
+        record(&shared, run, cfg, &result, now);
+        if let Err(e) = &result {
+            eprintln!("drift: monitor {}: {e:#}", run.monitor.id);
+        }
+    }
+    prune(&shared, cfg);
+    Ok((drift, failed))
+}
+
+fn prune(shared: &Shared, cfg: &Config) {
+    let now = now_ms();
+    let before = now - cfg.retention.history.as_millis() as i64;
+    let quarantine_before = now - cfg.retention.quarantine.as_millis() as i64;
+    if let Ok(mut st) = shared.state.lock()
+        && let Err(e) = st.prune(before, quarantine_before)
+    {
+        tracing::error!(error = %format!("{e:#}"), "cannot prune old history");
+    }
+}
+
+/// Backoff after `failures` failed cycles in a row: the poll interval doubled per failure, at
+/// most ten minutes.
+pub fn backoff(poll: Duration, failures: u32) -> Duration {
+    let factor = 1u32 << failures.min(10);
+    (poll * factor).min(Duration::from_secs(600)).max(poll)
+}
+
+/// One monitor's loop until `stop` fires.
+async fn monitor_loop(
+    shared: Arc<Shared>,
+    cfg: Arc<Config>,
+    mut run: MonitorRun,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut failures = 0u32;
+    loop {
+        let now = now_ms();
+        let result = cycle(&shared, &mut run, now).await;
+        failures = if result.is_ok() { 0 } else { failures + 1 };
+        record(&shared, &run, &cfg, &result, now);
+        let wait = backoff(run.monitor.source.poll, failures);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// `drift run`: serve until SIGTERM/SIGINT; reload on SIGHUP.
+pub async fn run_forever(config_path: PathBuf, cfg: Config) -> Result<()> {
+    let (shared, runs) = prepare(&cfg)?;
+    let mut cfg = Arc::new(cfg);
+    let listener =
+        tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    tracing::info!(listen = %cfg.listen, monitors = cfg.monitors.len(), "drift daemon started");
+    let server = tokio::spawn(http::serve(listener, shared.clone()));
+    let (stop_tx, _) = tokio::sync::watch::channel(false);
+    let mut tasks = spawn_monitors(&shared, &cfg, runs, &stop_tx);
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    let mut prune_every = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = tokio::signal::ctrl_c() => break,
+            _ = prune_every.tick() => prune(&shared, &cfg),
+            _ = hup.recv() => match crate::config::load(&config_path) {
+                Err(errors) => tracing::error!(errors = %errors, "configuration reload refused; keeping the running one"),
+                Ok(new) => {
+                    let fresh: Result<Vec<MonitorRun>> = new.monitors.iter().cloned().map(MonitorRun::new).collect();
+                    match fresh {
+                        Err(e) => tracing::error!(error = %format!("{e:#}"), "configuration reload refused; keeping the running one"),
+                        Ok(fresh) => {
+                            let _ = stop_tx.send(true);
+                            for t in tasks.drain(..) {
+                                let _ = t.await;
+                            }
+                            let _ = stop_tx.send(false);
+                            if let Ok(mut s) = shared.status.lock() {
+                                s.retain(|id, _| new.monitors.iter().any(|m| &m.id == id));
+                            }
+                            cfg = Arc::new(new);
+                            tasks = spawn_monitors(&shared, &cfg, fresh, &stop_tx);
+                            tracing::info!(monitors = cfg.monitors.len(), "configuration reloaded");
+                        }
+                    }
+                }
+            },
+        }
+    }
+    tracing::info!(drain_timeout_secs = cfg.drain_timeout.as_secs(), "stopping: draining in-flight work");
+    let _ = stop_tx.send(true);
+    let drain = async {
+        for t in tasks {
+            let _ = t.await;
+        }
+    };
+    if tokio::time::timeout(cfg.drain_timeout, drain).await.is_err() {
+        tracing::warn!("drain timeout reached; abandoning in-flight work (it will be redone after restart)");
+    }
+    server.abort();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn spawn_monitors(
+    shared: &Arc<Shared>,
+    cfg: &Arc<Config>,
+    runs: Vec<MonitorRun>,
+    stop: &tokio::sync::watch::Sender<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    runs.into_iter().map(|r| tokio::spawn(monitor_loop(shared.clone(), cfg.clone(), r, stop.subscribe()))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let p = Duration::from_secs(10);
+        assert_eq!(backoff(p, 0), p);
+        assert_eq!(backoff(p, 1), Duration::from_secs(20));
+        assert_eq!(backoff(p, 3), Duration::from_secs(80));
+        assert_eq!(backoff(p, 30), Duration::from_secs(600));
+    }
+}

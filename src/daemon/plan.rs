@@ -1,0 +1,118 @@
+//! Which listed files a monitor may take now: pure, with `now` passed in, so the rules are unit
+//! tested without a clock.
+//!
+//! A file is taken once it is complete: unchanged (size and mtime) since the last listing and
+//! not modified for `settle` (the footer is checked when it is read; a file without one is
+//! retried, then quarantined). Consumed and quarantined files are never taken again, even if
+//! rewritten (a log file that changes after being read is an anomaly, not new data).
+
+use std::collections::HashMap;
+
+use crate::state::FileRecord;
+
+/// A file as the listing shows it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// Its key (path or object location).
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Last modification, ms since the epoch.
+    pub mtime_ms: i64,
+}
+
+/// What to do with a listing.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Plan {
+    /// New or changed files to record.
+    pub observe: Vec<Listed>,
+    /// Files complete and not taken yet, oldest first.
+    pub ready: Vec<Listed>,
+    /// Files seen but not settled yet.
+    pub waiting: usize,
+}
+
+/// Decides, for every listed file, whether to record it, take it or wait.
+pub fn plan(listing: &[Listed], known: &HashMap<String, FileRecord>, settle_ms: i64, now_ms: i64) -> Plan {
+    let mut out = Plan::default();
+    for f in listing {
+        let settled = now_ms - f.mtime_ms >= settle_ms;
+        match known.get(&f.key) {
+            Some(k) if k.status != "seen" => {} // consumed or quarantined: never again
+            Some(k) if k.size == f.size && k.mtime_ms == f.mtime_ms => {
+                if settled {
+                    out.ready.push(f.clone());
+                } else {
+                    out.waiting += 1;
+                }
+            }
+            Some(_) => {
+                // Changed since the last listing: still being written.
+                out.observe.push(f.clone());
+                out.waiting += 1;
+            }
+            None => {
+                out.observe.push(f.clone());
+                if settled {
+                    out.ready.push(f.clone());
+                } else {
+                    out.waiting += 1;
+                }
+            }
+        }
+    }
+    out.ready.sort_by(|a, b| a.mtime_ms.cmp(&b.mtime_ms).then_with(|| a.key.cmp(&b.key)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listed(key: &str, size: u64, mtime_ms: i64) -> Listed {
+        Listed { key: key.into(), size, mtime_ms }
+    }
+
+    fn record(size: u64, mtime_ms: i64, status: &str) -> FileRecord {
+        FileRecord { size, mtime_ms, status: status.into(), attempts: 0 }
+    }
+
+    #[test]
+    fn new_files_wait_until_settled() {
+        let now = 100_000;
+        let l = [listed("old", 10, now - 40_000), listed("fresh", 10, now - 5_000)];
+        let p = plan(&l, &HashMap::new(), 30_000, now);
+        assert_eq!(p.ready, vec![listed("old", 10, now - 40_000)]);
+        assert_eq!(p.observe.len(), 2);
+        assert_eq!(p.waiting, 1);
+    }
+
+    #[test]
+    fn growing_files_are_not_taken() {
+        let now = 100_000;
+        let known = HashMap::from([("f".to_owned(), record(10, now - 50_000, "seen"))]);
+        let p = plan(&[listed("f", 20, now - 50_000)], &known, 30_000, now);
+        assert!(p.ready.is_empty());
+        assert_eq!(p.observe, vec![listed("f", 20, now - 50_000)]);
+        let p = plan(&[listed("f", 10, now - 50_000)], &known, 30_000, now);
+        assert_eq!(p.ready.len(), 1, "unchanged and settled");
+        assert!(p.observe.is_empty());
+    }
+
+    #[test]
+    fn consumed_and_quarantined_files_are_never_taken_again() {
+        let now = 100_000;
+        let known = HashMap::from([
+            ("a".to_owned(), record(10, 0, "consumed")),
+            ("b".to_owned(), record(10, 0, "quarantined")),
+        ]);
+        let p = plan(&[listed("a", 99, 5), listed("b", 10, 0)], &known, 0, now);
+        assert_eq!(p, Plan::default());
+    }
+
+    #[test]
+    fn future_mtimes_wait() {
+        let p = plan(&[listed("skewed", 1, 200_000)], &HashMap::new(), 0, 100_000);
+        assert!(p.ready.is_empty());
+    }
+}

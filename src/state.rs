@@ -1,0 +1,378 @@
+//! The daemon's durable state: one SQLite database in the state directory (WAL mode,
+//! inspectable with `sqlite3`), guarded by a lock file so a second daemon on the same directory
+//! refuses to start. It records which files each monitor has seen and consumed, quarantined
+//! files, closed windows with their reports, and every test of every evaluation.
+//!
+//! The invariant that makes crashes harmless: marking a window's files consumed and storing
+//! its evaluation happen in **one transaction** ([`State::commit_window`]). A kill -9 before
+//! the commit leaves the files unconsumed (they are read again); after it, never read twice.
+//! The state directory must be on local or block storage: SQLite's locking is unreliable on NFS.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::engine::Report;
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    monitor TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ms INTEGER NOT NULL,
+    first_seen_ms INTEGER NOT NULL,
+    status TEXT NOT NULL,            -- seen | consumed | quarantined
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    window_id INTEGER,
+    rows INTEGER,
+    updated_ms INTEGER NOT NULL,
+    PRIMARY KEY (monitor, path)
+);
+CREATE TABLE IF NOT EXISTS windows (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    monitor TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    closed_ms INTEGER NOT NULL,
+    files INTEGER NOT NULL,
+    rows INTEGER NOT NULL,
+    status TEXT NOT NULL,            -- evaluated | insufficient
+    drift INTEGER NOT NULL,
+    severity TEXT NOT NULL,
+    report TEXT                      -- the JSON report
+);
+CREATE INDEX IF NOT EXISTS windows_by_monitor ON windows (monitor, id);
+CREATE TABLE IF NOT EXISTS evaluations (
+    window_id INTEGER NOT NULL REFERENCES windows(id) ON DELETE CASCADE,
+    monitor TEXT NOT NULL,
+    segment TEXT NOT NULL,           -- '' for the whole window
+    column_name TEXT NOT NULL,
+    test TEXT NOT NULL,
+    statistic REAL,
+    p_value REAL,
+    p_value_adjusted REAL,
+    alpha REAL,
+    floor REAL,
+    critical_floor REAL,
+    drift INTEGER NOT NULL,
+    severity TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS evaluations_by_window ON evaluations (window_id);
+";
+
+/// What the state knows of one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    /// Size at the last observation.
+    pub size: u64,
+    /// Modification time at the last observation (ms since the epoch).
+    pub mtime_ms: i64,
+    /// `seen`, `consumed` or `quarantined`.
+    pub status: String,
+    /// Failed attempts to read it.
+    pub attempts: u32,
+}
+
+/// One stored window, for `drift history`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowRow {
+    /// Window id.
+    pub id: i64,
+    /// When it closed (ms since the epoch).
+    pub closed_ms: i64,
+    /// Files and rows in it.
+    pub files: u64,
+    /// Rows.
+    pub rows: u64,
+    /// `evaluated` or `insufficient`.
+    pub status: String,
+    /// Whether it drifted.
+    pub drift: bool,
+    /// Highest severity.
+    pub severity: String,
+    /// Every test of the window.
+    pub tests: Vec<TestRow>,
+}
+
+/// One stored test result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestRow {
+    /// Segment ('' for the whole window).
+    pub segment: String,
+    /// Column.
+    pub column: String,
+    /// Test name.
+    pub test: String,
+    /// Statistic.
+    pub statistic: Option<f64>,
+    /// Adjusted p-value.
+    pub p_value_adjusted: Option<f64>,
+    /// Whether it drifted.
+    pub drift: bool,
+    /// none, warning or critical.
+    pub severity: String,
+}
+
+/// A file consumed by a window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consumed {
+    /// Path (as listed).
+    pub path: String,
+    /// Size.
+    pub size: u64,
+    /// Modification time (ms).
+    pub mtime_ms: i64,
+    /// Rows read.
+    pub rows: u64,
+}
+
+/// The open state database, holding the directory lock.
+pub struct State {
+    conn: Connection,
+    _lock: File,
+    dir: PathBuf,
+}
+
+impl State {
+    /// Opens (creating if needed) the state in `dir`, taking its lock.
+    pub fn open(dir: &Path) -> Result<State> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create the state directory", dir.display()))?;
+        let lock_path = dir.join("drift.lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&lock_path)
+            .with_context(|| format!("{}: cannot open", lock_path.display()))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => bail!(
+                "{}: another drift daemon is using this state directory; stop it, or give this one its own state_dir",
+                dir.display()
+            ),
+            Err(std::fs::TryLockError::Error(e)) => {
+                bail!(
+                    "{}: cannot lock: {e} (is the state directory on NFS? use local or block storage)",
+                    lock_path.display()
+                )
+            }
+        }
+        let db = dir.join("drift.sqlite3");
+        let conn =
+            Connection::open(&db).with_context(|| format!("{}: cannot open the state database", db.display()))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA).with_context(|| format!("{}: cannot create the schema", db.display()))?;
+        let version: Option<String> =
+            conn.query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0)).optional()?;
+        match version.as_deref().map(str::parse::<i64>) {
+            None => {
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)",
+                    [SCHEMA_VERSION.to_string()],
+                )?;
+            }
+            Some(Ok(v)) if v <= SCHEMA_VERSION => {}
+            Some(_) => {
+                bail!("{}: the state was written by a newer drift (schema {version:?}); upgrade drift", db.display())
+            }
+        }
+        Ok(State { conn, _lock: lock, dir: dir.to_owned() })
+    }
+
+    /// The state directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Every file the monitor has seen, by path.
+    pub fn files(&self, monitor: &str) -> Result<HashMap<String, FileRecord>> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT path, size, mtime_ms, status, attempts FROM files WHERE monitor = ?1")?;
+        let rows = stmt.query_map([monitor], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                FileRecord {
+                    size: r.get::<_, i64>(1)? as u64,
+                    mtime_ms: r.get(2)?,
+                    status: r.get(3)?,
+                    attempts: r.get(4)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<HashMap<_, _>>>()?)
+    }
+
+    /// Records the size and mtime a listing showed for a file not consumed yet.
+    pub fn observe(&mut self, monitor: &str, path: &str, size: u64, mtime_ms: i64, now_ms: i64) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO files (monitor, path, size, mtime_ms, first_seen_ms, status, updated_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'seen', ?5)
+             ON CONFLICT (monitor, path) DO UPDATE SET size = ?3, mtime_ms = ?4, updated_ms = ?5
+             WHERE status = 'seen'",
+            params![monitor, path, size as i64, mtime_ms, now_ms],
+        )?;
+        Ok(())
+    }
+
+    /// Counts a failed read; returns the attempts so far.
+    pub fn failed_attempt(&mut self, monitor: &str, path: &str, error: &str, now_ms: i64) -> Result<u32> {
+        self.conn.execute(
+            "UPDATE files SET attempts = attempts + 1, error = ?3, updated_ms = ?4 WHERE monitor = ?1 AND path = ?2",
+            params![monitor, path, error, now_ms],
+        )?;
+        Ok(self.conn.query_row(
+            "SELECT attempts FROM files WHERE monitor = ?1 AND path = ?2",
+            params![monitor, path],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Sets a file aside for good, with the reason.
+    pub fn quarantine(&mut self, monitor: &str, path: &str, error: &str, now_ms: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE files SET status = 'quarantined', error = ?3, updated_ms = ?4 WHERE monitor = ?1 AND path = ?2",
+            params![monitor, path, error, now_ms],
+        )?;
+        Ok(())
+    }
+
+    /// Quarantined files of a monitor: (path, error).
+    pub fn quarantined(&self, monitor: &str) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT path, COALESCE(error, '') FROM files WHERE monitor = ?1 AND status = 'quarantined' ORDER BY path",
+        )?;
+        let rows = stmt.query_map([monitor], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// In one transaction: marks `files` consumed, stores the window and, if evaluated, every
+    /// test of its report. Returns the window id.
+    pub fn commit_window(
+        &mut self,
+        monitor: &str,
+        kind: &str,
+        files: &[Consumed],
+        rows: u64,
+        report: Option<&Report>,
+        now_ms: i64,
+    ) -> Result<i64> {
+        let tx = self.conn.transaction()?;
+        let (status, drift, severity, json) = match report {
+            Some(r) => (
+                "evaluated",
+                r.drift,
+                r.severity.as_str(),
+                Some(serde_json::to_string(r).map_err(|e| anyhow::anyhow!("cannot store the report: {e}"))?),
+            ),
+            None => ("insufficient", false, "none", None),
+        };
+        tx.execute(
+            "INSERT INTO windows (monitor, kind, closed_ms, files, rows, status, drift, severity, report)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![monitor, kind, now_ms, files.len() as i64, rows as i64, status, drift, severity, json],
+        )?;
+        let id = tx.last_insert_rowid();
+        for f in files {
+            tx.execute(
+                "INSERT INTO files (monitor, path, size, mtime_ms, first_seen_ms, status, window_id, rows, updated_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'consumed', ?6, ?7, ?5)
+                 ON CONFLICT (monitor, path) DO UPDATE SET size = ?3, mtime_ms = ?4, status = 'consumed',
+                     window_id = ?6, rows = ?7, updated_ms = ?5",
+                params![monitor, f.path, f.size as i64, f.mtime_ms, now_ms, id, f.rows as i64],
+            )?;
+        }
+        if let Some(r) = report {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO evaluations (window_id, monitor, segment, column_name, test, statistic, p_value,
+                     p_value_adjusted, alpha, floor, critical_floor, drift, severity)
+                 VALUES (?1, ?2, '', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?;
+            for c in &r.columns {
+                for t in &c.tests {
+                    stmt.execute(params![
+                        id,
+                        monitor,
+                        c.column,
+                        t.test.as_str(),
+                        t.statistic,
+                        t.p_value,
+                        t.p_value_adjusted,
+                        t.threshold.alpha,
+                        t.threshold.floor,
+                        t.threshold.critical_floor,
+                        t.drift,
+                        t.severity.as_str()
+                    ])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// The latest `limit` windows of a monitor, newest first, with their tests.
+    pub fn history(&self, monitor: &str, limit: usize) -> Result<Vec<WindowRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, closed_ms, files, rows, status, drift, severity FROM windows
+             WHERE monitor = ?1 ORDER BY id DESC LIMIT ?2",
+        )?;
+        let windows = stmt
+            .query_map(params![monitor, limit as i64], |r| {
+                Ok(WindowRow {
+                    id: r.get(0)?,
+                    closed_ms: r.get(1)?,
+                    files: r.get::<_, i64>(2)? as u64,
+                    rows: r.get::<_, i64>(3)? as u64,
+                    status: r.get(4)?,
+                    drift: r.get(5)?,
+                    severity: r.get(6)?,
+                    tests: Vec::new(),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut out = Vec::with_capacity(windows.len());
+        let mut tests = self.conn.prepare_cached(
+            "SELECT segment, column_name, test, statistic, p_value_adjusted, drift, severity FROM evaluations
+             WHERE window_id = ?1 ORDER BY rowid",
+        )?;
+        for mut w in windows {
+            w.tests = tests
+                .query_map([w.id], |r| {
+                    Ok(TestRow {
+                        segment: r.get(0)?,
+                        column: r.get(1)?,
+                        test: r.get(2)?,
+                        statistic: r.get(3)?,
+                        p_value_adjusted: r.get(4)?,
+                        drift: r.get(5)?,
+                        severity: r.get(6)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            out.push(w);
+        }
+        Ok(out)
+    }
+
+    /// Deletes windows (and their evaluations) closed before `before_ms` and quarantine
+    /// records older than `quarantine_before_ms`. Consumed-file records stay: they are what
+    /// keeps a file from being read twice.
+    pub fn prune(&mut self, before_ms: i64, quarantine_before_ms: i64) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let n = tx.execute("DELETE FROM windows WHERE closed_ms < ?1", [before_ms])?;
+        tx.execute("DELETE FROM files WHERE status = 'quarantined' AND updated_ms < ?1", [quarantine_before_ms])?;
+        tx.commit()?;
+        Ok(n)
+    }
+}

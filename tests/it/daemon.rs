@@ -1,0 +1,248 @@
+//! The daemon on real files, a real SQLite state and real HTTP: `run --once` consumes each
+//! settled file exactly once and records its evaluation; unsettled and truncated files are not
+//! read early; a file that never becomes valid is quarantined while others continue; a broken
+//! monitor does not stop another; a second daemon on the same state refuses; the long-running
+//! daemon serves health, readiness, metrics and status, and drains on SIGTERM with exit 0.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use arrow_array::{ArrayRef, Float64Array, StringArray};
+use drift::synth::Rng;
+use tempfile::TempDir;
+
+use crate::support::{drift, free_port, http_get, s, wait_for, write};
+
+/// A reference and a place for new files, plus a daemon file and one monitor.
+struct Setup {
+    dir: TempDir,
+    incoming: PathBuf,
+    config: PathBuf,
+}
+
+fn batch(n: usize, seed: u64, shift: f64) -> Vec<(&'static str, ArrayRef)> {
+    let mut r = Rng::new(seed);
+    let x: Vec<f64> = (0..n).map(|_| r.normal() + shift).collect();
+    let k: Vec<&str> = (0..n).map(|_| ["a", "b", "c"][r.choose(&[5.0, 3.0, 2.0])]).collect();
+    vec![("x", Arc::new(Float64Array::from(x)) as ArrayRef), ("k", Arc::new(StringArray::from(k)))]
+}
+
+fn setup(settle_secs: u64, port: u16, extra_monitor: Option<&str>) -> Setup {
+    let dir = TempDir::new().unwrap();
+    let root = dir.path();
+    write(root, "reference.parquet", batch(5000, 1, 0.0));
+    let incoming = root.join("incoming");
+    std::fs::create_dir(&incoming).unwrap();
+    let config = root.join("drift.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "state_dir = \"state\"\nlisten = \"127.0.0.1:{port}\"\npoll_secs = 1\ndrain_timeout_secs = 5\nmonitors_dir = \"monitors\"\n\n[sinks.log]\ntype = \"log\"\n\n[sinks.audit]\ntype = \"file\"\npath = \"alerts.jsonl\"\n"
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir(root.join("monitors")).unwrap();
+    std::fs::write(
+        root.join("monitors/model.toml"),
+        format!(
+            "[source]\npath = \"../incoming\"\nsettle_secs = {settle_secs}\npoll_secs = 1\n\n[reference]\npath = \"../reference.parquet\"\n\n[window]\nmin_rows = 50\n\n[alerts]\nwarning = [\"audit\"]\ncritical = [\"audit\"]\n"
+        ),
+    )
+    .unwrap();
+    if let Some(text) = extra_monitor {
+        std::fs::write(root.join("monitors/other.toml"), text).unwrap();
+    }
+    Setup { dir, incoming, config }
+}
+
+/// Writes a Parquet file into `incoming` with an mtime `age_secs` in the past.
+fn land(setup: &Setup, name: &str, cols: Vec<(&str, ArrayRef)>, age_secs: u64) -> PathBuf {
+    let p = write(&setup.incoming, name, cols);
+    age(&p, age_secs);
+    p
+}
+
+fn age(p: &Path, secs: u64) {
+    let f = std::fs::File::options().write(true).open(p).unwrap();
+    f.set_modified(SystemTime::now() - Duration::from_secs(secs)).unwrap();
+}
+
+fn once(setup: &Setup) -> (i32, String) {
+    let out = drift(&["run", "--once", "--config", s(&setup.config)]);
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+fn history(setup: &Setup) -> serde_json::Value {
+    let out =
+        drift(&["history", "--config", s(&setup.config), "--monitor", "model", "--format", "json", "--limit", "100"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn run_once_consumes_each_settled_file_exactly_once() {
+    let st = setup(2, free_port(), None);
+    land(&st, "a.parquet", batch(400, 2, 0.0), 60);
+    land(&st, "b.parquet", batch(400, 3, 1.0), 60);
+    land(&st, "c.parquet", batch(400, 4, 0.0), 0); // still settling
+    let (code, out) = once(&st);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("window 1: 2 files, 800 rows: DRIFT"), "{out}");
+    let h = history(&st);
+    assert_eq!(h.as_array().unwrap().len(), 1);
+    assert_eq!(h[0]["files"], 2);
+    assert!(
+        h[0]["tests"].as_array().unwrap().iter().any(|t| t["column"] == "x" && t["test"] == "ks" && t["drift"] == true)
+    );
+
+    let (code, out) = once(&st);
+    assert_eq!(code, 0);
+    assert!(out.contains("no new settled files (1 waiting to settle)"), "{out}");
+    std::thread::sleep(Duration::from_millis(2_200)); // unchanged for settle_secs: complete
+    let (_, out) = once(&st);
+    assert!(out.contains("window 2: 1 files, 400 rows"), "{out}");
+    let (_, out) = once(&st);
+    assert!(out.contains("no new settled files (0 waiting"), "{out}");
+    assert_eq!(history(&st).as_array().unwrap().len(), 2, "nothing read twice");
+    let alerts = std::fs::read_to_string(st.dir.path().join("alerts.jsonl")).unwrap();
+    assert_eq!(alerts.lines().count(), 1, "one drifted window, one notification: {alerts}");
+    let (code, _) = {
+        let out = drift(&["run", "--once", "--fail-on-drift", "--config", s(&st.config)]);
+        (out.status.code().unwrap(), ())
+    };
+    assert_eq!(code, 0, "nothing new: no drift");
+}
+
+#[test]
+fn small_windows_are_insufficient_not_drift() {
+    let st = setup(0, free_port(), None);
+    land(&st, "tiny.parquet", batch(20, 5, 3.0), 5);
+    let (code, out) = once(&st);
+    assert_eq!(code, 0);
+    assert!(out.contains("insufficient, not evaluated"), "{out}");
+    assert_eq!(history(&st)[0]["status"], "insufficient");
+    assert_eq!(history(&st)[0]["drift"], false);
+}
+
+#[test]
+fn truncated_files_are_retried_then_quarantined_while_others_continue() {
+    let st = setup(0, free_port(), None);
+    let good = land(&st, "good.parquet", batch(300, 6, 0.0), 5);
+    let bytes = std::fs::read(&good).unwrap();
+    let cut = st.incoming.join("cut.parquet");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    age(&cut, 5);
+    let (code, out) = once(&st);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("window 1: 1 files, 300 rows"), "the good file goes on: {out}");
+    for _ in 0..2 {
+        once(&st);
+    }
+    // Three failed reads: quarantined, never retried again.
+    let state = drift::state::State::open(&st.dir.path().join("state")).unwrap();
+    let q = state.quarantined("model").unwrap();
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert!(q[0].0.ends_with("cut.parquet") && q[0].1.contains("truncated"), "{q:?}");
+}
+
+#[test]
+fn a_broken_monitor_does_not_stop_another() {
+    let broken = "[source]\npath = \"../incoming\"\nsettle_secs = 0\n[reference]\npath = \"../broken.drift\"\n";
+    let st = setup(0, free_port(), Some(broken));
+    std::fs::write(st.dir.path().join("broken.drift"), b"DRIFTREF garbage").unwrap();
+    land(&st, "a.parquet", batch(300, 7, 0.0), 5);
+    let (code, out) = once(&st);
+    assert_eq!(code, 1, "a monitor failed: {out}");
+    assert!(out.contains("monitor other:") && out.contains("broken.drift"), "{out}");
+    assert!(out.contains("model: window 1"), "the other monitor ran: {out}");
+}
+
+fn spawn_daemon(st: &Setup) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_drift"))
+        .args(["run", "--config", s(&st.config)])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill").args([sig, &child.id().to_string()]).status().unwrap().success();
+    assert!(ok, "kill {sig}");
+}
+
+#[test]
+fn daemon_serves_health_metrics_and_drains_on_sigterm() {
+    let port = free_port();
+    let st = setup(0, port, None);
+    land(&st, "a.parquet", batch(500, 8, 0.0), 5);
+    let mut child = spawn_daemon(&st);
+    let ready = wait_for(30, || http_get(port, "/readyz").filter(|r| r.0 == 200));
+    assert!(ready.is_some(), "never ready");
+    assert_eq!(http_get(port, "/healthz").unwrap().0, 200);
+
+    // A second daemon on the same state directory refuses to start.
+    let other = drift(&["run", "--config", s(&st.config)]);
+    assert_eq!(other.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&other.stderr).contains("another drift daemon is using this state directory"));
+
+    // New drifted data lands while it runs.
+    land(&st, "b.parquet", batch(500, 9, 1.5), 5);
+    let metrics = wait_for(30, || {
+        http_get(port, "/metrics")
+            .map(|r| r.1)
+            .filter(|m| m.contains("drift_windows_total{monitor=\"model\",outcome=\"drift\"} 1"))
+    });
+    let metrics = metrics.expect("the drifted window shows in /metrics");
+    assert!(metrics.contains("drift_statistic{monitor=\"model\",column=\"x\",test=\"ks\",segment=\"\"}"), "{metrics}");
+    assert!(metrics.contains("drift_files_total{monitor=\"model\",outcome=\"consumed\"} 2"), "{metrics}");
+    let (code, body) = http_get(port, "/api/v1/monitors").unwrap();
+    assert_eq!(code, 200);
+    let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(status[0]["id"], "model");
+    assert_eq!(status[0]["last_window"]["drift"], true);
+
+    signal(&child, "-TERM");
+    let exit = wait_for(20, || child.try_wait().unwrap()).expect("exits after SIGTERM");
+    assert_eq!(exit.code(), Some(0));
+}
+
+#[test]
+fn kill_9_and_restart_gives_the_uninterrupted_results() {
+    // Uninterrupted reference run.
+    let calm = setup(0, free_port(), None);
+    for (i, shift) in [0.0, 0.8, 0.0].iter().enumerate() {
+        land(&calm, &format!("f{i}.parquet"), batch(400, 20 + i as u64, *shift), 5);
+    }
+    assert_eq!(once(&calm).0, 0);
+    let want = history(&calm);
+
+    // The same files, with the daemon killed at once after it starts, then run to the end.
+    let port = free_port();
+    let crash = setup(0, port, None);
+    for (i, shift) in [0.0, 0.8, 0.0].iter().enumerate() {
+        land(&crash, &format!("f{i}.parquet"), batch(400, 20 + i as u64, *shift), 5);
+    }
+    for delay_ms in [0u64, 30, 120] {
+        let mut child = spawn_daemon(&crash);
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        signal(&child, "-KILL");
+        let _ = child.wait();
+    }
+    assert_eq!(once(&crash).0, 0);
+    let got = history(&crash);
+    let strip = |v: &serde_json::Value| -> Vec<serde_json::Value> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|w| serde_json::json!({"files": w["files"], "rows": w["rows"], "tests": w["tests"]}))
+            .collect()
+    };
+    assert_eq!(strip(&got), strip(&want), "every file in exactly one window, with the same results");
+}
