@@ -50,6 +50,9 @@ pub struct Cli {
     /// Log level (error, warn, info, debug, trace); RUST_LOG wins when set.
     #[arg(long, global = true, default_value = "warn")]
     pub log_level: String,
+    /// Log format on stderr: JSON lines when stderr is not a terminal (auto), or as given.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    pub log_format: crate::logging::LogFormat,
     /// The command.
     #[command(subcommand)]
     pub command: Command,

@@ -35,14 +35,20 @@
 //! - [`output`]: table, Markdown and JSON rendering.
 //! - [`config`]: the daemon file and monitor files, parsed raw and compiled into a validated
 //!   model, reporting every problem at once (`drift validate`, exit 64).
+//! - [`daemon`]: `drift run`, the tokio shell: per-monitor polling tasks, the file-taking
+//!   rules ([`daemon::plan`], pure), listing and fetching through object_store, HTTP endpoints
+//!   and metrics. The only place that spawns tasks.
+//! - [`state`]: the SQLite state database; consuming files and storing their evaluation is one
+//!   transaction.
 //! - [`cli`], [`logging`]: the command line and log setup; `main.rs` only dispatches.
 //! - [`synth`]: deterministic synthetic data for the demo, tests and benchmarks.
 //!
 //! ## Architecture invariants
 //!
-//! - `stats` and `engine` do no I/O, read no clock, spawn nothing and log nothing; a test greps
-//!   them (`tests/it/purity.rs`). They are synchronous; concurrency lives in `check` (and later
-//!   the daemon's runtime).
+//! - `stats`, `engine` and `daemon::plan` do no I/O, read no clock, spawn nothing and log
+//!   nothing; a test greps them (`tests/it/purity.rs`). They are synchronous; concurrency lives in
+//!   `check` (threads) and `daemon` (tokio, CPU work on the blocking pool).
+//! - A file is consumed and its evaluation stored in one transaction.
 //! - Nulls and NaN never reach `stats`: `source` counts and drops them.
 //! - A column's values are decoded once per side and dropped after its comparison: peak memory
 //!   is a few columns, not the table.

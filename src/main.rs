@@ -14,7 +14,7 @@ fn main() {
             std::process::exit(code);
         }
     };
-    drift::logging::init(&cli.log_level);
+    drift::logging::init(&cli.log_level, cli.log_format);
     let result = match &cli.command {
         Command::Check(args) => cli::check(args),
         Command::Reference(cmd) => cli::reference(cmd),

@@ -25,7 +25,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use crate::check::{CheckOptions, open_reference, run_check};
+use crate::check::{CheckOptions, run_check};
 use crate::config::{Config, Monitor, Sink, Window};
 use crate::engine::{Report, Severity};
 use crate::source::{Dataset, Table, open_bytes};
@@ -159,8 +159,8 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
     shared.metrics.runs.get_or_create(&label).inc();
     if run.reference.is_none() {
         let path = run.monitor.reference.clone();
-        let table = tokio::task::spawn_blocking(move || open_reference(&[path])).await??;
-        run.reference = Some(Arc::from(table));
+        let table = tokio::task::spawn_blocking(move || load_reference(&path)).await??;
+        run.reference = Some(table);
     }
     let listing = run.store.list().await?;
     let settle = run.monitor.source.settle.as_millis() as i64;
@@ -277,6 +277,32 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
     tracing::info!(monitor = %id, window = window_id, files = consumed.len(), rows, outcome = window_outcome, "window closed");
     outcome.window = Some((window_id, report));
     Ok(outcome)
+}
+
+/// The reference a monitor compares against, kept in memory for its lifetime: a snapshot as
+/// read, or Parquet data profiled once into an in-memory snapshot (exact values for columns up
+/// to the default cap, a sketch beyond), so memory stays bounded and no window re-reads the
+/// training data.
+fn load_reference(path: &str) -> Result<Arc<dyn Table + Send>> {
+    if crate::check::is_snapshot(std::path::Path::new(path)) {
+        return Ok(Arc::new(crate::snapshot::Snapshot::read(std::path::Path::new(path))?));
+    }
+    let started = std::time::Instant::now();
+    let dataset = Dataset::open("reference", &[path.to_owned()])?;
+    let snap = crate::snapshot::Snapshot::build(
+        &dataset,
+        &crate::snapshot::Selection::default(),
+        crate::snapshot::BuildSettings::default(),
+        crate::snapshot::now_rfc3339(),
+        &|_, _| {},
+    )?;
+    tracing::info!(
+        reference = path,
+        rows = dataset.rows,
+        secs = started.elapsed().as_secs_f64(),
+        "reference profiled into memory"
+    );
+    Ok(Arc::new(snap))
 }
 
 /// Sends a drifted window to the monitor's sinks for its severity (`log` and `file` today;
