@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Result, bail};
 
-use crate::engine::{self, ColumnReport, Policy, Report, SchemaReport, Skipped, TypeChange};
+use crate::engine::{self, Policy, Report, SchemaReport, Skipped, TypeChange};
 use crate::source::{Class, PANDAS_INDEX, Table};
 
 /// What to compare and how.
@@ -43,41 +43,26 @@ pub fn run_check(
         bail!("invalid thresholds: {}", errors.join("; "));
     }
     let (plan, schema, skipped) = plan(reference, current, options)?;
-    let threads = if options.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        options.threads
-    }
-    .clamp(1, plan.len().max(1));
-
-    let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<ColumnReport>>>> = Mutex::new((0..plan.len()).map(|_| None).collect());
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| {
-                // Numeric buffers reused from column to column.
-                let mut buffers = (Vec::new(), Vec::new());
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(p) = plan.get(i) else { break };
-                    let _span = tracing::debug_span!("column", name = %p.name).entered();
-                    let (rbuf, cbuf) = std::mem::take(&mut buffers);
-                    let r = reference.read_column_into(&p.name, p.categorical, rbuf).and_then(|r| {
-                        let c = current.read_column_into(&p.name, p.categorical, cbuf)?;
-                        let report = engine::compare_column(&p.name, &r, &c, policy);
-                        buffers = (r.into_buffer(), c.into_buffer());
-                        Ok(report)
-                    });
-                    results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
-                    progress(done.fetch_add(1, Ordering::Relaxed) + 1, plan.len());
-                }
-            });
-        }
-    });
+    let results = on_all_cores(
+        &plan,
+        options.threads,
+        // Numeric buffers reused from column to column.
+        || (Vec::new(), Vec::new()),
+        |buffers, p| {
+            let _span = tracing::debug_span!("column", name = %p.name).entered();
+            let (rbuf, cbuf) = std::mem::take(buffers);
+            reference.read_column_into(&p.name, p.categorical, rbuf).and_then(|r| {
+                let c = current.read_column_into(&p.name, p.categorical, cbuf)?;
+                let report = engine::compare_column(&p.name, &r, &c, policy);
+                *buffers = (r.into_buffer(), c.into_buffer());
+                Ok(report)
+            })
+        },
+        progress,
+    );
     let mut columns = Vec::with_capacity(plan.len());
     let mut errors = Vec::new();
-    for r in results.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().flatten() {
+    for r in results {
         match r {
             Ok(c) => columns.push(c),
             Err(e) => errors.push(format!("{e:#}")),
@@ -87,6 +72,38 @@ pub fn run_check(
         bail!("{}", errors.join("\n"));
     }
     Ok(engine::judge(columns, schema, skipped, reference.summary(), current.summary(), policy))
+}
+
+/// Runs `work` over `items` on `threads` threads (0: one per core), each thread with its own
+/// scratch state from `init`, taking the next item as it finishes one; results in item order.
+/// `progress` is called with (done, total) after each item.
+pub(crate) fn on_all_cores<T: Sync, S, R: Send>(
+    items: &[T],
+    threads: usize,
+    init: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, &T) -> R + Sync,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Vec<R> {
+    let threads = if threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { threads };
+    let threads = threads.clamp(1, items.len().max(1));
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                let mut scratch = init();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let r = work(&mut scratch, item);
+                    results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
+                    progress(done.fetch_add(1, Ordering::Relaxed) + 1, items.len());
+                }
+            });
+        }
+    });
+    results.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().flatten().collect()
 }
 
 /// Decides which columns are compared, which are schema differences and which are skipped.

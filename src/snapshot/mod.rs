@@ -13,8 +13,6 @@
 pub mod codec;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
@@ -427,27 +425,16 @@ impl Snapshot {
             }
             schema.push(SchemaField { name: c.name.clone(), data_type: c.data_type.clone(), skipped });
         }
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, todo.len().max(1));
-        let next = AtomicUsize::new(0);
-        let done = AtomicUsize::new(0);
-        type Built = Result<(ColumnProfile, Option<Blob>)>;
-        let results: Mutex<Vec<Option<Built>>> = Mutex::new((0..todo.len()).map(|_| None).collect());
-        std::thread::scope(|s| {
-            for _ in 0..threads {
-                s.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some((col, forced)) = todo.get(i) else { break };
-                        let r = profile_column(dataset, col, *forced, &settings);
-                        results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
-                        progress(done.fetch_add(1, Ordering::Relaxed) + 1, todo.len());
-                    }
-                });
-            }
-        });
+        let results = crate::check::on_all_cores(
+            &todo,
+            0,
+            || (),
+            |_, (col, forced)| profile_column(dataset, col, *forced, &settings),
+            progress,
+        );
         let mut columns = Vec::new();
         let mut blobs = Vec::new();
-        for r in results.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().flatten() {
+        for r in results {
             let (mut profile, blob) = r?;
             if let (Some(n), Some(b)) = (profile.numeric.as_mut(), blob) {
                 n.blob = blobs.len();
