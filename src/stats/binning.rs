@@ -52,6 +52,27 @@ pub fn bin_counts(sample: &SortedSample, edges: &[f64]) -> Vec<u64> {
     counts
 }
 
+/// Distinct labels tracked per side before further unseen labels are pooled.
+pub const MAX_TRACKED_CATEGORIES: usize = 1_000_000;
+
+/// Labels longer than this many bytes are shortened (see [`bounded_label`]).
+pub const MAX_LABEL_BYTES: usize = 256;
+
+/// A label as counted: itself, or for a label over [`MAX_LABEL_BYTES`] its first 120
+/// characters, `…#` and a 64-bit FNV-1a hash of the whole, so long texts stay distinct without
+/// holding megabytes per category.
+pub fn bounded_label(label: &str) -> std::borrow::Cow<'_, str> {
+    if label.len() <= MAX_LABEL_BYTES {
+        return std::borrow::Cow::Borrowed(label);
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in label.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let head: String = label.chars().take(120).collect();
+    std::borrow::Cow::Owned(format!("{head}…#{h:016x}"))
+}
+
 /// Category frequencies of one side. Keys are the category labels as text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CategoryCounts {
@@ -75,10 +96,18 @@ impl CategoryCounts {
         if n == 0 {
             return;
         }
-        match self.counts.get_mut(label) {
+        let label = bounded_label(label);
+        let full = self.counts.len() >= MAX_TRACKED_CATEGORIES;
+        match self.counts.get_mut(label.as_ref()) {
             Some(c) => *c += n,
+            None if full => {
+                // Memory stays bounded on ID-like or free-text columns: later unseen labels
+                // are pooled (each occurrence counted as one more pooled category, an upper bound).
+                self.pooled += n;
+                self.pooled_distinct += 1;
+            }
             None => {
-                self.counts.insert(label.to_owned(), n);
+                self.counts.insert(label.into_owned(), n);
             }
         }
         self.total += n;
@@ -109,7 +138,7 @@ impl CategoryCounts {
 
     /// Count of one category (0 when absent).
     pub fn get(&self, label: &str) -> u64 {
-        self.counts.get(label).copied().unwrap_or(0)
+        self.counts.get(bounded_label(label).as_ref()).copied().unwrap_or(0)
     }
 
     /// Iterates over (label, count) in no particular order.
@@ -198,6 +227,19 @@ mod tests {
         assert_eq!(e, vec![1.0]);
         let c = SortedSample::new(vec![0.5, 1.0, 3.0]).unwrap();
         assert_eq!(bin_counts(&c, &e), vec![1, 2]);
+    }
+
+    #[test]
+    fn long_labels_stay_distinct_and_short() {
+        let a = "x".repeat(10_000);
+        let b = format!("{}y", "x".repeat(9_999));
+        let mut c = CategoryCounts::new();
+        c.add(&a, 1);
+        c.add(&b, 2);
+        c.add(&a, 3);
+        assert_eq!(c.distinct(), 2);
+        assert_eq!(c.get(&a), 4);
+        assert!(c.iter().all(|(k, _)| k.len() < 200));
     }
 
     #[test]
