@@ -189,14 +189,13 @@ pub fn is_snapshot(path: &std::path::Path) -> bool {
         && crate::snapshot::codec::looks_like_snapshot(&head)
 }
 
-/// The reference side: one snapshot, or Parquet data (files, directories, globs).
-pub fn open_reference(paths: &[String]) -> Result<Box<dyn Table + Send>> {
+/// One side of a comparison (`side` is "reference" or "current", for messages): one snapshot,
+/// or Parquet data (files, directories, globs).
+pub fn open_side(side: &str, paths: &[String]) -> Result<Box<dyn Table + Send>> {
     let snapshots = paths.iter().filter(|p| is_snapshot(std::path::Path::new(p))).count();
     match (snapshots, paths.len()) {
-        (0, _) => Ok(Box::new(crate::source::Dataset::open("reference", paths)?)),
+        (0, _) => Ok(Box::new(crate::source::Dataset::open(side, paths)?)),
         (1, 1) => Ok(Box::new(crate::snapshot::Snapshot::read(std::path::Path::new(&paths[0]))?)),
-        _ => {
-            bail!("--reference takes one snapshot alone, or Parquet data; merge snapshots with `drift reference merge`")
-        }
+        _ => bail!("--{side} takes one snapshot alone, or Parquet data; merge snapshots with `drift reference merge`"),
     }
 }

@@ -2,7 +2,7 @@
 //! and prints through one place. Exit codes for the whole CLI live here ([`exit`]).
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
@@ -212,7 +212,8 @@ pub struct CheckArgs {
     /// reference snapshot (`drift reference build`).
     #[arg(long, short = 'r', required = true, num_args = 1..)]
     pub reference: Vec<String>,
-    /// Current (production) data: Parquet files, directories (recursive) or globs.
+    /// Current (production) data: Parquet files, directories (recursive) or globs, or one
+    /// snapshot of them.
     #[arg(long, short = 'c', required = true, num_args = 1..)]
     pub current: Vec<String>,
     /// Column selection.
@@ -297,11 +298,8 @@ impl CheckArgs {
 
 /// Runs `drift check`; returns the exit code.
 pub fn check(args: &CheckArgs) -> Result<i32> {
-    let reference = crate::check::open_reference(&args.reference)?;
-    if args.current.iter().any(|p| crate::check::is_snapshot(Path::new(p))) {
-        anyhow::bail!("--current takes Parquet data; a snapshot can stand only for the reference");
-    }
-    let current = Dataset::open("current", &args.current)?;
+    let reference = crate::check::open_side("reference", &args.reference)?;
+    let current = crate::check::open_side("current", &args.current)?;
     let options = CheckOptions {
         columns: args.select.columns.clone(),
         exclude: args.select.exclude.clone(),
@@ -313,7 +311,7 @@ pub fn check(args: &CheckArgs) -> Result<i32> {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     };
-    let report = run_check(reference.as_ref(), &current, &options, &args.policy(), &progress)?;
+    let report = run_check(reference.as_ref(), current.as_ref(), &options, &args.policy(), &progress)?;
     bar.finish_and_clear();
     let stdout = std::io::stdout();
     let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();

@@ -117,7 +117,12 @@ fn shares(v: Vec<(String, u64)>, total: u64) -> Vec<CategoryShare> {
 /// # Panics
 /// If the two sides hold different kinds of values (the caller reports that as a schema
 /// change instead of comparing).
-pub fn compare_column(name: &str, reference: &ColumnData, current: &ColumnData, policy: &Policy) -> ColumnReport {
+pub fn compare_column<'a>(
+    name: &str,
+    reference: &'a ColumnData,
+    current: &'a ColumnData,
+    policy: &Policy,
+) -> ColumnReport {
     let mut tests = Vec::new();
     let mut new_categories = None;
     let mut new_total = None;
@@ -138,16 +143,21 @@ pub fn compare_column(name: &str, reference: &ColumnData, current: &ColumnData, 
             }
             ColumnKind::Numeric
         }
-        (Values::Sketched(r), Values::Numeric(c)) => {
-            match c {
-                Some(c) if enough => {
-                    let (rm, cm) = sketched_tests(r, c, policy, &mut tests);
+        (Values::Sketched(_), Values::Numeric(_) | Values::Sketched(_)) | (Values::Numeric(_), Values::Sketched(_)) => {
+            let side = |v: &'a Values| match v {
+                Values::Sketched(s) => Some(Side::Sketch(s)),
+                Values::Numeric(Some(x)) => Some(Side::Sample(x)),
+                _ => None,
+            };
+            match (side(&reference.values), side(&current.values)) {
+                (Some(r), Some(c)) if enough => {
+                    let (rm, cm) = approximate_tests(r, c, policy, &mut tests);
                     moments = (Some(rm), Some(cm));
                 }
-                _ => {
+                (r, c) => {
                     tests.push(TestResult::new(TestKind::Ks, TestStatus::Insufficient));
                     tests.push(TestResult::new(TestKind::Psi, TestStatus::Insufficient));
-                    moments.0 = Some(r.moments);
+                    moments = (r.and_then(Side::sketch_moments), c.and_then(Side::sketch_moments));
                 }
             }
             ColumnKind::Numeric
@@ -245,28 +255,106 @@ fn push_psi(
     }
 }
 
-/// KS and PSI against a sketched reference. D is reported as the middle of the interval the
-/// sketch allows, with its half-width as `error_bound`; the p-value and the floors use the
-/// interval's lower end, so the sketch's own error never raises an alarm.
-fn sketched_tests(r: &SketchedNumeric, c: &Sample, policy: &Policy, tests: &mut Vec<TestResult>) -> (Moments, Moments) {
-    let (n, m) = (r.sketch.len(), c.len() as u64);
-    // PSI edges: the ones stored at build time, or approximate ones from the sketch.
-    let (edges, rc, exact) = if policy.bins == r.bins {
-        (r.edges.clone(), r.edge_counts.clone(), r.edges_exact)
-    } else {
-        let (edges, counts) = r.sketch.approximate_bins(policy.bins);
-        (edges, counts, false)
+/// One numeric side when at least one side is a sketch.
+#[derive(Clone, Copy)]
+enum Side<'a> {
+    Sample(&'a Sample),
+    Sketch(&'a SketchedNumeric),
+}
+
+impl Side<'_> {
+    fn sketch_moments(self) -> Option<Moments> {
+        match self {
+            Side::Sketch(s) => Some(s.moments),
+            Side::Sample(_) => None,
+        }
+    }
+
+    fn len(self) -> u64 {
+        match self {
+            Side::Sample(s) => s.len() as u64,
+            Side::Sketch(s) => s.sketch.len(),
+        }
+    }
+}
+
+/// Counts of a sketch in the bins of `edges`, from the middle of each edge's count bounds.
+fn sketch_counts(s: &CdfSketch, edges: &[f64]) -> Vec<u64> {
+    let mut out = Vec::with_capacity(edges.len() + 1);
+    let mut prev = 0u64;
+    for &e in edges {
+        let (lo, hi) = s.count_bounds(e, true);
+        let below = (lo + (hi - lo) / 2).max(prev);
+        out.push(below - prev);
+        prev = below;
+    }
+    out.push(s.len() - prev);
+    out
+}
+
+/// KS and PSI when at least one side is a sketch. KS is an exact interval (a sketch against
+/// the other side's exact ranks, or two sketches' bounds against each other), reported as D =
+/// its middle with `error_bound` = its half-width; the p-value and the floors use the lower
+/// end, so the sketches' own error never raises an alarm. PSI uses the reference's edges (as
+/// stored in a snapshot when the bins match) and is marked approximate whenever a count comes
+/// from a sketch.
+fn approximate_tests(r: Side, c: Side, policy: &Policy, tests: &mut Vec<TestResult>) -> (Moments, Moments) {
+    let (n, m) = (r.len(), c.len());
+    // Reference edges and counts.
+    let (edges, rc, mut exact, rm) = match r {
+        Side::Sketch(s) if policy.bins == s.bins => (s.edges.clone(), s.edge_counts.clone(), s.edges_exact, s.moments),
+        Side::Sketch(s) => {
+            let (edges, counts) = s.sketch.approximate_bins(policy.bins);
+            (edges, counts, false, s.moments)
+        }
+        Side::Sample(x) => {
+            let sorted = x.sorted();
+            let edges = stats::quantile_edges(&sorted, policy.bins);
+            let counts = stats::bin_counts(&sorted, &edges);
+            let moments = Moments {
+                mean: sorted.mean(),
+                std: sorted.std_population(),
+                min: sorted.min(),
+                median: sorted.median(),
+                max: sorted.max(),
+            };
+            (edges, counts, true, moments)
+        }
     };
-    // One pass over the current values gives their ranks at every point that matters.
-    let own = r.sketch.breakpoints();
-    let mut points: Vec<f64> = own.iter().chain(&edges).copied().collect();
-    points.sort_by(f64::total_cmp);
-    points.dedup();
-    let ranks = stats::bucketed::ranks_at(c, &points);
-    let at = |x: f64| points.binary_search_by(|p| p.total_cmp(&x)).expect("every point was ranked");
-    let below: Vec<u64> = own.iter().map(|&x| ranks.below[at(x)]).collect();
-    let at_or_below: Vec<u64> = own.iter().map(|&x| ranks.at_or_below[at(x)]).collect();
-    let iv = r.sketch.ks_interval_at(&own, &below, &at_or_below, m);
+    // KS interval, current counts in the bins, current moments.
+    let (iv, cc, cm) = match (r, c) {
+        (Side::Sketch(rs), Side::Sample(cs)) | (Side::Sample(cs), Side::Sketch(rs)) => {
+            // The exact side is ranked at the sketch's breakpoints (and the edges) in one pass.
+            let own = rs.sketch.breakpoints();
+            let mut points: Vec<f64> = own.iter().chain(&edges).copied().collect();
+            points.sort_by(f64::total_cmp);
+            points.dedup();
+            let ranks = stats::bucketed::ranks_at(cs, &points);
+            let at = |x: f64| points.binary_search_by(|p| p.total_cmp(&x)).expect("every point was ranked");
+            let below: Vec<u64> = own.iter().map(|&x| ranks.below[at(x)]).collect();
+            let at_or_below: Vec<u64> = own.iter().map(|&x| ranks.at_or_below[at(x)]).collect();
+            let iv = rs.sketch.ks_interval_at(&own, &below, &at_or_below, cs.len() as u64);
+            if matches!(c, Side::Sample(_)) {
+                let mut cc = Vec::with_capacity(edges.len() + 1);
+                let mut prev = 0u64;
+                for &e in &edges {
+                    let b = ranks.below[at(e)];
+                    cc.push(b - prev);
+                    prev = b;
+                }
+                cc.push(m - prev);
+                (iv, cc, ranks.moments)
+            } else {
+                exact = false;
+                (iv, sketch_counts(&rs.sketch, &edges), rs.moments)
+            }
+        }
+        (Side::Sketch(rs), Side::Sketch(cs)) => {
+            exact = false;
+            (rs.sketch.ks_interval_sketch(&cs.sketch), sketch_counts(&cs.sketch, &edges), cs.moments)
+        }
+        (Side::Sample(_), Side::Sample(_)) => unreachable!("two exact samples take the bucketed path"),
+    };
 
     let nm = n as f64 * m as f64;
     let (d_lo, d_hi) = (iv.lo as f64 / nm, iv.hi as f64 / nm);
@@ -281,17 +369,8 @@ fn sketched_tests(r: &SketchedNumeric, c: &Sample, policy: &Policy, tests: &mut 
     t.error_bound = Some((d_hi - d_lo) / 2.0);
     t.threshold = floors_threshold(policy.alpha, policy.ks);
     tests.push(t);
-
-    let mut cc = Vec::with_capacity(edges.len() + 1);
-    let mut prev = 0u64;
-    for &e in &edges {
-        let b = ranks.below[at(e)];
-        cc.push(b - prev);
-        prev = b;
-    }
-    cc.push(m - prev);
     push_psi(&edges, &rc, &cc, policy, tests, (!exact).then_some(true));
-    (r.moments, ranks.moments)
+    (rm, cm)
 }
 
 fn gcd(mut a: u64, mut b: u64) -> u64 {

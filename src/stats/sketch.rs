@@ -287,24 +287,51 @@ impl CdfSketch {
     /// end takes the sketch's worst case, the lower end its best case.
     pub fn ks_interval_at(&self, points: &[f64], below: &[u64], at_or_below: &[u64], m: u64) -> KsInterval {
         let (n, m) = (self.n as u128, m as u128);
+        let mut out = KsInterval { lo: 0, hi: 0 };
+        if let Some(&first) = below.first() {
+            out.consider((0, 0), (first as u128, first as u128), n, m); // just before the first breakpoint
+        }
+        for (k, b) in self.sweep(points).into_iter().enumerate() {
+            let at = at_or_below[k] as u128;
+            let next = below.get(k + 1).map_or(m, |&b| b as u128);
+            out.consider((b.certain, b.certain + b.at), (at, at), n, m); // at t
+            let after = (b.certain, b.certain + b.after); // on (t, next breakpoint)
+            out.consider(after, (at, at), n, m);
+            out.consider(after, (next, next), n, m);
+        }
+        out
+    }
+
+    /// KS statistic between two sketches (say, a sketched reference and a sketched window),
+    /// as an interval of numerators over `n*m`: at every breakpoint of either, and on the
+    /// interval after it, both counts are bounded; the upper end takes the worst pair of
+    /// bounds, the lower end the closest.
+    pub fn ks_interval_sketch(&self, other: &CdfSketch) -> KsInterval {
+        let mut points = self.breakpoints();
+        points.extend(other.breakpoints());
+        points.sort_by(f64::total_cmp);
+        points.dedup();
+        let (n, m) = (self.n as u128, other.n as u128);
+        let mut out = KsInterval { lo: 0, hi: 0 };
+        for (a, b) in self.sweep(&points).into_iter().zip(other.sweep(&points)) {
+            out.consider((a.certain, a.certain + a.at), (b.certain, b.certain + b.at), n, m);
+            out.consider((a.certain, a.certain + a.after), (b.certain, b.certain + b.after), n, m);
+        }
+        out
+    }
+
+    /// For each of `points` (sorted): values certainly `<= t`, and the mass that may or may
+    /// not be (spans straddling `t` itself, and spans straddling the open interval just after
+    /// `t`, up to the next point).
+    fn sweep(&self, points: &[f64]) -> Vec<Bounds> {
         let mut by_hi: Vec<&Span> = self.spans.iter().collect();
         by_hi.sort_by(|a, b| a.hi.total_cmp(&b.hi));
         let mut by_lo: Vec<&Span> = self.spans.iter().collect();
         by_lo.sort_by(|a, b| a.lo.total_cmp(&b.lo));
         let (mut ai, mut hi_i, mut lo_i) = (0usize, 0usize, 0usize);
         let (mut anchors_le, mut closed_le, mut opened_lt) = (0u128, 0u128, 0u128);
-        let mut out = KsInterval { lo: 0, hi: 0 };
-        let mut consider = |certain: u128, straddling: u128, g: u128| {
-            let gm = g * n;
-            let (a, b) = (certain * m, (certain + straddling) * m);
-            out.hi = out.hi.max(a.abs_diff(gm)).max(b.abs_diff(gm));
-            let dist = if gm < a { a - gm } else { gm.saturating_sub(b) };
-            out.lo = out.lo.max(dist);
-        };
-        if let Some(&first) = below.first() {
-            consider(0, 0, first as u128); // just before the first breakpoint
-        }
-        for (k, &t) in points.iter().enumerate() {
+        let mut out = Vec::with_capacity(points.len());
+        for &t in points {
             while ai < self.anchors.len() && self.anchors[ai].0 <= t {
                 anchors_le += self.anchors[ai].1 as u128;
                 ai += 1;
@@ -324,15 +351,35 @@ impl CdfSketch {
                 j += 1;
             }
             // Spans closed by t opened before it, so they are inside both opened counts.
-            let certain = anchors_le + closed_le;
-            let at = at_or_below[k] as u128;
-            let next = below.get(k + 1).map_or(m, |&b| b as u128);
-            consider(certain, opened_lt - closed_le, at); // at t
-            let after = opened_lt + opening_at_t - closed_le; // on (t, next breakpoint)
-            consider(certain, after, at);
-            consider(certain, after, next);
+            out.push(Bounds {
+                certain: anchors_le + closed_le,
+                at: opened_lt - closed_le,
+                after: opened_lt + opening_at_t - closed_le,
+            });
         }
         out
+    }
+}
+
+/// A sketch's count of values `<= x` at a breakpoint: `certain` plus up to `at` (at the point)
+/// or `after` (just after it).
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    certain: u128,
+    at: u128,
+    after: u128,
+}
+
+impl KsInterval {
+    /// Folds in one place where the two counts lie in `f = [f_lo, f_hi]` (of `n` values) and
+    /// `g = [g_lo, g_hi]` (of `m`): the widest gap raises the upper end, the narrowest the
+    /// lower end.
+    fn consider(&mut self, f: (u128, u128), g: (u128, u128), n: u128, m: u128) {
+        let (fl, fh) = (f.0 * m, f.1 * m);
+        let (gl, gh) = (g.0 * n, g.1 * n);
+        self.hi = self.hi.max(fh.abs_diff(gl)).max(fl.abs_diff(gh));
+        let gap = if gh < fl { fl - gh } else { gl.saturating_sub(fh) };
+        self.lo = self.lo.max(gap);
     }
 }
 
@@ -382,6 +429,24 @@ mod tests {
             let bound = k.max_uncertainty() as u128 * c.len() as u128;
             assert!(iv.hi - iv.lo <= 2 * bound, "cells {cells}: width {} > 2 * {bound}", iv.hi - iv.lo);
         }
+    }
+
+    #[test]
+    fn two_sketches_bound_the_exact_statistic() {
+        for (seed, cells) in [(20u64, 64usize), (21, 1024), (22, 9)] {
+            let a = sample(6_000, seed, |r| (r.normal() * 4.0).round() / 4.0);
+            let b = sample(2_500, seed + 1, |r| (r.normal() * 4.0).round() / 4.0 + 0.3);
+            let (ka, kb) = (CdfSketch::from_sorted(&a, cells), CdfSketch::from_sorted(&b, cells));
+            let d = exact_numerator(&a, &b);
+            let iv = ka.ks_interval_sketch(&kb);
+            assert!(iv.lo <= d && d <= iv.hi, "cells {cells}: {iv:?} vs {d}");
+            let width = (ka.max_uncertainty() as u128 * 2_500 + kb.max_uncertainty() as u128 * 6_000) * 2;
+            assert!(iv.hi - iv.lo <= width, "cells {cells}: width {} > {width}", iv.hi - iv.lo);
+        }
+        let a = sample(200, 23, |r| (r.uniform() * 30.0).floor());
+        let b = sample(300, 24, |r| (r.uniform() * 33.0).floor());
+        let exact = CdfSketch::from_sorted(&a, 1_000).ks_interval_sketch(&CdfSketch::from_sorted(&b, 1_000));
+        assert_eq!((exact.lo, exact.hi), (exact_numerator(&a, &b), exact_numerator(&a, &b)));
     }
 
     #[test]

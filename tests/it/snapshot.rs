@@ -247,10 +247,40 @@ fn damaged_snapshots_are_one_clear_error() {
     let out = drift(&["reference", "show", &golden("reference.parquet")]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a drift reference snapshot"));
-    // A snapshot where Parquet is expected.
-    let out = drift(&["check", "-r", &golden("reference.parquet"), "-c", s(&good)]);
+    // Two snapshots, or a snapshot and Parquet, on one side.
+    let out = drift(&["check", "-r", s(&good), &golden("reference.parquet"), "-c", &golden("current.parquet")]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("only for the reference"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--reference takes one snapshot alone"));
+}
+
+#[test]
+fn snapshots_on_both_sides() {
+    let dir = TempDir::new().unwrap();
+    let (r_exact, c_exact) = (dir.path().join("r.drift"), dir.path().join("c.drift"));
+    build(&[&golden("reference.parquet")], &r_exact, &[]);
+    build(&[&golden("current.parquet")], &c_exact, &[]);
+    let (_, raw) = check_json(&[&golden("reference.parquet")], &[&golden("current.parquet")], &[]);
+    let (_, both) = check_json(&[s(&r_exact)], &[s(&c_exact)], &[]);
+    assert_eq!(raw, both, "exact snapshots on both sides: the raw report");
+
+    let (r_sk, c_sk) = (dir.path().join("rs.drift"), dir.path().join("cs.drift"));
+    build(&[&golden("reference.parquet")], &r_sk, &["--exact-max-values", "0", "--sketch-cells", "256"]);
+    build(&[&golden("current.parquet")], &c_sk, &["--exact-max-values", "0", "--sketch-cells", "256"]);
+    for (reference, current) in [(&r_exact, &c_sk), (&r_sk, &c_sk)] {
+        let (code, via) = check_json(&[s(reference)], &[s(current)], &[]);
+        assert_eq!(code, 1);
+        for name in ["age", "income", "score", "clicks"] {
+            let (r, v) = (test(column(&raw, name), "ks"), test(column(&via, name), "ks"));
+            let d = r["statistic"].as_f64().unwrap();
+            let (mid, eps) = (v["statistic"].as_f64().unwrap(), v["error_bound"].as_f64().unwrap());
+            assert!((mid - d).abs() <= eps + 1e-15, "{name}: D {d} outside {mid} ± {eps}");
+            assert!(eps <= 2.0 / 256.0, "{name}: {eps}");
+            assert_eq!(test(column(&via, name), "psi")["approximate"], true, "{name}");
+            let psi = test(column(&raw, name), "psi")["statistic"].as_f64().unwrap();
+            assert!((test(column(&via, name), "psi")["statistic"].as_f64().unwrap() - psi).abs() < 0.01, "{name}");
+            assert_eq!(column(&raw, name)["drift"], column(&via, name)["drift"], "{name}");
+        }
+    }
 }
 
 #[test]
