@@ -64,7 +64,68 @@ CREATE TABLE IF NOT EXISTS evaluations (
     severity TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS evaluations_by_window ON evaluations (window_id);
+CREATE TABLE IF NOT EXISTS window_parts (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    monitor TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    profile BLOB NOT NULL,           -- a snapshot of the file's rows (exact up to a cap, else a sketch)
+    created_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS window_parts_by_monitor ON window_parts (monitor, seq);
 ";
+
+/// Inserts a window row and, if evaluated, every test of its report; returns the window id.
+fn insert_window(
+    tx: &rusqlite::Transaction,
+    monitor: &str,
+    kind: &str,
+    files: u64,
+    rows: u64,
+    report: Option<&Report>,
+    now_ms: i64,
+) -> Result<i64> {
+    let (status, drift, severity, json) = match report {
+        Some(r) => (
+            "evaluated",
+            r.drift,
+            r.severity.as_str(),
+            Some(serde_json::to_string(r).map_err(|e| anyhow::anyhow!("cannot store the report: {e}"))?),
+        ),
+        None => ("insufficient", false, "none", None),
+    };
+    tx.execute(
+        "INSERT INTO windows (monitor, kind, closed_ms, files, rows, status, drift, severity, report)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![monitor, kind, now_ms, files as i64, rows as i64, status, drift, severity, json],
+    )?;
+    let id = tx.last_insert_rowid();
+    if let Some(r) = report {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO evaluations (window_id, monitor, segment, column_name, test, statistic, p_value,
+                 p_value_adjusted, alpha, floor, critical_floor, drift, severity)
+             VALUES (?1, ?2, '', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )?;
+        for c in &r.columns {
+            for t in &c.tests {
+                stmt.execute(params![
+                    id,
+                    monitor,
+                    c.column,
+                    t.test.as_str(),
+                    t.statistic,
+                    t.p_value,
+                    t.p_value_adjusted,
+                    t.threshold.alpha,
+                    t.threshold.floor,
+                    t.threshold.critical_floor,
+                    t.drift,
+                    t.severity.as_str()
+                ])?;
+            }
+        }
+    }
+    Ok(id)
+}
 
 /// What the state knows of one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +178,19 @@ pub struct TestRow {
     pub drift: bool,
     /// none, warning or critical.
     pub severity: String,
+}
+
+/// An open window being closed: its kind, the last part it includes, its files and rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closing {
+    /// Window kind (`rows`, `time`).
+    pub kind: &'static str,
+    /// Parts up to this sequence number belong to it.
+    pub last_seq: i64,
+    /// Files in it.
+    pub files: u64,
+    /// Rows in it.
+    pub rows: u64,
 }
 
 /// A file consumed by a window.
@@ -268,21 +342,7 @@ impl State {
         now_ms: i64,
     ) -> Result<i64> {
         let tx = self.conn.transaction()?;
-        let (status, drift, severity, json) = match report {
-            Some(r) => (
-                "evaluated",
-                r.drift,
-                r.severity.as_str(),
-                Some(serde_json::to_string(r).map_err(|e| anyhow::anyhow!("cannot store the report: {e}"))?),
-            ),
-            None => ("insufficient", false, "none", None),
-        };
-        tx.execute(
-            "INSERT INTO windows (monitor, kind, closed_ms, files, rows, status, drift, severity, report)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![monitor, kind, now_ms, files.len() as i64, rows as i64, status, drift, severity, json],
-        )?;
-        let id = tx.last_insert_rowid();
+        let id = insert_window(&tx, monitor, kind, files.len() as u64, rows, report, now_ms)?;
         for f in files {
             tx.execute(
                 "INSERT INTO files (monitor, path, size, mtime_ms, first_seen_ms, status, window_id, rows, updated_ms)
@@ -292,31 +352,60 @@ impl State {
                 params![monitor, f.path, f.size as i64, f.mtime_ms, now_ms, id, f.rows as i64],
             )?;
         }
-        if let Some(r) = report {
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO evaluations (window_id, monitor, segment, column_name, test, statistic, p_value,
-                     p_value_adjusted, alpha, floor, critical_floor, drift, severity)
-                 VALUES (?1, ?2, '', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )?;
-            for c in &r.columns {
-                for t in &c.tests {
-                    stmt.execute(params![
-                        id,
-                        monitor,
-                        c.column,
-                        t.test.as_str(),
-                        t.statistic,
-                        t.p_value,
-                        t.p_value_adjusted,
-                        t.threshold.alpha,
-                        t.threshold.floor,
-                        t.threshold.critical_floor,
-                        t.drift,
-                        t.severity.as_str()
-                    ])?;
-                }
-            }
-        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// In one transaction: marks a file consumed and stores its profile as a part of the
+    /// monitor's open window. The open window then survives restarts without the file.
+    pub fn add_part(&mut self, monitor: &str, file: &Consumed, profile: &[u8], now_ms: i64) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO window_parts (monitor, rows, profile, created_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![monitor, file.rows as i64, profile, now_ms],
+        )?;
+        tx.execute(
+            "INSERT INTO files (monitor, path, size, mtime_ms, first_seen_ms, status, rows, updated_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'consumed', ?6, ?5)
+             ON CONFLICT (monitor, path) DO UPDATE SET size = ?3, mtime_ms = ?4, status = 'consumed',
+                 rows = ?6, updated_ms = ?5",
+            params![monitor, file.path, file.size as i64, file.mtime_ms, now_ms, file.rows as i64],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The open window's parts, oldest first: (seq, rows, profile).
+    pub fn parts(&self, monitor: &str) -> Result<Vec<(i64, u64, Vec<u8>)>> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT seq, rows, profile FROM window_parts WHERE monitor = ?1 ORDER BY seq")?;
+        let rows = stmt.query_map([monitor], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Rows in the open window so far.
+    pub fn open_rows(&self, monitor: &str) -> Result<u64> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COALESCE(SUM(rows), 0) FROM window_parts WHERE monitor = ?1",
+            [monitor],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
+    /// In one transaction: stores the closed window (as [`State::commit_window`] does, with no
+    /// files of its own) and deletes the parts up to `last_seq`.
+    pub fn close_window(
+        &mut self,
+        monitor: &str,
+        closing: &Closing,
+        report: Option<&Report>,
+        now_ms: i64,
+    ) -> Result<i64> {
+        let Closing { kind, last_seq, files, rows } = *closing;
+        let tx = self.conn.transaction()?;
+        let id = insert_window(&tx, monitor, kind, files, rows, report, now_ms)?;
+        tx.execute("DELETE FROM window_parts WHERE monitor = ?1 AND seq <= ?2", params![monitor, last_seq])?;
         tx.commit()?;
         Ok(id)
     }

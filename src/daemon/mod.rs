@@ -7,9 +7,9 @@
 //! served by [`http`]. SIGTERM/SIGINT drain and exit 0; SIGHUP reloads a configuration that
 //! validates and keeps the old one otherwise.
 //!
-//! Windows today are per batch of newly settled files (`type = "files"`); row-count and
-//! event-time windows, segments and staleness alerts are not implemented yet: such monitors
-//! fail clearly at start.
+//! Windows are per batch of newly settled files (`type = "files"`) or by row count
+//! (`type = "rows"`, the open window persisted as profiles in the state); event-time windows
+//! and segments are not implemented yet: such monitors fail clearly at start.
 
 pub mod http;
 pub mod metrics;
@@ -124,9 +124,9 @@ pub struct MonitorRun {
 impl MonitorRun {
     /// Prepares a monitor; unsupported window types fail here, clearly.
     pub fn new(monitor: Monitor) -> Result<MonitorRun> {
-        if monitor.window != Window::Files {
+        if matches!(monitor.window, Window::Time { .. }) {
             bail!(
-                "monitor {}: window type {:?} is not implemented yet; use type = \"files\"",
+                "monitor {}: window type {:?} is not implemented yet; use type = \"files\" or \"rows\"",
                 monitor.id,
                 monitor.window
             );
@@ -217,6 +217,9 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
     if files.is_empty() {
         return Ok(outcome);
     }
+    if let Window::Rows { rows: target } = run.monitor.window {
+        return rows_windows(shared, run, files, consumed, target, now, outcome).await;
+    }
     let rows: u64 = files.iter().map(|f| f.rows).sum();
     let dataset = Dataset::from_files("current", files).with_context(|| format!("monitor {id}"))?;
     let report = if rows < run.monitor.min_rows {
@@ -248,17 +251,121 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
         .get_or_create(&OutcomeLabel { monitor: id.clone(), outcome: "consumed".into() })
         .inc_by(consumed.len() as u64);
     shared.metrics.rows.get_or_create(&label).inc_by(rows);
-    let window_outcome = match &report {
+    record_window_metrics(shared, &id, report.as_ref());
+    tracing::info!(monitor = %id, window = window_id, files = consumed.len(), rows, "files window closed");
+    outcome.window = Some((window_id, report));
+    Ok(outcome)
+}
+
+/// Values kept exactly per column in an open window before it switches to a sketch.
+pub const WINDOW_EXACT_VALUES: u64 = 200_000;
+
+/// Row-count windows: each settled file is profiled into a part of the open window (exact
+/// values up to [`WINDOW_EXACT_VALUES`] per column, a mergeable sketch beyond) and stored with
+/// the file's consumption in one transaction, so the open window survives restarts without its
+/// files and its memory stays bounded. When the parts reach `target` rows they are merged and
+/// evaluated as one window (closing at the first file that reaches the target).
+async fn rows_windows(
+    shared: &Arc<Shared>,
+    run: &mut MonitorRun,
+    files: Vec<crate::source::ParquetFile>,
+    consumed: Vec<Consumed>,
+    target: u64,
+    now: i64,
+    mut outcome: CycleOutcome,
+) -> Result<CycleOutcome> {
+    let id = run.monitor.id.clone();
+    let settings = crate::snapshot::BuildSettings {
+        bins: run.monitor.policy.bins,
+        max_categories: run.monitor.policy.max_categories,
+        exact_max_values: WINDOW_EXACT_VALUES,
+        sketch_cells: crate::stats::sketch::DEFAULT_CELLS,
+    };
+    for (file, c) in files.into_iter().zip(consumed) {
+        let forced = run.monitor.columns.categorical.clone();
+        let profile = tokio::task::spawn_blocking(move || -> Result<Vec<u8>> {
+            let ds = Dataset::from_files("current", vec![file])?;
+            let selection = crate::snapshot::Selection {
+                categorical: forced.into_iter().filter(|c| ds.column(c).is_some()).collect(),
+                ..Default::default()
+            };
+            let snap = crate::snapshot::Snapshot::build(&ds, &selection, settings, String::new(), &|_, _| {})?;
+            Ok(snap.to_bytes())
+        })
+        .await??;
+        {
+            let mut st = shared.state.lock().map_err(|_| anyhow::anyhow!("state lock poisoned"))?;
+            st.add_part(&id, &c, &profile, now)?;
+        }
+        outcome.consumed += 1;
+        shared.metrics.files.get_or_create(&OutcomeLabel { monitor: id.clone(), outcome: "consumed".into() }).inc();
+        shared.metrics.rows.get_or_create(&MonitorLabel { monitor: id.clone() }).inc_by(c.rows);
+        let open = shared.state.lock().map_err(|_| anyhow::anyhow!("state lock poisoned"))?.open_rows(&id)?;
+        if open >= target {
+            let window = close_rows_window(shared, run, now).await?;
+            outcome.window = Some(window);
+        }
+    }
+    Ok(outcome)
+}
+
+/// Merges the open window's parts, evaluates them and stores the window, deleting its parts.
+async fn close_rows_window(shared: &Arc<Shared>, run: &MonitorRun, now: i64) -> Result<(i64, Option<Report>)> {
+    let id = run.monitor.id.clone();
+    let parts = shared.state.lock().map_err(|_| anyhow::anyhow!("state lock poisoned"))?.parts(&id)?;
+    let last_seq = parts.last().map_or(0, |p| p.0);
+    let files = parts.len() as u64;
+    let rows: u64 = parts.iter().map(|p| p.1).sum();
+    let reference = run.reference.clone().expect("loaded before any window");
+    let m = run.monitor.clone();
+    let _permit = shared.permits.acquire().await.map_err(|_| anyhow::anyhow!("shutting down"))?;
+    let report = tokio::task::spawn_blocking(move || -> Result<Option<Report>> {
+        if rows < m.min_rows {
+            return Ok(None);
+        }
+        let snaps: Vec<(String, crate::snapshot::Snapshot)> = parts
+            .iter()
+            .map(|(seq, _, bytes)| Ok((format!("part {seq}"), crate::snapshot::Snapshot::from_bytes(bytes)?)))
+            .collect::<Result<_>>()?;
+        let window = crate::snapshot::Snapshot::merge(&snaps, String::new())?;
+        let options = CheckOptions {
+            columns: m.columns.include.clone(),
+            exclude: m.columns.exclude.clone(),
+            categorical: m.columns.categorical.clone(),
+            threads: 1,
+        };
+        Ok(Some(run_check(reference.as_ref(), &window, &options, &m.policy, &|_, _| {})?))
+    })
+    .await??;
+    let closing = crate::state::Closing { kind: "rows", last_seq, files, rows };
+    let wid = shared.state.lock().map_err(|_| anyhow::anyhow!("state lock poisoned"))?.close_window(
+        &id,
+        &closing,
+        report.as_ref(),
+        now,
+    )?;
+    record_window_metrics(shared, &id, report.as_ref());
+    tracing::info!(monitor = %id, window = wid, files, rows, "rows window closed");
+    Ok((wid, report))
+}
+
+/// Window counters and the latest per-test gauges.
+fn record_window_metrics(shared: &Shared, id: &str, report: Option<&Report>) {
+    let window_outcome = match report {
         None => "insufficient",
         Some(r) if r.drift => "drift",
         Some(_) => "evaluated",
     };
-    shared.metrics.windows.get_or_create(&OutcomeLabel { monitor: id.clone(), outcome: window_outcome.into() }).inc();
-    if let Some(r) = &report {
+    shared
+        .metrics
+        .windows
+        .get_or_create(&OutcomeLabel { monitor: id.to_owned(), outcome: window_outcome.into() })
+        .inc();
+    if let Some(r) = report {
         for c in &r.columns {
             for t in &c.tests {
                 let l = TestLabel {
-                    monitor: id.clone(),
+                    monitor: id.to_owned(),
                     column: c.column.clone(),
                     test: t.test.as_str().into(),
                     segment: String::new(),
@@ -274,9 +381,6 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
             }
         }
     }
-    tracing::info!(monitor = %id, window = window_id, files = consumed.len(), rows, outcome = window_outcome, "window closed");
-    outcome.window = Some((window_id, report));
-    Ok(outcome)
 }
 
 /// The reference a monitor compares against, kept in memory for its lifetime: a snapshot as
@@ -440,7 +544,7 @@ pub async fn run_once(cfg: &Config) -> Result<(bool, bool)> {
             match &o.window {
                 Some((wid, Some(r))) => println!(
                     "{id}: window {wid}: {} files, {} rows: {}",
-                    o.consumed,
+                    r.current.files,
                     r.current.rows,
                     crate::output::summary_line(r)
                 ),
@@ -448,6 +552,10 @@ pub async fn run_once(cfg: &Config) -> Result<(bool, bool)> {
                     "{id}: window {wid}: {} files, fewer rows than min_rows ({}): insufficient, not evaluated",
                     o.consumed, run.monitor.min_rows
                 ),
+                None if o.consumed > 0 => {
+                    let open = shared.state.lock().ok().and_then(|st| st.open_rows(id).ok()).unwrap_or(0);
+                    println!("{id}: {} files added to the open window ({open} rows so far)", o.consumed)
+                }
                 None => println!("{id}: no new settled files ({} waiting to settle)", o.waiting),
             }
         }

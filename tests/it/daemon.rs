@@ -246,3 +246,56 @@ fn kill_9_and_restart_gives_the_uninterrupted_results() {
     };
     assert_eq!(strip(&got), strip(&want), "every file in exactly one window, with the same results");
 }
+
+#[test]
+fn rows_windows_persist_their_open_state_without_the_files() {
+    let st = setup(0, free_port(), None);
+    let monitor = st.dir.path().join("monitors/model.toml");
+    let text = std::fs::read_to_string(&monitor)
+        .unwrap()
+        .replace("[window]\nmin_rows = 50", "[window]\ntype = \"rows\"\nrows = 1000\nmin_rows = 50");
+    std::fs::write(&monitor, text).unwrap();
+    let a = land(&st, "a.parquet", batch(400, 30, 1.0), 5);
+    let b = land(&st, "b.parquet", batch(400, 31, 1.0), 5);
+    let (code, out) = once(&st);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("2 files added to the open window (800 rows so far)"), "{out}");
+    assert!(history(&st).as_array().unwrap().is_empty());
+    // The consumed files are gone (rotated away): the open window lives in the state.
+    std::fs::remove_file(a).unwrap();
+    std::fs::remove_file(b).unwrap();
+    land(&st, "c.parquet", batch(400, 32, 1.0), 5);
+    let (code, out) = once(&st);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("window 1: 3 files, 1200 rows: DRIFT"), "{out}");
+    let h = history(&st);
+    assert_eq!((h[0]["files"].as_u64(), h[0]["rows"].as_u64()), (Some(3), Some(1200)));
+    let x_ks =
+        h[0]["tests"].as_array().unwrap().iter().find(|t| t["column"] == "x" && t["test"] == "ks").unwrap().clone();
+    assert_eq!(x_ks["drift"], true);
+
+    // The same 1200 rows checked at once give the same statistic: parts merge exactly.
+    let dir = TempDir::new().unwrap();
+    let mut all = batch(400, 30, 1.0);
+    for cols in [batch(400, 31, 1.0), batch(400, 32, 1.0)] {
+        for (i, (_, arr)) in cols.into_iter().enumerate() {
+            all[i].1 = concat(&all[i].1, &arr);
+        }
+    }
+    let joined = write(dir.path(), "all.parquet", all);
+    let (_, rep) = crate::support::check_json(&[s(&st.dir.path().join("reference.parquet"))], &[s(&joined)], &[]);
+    let want = crate::support::test(crate::support::column(&rep, "x"), "ks")["statistic"].as_f64().unwrap();
+    assert!((x_ks["statistic"].as_f64().unwrap() - want).abs() < 1e-12, "{x_ks} vs {want}");
+}
+
+fn concat(a: &ArrayRef, b: &ArrayRef) -> ArrayRef {
+    use arrow_array::Array;
+    match (a.as_any().downcast_ref::<Float64Array>(), b.as_any().downcast_ref::<Float64Array>()) {
+        (Some(x), Some(y)) => Arc::new(Float64Array::from_iter(x.iter().chain(y.iter()))),
+        _ => {
+            let (x, y) =
+                (a.as_any().downcast_ref::<StringArray>().unwrap(), b.as_any().downcast_ref::<StringArray>().unwrap());
+            Arc::new(StringArray::from_iter(x.iter().chain(y.iter())))
+        }
+    }
+}
