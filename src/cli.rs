@@ -472,6 +472,7 @@ pub fn history(args: &HistoryArgs) -> Result<i32> {
                 .map(|w| {
                     serde_json::json!({
                         "window": w.id, "closed_ms": w.closed_ms, "files": w.files, "rows": w.rows,
+                        "start_ms": w.span.map(|s| s.0), "end_ms": w.span.map(|s| s.1),
                         "status": w.status, "drift": w.drift, "severity": w.severity,
                         "tests": w.tests.iter().map(|t| serde_json::json!({
                             "segment": t.segment, "column": t.column, "test": t.test, "statistic": t.statistic,

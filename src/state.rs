@@ -43,6 +43,8 @@ CREATE TABLE IF NOT EXISTS windows (
     files INTEGER NOT NULL,
     rows INTEGER NOT NULL,
     status TEXT NOT NULL,            -- evaluated | insufficient
+    start_ms INTEGER,                -- event-time windows: [start, end)
+    end_ms INTEGER,
     drift INTEGER NOT NULL,
     severity TEXT NOT NULL,
     report TEXT                      -- the JSON report
@@ -67,11 +69,19 @@ CREATE INDEX IF NOT EXISTS evaluations_by_window ON evaluations (window_id);
 CREATE TABLE IF NOT EXISTS window_parts (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     monitor TEXT NOT NULL,
+    window_key INTEGER NOT NULL,     -- 0 for row windows; the window's index for event time
     rows INTEGER NOT NULL,
     profile BLOB NOT NULL,           -- a snapshot of the file's rows (exact up to a cap, else a sketch)
     created_ms INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS window_parts_by_monitor ON window_parts (monitor, seq);
+CREATE INDEX IF NOT EXISTS window_parts_by_monitor ON window_parts (monitor, window_key, seq);
+CREATE TABLE IF NOT EXISTS event_clock (
+    monitor TEXT PRIMARY KEY,
+    max_event_ms INTEGER,            -- the latest event time seen (watermark = this - lateness)
+    closed_until_ms INTEGER,         -- rows before this are late: their window is closed
+    last_data_ms INTEGER NOT NULL,   -- wall clock of the last rows, for the idle timeout
+    late_rows INTEGER NOT NULL DEFAULT 0
+);
 ";
 
 /// Inserts a window row and, if evaluated, every test of its report; returns the window id.
@@ -157,6 +167,8 @@ pub struct WindowRow {
     pub drift: bool,
     /// Highest severity.
     pub severity: String,
+    /// Event-time windows: `[start, end)` in ms.
+    pub span: Option<(i64, i64)>,
     /// Every test of the window.
     pub tests: Vec<TestRow>,
 }
@@ -180,17 +192,43 @@ pub struct TestRow {
     pub severity: String,
 }
 
-/// An open window being closed: its kind, the last part it includes, its files and rows.
+/// An open window being closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Closing {
     /// Window kind (`rows`, `time`).
     pub kind: &'static str,
+    /// Which open window (0 for row windows).
+    pub key: i64,
     /// Parts up to this sequence number belong to it.
     pub last_seq: i64,
     /// Files in it.
     pub files: u64,
     /// Rows in it.
     pub rows: u64,
+    /// Event-time windows: `[start, end)` in ms.
+    pub span: Option<(i64, i64)>,
+}
+
+/// The event clock of a monitor with event-time windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Clock {
+    /// The latest event time seen.
+    pub max_event_ms: Option<i64>,
+    /// Rows before this are late (their window closed).
+    pub closed_until_ms: Option<i64>,
+    /// Wall clock of the last rows seen.
+    pub last_data_ms: Option<i64>,
+    /// Late rows counted so far.
+    pub late_rows: u64,
+}
+
+/// How a consumed file moves the event clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClockUpdate {
+    /// The latest event time in the file (`None`: no timestamped row).
+    pub max_event_ms: Option<i64>,
+    /// Rows that arrived after their window closed, or without a timestamp.
+    pub late_rows: u64,
 }
 
 /// A file consumed by a window.
@@ -356,14 +394,25 @@ impl State {
         Ok(id)
     }
 
-    /// In one transaction: marks a file consumed and stores its profile as a part of the
-    /// monitor's open window. The open window then survives restarts without the file.
-    pub fn add_part(&mut self, monitor: &str, file: &Consumed, profile: &[u8], now_ms: i64) -> Result<()> {
+    /// In one transaction: marks a file consumed and stores its profiles as parts of the
+    /// monitor's open windows (`(window_key, rows, profile)`; key 0 for row windows), with the
+    /// event clock's progress for event-time windows. Open windows then survive restarts
+    /// without their files.
+    pub fn add_parts(
+        &mut self,
+        monitor: &str,
+        file: &Consumed,
+        parts: &[(i64, u64, Vec<u8>)],
+        clock: Option<ClockUpdate>,
+        now_ms: i64,
+    ) -> Result<()> {
         let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO window_parts (monitor, rows, profile, created_ms) VALUES (?1, ?2, ?3, ?4)",
-            params![monitor, file.rows as i64, profile, now_ms],
-        )?;
+        for (key, rows, profile) in parts {
+            tx.execute(
+                "INSERT INTO window_parts (monitor, window_key, rows, profile, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![monitor, key, *rows as i64, profile, now_ms],
+            )?;
+        }
         tx.execute(
             "INSERT INTO files (monitor, path, size, mtime_ms, first_seen_ms, status, rows, updated_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, 'consumed', ?6, ?5)
@@ -371,30 +420,71 @@ impl State {
                  rows = ?6, updated_ms = ?5",
             params![monitor, file.path, file.size as i64, file.mtime_ms, now_ms, file.rows as i64],
         )?;
+        if let Some(c) = clock {
+            tx.execute(
+                "INSERT INTO event_clock (monitor, max_event_ms, last_data_ms, late_rows) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (monitor) DO UPDATE SET
+                     max_event_ms = MAX(COALESCE(max_event_ms, ?2), COALESCE(?2, max_event_ms)),
+                     last_data_ms = CASE WHEN ?2 IS NULL THEN last_data_ms ELSE ?3 END,
+                     late_rows = late_rows + ?4",
+                params![monitor, c.max_event_ms, now_ms, c.late_rows as i64],
+            )?;
+        }
         tx.commit()?;
         Ok(())
     }
 
-    /// The open window's parts, oldest first: (seq, rows, profile).
-    pub fn parts(&self, monitor: &str) -> Result<Vec<(i64, u64, Vec<u8>)>> {
-        let mut stmt =
-            self.conn.prepare_cached("SELECT seq, rows, profile FROM window_parts WHERE monitor = ?1 ORDER BY seq")?;
-        let rows = stmt.query_map([monitor], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?)))?;
+    /// The event clock of a monitor with event-time windows.
+    pub fn clock(&self, monitor: &str) -> Result<Clock> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT max_event_ms, closed_until_ms, last_data_ms, late_rows FROM event_clock WHERE monitor = ?1",
+                [monitor],
+                |r| {
+                    Ok(Clock {
+                        max_event_ms: r.get(0)?,
+                        closed_until_ms: r.get(1)?,
+                        last_data_ms: Some(r.get(2)?),
+                        late_rows: r.get::<_, i64>(3)? as u64,
+                    })
+                },
+            )
+            .optional()?
+            .unwrap_or_default())
+    }
+
+    /// Open windows: (window_key, rows), by key.
+    pub fn open_windows(&self, monitor: &str) -> Result<Vec<(i64, u64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT window_key, SUM(rows) FROM window_parts WHERE monitor = ?1 GROUP BY window_key ORDER BY window_key",
+        )?;
+        let rows = stmt.query_map([monitor], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    /// Rows in the open window so far.
-    pub fn open_rows(&self, monitor: &str) -> Result<u64> {
+    /// The parts of one open window, oldest first: (seq, rows, profile).
+    pub fn parts(&self, monitor: &str, key: i64) -> Result<Vec<(i64, u64, Vec<u8>)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, rows, profile FROM window_parts WHERE monitor = ?1 AND window_key = ?2 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map(params![monitor, key], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Rows in an open window so far.
+    pub fn open_rows(&self, monitor: &str, key: i64) -> Result<u64> {
         let n: i64 = self.conn.query_row(
-            "SELECT COALESCE(SUM(rows), 0) FROM window_parts WHERE monitor = ?1",
-            [monitor],
+            "SELECT COALESCE(SUM(rows), 0) FROM window_parts WHERE monitor = ?1 AND window_key = ?2",
+            params![monitor, key],
             |r| r.get(0),
         )?;
         Ok(n as u64)
     }
 
     /// In one transaction: stores the closed window (as [`State::commit_window`] does, with no
-    /// files of its own) and deletes the parts up to `last_seq`.
+    /// files of its own), deletes its parts and, for an event-time window, moves the point
+    /// before which rows are late to its end.
     pub fn close_window(
         &mut self,
         monitor: &str,
@@ -402,10 +492,20 @@ impl State {
         report: Option<&Report>,
         now_ms: i64,
     ) -> Result<i64> {
-        let Closing { kind, last_seq, files, rows } = *closing;
         let tx = self.conn.transaction()?;
-        let id = insert_window(&tx, monitor, kind, files, rows, report, now_ms)?;
-        tx.execute("DELETE FROM window_parts WHERE monitor = ?1 AND seq <= ?2", params![monitor, last_seq])?;
+        let id = insert_window(&tx, monitor, closing.kind, closing.files, closing.rows, report, now_ms)?;
+        if let Some((start, end)) = closing.span {
+            tx.execute("UPDATE windows SET start_ms = ?2, end_ms = ?3 WHERE id = ?1", params![id, start, end])?;
+            tx.execute(
+                "INSERT INTO event_clock (monitor, closed_until_ms, last_data_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (monitor) DO UPDATE SET closed_until_ms = MAX(COALESCE(closed_until_ms, ?2), ?2)",
+                params![monitor, end, now_ms],
+            )?;
+        }
+        tx.execute(
+            "DELETE FROM window_parts WHERE monitor = ?1 AND window_key = ?2 AND seq <= ?3",
+            params![monitor, closing.key, closing.last_seq],
+        )?;
         tx.commit()?;
         Ok(id)
     }
@@ -413,7 +513,7 @@ impl State {
     /// The latest `limit` windows of a monitor, newest first, with their tests.
     pub fn history(&self, monitor: &str, limit: usize) -> Result<Vec<WindowRow>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, closed_ms, files, rows, status, drift, severity FROM windows
+            "SELECT id, closed_ms, files, rows, status, drift, severity, start_ms, end_ms FROM windows
              WHERE monitor = ?1 ORDER BY id DESC LIMIT ?2",
         )?;
         let windows = stmt
@@ -426,6 +526,10 @@ impl State {
                     status: r.get(4)?,
                     drift: r.get(5)?,
                     severity: r.get(6)?,
+                    span: match (r.get::<_, Option<i64>>(7)?, r.get::<_, Option<i64>>(8)?) {
+                        (Some(a), Some(b)) => Some((a, b)),
+                        _ => None,
+                    },
                     tests: Vec::new(),
                 })
             })?

@@ -7,14 +7,16 @@
 //! served by [`http`]. SIGTERM/SIGINT drain and exit 0; SIGHUP reloads a configuration that
 //! validates and keeps the old one otherwise.
 //!
-//! Windows are per batch of newly settled files (`type = "files"`) or by row count
-//! (`type = "rows"`, the open window persisted as profiles in the state); event-time windows
-//! and segments are not implemented yet: such monitors fail clearly at start.
+//! Windows are per batch of newly settled files (`type = "files"`), by row count
+//! (`type = "rows"`) or tumbling by event time (`type = "time"`); the latter two keep their
+//! open state in the database ([`windows`]). Segments are not implemented yet: such monitors
+//! fail clearly at start.
 
 pub mod http;
 pub mod metrics;
 pub mod plan;
 pub mod store;
+pub mod windows;
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -124,13 +126,6 @@ pub struct MonitorRun {
 impl MonitorRun {
     /// Prepares a monitor; unsupported window types fail here, clearly.
     pub fn new(monitor: Monitor) -> Result<MonitorRun> {
-        if matches!(monitor.window, Window::Time { .. }) {
-            bail!(
-                "monitor {}: window type {:?} is not implemented yet; use type = \"files\" or \"rows\"",
-                monitor.id,
-                monitor.window
-            );
-        }
         if monitor.segments.is_some() {
             bail!("monitor {}: [segments] is not implemented yet; remove it for now", monitor.id);
         }
@@ -146,8 +141,8 @@ pub struct CycleOutcome {
     pub consumed: usize,
     /// Files quarantined.
     pub quarantined: usize,
-    /// The window closed, if any: (id, report if evaluated).
-    pub window: Option<(i64, Option<Report>)>,
+    /// Windows closed, oldest first: (id, report if evaluated).
+    pub windows: Vec<(i64, Option<Report>)>,
     /// Files not settled yet.
     pub waiting: usize,
 }
@@ -214,11 +209,16 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
             }
         }
     }
-    if files.is_empty() {
+    // Event-time windows also close on the idle timeout, with no new file.
+    if files.is_empty() && !matches!(run.monitor.window, Window::Time { .. }) {
         return Ok(outcome);
     }
-    if let Window::Rows { rows: target } = run.monitor.window {
-        return rows_windows(shared, run, files, consumed, target, now, outcome).await;
+    match run.monitor.window {
+        Window::Files => {}
+        Window::Rows { rows: target } => {
+            return windows::rows_windows(shared, run, files, consumed, target, now, outcome).await;
+        }
+        Window::Time { .. } => return windows::time_windows(shared, run, files, consumed, now, outcome).await,
     }
     let rows: u64 = files.iter().map(|f| f.rows).sum();
     let dataset = Dataset::from_files("current", files).with_context(|| format!("monitor {id}"))?;
@@ -253,104 +253,12 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
     shared.metrics.rows.get_or_create(&label).inc_by(rows);
     record_window_metrics(shared, &id, report.as_ref());
     tracing::info!(monitor = %id, window = window_id, files = consumed.len(), rows, "files window closed");
-    outcome.window = Some((window_id, report));
+    outcome.windows.push((window_id, report));
     Ok(outcome)
-}
-
-/// Values kept exactly per column in an open window before it switches to a sketch.
-pub const WINDOW_EXACT_VALUES: u64 = 200_000;
-
-/// Row-count windows: each settled file is profiled into a part of the open window (exact
-/// values up to [`WINDOW_EXACT_VALUES`] per column, a mergeable sketch beyond) and stored with
-/// the file's consumption in one transaction, so the open window survives restarts without its
-/// files and its memory stays bounded. When the parts reach `target` rows they are merged and
-/// evaluated as one window (closing at the first file that reaches the target).
-async fn rows_windows(
-    shared: &Arc<Shared>,
-    run: &mut MonitorRun,
-    files: Vec<crate::source::ParquetFile>,
-    consumed: Vec<Consumed>,
-    target: u64,
-    now: i64,
-    mut outcome: CycleOutcome,
-) -> Result<CycleOutcome> {
-    let id = run.monitor.id.clone();
-    let settings = crate::snapshot::BuildSettings {
-        bins: run.monitor.policy.bins,
-        max_categories: run.monitor.policy.max_categories,
-        exact_max_values: WINDOW_EXACT_VALUES,
-        sketch_cells: crate::stats::sketch::DEFAULT_CELLS,
-    };
-    for (file, c) in files.into_iter().zip(consumed) {
-        let forced = run.monitor.columns.categorical.clone();
-        let profile = tokio::task::spawn_blocking(move || -> Result<Vec<u8>> {
-            let ds = Dataset::from_files("current", vec![file])?;
-            let selection = crate::snapshot::Selection {
-                categorical: forced.into_iter().filter(|c| ds.column(c).is_some()).collect(),
-                ..Default::default()
-            };
-            let snap = crate::snapshot::Snapshot::build(&ds, &selection, settings, String::new(), &|_, _| {})?;
-            Ok(snap.to_bytes())
-        })
-        .await??;
-        {
-            let mut st = shared.state.lock().map_err(|_| anyhow::anyhow!("state lock poisoned"))?;
-            st.add_part(&id, &c, &profile, now)?;
-        }
-        outcome.consumed += 1;
-        shared.metrics.files.get_or_create(&OutcomeLabel { monitor: id.clone(), outcome: "consumed".into() }).inc();
-        shared.metrics.rows.get_or_create(&MonitorLabel { monitor: id.clone() }).inc_by(c.rows);
-        let open = shared.state.lock().map_err(|_| anyhow::anyhow!("state lock poisoned"))?.open_rows(&id)?;
-        if open >= target {
-            let window = close_rows_window(shared, run, now).await?;
-            outcome.window = Some(window);
-        }
-    }
-    Ok(outcome)
-}
-
-/// Merges the open window's parts, evaluates them and stores the window, deleting its parts.
-async fn close_rows_window(shared: &Arc<Shared>, run: &MonitorRun, now: i64) -> Result<(i64, Option<Report>)> {
-    let id = run.monitor.id.clone();
-    let parts = shared.state.lock().map_err(|_| anyhow::anyhow!("state lock poisoned"))?.parts(&id)?;
-    let last_seq = parts.last().map_or(0, |p| p.0);
-    let files = parts.len() as u64;
-    let rows: u64 = parts.iter().map(|p| p.1).sum();
-    let reference = run.reference.clone().expect("loaded before any window");
-    let m = run.monitor.clone();
-    let _permit = shared.permits.acquire().await.map_err(|_| anyhow::anyhow!("shutting down"))?;
-    let report = tokio::task::spawn_blocking(move || -> Result<Option<Report>> {
-        if rows < m.min_rows {
-            return Ok(None);
-        }
-        let snaps: Vec<(String, crate::snapshot::Snapshot)> = parts
-            .iter()
-            .map(|(seq, _, bytes)| Ok((format!("part {seq}"), crate::snapshot::Snapshot::from_bytes(bytes)?)))
-            .collect::<Result<_>>()?;
-        let window = crate::snapshot::Snapshot::merge(&snaps, String::new())?;
-        let options = CheckOptions {
-            columns: m.columns.include.clone(),
-            exclude: m.columns.exclude.clone(),
-            categorical: m.columns.categorical.clone(),
-            threads: 1,
-        };
-        Ok(Some(run_check(reference.as_ref(), &window, &options, &m.policy, &|_, _| {})?))
-    })
-    .await??;
-    let closing = crate::state::Closing { kind: "rows", last_seq, files, rows };
-    let wid = shared.state.lock().map_err(|_| anyhow::anyhow!("state lock poisoned"))?.close_window(
-        &id,
-        &closing,
-        report.as_ref(),
-        now,
-    )?;
-    record_window_metrics(shared, &id, report.as_ref());
-    tracing::info!(monitor = %id, window = wid, files, rows, "rows window closed");
-    Ok((wid, report))
 }
 
 /// Window counters and the latest per-test gauges.
-fn record_window_metrics(shared: &Shared, id: &str, report: Option<&Report>) {
+pub(crate) fn record_window_metrics(shared: &Shared, id: &str, report: Option<&Report>) {
     let window_outcome = match report {
         None => "insufficient",
         Some(r) if r.drift => "drift",
@@ -471,12 +379,12 @@ fn record(shared: &Shared, run: &MonitorRun, cfg: &Config, result: &Result<Cycle
             s.files_waiting = o.waiting;
             s.files_consumed += o.consumed as u64;
             shared.metrics.last_success.get_or_create(&label).set(now as f64 / 1000.0);
-            if let Some((wid, report)) = &o.window {
+            for (wid, report) in &o.windows {
                 s.windows += 1;
                 s.last_window = Some(WindowSummary {
                     id: *wid,
                     status: if report.is_some() { "evaluated".into() } else { "insufficient".into() },
-                    files: o.consumed,
+                    files: report.as_ref().map_or(o.consumed, |r| r.current.files),
                     rows: report.as_ref().map_or(0, |r| r.current.rows),
                     drift: report.as_ref().is_some_and(|r| r.drift),
                     severity: report.as_ref().map_or(Severity::None, |r| r.severity),
@@ -539,24 +447,32 @@ pub async fn run_once(cfg: &Config) -> Result<(bool, bool)> {
         let result = cycle(&shared, run, now).await;
         failed |= result.is_err();
         if let Ok(o) = &result {
-            drift |= o.window.as_ref().and_then(|w| w.1.as_ref()).is_some_and(|r| r.drift);
+            drift |= o.windows.iter().any(|w| w.1.as_ref().is_some_and(|r| r.drift));
             let id = &run.monitor.id;
-            match &o.window {
-                Some((wid, Some(r))) => println!(
-                    "{id}: window {wid}: {} files, {} rows: {}",
-                    r.current.files,
-                    r.current.rows,
-                    crate::output::summary_line(r)
-                ),
-                Some((wid, None)) => println!(
-                    "{id}: window {wid}: {} files, fewer rows than min_rows ({}): insufficient, not evaluated",
-                    o.consumed, run.monitor.min_rows
-                ),
-                None if o.consumed > 0 => {
-                    let open = shared.state.lock().ok().and_then(|st| st.open_rows(id).ok()).unwrap_or(0);
-                    println!("{id}: {} files added to the open window ({open} rows so far)", o.consumed)
+            for (wid, report) in &o.windows {
+                match report {
+                    Some(r) => println!(
+                        "{id}: window {wid}: {} files, {} rows: {}",
+                        r.current.files,
+                        r.current.rows,
+                        crate::output::summary_line(r)
+                    ),
+                    None => println!(
+                        "{id}: window {wid}: fewer rows than min_rows ({}): insufficient, not evaluated",
+                        run.monitor.min_rows
+                    ),
                 }
-                None => println!("{id}: no new settled files ({} waiting to settle)", o.waiting),
+            }
+            let open: u64 = shared
+                .state
+                .lock()
+                .ok()
+                .and_then(|st| st.open_windows(id).ok())
+                .map_or(0, |w| w.iter().map(|x| x.1).sum());
+            if o.windows.is_empty() && o.consumed > 0 {
+                println!("{id}: {} files added to open windows ({open} rows so far)", o.consumed);
+            } else if o.windows.is_empty() {
+                println!("{id}: no new settled files ({} waiting to settle)", o.waiting);
             }
         }
         record(&shared, run, cfg, &result, now);

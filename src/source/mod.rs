@@ -272,6 +272,34 @@ pub fn open_file(path: &Path) -> Result<ParquetFile> {
     Ok(ParquetFile { path: path.to_owned(), rows, meta, body: Body::Path })
 }
 
+impl ParquetFile {
+    /// Every row and column of the file as record batches (for splitting it by event time).
+    pub fn read_all(&self) -> Result<Vec<arrow_array::RecordBatch>> {
+        fn read<R: parquet::file::reader::ChunkReader + 'static>(
+            reader: R,
+            f: &ParquetFile,
+        ) -> Result<Vec<arrow_array::RecordBatch>> {
+            let batches = ParquetRecordBatchReaderBuilder::new_with_metadata(reader, f.meta.clone())
+                .with_batch_size(64 * 1024)
+                .build()
+                .with_context(|| format!("{}: cannot read", f.path.display()))?;
+            batches
+                .map(|b| {
+                    b.with_context(|| {
+                        format!("{}: corrupt data; the file may be truncated or damaged", f.path.display())
+                    })
+                })
+                .collect()
+        }
+        match &self.body {
+            Body::Path => {
+                read(File::open(&self.path).with_context(|| format!("{}: cannot open", self.path.display()))?, self)
+            }
+            Body::Bytes(b) => read(b.clone(), self),
+        }
+    }
+}
+
 /// Reads the footer of a file already fetched into memory; `name` is shown in messages. The
 /// same checks as [`open_file`]: not Parquet, truncated (no footer yet) and corrupt differ.
 pub fn open_bytes(name: &Path, bytes: bytes::Bytes) -> Result<ParquetFile> {

@@ -259,7 +259,7 @@ fn rows_windows_persist_their_open_state_without_the_files() {
     let b = land(&st, "b.parquet", batch(400, 31, 1.0), 5);
     let (code, out) = once(&st);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("2 files added to the open window (800 rows so far)"), "{out}");
+    assert!(out.contains("2 files added to open windows (800 rows so far)"), "{out}");
     assert!(history(&st).as_array().unwrap().is_empty());
     // The consumed files are gone (rotated away): the open window lives in the state.
     std::fs::remove_file(a).unwrap();
@@ -298,4 +298,58 @@ fn concat(a: &ArrayRef, b: &ArrayRef) -> ArrayRef {
             Arc::new(StringArray::from_iter(x.iter().chain(y.iter())))
         }
     }
+}
+
+/// Rows with event times `hour*3600 + offsets` seconds (as a timestamp column `t`).
+fn timed(hours: &[(i64, usize)], seed: u64, shift: f64) -> Vec<(&'static str, ArrayRef)> {
+    let mut r = Rng::new(seed);
+    let mut t = Vec::new();
+    let mut x = Vec::new();
+    for &(hour, n) in hours {
+        for i in 0..n {
+            t.push((hour * 3600 + (i as i64 * 7) % 3600) * 1000);
+            x.push(r.normal() + shift);
+        }
+    }
+    vec![
+        ("t", Arc::new(arrow_array::TimestampMillisecondArray::from(t)) as ArrayRef),
+        ("x", Arc::new(Float64Array::from(x))),
+    ]
+}
+
+#[test]
+fn event_time_windows_close_on_the_watermark_count_late_rows_and_close_when_idle() {
+    let st = setup(0, free_port(), None);
+    write(st.dir.path(), "reference.parquet", timed(&[(0, 3000)], 40, 0.0));
+    let monitor = st.dir.path().join("monitors/model.toml");
+    let text = std::fs::read_to_string(&monitor).unwrap().replace(
+        "[window]\nmin_rows = 50",
+        "[window]\ntype = \"time\"\nsize_secs = 3600\nallowed_lateness_secs = 600\nidle_timeout_secs = 2\ntimestamp_column = \"t\"\nmin_rows = 50\n\n[columns]\nexclude = [\"t\"]",
+    );
+    std::fs::write(&monitor, text).unwrap();
+    // Hours 10 and 11; the watermark (end of hour 11 minus 10 minutes) passes hour 10's end.
+    land(&st, "a.parquet", timed(&[(10, 300), (11, 300)], 41, 0.0), 5);
+    let (code, out) = once(&st);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("window 1: 1 files, 300 rows"), "{out}");
+    // Hour 11 again, hour 12 (drifted), and 40 rows of hour 10: too late, counted.
+    land(&st, "b.parquet", timed(&[(10, 40), (11, 200), (12, 300)], 42, 1.5), 5);
+    let (_, out) = once(&st);
+    assert!(out.contains("window 2: 2 files, 500 rows"), "hour 11 from both files: {out}");
+    let state = drift::state::State::open(&st.dir.path().join("state")).unwrap();
+    assert_eq!(state.clock("model").unwrap().late_rows, 40);
+    drop(state);
+    // No more data: after the idle timeout the open hour 12 closes too.
+    std::thread::sleep(Duration::from_millis(2_100));
+    let (_, out) = once(&st);
+    assert!(out.contains("window 3: 1 files, 300 rows: DRIFT"), "{out}");
+    let h = history(&st);
+    let spans: Vec<(i64, i64)> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|w| (w["start_ms"].as_i64().unwrap(), w["end_ms"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(spans, vec![(36_000_000, 39_600_000), (39_600_000, 43_200_000), (43_200_000, 46_800_000)]);
 }

@@ -1,0 +1,267 @@
+//! Windows whose rows arrive over several files: by row count, and tumbling by event time.
+//!
+//! An open window lives in the state database as **parts**: one profile per consumed file
+//! (a snapshot of that file's rows: exact values up to [`WINDOW_EXACT_VALUES`] per column, a
+//! mergeable sketch beyond, reported as approximate), stored in the same transaction that marks
+//! the file consumed. So memory stays bounded whatever the traffic, and a restart needs neither
+//! the old files nor a replay. Closing a window merges its parts (exactly, in exact mode) and
+//! evaluates the result as the current side.
+//!
+//! Event time: rows go to the tumbling window `[k*size, (k+1)*size)` of their timestamp. The
+//! watermark is the latest event time seen minus `allowed_lateness`; a window closes when the
+//! watermark passes its end, or when no data arrived for `idle_timeout`. Rows for a window that
+//! has already closed, and rows without a timestamp, are counted as late and dropped.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use arrow_array::cast::AsArray;
+use arrow_array::types::*;
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::{DataType, TimeUnit};
+
+use super::{CycleOutcome, MonitorRun, Shared, record_window_metrics};
+use crate::check::{CheckOptions, run_check};
+use crate::config::Window;
+use crate::engine::Report;
+use crate::snapshot::{BuildSettings, Selection, Snapshot};
+use crate::source::{Dataset, ParquetFile, open_bytes};
+use crate::state::{ClockUpdate, Closing, Consumed};
+
+/// Values kept exactly per column in an open window part before it switches to a sketch.
+pub const WINDOW_EXACT_VALUES: u64 = 200_000;
+
+fn settings(run: &MonitorRun) -> BuildSettings {
+    BuildSettings {
+        bins: run.monitor.policy.bins,
+        max_categories: run.monitor.policy.max_categories,
+        exact_max_values: WINDOW_EXACT_VALUES,
+        sketch_cells: crate::stats::sketch::DEFAULT_CELLS,
+    }
+}
+
+/// The profile of some rows (one file, or one window's share of it), as snapshot bytes.
+fn profile(files: Vec<ParquetFile>, forced: &[String], settings: BuildSettings) -> Result<Vec<u8>> {
+    let ds = Dataset::from_files("current", files)?;
+    let selection = Selection {
+        categorical: forced.iter().filter(|c| ds.column(c).is_some()).cloned().collect(),
+        ..Selection::default()
+    };
+    Ok(Snapshot::build(&ds, &selection, settings, String::new(), &|_, _| {})?.to_bytes())
+}
+
+fn lock(shared: &Shared) -> Result<std::sync::MutexGuard<'_, crate::state::State>> {
+    shared.state.lock().map_err(|_| anyhow::anyhow!("state lock poisoned"))
+}
+
+/// Row-count windows: each file becomes a part; the window closes at the first file that
+/// brings it to `target` rows.
+pub async fn rows_windows(
+    shared: &Arc<Shared>,
+    run: &mut MonitorRun,
+    files: Vec<ParquetFile>,
+    consumed: Vec<Consumed>,
+    target: u64,
+    now: i64,
+    mut outcome: CycleOutcome,
+) -> Result<CycleOutcome> {
+    let id = run.monitor.id.clone();
+    for (file, c) in files.into_iter().zip(consumed) {
+        let (forced, s) = (run.monitor.columns.categorical.clone(), settings(run));
+        let bytes = tokio::task::spawn_blocking(move || profile(vec![file], &forced, s)).await??;
+        lock(shared)?.add_parts(&id, &c, &[(0, c.rows, bytes)], None, now)?;
+        count_consumed(shared, &id, c.rows);
+        outcome.consumed += 1;
+        if lock(shared)?.open_rows(&id, 0)? >= target {
+            outcome.windows.push(close(shared, run, 0, None, now).await?);
+        }
+    }
+    Ok(outcome)
+}
+
+fn count_consumed(shared: &Shared, id: &str, rows: u64) {
+    use super::metrics::{MonitorLabel, OutcomeLabel};
+    shared.metrics.files.get_or_create(&OutcomeLabel { monitor: id.to_owned(), outcome: "consumed".into() }).inc();
+    shared.metrics.rows.get_or_create(&MonitorLabel { monitor: id.to_owned() }).inc_by(rows);
+}
+
+/// Event times of a batch's timestamp column in ms (None for nulls).
+fn event_ms(batch: &RecordBatch, column: &str) -> Result<Vec<Option<i64>>> {
+    let Some(a) = batch.column_by_name(column) else {
+        bail!("no timestamp column {column:?} in the file");
+    };
+    fn conv<T: arrow_array::ArrowPrimitiveType<Native = i64>>(
+        a: &dyn Array,
+        f: impl Fn(i64) -> i64,
+    ) -> Vec<Option<i64>> {
+        a.as_primitive::<T>().iter().map(|v| v.map(&f)).collect()
+    }
+    Ok(match a.data_type() {
+        DataType::Timestamp(TimeUnit::Second, _) => conv::<TimestampSecondType>(a, |v| v * 1000),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => conv::<TimestampMillisecondType>(a, |v| v),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => conv::<TimestampMicrosecondType>(a, |v| v.div_euclid(1000)),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => conv::<TimestampNanosecondType>(a, |v| v.div_euclid(1_000_000)),
+        DataType::Date64 => conv::<Date64Type>(a, |v| v),
+        DataType::Date32 => {
+            a.as_primitive::<Date32Type>().iter().map(|v| v.map(|d| i64::from(d) * 86_400_000)).collect()
+        }
+        other => bail!("timestamp column {column:?} is {other}; use a timestamp or date column"),
+    })
+}
+
+/// A file's rows split by event-time window.
+struct Split {
+    /// (window key, that window's rows as an in-memory Parquet file).
+    parts: Vec<(i64, ParquetFile)>,
+    /// The latest event time in the file.
+    max_event: Option<i64>,
+    /// Rows for closed windows or without a timestamp.
+    late: u64,
+}
+
+/// Splits a file's rows by event-time window.
+fn split_by_window(file: &ParquetFile, column: &str, size_ms: i64, closed_until: Option<i64>) -> Result<Split> {
+    let batches = file.read_all()?;
+    let mut max_event: Option<i64> = None;
+    let mut late = 0u64;
+    let mut by_key: std::collections::BTreeMap<i64, Vec<RecordBatch>> = std::collections::BTreeMap::new();
+    for batch in &batches {
+        let times = event_ms(batch, column).with_context(|| format!("{}", file.path.display()))?;
+        let mut keys: Vec<Option<i64>> = Vec::with_capacity(times.len());
+        for t in &times {
+            match t {
+                Some(t) if closed_until.is_none_or(|c| *t >= c) => {
+                    max_event = Some(max_event.map_or(*t, |m| m.max(*t)));
+                    keys.push(Some(t.div_euclid(size_ms)));
+                }
+                Some(t) => {
+                    max_event = Some(max_event.map_or(*t, |m| m.max(*t)));
+                    late += 1;
+                    keys.push(None);
+                }
+                None => {
+                    late += 1;
+                    keys.push(None);
+                }
+            }
+        }
+        let mut distinct: Vec<i64> = keys.iter().flatten().copied().collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        for k in distinct {
+            let mask = arrow_array::BooleanArray::from_iter(keys.iter().map(|x| Some(*x == Some(k))));
+            let part = arrow_select::filter::filter_record_batch(batch, &mask)?;
+            by_key.entry(k).or_default().push(part);
+        }
+    }
+    let mut out = Vec::new();
+    for (k, parts) in by_key {
+        let schema = parts[0].schema();
+        let mut buf = Vec::new();
+        let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, schema, None)?;
+        for p in &parts {
+            w.write(p)?;
+        }
+        w.close()?;
+        let name = file.path.with_extension(format!("window-{k}.parquet"));
+        out.push((k, open_bytes(&name, bytes::Bytes::from(buf))?));
+    }
+    Ok(Split { parts: out, max_event, late })
+}
+
+/// Tumbling event-time windows.
+pub async fn time_windows(
+    shared: &Arc<Shared>,
+    run: &mut MonitorRun,
+    files: Vec<ParquetFile>,
+    consumed: Vec<Consumed>,
+    now: i64,
+    mut outcome: CycleOutcome,
+) -> Result<CycleOutcome> {
+    let id = run.monitor.id.clone();
+    let Window::Time { size, allowed_lateness, idle_timeout } = run.monitor.window else {
+        bail!("monitor {id}: not an event-time window");
+    };
+    let column = run.monitor.timestamp_column.clone().context("time windows need a timestamp column")?;
+    let size_ms = size.as_millis() as i64;
+    for (file, c) in files.into_iter().zip(consumed) {
+        let closed_until = lock(shared)?.clock(&id)?.closed_until_ms;
+        let (forced, s, col) = (run.monitor.columns.categorical.clone(), settings(run), column.clone());
+        let (parts, max_event, late) = tokio::task::spawn_blocking(move || -> Result<_> {
+            let Split { parts: split, max_event, late } = split_by_window(&file, &col, size_ms, closed_until)?;
+            let mut parts = Vec::with_capacity(split.len());
+            for (k, f) in split {
+                let rows = f.rows;
+                parts.push((k, rows, profile(vec![f], &forced, s)?));
+            }
+            Ok((parts, max_event, late))
+        })
+        .await??;
+        if late > 0 {
+            tracing::warn!(monitor = %id, file = %c.path, late, "rows after their window closed (or without a timestamp): counted, not evaluated");
+        }
+        lock(shared)?.add_parts(
+            &id,
+            &c,
+            &parts,
+            Some(ClockUpdate { max_event_ms: max_event, late_rows: late }),
+            now,
+        )?;
+        count_consumed(shared, &id, c.rows);
+        outcome.consumed += 1;
+    }
+    // Close every window the watermark has passed, or all of them after the idle timeout.
+    let clock = lock(shared)?.clock(&id)?;
+    let watermark = clock.max_event_ms.map(|m| m - allowed_lateness.as_millis() as i64);
+    let idle = clock.last_data_ms.is_some_and(|t| now - t >= idle_timeout.as_millis() as i64);
+    let open = lock(shared)?.open_windows(&id)?;
+    for (key, _) in open {
+        let (start, end) = (key * size_ms, (key + 1) * size_ms);
+        if idle || watermark.is_some_and(|w| w >= end) {
+            outcome.windows.push(close(shared, run, key, Some((start, end)), now).await?);
+        }
+    }
+    Ok(outcome)
+}
+
+/// Merges an open window's parts, evaluates them and stores the window, deleting its parts.
+pub async fn close(
+    shared: &Arc<Shared>,
+    run: &MonitorRun,
+    key: i64,
+    span: Option<(i64, i64)>,
+    now: i64,
+) -> Result<(i64, Option<Report>)> {
+    let id = run.monitor.id.clone();
+    let parts = lock(shared)?.parts(&id, key)?;
+    let last_seq = parts.last().map_or(0, |p| p.0);
+    let files = parts.len() as u64;
+    let rows: u64 = parts.iter().map(|p| p.1).sum();
+    let reference = run.reference.clone().context("the reference is loaded before any window")?;
+    let m = run.monitor.clone();
+    let _permit = shared.permits.acquire().await.map_err(|_| anyhow::anyhow!("shutting down"))?;
+    let report = tokio::task::spawn_blocking(move || -> Result<Option<Report>> {
+        if rows < m.min_rows {
+            return Ok(None);
+        }
+        let snaps: Vec<(String, Snapshot)> = parts
+            .iter()
+            .map(|(seq, _, bytes)| Ok((format!("part {seq}"), Snapshot::from_bytes(bytes)?)))
+            .collect::<Result<_>>()?;
+        let window = Snapshot::merge(&snaps, String::new())?;
+        let options = CheckOptions {
+            columns: m.columns.include.clone(),
+            exclude: m.columns.exclude.clone(),
+            categorical: m.columns.categorical.clone(),
+            threads: 1,
+        };
+        Ok(Some(run_check(reference.as_ref(), &window, &options, &m.policy, &|_, _| {})?))
+    })
+    .await??;
+    let kind = if span.is_some() { "time" } else { "rows" };
+    let closing = Closing { kind, key, last_seq, files, rows, span };
+    let wid = lock(shared)?.close_window(&id, &closing, report.as_ref(), now)?;
+    record_window_metrics(shared, &id, report.as_ref());
+    tracing::info!(monitor = %id, window = wid, kind, files, rows, "window closed");
+    Ok((wid, report))
+}
