@@ -22,7 +22,12 @@ pub struct CheckOptions {
     pub categorical: Vec<String>,
     /// Worker threads (0: one per core).
     pub threads: usize,
+    /// Columns left out of segment-level comparisons (the segmenting columns themselves).
+    pub segment_exclude: Vec<String>,
 }
+
+/// One column of one comparison: (segment, reference, current, column).
+type Work<'a> = (Option<&'a str>, &'a dyn Table, &'a dyn Table, &'a Planned);
 
 /// A column to compare, decided before any data is decoded.
 #[derive(Debug, Clone)]
@@ -39,28 +44,55 @@ pub fn run_check(
     policy: &Policy,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Report> {
+    run_check_segments(reference, current, &[], options, policy, progress)
+}
+
+/// [`run_check`] over the whole data and some of its segments (label, reference rows of the
+/// segment, current rows of the segment). Every test of the whole and of each segment is one
+/// family for the multiple-testing correction; segment results carry their label.
+pub fn run_check_segments(
+    reference: &dyn Table,
+    current: &dyn Table,
+    segments: &[(String, &dyn Table, &dyn Table)],
+    options: &CheckOptions,
+    policy: &Policy,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Report> {
     if let Err(errors) = policy.validate() {
         bail!("invalid thresholds: {}", errors.join("; "));
     }
-    let (plan, schema, skipped) = plan(reference, current, options)?;
+    let (whole, schema, skipped) = plan(reference, current, options)?;
+    // (segment, reference, current, column) for the whole data, then every segment.
+    let mut work: Vec<Work> = whole.iter().map(|p| (None, reference, current, p)).collect();
+    let segment_plans: Vec<Vec<Planned>> =
+        segments.iter().map(|(_, r, c)| plan(*r, *c, options).map(|p| p.0)).collect::<Result<_>>()?;
+    for ((label, r, c), plans) in segments.iter().zip(&segment_plans) {
+        // Only the columns compared for the whole data.
+        let wanted =
+            |p: &&Planned| whole.iter().any(|q| q.name == p.name) && !options.segment_exclude.contains(&p.name);
+        for p in plans.iter().filter(wanted) {
+            work.push((Some(label.as_str()), *r, *c, p));
+        }
+    }
     let results = on_all_cores(
-        &plan,
+        &work,
         options.threads,
         // Numeric buffers reused from column to column.
         || (Vec::new(), Vec::new()),
-        |buffers, p| {
+        |buffers, (segment, reference, current, p)| {
             let _span = tracing::debug_span!("column", name = %p.name).entered();
             let (rbuf, cbuf) = std::mem::take(buffers);
             reference.read_column_into(&p.name, p.categorical, rbuf).and_then(|r| {
                 let c = current.read_column_into(&p.name, p.categorical, cbuf)?;
-                let report = engine::compare_column(&p.name, &r, &c, policy);
+                let mut report = engine::compare_column(&p.name, &r, &c, policy);
+                report.segment = segment.map(str::to_owned);
                 *buffers = (r.into_buffer(), c.into_buffer());
                 Ok(report)
             })
         },
         progress,
     );
-    let mut columns = Vec::with_capacity(plan.len());
+    let mut columns = Vec::with_capacity(work.len());
     let mut errors = Vec::new();
     for r in results {
         match r {

@@ -305,6 +305,7 @@ pub fn check(args: &CheckArgs) -> Result<i32> {
         exclude: args.select.exclude.clone(),
         categorical: args.select.categorical.clone(),
         threads: args.threads,
+        segment_exclude: Vec::new(),
     };
     let bar = progress_bar(args.no_progress, "comparing columns");
     let progress = |done: usize, total: usize| {

@@ -141,7 +141,11 @@ fn rows(report: &Report) -> Vec<[String; 8]> {
         for (i, t) in c.tests.iter().enumerate() {
             let first = i == 0;
             out.push([
-                if first { c.column.clone() } else { String::new() },
+                if first {
+                    c.segment.as_ref().map_or_else(|| c.column.clone(), |s| format!("{} [{s}]", c.column))
+                } else {
+                    String::new()
+                },
                 if first { c.kind.as_str().to_owned() } else { String::new() },
                 t.test.as_str().to_owned(),
                 opt(t.effect.or(t.statistic)),

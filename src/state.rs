@@ -70,6 +70,8 @@ CREATE TABLE IF NOT EXISTS window_parts (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     monitor TEXT NOT NULL,
     window_key INTEGER NOT NULL,     -- 0 for row windows; the window's index for event time
+    segment TEXT NOT NULL,           -- '' without segments; else the rows' segment label
+    file TEXT NOT NULL,              -- the consumed file the rows came from
     rows INTEGER NOT NULL,
     profile BLOB NOT NULL,           -- a snapshot of the file's rows (exact up to a cap, else a sketch)
     created_ms INTEGER NOT NULL
@@ -113,7 +115,7 @@ fn insert_window(
         let mut stmt = tx.prepare_cached(
             "INSERT INTO evaluations (window_id, monitor, segment, column_name, test, statistic, p_value,
                  p_value_adjusted, alpha, floor, critical_floor, drift, severity)
-             VALUES (?1, ?2, '', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             VALUES (?1, ?2, ?13, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )?;
         for c in &r.columns {
             for t in &c.tests {
@@ -129,7 +131,8 @@ fn insert_window(
                     t.threshold.floor,
                     t.threshold.critical_floor,
                     t.drift,
-                    t.severity.as_str()
+                    t.severity.as_str(),
+                    c.segment.as_deref().unwrap_or("")
                 ])?;
             }
         }
@@ -190,6 +193,23 @@ pub struct TestRow {
     pub drift: bool,
     /// none, warning or critical.
     pub severity: String,
+}
+
+/// A part of an open window: the profile of one file's rows of one window and segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// Sequence number (0 before it is stored).
+    pub seq: i64,
+    /// Which window (0 for row windows).
+    pub key: i64,
+    /// Segment label ('' without segments).
+    pub segment: String,
+    /// The consumed file the rows came from (set when stored).
+    pub file: String,
+    /// Rows.
+    pub rows: u64,
+    /// The rows' snapshot, as bytes.
+    pub profile: Vec<u8>,
 }
 
 /// An open window being closed.
@@ -395,22 +415,23 @@ impl State {
     }
 
     /// In one transaction: marks a file consumed and stores its profiles as parts of the
-    /// monitor's open windows (`(window_key, rows, profile)`; key 0 for row windows), with the
+    /// monitor's open windows (key 0 for row windows), with the
     /// event clock's progress for event-time windows. Open windows then survive restarts
     /// without their files.
     pub fn add_parts(
         &mut self,
         monitor: &str,
         file: &Consumed,
-        parts: &[(i64, u64, Vec<u8>)],
+        parts: &[Part],
         clock: Option<ClockUpdate>,
         now_ms: i64,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
-        for (key, rows, profile) in parts {
+        for p in parts {
             tx.execute(
-                "INSERT INTO window_parts (monitor, window_key, rows, profile, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![monitor, key, *rows as i64, profile, now_ms],
+                "INSERT INTO window_parts (monitor, window_key, segment, file, rows, profile, created_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![monitor, p.key, p.segment, file.path, p.rows as i64, p.profile, now_ms],
             )?;
         }
         tx.execute(
@@ -463,12 +484,21 @@ impl State {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    /// The parts of one open window, oldest first: (seq, rows, profile).
-    pub fn parts(&self, monitor: &str, key: i64) -> Result<Vec<(i64, u64, Vec<u8>)>> {
+    /// The parts of one open window, oldest first (`seq` set).
+    pub fn parts(&self, monitor: &str, key: i64) -> Result<Vec<Part>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, rows, profile FROM window_parts WHERE monitor = ?1 AND window_key = ?2 ORDER BY seq",
+            "SELECT seq, segment, file, rows, profile FROM window_parts WHERE monitor = ?1 AND window_key = ?2 ORDER BY seq",
         )?;
-        let rows = stmt.query_map(params![monitor, key], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?)))?;
+        let rows = stmt.query_map(params![monitor, key], |r| {
+            Ok(Part {
+                seq: r.get(0)?,
+                key,
+                segment: r.get(1)?,
+                file: r.get(2)?,
+                rows: r.get::<_, i64>(3)? as u64,
+                profile: r.get(4)?,
+            })
+        })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
@@ -508,6 +538,15 @@ impl State {
         )?;
         tx.commit()?;
         Ok(id)
+    }
+
+    /// The JSON report of a window, if it was evaluated.
+    pub fn report(&self, window_id: i64) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT report FROM windows WHERE id = ?1", [window_id], |r| r.get(0))
+            .optional()?
+            .flatten())
     }
 
     /// The latest `limit` windows of a monitor, newest first, with their tests.

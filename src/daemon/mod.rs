@@ -9,8 +9,8 @@
 //!
 //! Windows are per batch of newly settled files (`type = "files"`), by row count
 //! (`type = "rows"`) or tumbling by event time (`type = "time"`); the latter two keep their
-//! open state in the database ([`windows`]). Segments are not implemented yet: such monitors
-//! fail clearly at start.
+//! open state in the database ([`windows`]). With `[segments]` every window is also evaluated
+//! per segment, against the reference's rows of that segment, in the same family.
 
 pub mod http;
 pub mod metrics;
@@ -27,7 +27,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use crate::check::{CheckOptions, run_check};
 use crate::config::{Config, Monitor, Sink, Window};
 use crate::engine::{Report, Severity};
 use crate::source::{Dataset, Table, open_bytes};
@@ -120,17 +119,16 @@ pub struct MonitorRun {
     pub monitor: Monitor,
     store: SourceStore,
     reference: Option<Arc<dyn Table + Send>>,
+    /// With `[segments]`: the reference's rows per segment label, profiled.
+    reference_segments: Option<Arc<std::collections::HashMap<String, Arc<dyn Table + Send>>>>,
     last_new_file_ms: i64,
 }
 
 impl MonitorRun {
     /// Prepares a monitor; unsupported window types fail here, clearly.
     pub fn new(monitor: Monitor) -> Result<MonitorRun> {
-        if monitor.segments.is_some() {
-            bail!("monitor {}: [segments] is not implemented yet; remove it for now", monitor.id);
-        }
         let store = SourceStore::new(&monitor.source.path).with_context(|| format!("monitor {}", monitor.id))?;
-        Ok(MonitorRun { monitor, store, reference: None, last_new_file_ms: now_ms() })
+        Ok(MonitorRun { monitor, store, reference: None, reference_segments: None, last_new_file_ms: now_ms() })
     }
 }
 
@@ -154,8 +152,18 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
     shared.metrics.runs.get_or_create(&label).inc();
     if run.reference.is_none() {
         let path = run.monitor.reference.clone();
-        let table = tokio::task::spawn_blocking(move || load_reference(&path)).await??;
+        let by = run.monitor.segments.as_ref().map(|s| s.by.clone());
+        let (table, segments) = tokio::task::spawn_blocking(move || -> Result<_> {
+            let table = load_reference(&path)?;
+            let segments = match by {
+                None => None,
+                Some(by) => Some(Arc::new(load_reference_segments(&path, &by)?)),
+            };
+            Ok((table, segments))
+        })
+        .await??;
         run.reference = Some(table);
+        run.reference_segments = segments;
     }
     let listing = run.store.list().await?;
     let settle = run.monitor.source.settle.as_millis() as i64;
@@ -226,19 +234,21 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
         None
     } else {
         let _permit = shared.permits.acquire().await.map_err(|_| anyhow::anyhow!("shutting down"))?;
-        let reference = run.reference.clone().expect("loaded above");
-        let m = run.monitor.clone();
-        let report = tokio::task::spawn_blocking(move || {
-            let options = CheckOptions {
-                columns: m.columns.include.clone(),
-                exclude: m.columns.exclude.clone(),
-                categorical: m.columns.categorical.clone(),
-                threads: 1,
+        let run_ref: &MonitorRun = run;
+        Some(tokio::task::block_in_place(|| -> Result<Report> {
+            let segments = match &run_ref.monitor.segments {
+                None => Vec::new(),
+                Some(s) => crate::source::split_by_labels(&dataset.files, &s.by, 1000)?
+                    .into_iter()
+                    .map(|(label, f)| {
+                        let rows = f.rows;
+                        let table: Box<dyn Table + Send> = Box::new(Dataset::from_files("current", vec![f])?);
+                        Ok((label, rows, table))
+                    })
+                    .collect::<Result<_>>()?,
             };
-            run_check(reference.as_ref(), &dataset, &options, &m.policy, &|_, _| {})
-        })
-        .await??;
-        Some(report)
+            windows::evaluate(run_ref, &dataset, segments)
+        })?)
     };
     let window_id = {
         let mut st = shared.state.lock().map_err(|_| anyhow::anyhow!("state lock poisoned"))?;
@@ -276,7 +286,7 @@ pub(crate) fn record_window_metrics(shared: &Shared, id: &str, report: Option<&R
                     monitor: id.to_owned(),
                     column: c.column.clone(),
                     test: t.test.as_str().into(),
-                    segment: String::new(),
+                    segment: c.segment.clone().unwrap_or_default(),
                 };
                 if let Some(s) = t.statistic {
                     shared.metrics.statistic.get_or_create(&l).set(s);
@@ -315,6 +325,36 @@ fn load_reference(path: &str) -> Result<Arc<dyn Table + Send>> {
         "reference profiled into memory"
     );
     Ok(Arc::new(snap))
+}
+
+/// The reference's rows per segment label, each profiled into an in-memory snapshot. Needs
+/// the reference as Parquet: a snapshot file has no rows to split.
+fn load_reference_segments(
+    path: &str,
+    by: &[String],
+) -> Result<std::collections::HashMap<String, Arc<dyn Table + Send>>> {
+    if crate::check::is_snapshot(std::path::Path::new(path)) {
+        bail!("{path}: [segments] needs the reference as Parquet files (a snapshot keeps no rows to split by segment)");
+    }
+    let dataset = Dataset::open("reference", &[path.to_owned()])?;
+    for col in by {
+        if dataset.column(col).is_none() {
+            bail!("{path}: segment column {col:?} is not in the reference");
+        }
+    }
+    let mut out = std::collections::HashMap::new();
+    for (label, file) in crate::source::split_by_labels(&dataset.files, by, 10_000)? {
+        let ds = Dataset::from_files("reference", vec![file])?;
+        let snap = crate::snapshot::Snapshot::build(
+            &ds,
+            &crate::snapshot::Selection::default(),
+            crate::snapshot::BuildSettings::default(),
+            String::new(),
+            &|_, _| {},
+        )?;
+        out.insert(label, Arc::new(snap) as Arc<dyn Table + Send>);
+    }
+    Ok(out)
 }
 
 /// Sends a drifted window to the monitor's sinks for its severity (`log` and `file` today;

@@ -21,12 +21,12 @@ use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
 
 use super::{CycleOutcome, MonitorRun, Shared, record_window_metrics};
-use crate::check::{CheckOptions, run_check};
+use crate::check::{CheckOptions, run_check, run_check_segments};
 use crate::config::Window;
-use crate::engine::Report;
+use crate::engine::{Report, SegmentsReport};
 use crate::snapshot::{BuildSettings, Selection, Snapshot};
-use crate::source::{Dataset, ParquetFile, open_bytes};
-use crate::state::{ClockUpdate, Closing, Consumed};
+use crate::source::{Dataset, ParquetFile, Table, open_bytes};
+use crate::state::{ClockUpdate, Closing, Consumed, Part};
 
 /// Values kept exactly per column in an open window part before it switches to a sketch.
 pub const WINDOW_EXACT_VALUES: u64 = 200_000;
@@ -50,6 +50,78 @@ fn profile(files: Vec<ParquetFile>, forced: &[String], settings: BuildSettings) 
     Ok(Snapshot::build(&ds, &selection, settings, String::new(), &|_, _| {})?.to_bytes())
 }
 
+/// Labels kept apart per file before the rest are pooled (several times the evaluated cap, so
+/// the largest segments of a window are rarely cut by one file's tail).
+const SEGMENT_LABELS_PER_FILE: usize = 200;
+
+/// The parts one file's rows of one window make: one profile, or one per segment label.
+fn profile_parts(
+    file: ParquetFile,
+    key: i64,
+    segments: Option<&crate::config::Segments>,
+    forced: &[String],
+    settings: BuildSettings,
+) -> Result<Vec<Part>> {
+    let groups = match segments {
+        None => vec![(String::new(), file)],
+        Some(s) => crate::source::split_by_labels(&[file], &s.by, SEGMENT_LABELS_PER_FILE.max(s.max_segments))?,
+    };
+    groups
+        .into_iter()
+        .map(|(segment, f)| {
+            let rows = f.rows;
+            Ok(Part { seq: 0, key, segment, file: String::new(), rows, profile: profile(vec![f], forced, settings)? })
+        })
+        .collect()
+}
+
+/// A segment to evaluate: label, reference rows, current rows.
+type Chosen = (String, Arc<dyn Table + Send>, Box<dyn Table + Send>);
+
+/// Evaluates a window: the whole data and, when the monitor has segments, each segment large
+/// enough (largest first, up to the cap) that the reference also has, as one family.
+pub fn evaluate(
+    run: &MonitorRun,
+    whole: &dyn Table,
+    segments: Vec<(String, u64, Box<dyn Table + Send>)>,
+) -> Result<Report> {
+    let m = &run.monitor;
+    let reference = run.reference.clone().context("the reference is loaded before any window")?;
+    let options = CheckOptions {
+        columns: m.columns.include.clone(),
+        exclude: m.columns.exclude.clone(),
+        categorical: m.columns.categorical.clone(),
+        threads: 1,
+        segment_exclude: m.segments.as_ref().map(|s| s.by.clone()).unwrap_or_default(),
+    };
+    let Some(cfg) = &m.segments else {
+        return run_check(reference.as_ref(), whole, &options, &m.policy, &|_, _| {});
+    };
+    let by_ref = run.reference_segments.clone().unwrap_or_default();
+    let mut sorted = segments;
+    sorted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let mut report = SegmentsReport::default();
+    let mut chosen: Vec<Chosen> = Vec::new();
+    for (label, rows, table) in sorted {
+        if label == crate::source::OTHER_SEGMENT || chosen.len() >= cfg.max_segments {
+            report.over_cap.0 += 1;
+            report.over_cap.1 += rows;
+        } else if rows < cfg.min_rows {
+            report.too_small.push((label, rows));
+        } else if let Some(r) = by_ref.get(&label) {
+            report.evaluated.push((label.clone(), rows));
+            chosen.push((label, r.clone(), table));
+        } else {
+            report.not_in_reference.push(label);
+        }
+    }
+    let pairs: Vec<(String, &dyn Table, &dyn Table)> =
+        chosen.iter().map(|(l, r, c)| (l.clone(), r.as_ref() as &dyn Table, c.as_ref() as &dyn Table)).collect();
+    let mut out = run_check_segments(reference.as_ref(), whole, &pairs, &options, &m.policy, &|_, _| {})?;
+    out.segments = Some(report);
+    Ok(out)
+}
+
 fn lock(shared: &Shared) -> Result<std::sync::MutexGuard<'_, crate::state::State>> {
     shared.state.lock().map_err(|_| anyhow::anyhow!("state lock poisoned"))
 }
@@ -67,9 +139,9 @@ pub async fn rows_windows(
 ) -> Result<CycleOutcome> {
     let id = run.monitor.id.clone();
     for (file, c) in files.into_iter().zip(consumed) {
-        let (forced, s) = (run.monitor.columns.categorical.clone(), settings(run));
-        let bytes = tokio::task::spawn_blocking(move || profile(vec![file], &forced, s)).await??;
-        lock(shared)?.add_parts(&id, &c, &[(0, c.rows, bytes)], None, now)?;
+        let (forced, s, seg) = (run.monitor.columns.categorical.clone(), settings(run), run.monitor.segments.clone());
+        let parts = tokio::task::spawn_blocking(move || profile_parts(file, 0, seg.as_ref(), &forced, s)).await??;
+        lock(shared)?.add_parts(&id, &c, &parts, None, now)?;
         count_consumed(shared, &id, c.rows);
         outcome.consumed += 1;
         if lock(shared)?.open_rows(&id, 0)? >= target {
@@ -187,12 +259,12 @@ pub async fn time_windows(
     for (file, c) in files.into_iter().zip(consumed) {
         let closed_until = lock(shared)?.clock(&id)?.closed_until_ms;
         let (forced, s, col) = (run.monitor.columns.categorical.clone(), settings(run), column.clone());
+        let seg = run.monitor.segments.clone();
         let (parts, max_event, late) = tokio::task::spawn_blocking(move || -> Result<_> {
             let Split { parts: split, max_event, late } = split_by_window(&file, &col, size_ms, closed_until)?;
             let mut parts = Vec::with_capacity(split.len());
             for (k, f) in split {
-                let rows = f.rows;
-                parts.push((k, rows, profile(vec![f], &forced, s)?));
+                parts.extend(profile_parts(f, k, seg.as_ref(), &forced, s)?);
             }
             Ok((parts, max_event, late))
         })
@@ -234,30 +306,38 @@ pub async fn close(
 ) -> Result<(i64, Option<Report>)> {
     let id = run.monitor.id.clone();
     let parts = lock(shared)?.parts(&id, key)?;
-    let last_seq = parts.last().map_or(0, |p| p.0);
-    let files = parts.len() as u64;
-    let rows: u64 = parts.iter().map(|p| p.1).sum();
-    let reference = run.reference.clone().context("the reference is loaded before any window")?;
-    let m = run.monitor.clone();
+    let last_seq = parts.last().map_or(0, |p| p.seq);
+    let rows: u64 = parts.iter().map(|p| p.rows).sum();
+    let profiles: Vec<(String, Snapshot)> =
+        parts.iter().map(|p| Ok((p.segment.clone(), Snapshot::from_bytes(&p.profile)?))).collect::<Result<_>>()?;
+    let files = {
+        let mut names: Vec<&str> = parts.iter().map(|p| p.file.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        names.len() as u64
+    };
     let _permit = shared.permits.acquire().await.map_err(|_| anyhow::anyhow!("shutting down"))?;
-    let report = tokio::task::spawn_blocking(move || -> Result<Option<Report>> {
-        if rows < m.min_rows {
+    let min_rows = run.monitor.min_rows;
+    let report = tokio::task::block_in_place(|| -> Result<Option<Report>> {
+        if rows < min_rows {
             return Ok(None);
         }
-        let snaps: Vec<(String, Snapshot)> = parts
-            .iter()
-            .map(|(seq, _, bytes)| Ok((format!("part {seq}"), Snapshot::from_bytes(bytes)?)))
-            .collect::<Result<_>>()?;
-        let window = Snapshot::merge(&snaps, String::new())?;
-        let options = CheckOptions {
-            columns: m.columns.include.clone(),
-            exclude: m.columns.exclude.clone(),
-            categorical: m.columns.categorical.clone(),
-            threads: 1,
-        };
-        Ok(Some(run_check(reference.as_ref(), &window, &options, &m.policy, &|_, _| {})?))
-    })
-    .await??;
+        let whole = Snapshot::merge(&profiles, String::new())?;
+        let mut by_segment: std::collections::BTreeMap<String, Vec<(String, Snapshot)>> = Default::default();
+        for (segment, snap) in profiles {
+            if !segment.is_empty() {
+                by_segment.entry(segment.clone()).or_default().push((segment, snap));
+            }
+        }
+        let mut segments: Vec<(String, u64, Box<dyn Table + Send>)> = Vec::new();
+        for (label, snaps) in by_segment {
+            let merged = Snapshot::merge(&snaps, String::new())?;
+            segments.push((label, merged.meta.rows, Box::new(merged)));
+        }
+        let mut report = evaluate(run, &whole, segments)?;
+        report.current.files = files as usize;
+        Ok(Some(report))
+    })?;
     let kind = if span.is_some() { "time" } else { "rows" };
     let closing = Closing { kind, key, last_seq, files, rows, span };
     let wid = lock(shared)?.close_window(&id, &closing, report.as_ref(), now)?;

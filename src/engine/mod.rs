@@ -181,6 +181,7 @@ pub fn compare_column<'a>(
     tests.push(null_rate_test(reference, current, policy));
     ColumnReport {
         column: name.to_owned(),
+        segment: None,
         kind,
         drift: false,
         severity: Severity::None,
@@ -477,6 +478,7 @@ pub fn judge(
         schema,
         skipped,
         summary,
+        segments: None,
         policy: policy.clone(),
     }
 }

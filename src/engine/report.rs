@@ -32,6 +32,9 @@ pub struct Report {
     pub skipped: Vec<Skipped>,
     /// Counts for the summary line.
     pub summary: Summary,
+    /// Segments: which were evaluated and which not, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segments: Option<SegmentsReport>,
     /// Every threshold used.
     pub policy: Policy,
 }
@@ -70,6 +73,9 @@ impl ColumnKind {
 pub struct ColumnReport {
     /// Column name.
     pub column: String,
+    /// The segment (`col=value,...`) this result is for; absent for the whole data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segment: Option<String>,
     /// How it was compared.
     pub kind: ColumnKind,
     /// Whether any of its tests drifted.
@@ -350,4 +356,17 @@ pub struct Summary {
     pub tests_in_family: usize,
     /// Tests that could not be evaluated for lack of data.
     pub insufficient: usize,
+}
+
+/// What happened to the segments of a window.
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct SegmentsReport {
+    /// Segments evaluated, with their current rows.
+    pub evaluated: Vec<(String, u64)>,
+    /// Segments with fewer rows than the minimum: (segment, rows).
+    pub too_small: Vec<(String, u64)>,
+    /// Segments beyond the cap on their number: how many, and their rows.
+    pub over_cap: (usize, u64),
+    /// Segments the reference has no rows for.
+    pub not_in_reference: Vec<String>,
 }

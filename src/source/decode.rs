@@ -199,9 +199,17 @@ impl Accumulator {
     }
 }
 
-/// The text label of element `i` of a string, boolean or numeric array.
-fn label_at(array: &dyn Array, i: usize) -> Result<String> {
+/// The text label of element `i` of a string, boolean, numeric or dictionary array ("null"
+/// for a null).
+pub fn label_at(array: &dyn Array, i: usize) -> Result<String> {
     use DataType::*;
+    if array.is_null(i) {
+        return Ok("null".to_owned());
+    }
+    if let Some(dict) = array.as_any_dictionary_opt() {
+        let key = dict.normalized_keys()[i];
+        return label_at(dict.values().as_ref(), key);
+    }
     macro_rules! num {
         ($t:ty) => {
             array.as_primitive::<$t>().value(i).to_string()

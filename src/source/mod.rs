@@ -6,7 +6,7 @@
 //! dictionary-encoded pages (the writer default) are counted by key instead of materialising
 //! every string. Every error is one line that names the file (and the column) and what to do.
 
-mod decode;
+pub(crate) mod decode;
 mod paths;
 
 use std::collections::HashMap;
@@ -298,6 +298,86 @@ impl ParquetFile {
             Body::Bytes(b) => read(b.clone(), self),
         }
     }
+}
+
+/// Label of the pooled segments beyond the cap.
+pub const OTHER_SEGMENT: &str = "__other__";
+
+/// Splits the rows of `files` by the values of the `by` columns into one in-memory Parquet
+/// file per label (`col=value,col2=value2`; a missing column or null reads `null`), largest
+/// first. Beyond `max_labels` distinct labels the rest are pooled as [`OTHER_SEGMENT`].
+pub fn split_by_labels(files: &[ParquetFile], by: &[String], max_labels: usize) -> Result<Vec<(String, ParquetFile)>> {
+    let mut groups: std::collections::BTreeMap<String, Vec<arrow_array::RecordBatch>> = Default::default();
+    let mut schema: Option<arrow_schema::SchemaRef> = None;
+    for f in files {
+        for batch in f.read_all()? {
+            // Files of one table may differ in columns: keep the first file's schema and skip
+            // the others' extra columns (missing ones are nulls after reading).
+            let sc = schema.get_or_insert_with(|| {
+                let fields: Vec<Field> =
+                    batch.schema().fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect();
+                Arc::new(Schema::new(fields))
+            });
+            let batch = conform(&batch, sc)?;
+            let mut labels: Vec<String> = Vec::with_capacity(batch.num_rows());
+            for row in 0..batch.num_rows() {
+                let mut parts = Vec::with_capacity(by.len());
+                for col in by {
+                    let v = match batch.column_by_name(col) {
+                        Some(a) => decode::label_at(a.as_ref(), row)?,
+                        None => "null".to_owned(),
+                    };
+                    parts.push(format!("{col}={v}"));
+                }
+                labels.push(parts.join(","));
+            }
+            let mut distinct: Vec<&String> = labels.iter().collect();
+            distinct.sort();
+            distinct.dedup();
+            for label in distinct {
+                let mask = arrow_array::BooleanArray::from_iter(labels.iter().map(|l| Some(l == label)));
+                let part = arrow_select::filter::filter_record_batch(&batch, &mask)?;
+                groups.entry(label.clone()).or_default().push(part);
+            }
+        }
+    }
+    let mut sized: Vec<(String, usize, Vec<arrow_array::RecordBatch>)> =
+        groups.into_iter().map(|(k, v)| (k, v.iter().map(|b| b.num_rows()).sum(), v)).collect();
+    sized.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    if sized.len() > max_labels {
+        let rest: Vec<arrow_array::RecordBatch> = sized.drain(max_labels..).flat_map(|g| g.2).collect();
+        let n = rest.iter().map(|b| b.num_rows()).sum();
+        sized.push((OTHER_SEGMENT.to_owned(), n, rest));
+    }
+    let mut out = Vec::with_capacity(sized.len());
+    for (label, _, batches) in sized {
+        let Some(first) = batches.first() else { continue };
+        let mut buf = Vec::new();
+        let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, first.schema(), None)?;
+        for b in &batches {
+            w.write(b)?;
+        }
+        w.close()?;
+        let name = PathBuf::from(format!("segment {label}"));
+        out.push((label, open_bytes(&name, bytes::Bytes::from(buf))?));
+    }
+    Ok(out)
+}
+
+/// `batch` with the columns of `schema` (all nullable; missing ones null, extra ones dropped).
+fn conform(batch: &arrow_array::RecordBatch, schema: &arrow_schema::SchemaRef) -> Result<arrow_array::RecordBatch> {
+    if batch.schema() == *schema {
+        return Ok(batch.clone());
+    }
+    let cols: Vec<arrow_array::ArrayRef> = schema
+        .fields()
+        .iter()
+        .map(|f| match batch.column_by_name(f.name()) {
+            Some(c) if c.data_type() == f.data_type() => c.clone(),
+            _ => arrow_array::new_null_array(f.data_type(), batch.num_rows()),
+        })
+        .collect();
+    Ok(arrow_array::RecordBatch::try_new(schema.clone(), cols)?)
 }
 
 /// Reads the footer of a file already fetched into memory; `name` is shown in messages. The

@@ -353,3 +353,87 @@ fn event_time_windows_close_on_the_watermark_count_late_rows_and_close_when_idle
         .collect();
     assert_eq!(spans, vec![(36_000_000, 39_600_000), (39_600_000, 43_200_000), (43_200_000, 46_800_000)]);
 }
+
+/// Rows with a `region` column: (region, rows, shift of x).
+fn regional(groups: &[(&'static str, usize, f64)], seed: u64) -> Vec<(&'static str, ArrayRef)> {
+    let mut r = Rng::new(seed);
+    let (mut region, mut x) = (Vec::new(), Vec::new());
+    for &(g, n, shift) in groups {
+        for _ in 0..n {
+            region.push(g);
+            x.push(r.normal() + shift);
+        }
+    }
+    vec![("region", Arc::new(StringArray::from(region)) as ArrayRef), ("x", Arc::new(Float64Array::from(x)))]
+}
+
+fn with_segments(st: &Setup, window: &str) {
+    write(
+        st.dir.path(),
+        "reference.parquet",
+        regional(&[("north", 2000, 0.0), ("south", 2000, 0.0), ("east", 1000, 0.0)], 50),
+    );
+    let monitor = st.dir.path().join("monitors/model.toml");
+    let text = std::fs::read_to_string(&monitor).unwrap().replace(
+        "[window]\nmin_rows = 50",
+        &format!("[window]\n{window}min_rows = 50\n\n[segments]\nby = [\"region\"]\nmin_rows = 50\nmax_segments = 3"),
+    );
+    std::fs::write(&monitor, text).unwrap();
+}
+
+fn segment_results(h: &serde_json::Value) -> Vec<(String, bool)> {
+    let mut v: Vec<(String, bool)> = h[0]["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["column"] == "x" && t["test"] == "ks")
+        .map(|t| (t["segment"].as_str().unwrap().to_owned(), t["drift"].as_bool().unwrap()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn segments_find_the_group_that_drifted() {
+    let st = setup(0, free_port(), None);
+    with_segments(&st, "");
+    // North moved; south did not; east is too small; west is not in the reference.
+    land(
+        &st,
+        "a.parquet",
+        regional(&[("north", 400, 1.0), ("south", 300, 0.0), ("east", 30, 0.0), ("west", 80, 0.0)], 51),
+        5,
+    );
+    let (code, out) = once(&st);
+    assert_eq!(code, 0, "{out}");
+    let h = history(&st);
+    assert_eq!(
+        segment_results(&h),
+        vec![("".to_owned(), true), ("region=north".to_owned(), true), ("region=south".to_owned(), false)],
+        "the whole window and the two evaluated segments"
+    );
+    // The stored report says what happened to the other segments.
+    let db = latest_report(&st);
+    assert_eq!(db["segments"]["too_small"], serde_json::json!([["region=east", 30]]));
+    assert_eq!(db["segments"]["not_in_reference"], serde_json::json!(["region=west"]));
+
+    // Row windows keep per-segment parts and evaluate them the same way.
+    let rows = setup(0, free_port(), None);
+    with_segments(&rows, "type = \"rows\"\nrows = 700\n");
+    land(&rows, "a.parquet", regional(&[("north", 200, 1.0), ("south", 150, 0.0)], 52), 5);
+    land(&rows, "b.parquet", regional(&[("north", 200, 1.0), ("south", 150, 0.0), ("east", 30, 0.0)], 53), 5);
+    let (code, out) = once(&rows);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("window 1: 2 files, 730 rows"), "{out}");
+    assert_eq!(
+        segment_results(&history(&rows)),
+        vec![("".to_owned(), true), ("region=north".to_owned(), true), ("region=south".to_owned(), false)]
+    );
+}
+
+/// The JSON report of the latest window, read from the state database.
+fn latest_report(st: &Setup) -> serde_json::Value {
+    let state = drift::state::State::open(&st.dir.path().join("state")).unwrap();
+    let latest = state.history("model", 1).unwrap()[0].id;
+    serde_json::from_str(&state.report(latest).unwrap().expect("evaluated")).unwrap()
+}
