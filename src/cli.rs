@@ -463,7 +463,7 @@ pub fn history(args: &HistoryArgs) -> Result<i32> {
         let ids: Vec<&str> = cfg.monitors.iter().map(|m| m.id.as_str()).collect();
         anyhow::bail!("no monitor {:?} in {}; monitors: {}", args.monitor, args.config.display(), ids.join(", "));
     }
-    let state = crate::state::State::open(&cfg.state_dir)?;
+    let state = crate::state::State::open_read_only(&cfg.state_dir)?;
     let windows = state.history(&args.monitor, args.limit)?;
     let mut out = String::new();
     match args.format {

@@ -264,10 +264,10 @@ pub struct Consumed {
     pub rows: u64,
 }
 
-/// The open state database, holding the directory lock.
+/// The open state database, holding the directory lock (or, read-only, not).
 pub struct State {
     conn: Connection,
-    _lock: File,
+    _lock: Option<File>,
     dir: PathBuf,
 }
 
@@ -319,7 +319,29 @@ impl State {
                 bail!("{}: the state was written by a newer drift (schema {version:?}); upgrade drift", db.display())
             }
         }
-        Ok(State { conn, _lock: lock, dir: dir.to_owned() })
+        Ok(State { conn, _lock: Some(lock), dir: dir.to_owned() })
+    }
+
+    /// Opens the state for reading while a daemon may be running (`drift history`): no lock,
+    /// a read-only connection (WAL lets readers and the writer work at once).
+    pub fn open_read_only(dir: &Path) -> Result<State> {
+        let db = dir.join("drift.sqlite3");
+        if !db.exists() {
+            bail!("{}: no state yet (has `drift run` run with this configuration?)", db.display());
+        }
+        let conn = Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .with_context(|| format!("{}: cannot open the state database", db.display()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(State { conn, _lock: None, dir: dir.to_owned() })
+    }
+
+    /// Consumed files of a monitor: (path, mtime, when consumed), ms since the epoch.
+    pub fn consumed_files(&self, monitor: &str) -> Result<Vec<(String, i64, i64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT path, mtime_ms, updated_ms FROM files WHERE monitor = ?1 AND status = 'consumed' ORDER BY mtime_ms",
+        )?;
+        let rows = stmt.query_map([monitor], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
     /// The state directory.
@@ -538,6 +560,11 @@ impl State {
         )?;
         tx.commit()?;
         Ok(id)
+    }
+
+    /// When a new file was last seen for the monitor (ms since the epoch).
+    pub fn last_file_seen(&self, monitor: &str) -> Result<Option<i64>> {
+        Ok(self.conn.query_row("SELECT MAX(first_seen_ms) FROM files WHERE monitor = ?1", [monitor], |r| r.get(0))?)
     }
 
     /// The JSON report of a window, if it was evaluated.

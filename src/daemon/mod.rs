@@ -128,7 +128,7 @@ impl MonitorRun {
     /// Prepares a monitor; unsupported window types fail here, clearly.
     pub fn new(monitor: Monitor) -> Result<MonitorRun> {
         let store = SourceStore::new(&monitor.source.path).with_context(|| format!("monitor {}", monitor.id))?;
-        Ok(MonitorRun { monitor, store, reference: None, reference_segments: None, last_new_file_ms: now_ms() })
+        Ok(MonitorRun { monitor, store, reference: None, reference_segments: None, last_new_file_ms: 0 })
     }
 }
 
@@ -143,6 +143,8 @@ pub struct CycleOutcome {
     pub windows: Vec<(i64, Option<Report>)>,
     /// Files not settled yet.
     pub waiting: usize,
+    /// When the first of them settles (ms since the epoch).
+    pub next_settle_ms: Option<i64>,
 }
 
 /// One polling cycle of one monitor.
@@ -178,8 +180,13 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
     };
     if !plan.observe.is_empty() {
         run.last_new_file_ms = now;
+    } else if run.last_new_file_ms == 0 {
+        // After a restart: when the state last saw a new file (or now, for a new monitor).
+        let last = shared.state.lock().ok().and_then(|st| st.last_file_seen(&id).ok().flatten());
+        run.last_new_file_ms = last.unwrap_or(now);
     }
-    let mut outcome = CycleOutcome { waiting: plan.waiting, ..CycleOutcome::default() };
+    let mut outcome =
+        CycleOutcome { waiting: plan.waiting, next_settle_ms: plan.next_settle_ms, ..CycleOutcome::default() };
     let mut files = Vec::new();
     let mut consumed = Vec::new();
     for f in &plan.ready {
@@ -554,8 +561,15 @@ async fn monitor_loop(
         let now = now_ms();
         let result = cycle(&shared, &mut run, now).await;
         failures = if result.is_ok() { 0 } else { failures + 1 };
+        let settles = result.as_ref().ok().and_then(|o| o.next_settle_ms);
         record(&shared, &run, &cfg, &result, now);
-        let wait = backoff(run.monitor.source.poll, failures);
+        let mut wait = backoff(run.monitor.source.poll, failures);
+        // Wake up when a waiting file settles, if that is sooner: latency is settle + evaluation.
+        if let Some(at) = settles
+            && failures == 0
+        {
+            wait = wait.min(Duration::from_millis((at - now_ms()).max(10) as u64));
+        }
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = stop.changed() => return,

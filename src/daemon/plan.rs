@@ -30,6 +30,9 @@ pub struct Plan {
     pub ready: Vec<Listed>,
     /// Files seen but not settled yet.
     pub waiting: usize,
+    /// When the first waiting file will have settled (ms since the epoch), to poll again then
+    /// rather than a whole interval later.
+    pub next_settle_ms: Option<i64>,
 }
 
 /// Decides, for every listed file, whether to record it, take it or wait.
@@ -37,26 +40,31 @@ pub fn plan(listing: &[Listed], known: &HashMap<String, FileRecord>, settle_ms: 
     let mut out = Plan::default();
     for f in listing {
         let settled = now_ms - f.mtime_ms >= settle_ms;
+        let wait = |out: &mut Plan| {
+            out.waiting += 1;
+            let at = (f.mtime_ms + settle_ms).max(now_ms + 1);
+            out.next_settle_ms = Some(out.next_settle_ms.map_or(at, |n| n.min(at)));
+        };
         match known.get(&f.key) {
             Some(k) if k.status != "seen" => {} // consumed or quarantined: never again
             Some(k) if k.size == f.size && k.mtime_ms == f.mtime_ms => {
                 if settled {
                     out.ready.push(f.clone());
                 } else {
-                    out.waiting += 1;
+                    wait(&mut out);
                 }
             }
             Some(_) => {
                 // Changed since the last listing: still being written.
                 out.observe.push(f.clone());
-                out.waiting += 1;
+                wait(&mut out);
             }
             None => {
                 out.observe.push(f.clone());
                 if settled {
                     out.ready.push(f.clone());
                 } else {
-                    out.waiting += 1;
+                    wait(&mut out);
                 }
             }
         }
@@ -85,6 +93,7 @@ mod tests {
         assert_eq!(p.ready, vec![listed("old", 10, now - 40_000)]);
         assert_eq!(p.observe.len(), 2);
         assert_eq!(p.waiting, 1);
+        assert_eq!(p.next_settle_ms, Some(now + 25_000), "poll again when the fresh file settles");
     }
 
     #[test]

@@ -208,6 +208,10 @@ fn daemon_serves_health_metrics_and_drains_on_sigterm() {
     assert_eq!(status[0]["id"], "model");
     assert_eq!(status[0]["last_window"]["drift"], true);
 
+    // History is readable while the daemon runs.
+    let h = history(&st);
+    assert!(!h.as_array().unwrap().is_empty());
+
     signal(&child, "-TERM");
     let exit = wait_for(20, || child.try_wait().unwrap()).expect("exits after SIGTERM");
     assert_eq!(exit.code(), Some(0));
@@ -433,7 +437,7 @@ fn segments_find_the_group_that_drifted() {
 
 /// The JSON report of the latest window, read from the state database.
 fn latest_report(st: &Setup) -> serde_json::Value {
-    let state = drift::state::State::open(&st.dir.path().join("state")).unwrap();
+    let state = drift::state::State::open_read_only(&st.dir.path().join("state")).unwrap();
     let latest = state.history("model", 1).unwrap()[0].id;
     serde_json::from_str(&state.report(latest).unwrap().expect("evaluated")).unwrap()
 }
