@@ -102,7 +102,7 @@ fn main() {
             .unwrap();
         f.set_modified(SystemTime::now()).unwrap();
         written += 1;
-        if written % 10 == 0
+        if written.is_multiple_of(10)
             && let Some((cpu, rss)) = usage(pid)
         {
             samples.push((t0.elapsed().as_secs_f64(), cpu - cpu0, rss));
