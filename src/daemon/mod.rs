@@ -259,7 +259,7 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
     };
     let window_id = {
         let mut st = shared.state.lock().map_err(|_| anyhow::anyhow!("state lock poisoned"))?;
-        st.commit_window(&id, "files", &consumed, rows, report.as_ref(), now)?
+        st.commit_window(&id, "files", &consumed, rows, report.as_ref(), now_ms())?
     };
     outcome.consumed = consumed.len();
     shared
@@ -498,12 +498,10 @@ pub async fn run_once(cfg: &Config) -> Result<(bool, bool)> {
             let id = &run.monitor.id;
             for (wid, report) in &o.windows {
                 match report {
-                    Some(r) => println!(
-                        "{id}: window {wid}: {} files, {} rows: {}",
-                        r.current.files,
-                        r.current.rows,
-                        crate::output::summary_line(r)
-                    ),
+                    Some(r) => {
+                        println!("{id}: window {wid}: {} files, {} rows:", r.current.files, r.current.rows);
+                        print!("{}", crate::output::render(r, crate::output::Format::Table, false));
+                    }
                     None => println!(
                         "{id}: window {wid}: fewer rows than min_rows ({}): insufficient, not evaluated",
                         run.monitor.min_rows

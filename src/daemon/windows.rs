@@ -141,7 +141,7 @@ pub async fn rows_windows(
     for (file, c) in files.into_iter().zip(consumed) {
         let (forced, s, seg) = (run.monitor.columns.categorical.clone(), settings(run), run.monitor.segments.clone());
         let parts = tokio::task::spawn_blocking(move || profile_parts(file, 0, seg.as_ref(), &forced, s)).await??;
-        lock(shared)?.add_parts(&id, &c, &parts, None, now)?;
+        lock(shared)?.add_parts(&id, &c, &parts, None, super::now_ms())?;
         count_consumed(shared, &id, c.rows);
         outcome.consumed += 1;
         if lock(shared)?.open_rows(&id, 0)? >= target {

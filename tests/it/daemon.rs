@@ -92,7 +92,7 @@ fn run_once_consumes_each_settled_file_exactly_once() {
     land(&st, "c.parquet", batch(400, 4, 0.0), 0); // still settling
     let (code, out) = once(&st);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("window 1: 2 files, 800 rows: DRIFT"), "{out}");
+    assert!(out.contains("window 1: 2 files, 800 rows:\n") && out.contains("\nDRIFT: "), "{out}");
     let h = history(&st);
     assert_eq!(h.as_array().unwrap().len(), 1);
     assert_eq!(h[0]["files"], 2);
@@ -271,7 +271,7 @@ fn rows_windows_persist_their_open_state_without_the_files() {
     land(&st, "c.parquet", batch(400, 32, 1.0), 5);
     let (code, out) = once(&st);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("window 1: 3 files, 1200 rows: DRIFT"), "{out}");
+    assert!(out.contains("window 1: 3 files, 1200 rows:\n") && out.contains("\nDRIFT: "), "{out}");
     let h = history(&st);
     assert_eq!((h[0]["files"].as_u64(), h[0]["rows"].as_u64()), (Some(3), Some(1200)));
     let x_ks =
@@ -346,7 +346,7 @@ fn event_time_windows_close_on_the_watermark_count_late_rows_and_close_when_idle
     // No more data: after the idle timeout the open hour 12 closes too.
     std::thread::sleep(Duration::from_millis(2_100));
     let (_, out) = once(&st);
-    assert!(out.contains("window 3: 1 files, 300 rows: DRIFT"), "{out}");
+    assert!(out.contains("window 3: 1 files, 300 rows:\n") && out.contains("\nDRIFT: "), "{out}");
     let h = history(&st);
     let spans: Vec<(i64, i64)> = h
         .as_array()
