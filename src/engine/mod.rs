@@ -12,7 +12,9 @@ pub use policy::{Extras, Floors, Policy, Severity};
 pub use report::*;
 
 use crate::stats::sketch::CdfSketch;
-use crate::stats::{self, CategoryCounts, KsMode, Moments, NumericComparison, Sample};
+use std::sync::Arc;
+
+use crate::stats::{self, CategoryCounts, KsMode, Moments, NumericComparison, Sample, SortedSample};
 
 /// One side of one column, as decoded.
 #[derive(Debug, Clone)]
@@ -34,10 +36,29 @@ pub struct ColumnData {
 pub enum Values {
     /// Numeric values; `None` when every row was missing.
     Numeric(Option<Sample>),
-    /// A numeric reference known through a snapshot's sketch (reference side only).
+    /// Numeric values already sorted and kept in memory (an exact snapshot), shared between
+    /// evaluations: comparing against them costs `O(m log n)`.
+    Sorted(Arc<SortedColumn>),
+    /// Numeric values known through a snapshot's sketch.
     Sketched(Box<SketchedNumeric>),
     /// Category frequencies.
     Categorical(CategoryCounts),
+}
+
+/// Sorted values with their summary, computed once.
+#[derive(Debug)]
+pub struct SortedColumn {
+    /// The values.
+    pub sample: SortedSample,
+    /// Their summary.
+    pub moments: Moments,
+}
+
+impl SortedColumn {
+    /// Computes the summary once.
+    pub fn new(sample: SortedSample) -> SortedColumn {
+        SortedColumn { moments: Moments::of(&sample), sample }
+    }
 }
 
 /// A numeric reference summarised by a sketch: results against it are approximate, with a
@@ -71,6 +92,7 @@ impl ColumnData {
     fn count(&self) -> u64 {
         match &self.values {
             Values::Numeric(s) => s.as_ref().map_or(0, |s| s.len() as u64),
+            Values::Sorted(s) => s.sample.len() as u64,
             Values::Sketched(s) => s.sketch.len(),
             Values::Categorical(c) => c.total(),
         }
@@ -96,7 +118,7 @@ impl ColumnData {
         s.stats =
             moments.map(|x| NumericSummary { mean: x.mean, std: x.std, min: x.min, median: x.median, max: x.max });
         match &self.values {
-            Values::Numeric(_) | Values::Sketched(_) => {}
+            Values::Numeric(_) | Values::Sorted(_) | Values::Sketched(_) => {}
             Values::Categorical(c) => {
                 s.distinct = Some(c.distinct());
                 s.top = Some(shares(c.top(5), c.total()));
@@ -143,10 +165,34 @@ pub fn compare_column<'a>(
             }
             ColumnKind::Numeric
         }
-        (Values::Sketched(_), Values::Numeric(_) | Values::Sketched(_)) | (Values::Numeric(_), Values::Sketched(_)) => {
+        (Values::Sorted(_), Values::Numeric(_) | Values::Sorted(_)) | (Values::Numeric(_), Values::Sorted(_)) => {
+            let exact = |v: &'a Values| -> Option<(std::borrow::Cow<'a, SortedSample>, Option<Moments>)> {
+                match v {
+                    Values::Sorted(s) => Some((std::borrow::Cow::Borrowed(&s.sample), Some(s.moments))),
+                    Values::Numeric(Some(x)) => Some((std::borrow::Cow::Owned(x.sorted()), None)),
+                    _ => None,
+                }
+            };
+            match (exact(&reference.values), exact(&current.values)) {
+                (Some((rs, rm)), Some((cs, cm))) if enough => {
+                    let cmp = stats::bucketed::compare_sorted_with(&rs, &cs, policy.bins, KsMode::Auto, rm, cm);
+                    exact_tests(&cmp, Some((&rs, &cs)), policy, &mut tests);
+                    moments = (Some(cmp.reference), Some(cmp.current));
+                }
+                (r, c) => {
+                    tests.push(TestResult::new(TestKind::Ks, TestStatus::Insufficient));
+                    tests.push(TestResult::new(TestKind::Psi, TestStatus::Insufficient));
+                    moments = (r.and_then(|x| x.1), c.and_then(|x| x.1));
+                }
+            }
+            ColumnKind::Numeric
+        }
+        (Values::Sketched(_), Values::Numeric(_) | Values::Sorted(_) | Values::Sketched(_))
+        | (Values::Numeric(_) | Values::Sorted(_), Values::Sketched(_)) => {
             let side = |v: &'a Values| match v {
                 Values::Sketched(s) => Some(Side::Sketch(s)),
                 Values::Numeric(Some(x)) => Some(Side::Sample(x)),
+                Values::Sorted(s) => Some(Side::Sorted(s)),
                 _ => None,
             };
             match (side(&reference.values), side(&current.values)) {
@@ -157,7 +203,7 @@ pub fn compare_column<'a>(
                 (r, c) => {
                     tests.push(TestResult::new(TestKind::Ks, TestStatus::Insufficient));
                     tests.push(TestResult::new(TestKind::Psi, TestStatus::Insufficient));
-                    moments = (r.and_then(Side::sketch_moments), c.and_then(Side::sketch_moments));
+                    moments = (r.and_then(Side::known_moments), c.and_then(Side::known_moments));
                 }
             }
             ColumnKind::Numeric
@@ -205,6 +251,18 @@ fn numeric_tests(r: &Sample, c: &Sample, policy: &Policy, tests: &mut Vec<TestRe
         Some((rs, cs)) => stats::bucketed::compare_sorted(rs, cs, policy.bins, KsMode::Auto),
         None => stats::bucketed::compare(r, c, policy.bins, KsMode::Auto),
     };
+    exact_tests(&cmp, sorted.as_ref().map(|(a, b)| (a, b)), policy, tests);
+    cmp
+}
+
+/// The KS and PSI tests of an exact comparison (and Wasserstein when asked and the sorted
+/// samples are at hand).
+fn exact_tests(
+    cmp: &NumericComparison,
+    sorted: Option<(&SortedSample, &SortedSample)>,
+    policy: &Policy,
+    tests: &mut Vec<TestResult>,
+) {
     let ks = cmp.ks;
     let mut t = TestResult::new(TestKind::Ks, TestStatus::Ok);
     t.statistic = Some(ks.statistic);
@@ -213,9 +271,10 @@ fn numeric_tests(r: &Sample, c: &Sample, policy: &Policy, tests: &mut Vec<TestRe
     t.method = Some(ks.method);
     t.threshold = floors_threshold(policy.alpha, policy.ks);
     tests.push(t);
-
     push_psi(&cmp.edges, &cmp.reference_counts, &cmp.current_counts, policy, tests, None);
-    if let Some((rs, cs)) = &sorted {
+    if policy.extras.wasserstein
+        && let Some((rs, cs)) = sorted
+    {
         let w = stats::wasserstein(rs, cs);
         let sd = cmp.reference.std;
         let mut t = TestResult::new(TestKind::Wasserstein, TestStatus::Informational);
@@ -223,7 +282,6 @@ fn numeric_tests(r: &Sample, c: &Sample, policy: &Policy, tests: &mut Vec<TestRe
         t.normalized = (sd > 0.0).then(|| w / sd);
         tests.push(t);
     }
-    cmp
 }
 
 /// The PSI test (significance from the chi-square test on the same bins) and, if asked, JS.
@@ -260,13 +318,15 @@ fn push_psi(
 #[derive(Clone, Copy)]
 enum Side<'a> {
     Sample(&'a Sample),
+    Sorted(&'a SortedColumn),
     Sketch(&'a SketchedNumeric),
 }
 
 impl Side<'_> {
-    fn sketch_moments(self) -> Option<Moments> {
+    fn known_moments(self) -> Option<Moments> {
         match self {
             Side::Sketch(s) => Some(s.moments),
+            Side::Sorted(s) => Some(s.moments),
             Side::Sample(_) => None,
         }
     }
@@ -274,6 +334,7 @@ impl Side<'_> {
     fn len(self) -> u64 {
         match self {
             Side::Sample(s) => s.len() as u64,
+            Side::Sorted(s) => s.sample.len() as u64,
             Side::Sketch(s) => s.sketch.len(),
         }
     }
@@ -312,14 +373,12 @@ fn approximate_tests(r: Side, c: Side, policy: &Policy, tests: &mut Vec<TestResu
             let sorted = x.sorted();
             let edges = stats::quantile_edges(&sorted, policy.bins);
             let counts = stats::bin_counts(&sorted, &edges);
-            let moments = Moments {
-                mean: sorted.mean(),
-                std: sorted.std_population(),
-                min: sorted.min(),
-                median: sorted.median(),
-                max: sorted.max(),
-            };
-            (edges, counts, true, moments)
+            (edges, counts, true, Moments::of(&sorted))
+        }
+        Side::Sorted(x) => {
+            let edges = stats::quantile_edges(&x.sample, policy.bins);
+            let counts = stats::bin_counts(&x.sample, &edges);
+            (edges, counts, true, x.moments)
         }
     };
     // KS interval, current counts in the bins, current moments.
@@ -350,11 +409,26 @@ fn approximate_tests(r: Side, c: Side, policy: &Policy, tests: &mut Vec<TestResu
                 (iv, sketch_counts(&rs.sketch, &edges), rs.moments)
             }
         }
+        (Side::Sketch(rs), Side::Sorted(cs)) | (Side::Sorted(cs), Side::Sketch(rs)) => {
+            // Sorted values: ranks at the breakpoints by binary search.
+            let own = rs.sketch.breakpoints();
+            let below: Vec<u64> = own.iter().map(|&x| cs.sample.count_below(x) as u64).collect();
+            let at_or_below: Vec<u64> = own.iter().map(|&x| cs.sample.count_at_or_below(x) as u64).collect();
+            let iv = rs.sketch.ks_interval_at(&own, &below, &at_or_below, cs.sample.len() as u64);
+            if matches!(c, Side::Sorted(_)) {
+                (iv, stats::bin_counts(&cs.sample, &edges), cs.moments)
+            } else {
+                exact = false;
+                (iv, sketch_counts(&rs.sketch, &edges), rs.moments)
+            }
+        }
         (Side::Sketch(rs), Side::Sketch(cs)) => {
             exact = false;
             (rs.sketch.ks_interval_sketch(&cs.sketch), sketch_counts(&cs.sketch, &edges), cs.moments)
         }
-        (Side::Sample(_), Side::Sample(_)) => unreachable!("two exact samples take the bucketed path"),
+        (Side::Sample(_) | Side::Sorted(_), Side::Sample(_) | Side::Sorted(_)) => {
+            unreachable!("two exact sides take the exact path")
+        }
     };
 
     let nm = n as f64 * m as f64;

@@ -12,12 +12,14 @@
 
 pub mod codec;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{ColumnData, SketchedNumeric, TableSummary, Values};
+use crate::engine::{ColumnData, SketchedNumeric, SortedColumn, TableSummary, Values};
 use crate::source::{Class, Dataset, DatasetColumn, Table};
 use crate::stats::binning::edges_from;
 use crate::stats::bucketed::ranked;
@@ -225,7 +227,7 @@ pub enum Blob {
 }
 
 /// A loaded (or freshly built) snapshot.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Snapshot {
     /// Metadata.
     pub meta: Meta,
@@ -233,6 +235,15 @@ pub struct Snapshot {
     pub blobs: Vec<Blob>,
     /// Column view for `check`.
     columns: Vec<DatasetColumn>,
+    /// Exact columns expanded and sorted once, shared by every comparison (the daemon compares
+    /// window after window against the same snapshot).
+    sorted: Arc<Mutex<HashMap<usize, Arc<SortedColumn>>>>,
+}
+
+impl PartialEq for Snapshot {
+    fn eq(&self, other: &Snapshot) -> bool {
+        self.meta == other.meta && self.blobs == other.blobs
+    }
 }
 
 /// Which columns to profile (the same flags as `check`).
@@ -489,7 +500,7 @@ impl Snapshot {
             };
             columns.push(DatasetColumn { name: f.name.clone(), data_type: f.data_type.clone(), class });
         }
-        Ok(Snapshot { meta, blobs, columns })
+        Ok(Snapshot { meta, blobs, columns, sorted: Arc::default() })
     }
 
     /// The file's bytes.
@@ -665,7 +676,7 @@ fn profile_column(
                 blob = Some(b);
             }
         }
-        (_, Values::Sketched(_)) => bail!("a Parquet column cannot decode to a sketch"),
+        (_, Values::Sketched(_) | Values::Sorted(_)) => bail!("a Parquet column decodes to plain values"),
     }
     Ok((profile, blob))
 }
@@ -866,7 +877,18 @@ impl Table for Snapshot {
             ("numeric", None, _) => Values::Numeric(None),
             ("numeric", Some(n), _) => match &self.blobs[n.blob] {
                 Blob::Exact(runs) => {
-                    Values::Numeric(Some(Sample::new(expand(runs)).map_err(|e| anyhow::anyhow!("{e}"))?))
+                    let mut cache = self.sorted.lock().unwrap_or_else(|e| e.into_inner());
+                    let column = match cache.get(&n.blob) {
+                        Some(c) => c.clone(),
+                        None => {
+                            // Runs are stored ascending: expanding them gives sorted values.
+                            let sorted = SortedSample::new(expand(runs)).map_err(|e| anyhow::anyhow!("{e}"))?;
+                            let c = Arc::new(SortedColumn::new(sorted));
+                            cache.insert(n.blob, c.clone());
+                            c
+                        }
+                    };
+                    Values::Sorted(column)
                 }
                 Blob::Sketch(sk) => Values::Sketched(Box::new(SketchedNumeric {
                     sketch: sk.clone(),

@@ -159,21 +159,35 @@ pub struct NumericComparison {
 
 /// The comparison over two sorted samples: the reference implementation.
 pub fn compare_sorted(r: &SortedSample, c: &SortedSample, bins: usize, mode: KsMode) -> NumericComparison {
+    compare_sorted_with(r, c, bins, mode, None, None)
+}
+
+/// [`compare_sorted`] with either side's summary already known (a reference kept in memory):
+/// then nothing here is linear in that side's size. KS binary-searches the larger sample when
+/// the other is much smaller (`O(m log n)`), edges and bin counts are `O(bins log n)`.
+pub fn compare_sorted_with(
+    r: &SortedSample,
+    c: &SortedSample,
+    bins: usize,
+    mode: KsMode,
+    r_moments: Option<Moments>,
+    c_moments: Option<Moments>,
+) -> NumericComparison {
     let edges = quantile_edges(r, bins);
-    let moments = |s: &SortedSample| Moments {
-        mean: s.mean(),
-        std: s.std_population(),
-        min: s.min(),
-        median: s.median(),
-        max: s.max(),
-    };
     NumericComparison {
         ks: super::ks::ks_2samp(r, c, mode),
         reference_counts: bin_counts(r, &edges),
         current_counts: bin_counts(c, &edges),
         edges,
-        reference: moments(r),
-        current: moments(c),
+        reference: r_moments.unwrap_or_else(|| Moments::of(r)),
+        current: c_moments.unwrap_or_else(|| Moments::of(c)),
+    }
+}
+
+impl Moments {
+    /// The summary of a sorted sample (two linear passes).
+    pub fn of(s: &SortedSample) -> Moments {
+        Moments { mean: s.mean(), std: s.std_population(), min: s.min(), median: s.median(), max: s.max() }
     }
 }
 
