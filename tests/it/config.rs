@@ -50,6 +50,16 @@ fn every_invalid_fixture_fails_with_its_own_message() {
 }
 
 #[test]
+fn run_refuses_a_bad_configuration_with_64() {
+    let case = format!("{}/tests/data/invalid-config/many-at-once/drift.toml", root());
+    for args in [vec!["run", "--once", "--config", &case], vec!["run", "--config", &case]] {
+        let out = drift(&args);
+        assert_eq!(out.status.code(), Some(64), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("unknown window type"));
+    }
+}
+
+#[test]
 fn usage_errors_of_validate_exit_64() {
     let out = drift(&["validate"]);
     assert_eq!(out.status.code(), Some(64), "{}", String::from_utf8_lossy(&out.stderr));

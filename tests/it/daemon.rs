@@ -441,3 +441,43 @@ fn latest_report(st: &Setup) -> serde_json::Value {
     let latest = state.history("model", 1).unwrap()[0].id;
     serde_json::from_str(&state.report(latest).unwrap().expect("evaluated")).unwrap()
 }
+
+#[test]
+fn sighup_reloads_a_valid_configuration_and_keeps_the_old_one_otherwise() {
+    let port = free_port();
+    let st = setup(0, port, None);
+    let mut child = spawn_daemon(&st);
+    assert!(wait_for(30, || http_get(port, "/readyz").filter(|r| r.0 == 200)).is_some(), "never ready");
+    let ids = || -> Vec<String> {
+        let (_, body) = http_get(port, "/api/v1/monitors").unwrap();
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        v.as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(ids(), vec!["model"]);
+    // A broken new monitor: the reload is refused, the daemon carries on with the old set.
+    let extra = st.dir.path().join("monitors/extra.toml");
+    std::fs::write(
+        &extra,
+        "[source]\npath = \"../incoming\"\nsetle_secs = 1\n[reference]\npath = \"../reference.parquet\"\n",
+    )
+    .unwrap();
+    signal(&child, "-HUP");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(ids(), vec!["model"]);
+    assert!(child.try_wait().unwrap().is_none(), "still running");
+    // Fixed: the reload takes it.
+    std::fs::write(
+        &extra,
+        "[source]\npath = \"../incoming\"\nsettle_secs = 1\n[reference]\npath = \"../reference.parquet\"\n",
+    )
+    .unwrap();
+    signal(&child, "-HUP");
+    let reloaded = wait_for(20, || {
+        let v = ids();
+        (v.len() == 2).then_some(v)
+    });
+    assert_eq!(reloaded, Some(vec!["extra".to_owned(), "model".to_owned()]));
+    signal(&child, "-TERM");
+    let exit = wait_for(20, || child.try_wait().unwrap()).expect("exits after SIGTERM");
+    assert_eq!(exit.code(), Some(0));
+}
