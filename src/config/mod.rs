@@ -568,6 +568,7 @@ fn compile_monitor(
         bins: p.bins.unwrap_or(d.bins),
         max_categories: p.max_categories.unwrap_or(d.max_categories),
         min_count: p.min_count.unwrap_or(d.min_count),
+        extras: crate::engine::Extras { js: p.js.unwrap_or(false), wasserstein: p.wasserstein.unwrap_or(false) },
         ..d
     };
     if let Err(problems) = policy.validate() {

@@ -153,13 +153,25 @@ pub struct RawPolicy {
     pub bins: Option<usize>,
     pub max_categories: Option<usize>,
     pub min_count: Option<u64>,
+    pub js: Option<bool>,
+    pub wasserstein: Option<bool>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
 
 /// Keys of [`RawPolicy`].
-pub const POLICY_KEYS: &[&str] =
-    &["alpha", "correction", "ks_floors", "psi_floors", "null_floors", "bins", "max_categories", "min_count"];
+pub const POLICY_KEYS: &[&str] = &[
+    "alpha",
+    "correction",
+    "ks_floors",
+    "psi_floors",
+    "null_floors",
+    "bins",
+    "max_categories",
+    "min_count",
+    "js",
+    "wasserstein",
+];
 
 /// `[segments]`.
 #[derive(Debug, Default, Deserialize)]
