@@ -17,8 +17,9 @@
 //!                                 counts)                                          (table/json/markdown)
 //! ```
 //!
-//! `drift check` (the [`check`] module) drives this once over files; the daemon will drive the
-//! same engine over windows of files as they land. A reference snapshot ([`snapshot`]) stands in
+//! `drift check` (the [`check`] module) drives this once over files; the daemon ([`daemon`])
+//! drives the same engine over windows of files as they land, keeping open windows as
+//! snapshot parts in its state ([`state`]). A reference snapshot ([`snapshot`]) stands in
 //! for the reference files: it is read through the same [`source::Table`] trait.
 //!
 //! ## Code map
@@ -36,8 +37,9 @@
 //! - [`config`]: the daemon file and monitor files, parsed raw and compiled into a validated
 //!   model, reporting every problem at once (`drift validate`, exit 64).
 //! - [`daemon`]: `drift run`, the tokio shell: per-monitor polling tasks, the file-taking
-//!   rules ([`daemon::plan`], pure), listing and fetching through object_store, HTTP endpoints
-//!   and metrics. The only place that spawns tasks.
+//!   rules ([`daemon::plan`], pure), listing and fetching through object_store, windows by
+//!   files, rows or event time and segments ([`daemon::windows`]), HTTP endpoints and metrics.
+//!   The only place that spawns tasks.
 //! - [`state`]: the SQLite state database; consuming files and storing their evaluation is one
 //!   transaction.
 //! - [`cli`], [`logging`]: the command line and log setup; `main.rs` only dispatches.
