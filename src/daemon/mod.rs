@@ -107,6 +107,11 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// The state database, locked.
+    pub fn state(&self) -> Result<std::sync::MutexGuard<'_, State>> {
+        self.state.lock().map_err(|_| anyhow::anyhow!("state lock poisoned"))
+    }
+
     /// Ready once every monitor has finished its first scan.
     pub fn ready(&self) -> bool {
         self.status.lock().map(|s| s.values().all(|m| m.first_scan_done)).unwrap_or(false)
@@ -170,7 +175,7 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
     let listing = run.store.list().await?;
     let settle = run.monitor.source.settle.as_millis() as i64;
     let plan = {
-        let mut st = shared.state.lock().map_err(|_| anyhow::anyhow!("state lock poisoned"))?;
+        let mut st = shared.state()?;
         let known = st.files(&id)?;
         let plan = plan::plan(&listing, &known, settle, now);
         for f in &plan.observe {
@@ -202,7 +207,7 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
             }
             Err(e) => {
                 let msg = format!("{e:#}");
-                let mut st = shared.state.lock().map_err(|_| anyhow::anyhow!("state lock poisoned"))?;
+                let mut st = shared.state()?;
                 let attempts = st.failed_attempt(&id, &f.key, &msg, now)?;
                 if attempts >= QUARANTINE_AFTER_ATTEMPTS {
                     st.quarantine(&id, &f.key, &msg, now)?;
@@ -258,7 +263,7 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
         })?)
     };
     let window_id = {
-        let mut st = shared.state.lock().map_err(|_| anyhow::anyhow!("state lock poisoned"))?;
+        let mut st = shared.state()?;
         st.commit_window(&id, "files", &consumed, rows, report.as_ref(), now_ms())?
     };
     outcome.consumed = consumed.len();

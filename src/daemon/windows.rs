@@ -122,10 +122,6 @@ pub fn evaluate(
     Ok(out)
 }
 
-fn lock(shared: &Shared) -> Result<std::sync::MutexGuard<'_, crate::state::State>> {
-    shared.state.lock().map_err(|_| anyhow::anyhow!("state lock poisoned"))
-}
-
 /// Row-count windows: each file becomes a part; the window closes at the first file that
 /// brings it to `target` rows.
 pub async fn rows_windows(
@@ -141,10 +137,10 @@ pub async fn rows_windows(
     for (file, c) in files.into_iter().zip(consumed) {
         let (forced, s, seg) = (run.monitor.columns.categorical.clone(), settings(run), run.monitor.segments.clone());
         let parts = tokio::task::spawn_blocking(move || profile_parts(file, 0, seg.as_ref(), &forced, s)).await??;
-        lock(shared)?.add_parts(&id, &c, &parts, None, super::now_ms())?;
+        shared.state()?.add_parts(&id, &c, &parts, None, super::now_ms())?;
         count_consumed(shared, &id, c.rows);
         outcome.consumed += 1;
-        if lock(shared)?.open_rows(&id, 0)? >= target {
+        if shared.state()?.open_rows(&id, 0)? >= target {
             outcome.windows.push(close(shared, run, 0, None, now).await?);
         }
     }
@@ -257,7 +253,7 @@ pub async fn time_windows(
     let column = run.monitor.timestamp_column.clone().context("time windows need a timestamp column")?;
     let size_ms = size.as_millis() as i64;
     for (file, c) in files.into_iter().zip(consumed) {
-        let closed_until = lock(shared)?.clock(&id)?.closed_until_ms;
+        let closed_until = shared.state()?.clock(&id)?.closed_until_ms;
         let (forced, s, col) = (run.monitor.columns.categorical.clone(), settings(run), column.clone());
         let seg = run.monitor.segments.clone();
         let (parts, max_event, late) = tokio::task::spawn_blocking(move || -> Result<_> {
@@ -272,7 +268,7 @@ pub async fn time_windows(
         if late > 0 {
             tracing::warn!(monitor = %id, file = %c.path, late, "rows after their window closed (or without a timestamp): counted, not evaluated");
         }
-        lock(shared)?.add_parts(
+        shared.state()?.add_parts(
             &id,
             &c,
             &parts,
@@ -283,10 +279,10 @@ pub async fn time_windows(
         outcome.consumed += 1;
     }
     // Close every window the watermark has passed, or all of them after the idle timeout.
-    let clock = lock(shared)?.clock(&id)?;
+    let clock = shared.state()?.clock(&id)?;
     let watermark = clock.max_event_ms.map(|m| m - allowed_lateness.as_millis() as i64);
     let idle = clock.last_data_ms.is_some_and(|t| now - t >= idle_timeout.as_millis() as i64);
-    let open = lock(shared)?.open_windows(&id)?;
+    let open = shared.state()?.open_windows(&id)?;
     for (key, _) in open {
         let (start, end) = (key * size_ms, (key + 1) * size_ms);
         if idle || watermark.is_some_and(|w| w >= end) {
@@ -305,7 +301,7 @@ pub async fn close(
     now: i64,
 ) -> Result<(i64, Option<Report>)> {
     let id = run.monitor.id.clone();
-    let parts = lock(shared)?.parts(&id, key)?;
+    let parts = shared.state()?.parts(&id, key)?;
     let last_seq = parts.last().map_or(0, |p| p.seq);
     let rows: u64 = parts.iter().map(|p| p.rows).sum();
     let profiles: Vec<(String, Snapshot)> =
@@ -340,7 +336,7 @@ pub async fn close(
     })?;
     let kind = if span.is_some() { "time" } else { "rows" };
     let closing = Closing { kind, key, last_seq, files, rows, span };
-    let wid = lock(shared)?.close_window(&id, &closing, report.as_ref(), now)?;
+    let wid = shared.state()?.close_window(&id, &closing, report.as_ref(), now)?;
     record_window_metrics(shared, &id, report.as_ref());
     tracing::info!(monitor = %id, window = wid, kind, files, rows, "window closed");
     Ok((wid, report))
