@@ -47,9 +47,10 @@ pub mod exit {
 #[derive(Debug, Parser)]
 #[command(name = "drift", version, about, long_about = None)]
 pub struct Cli {
-    /// Log level (error, warn, info, debug, trace); RUST_LOG wins when set.
-    #[arg(long, global = true, default_value = "warn")]
-    pub log_level: String,
+    /// Log level (error, warn, info, debug, trace); RUST_LOG wins when set. Default: info for
+    /// the running daemon, warn otherwise.
+    #[arg(long, global = true)]
+    pub log_level: Option<String>,
     /// Log format on stderr: JSON lines when stderr is not a terminal (auto), or as given.
     #[arg(long, global = true, value_enum, default_value = "auto")]
     pub log_format: crate::logging::LogFormat,

@@ -14,7 +14,8 @@ fn main() {
             std::process::exit(code);
         }
     };
-    drift::logging::init(&cli.log_level, cli.log_format);
+    let default_level = if matches!(&cli.command, Command::Run(r) if !r.once) { "info" } else { "warn" };
+    drift::logging::init(cli.log_level.as_deref().unwrap_or(default_level), cli.log_format);
     let result = match &cli.command {
         Command::Check(args) => cli::check(args),
         Command::Reference(cmd) => cli::reference(cmd),
