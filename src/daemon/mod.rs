@@ -240,8 +240,25 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
         }
         Window::Time { .. } => return windows::time_windows(shared, run, files, consumed, now, outcome).await,
     }
+    // A column whose type changes between files cannot be pooled: evaluate the files before the
+    // change now and leave the rest, still ready, for the next cycle, rather than retrying a
+    // batch that can never open.
+    let mut conflict = None;
+    let dataset = loop {
+        match Dataset::from_files("current", files.clone()) {
+            Ok(dataset) => break dataset,
+            Err(e) if files.len() > 1 => {
+                files.pop();
+                consumed.pop();
+                conflict = Some(e);
+            }
+            Err(e) => return Err(e).with_context(|| format!("monitor {id}")),
+        }
+    };
+    if let Some(e) = conflict {
+        tracing::warn!(monitor = %id, error = %format!("{e:#}"), "column types change within the batch; evaluating the first {} file(s) now, the rest next cycle", files.len());
+    }
     let rows: u64 = files.iter().map(|f| f.rows).sum();
-    let dataset = Dataset::from_files("current", files).with_context(|| format!("monitor {id}"))?;
     let report = if rows < run.monitor.min_rows {
         None
     } else {

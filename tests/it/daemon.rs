@@ -1,7 +1,7 @@
 //! The daemon on real files, a real SQLite state and real HTTP: `run --once` consumes each
 //! settled file exactly once and records its evaluation; unsettled and truncated files are not
 //! read early; a file that never becomes valid is quarantined while others continue; a broken
-//! monitor does not stop another; a second daemon on the same state refuses; the long-running
+//! monitor does not stop another; a batch whose column types change is split, not stalled; a second daemon on the same state refuses; the long-running
 //! daemon serves health, readiness, metrics and status, and drains on SIGTERM with exit 0.
 
 use std::path::{Path, PathBuf};
@@ -503,4 +503,22 @@ fn sighup_reloads_a_valid_configuration_and_keeps_the_old_one_otherwise() {
     signal(&child, "-TERM");
     let exit = wait_for(20, || child.try_wait().unwrap()).expect("exits after SIGTERM");
     assert_eq!(exit.code(), Some(0));
+}
+
+#[test]
+fn a_column_type_change_within_a_batch_splits_it_instead_of_stalling() {
+    let st = setup(0, free_port(), None);
+    land(&st, "a.parquet", batch(400, 2, 0.0), 60);
+    let mut b = batch(400, 3, 0.0);
+    b[0].1 = Arc::new(StringArray::from((0..400).map(|i| format!("v{i}")).collect::<Vec<_>>()));
+    land(&st, "b.parquet", b, 60);
+    let (code, out) = once(&st);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("window 1: 1 files, 400 rows"), "{out}");
+    assert!(out.contains("column types change within the batch") && out.contains("b.parquet"), "{out}");
+    let (code, out) = once(&st);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("window 2: 1 files, 400 rows"), "the rest next cycle: {out}");
+    let (_, out) = once(&st);
+    assert!(out.contains("no new settled files (0 waiting"), "{out}");
 }
