@@ -140,7 +140,8 @@ pub async fn rows_windows(
         shared.state()?.add_parts(&id, &c, &parts, None, super::now_ms())?;
         count_consumed(shared, &id, c.rows);
         outcome.consumed += 1;
-        if shared.state()?.open_rows(&id, 0)? >= target {
+        // Usually once; again when a type change closed the window before its newest files.
+        while shared.state()?.open_rows(&id, 0)? >= target {
             outcome.windows.push(close(shared, run, 0, None, now).await?);
         }
     }
@@ -293,6 +294,10 @@ pub async fn time_windows(
 }
 
 /// Merges an open window's parts, evaluates them and stores the window, deleting its parts.
+///
+/// When a column's type changes between the window's files its parts cannot be merged: the
+/// window then closes over the files before the change and the rest stay open for the next
+/// close, so a type change never stalls the monitor and no file is dropped.
 pub async fn close(
     shared: &Arc<Shared>,
     run: &MonitorRun,
@@ -301,26 +306,34 @@ pub async fn close(
     now: i64,
 ) -> Result<(i64, Option<Report>)> {
     let id = run.monitor.id.clone();
-    let parts = shared.state()?.parts(&id, key)?;
-    let last_seq = parts.last().map_or(0, |p| p.seq);
-    let rows: u64 = parts.iter().map(|p| p.rows).sum();
-    let profiles: Vec<(String, Snapshot)> =
+    let mut parts = shared.state()?.parts(&id, key)?;
+    let mut profiles: Vec<(String, Snapshot)> =
         parts.iter().map(|p| Ok((p.segment.clone(), Snapshot::from_bytes(&p.profile)?))).collect::<Result<_>>()?;
-    let files = {
-        let mut names: Vec<&str> = parts.iter().map(|p| p.file.as_str()).collect();
-        names.sort_unstable();
-        names.dedup();
-        names.len() as u64
-    };
     let _permit = shared.permits.acquire().await.map_err(|_| anyhow::anyhow!("shutting down"))?;
     let min_rows = run.monitor.min_rows;
-    let report = tokio::task::block_in_place(|| -> Result<Option<Report>> {
+    let (report, rows, files) = tokio::task::block_in_place(|| -> Result<(Option<Report>, u64, u64)> {
+        let whole = match Snapshot::merge(&profiles, String::new()) {
+            Ok(whole) => whole,
+            Err(e) => {
+                let cut = mergeable_prefix(&parts, &profiles).ok_or(e)?;
+                tracing::warn!(monitor = %id, window = key, file = %parts[cut].file, "column types change within the window; closing it before this file, which opens the next");
+                parts.truncate(cut);
+                profiles.truncate(cut);
+                Snapshot::merge(&profiles, String::new())?
+            }
+        };
+        let rows: u64 = parts.iter().map(|p| p.rows).sum();
+        let files = {
+            let mut names: Vec<&str> = parts.iter().map(|p| p.file.as_str()).collect();
+            names.sort_unstable();
+            names.dedup();
+            names.len() as u64
+        };
         if rows < min_rows {
-            return Ok(None);
+            return Ok((None, rows, files));
         }
-        let whole = Snapshot::merge(&profiles, String::new())?;
         let mut by_segment: std::collections::BTreeMap<String, Vec<(String, Snapshot)>> = Default::default();
-        for (segment, snap) in profiles {
+        for (segment, snap) in std::mem::take(&mut profiles) {
             if !segment.is_empty() {
                 by_segment.entry(segment.clone()).or_default().push((segment, snap));
             }
@@ -332,12 +345,20 @@ pub async fn close(
         }
         let mut report = evaluate(run, &whole, segments)?;
         report.current.files = files as usize;
-        Ok(Some(report))
+        Ok((Some(report), rows, files))
     })?;
+    let last_seq = parts.last().map_or(0, |p| p.seq);
     let kind = if span.is_some() { "time" } else { "rows" };
     let closing = Closing { kind, key, last_seq, files, rows, span };
     let wid = shared.state()?.close_window(&id, &closing, report.as_ref(), now)?;
     record_window_metrics(shared, &id, report.as_ref());
     tracing::info!(monitor = %id, window = wid, kind, files, rows, "window closed");
     Ok((wid, report))
+}
+
+/// The longest run of whole files, from the window's first, whose parts merge (None when not
+/// even the first file's do).
+fn mergeable_prefix(parts: &[Part], profiles: &[(String, Snapshot)]) -> Option<usize> {
+    let cuts = (1..parts.len()).filter(|&i| parts[i].file != parts[i - 1].file);
+    cuts.rev().find(|&cut| Snapshot::merge(&profiles[..cut], String::new()).is_ok())
 }

@@ -1,7 +1,7 @@
 //! The daemon on real files, a real SQLite state and real HTTP: `run --once` consumes each
 //! settled file exactly once and records its evaluation; unsettled and truncated files are not
 //! read early; a file that never becomes valid is quarantined while others continue; a broken
-//! monitor does not stop another; a batch whose column types change is split, not stalled; a second daemon on the same state refuses; the long-running
+//! monitor does not stop another; a batch or rows window whose column types change is split, not stalled; a second daemon on the same state refuses; the long-running
 //! daemon serves health, readiness, metrics and status, and drains on SIGTERM with exit 0.
 
 use std::path::{Path, PathBuf};
@@ -521,4 +521,30 @@ fn a_column_type_change_within_a_batch_splits_it_instead_of_stalling() {
     assert!(out.contains("window 2: 1 files, 400 rows"), "the rest next cycle: {out}");
     let (_, out) = once(&st);
     assert!(out.contains("no new settled files (0 waiting"), "{out}");
+}
+
+#[test]
+fn a_column_type_change_within_a_rows_window_closes_it_early_and_loses_nothing() {
+    let st = setup(0, free_port(), None);
+    set_window(&st, "type = \"rows\"\nrows = 700\n");
+    land(&st, "a.parquet", batch(400, 2, 0.0), 60);
+    let mut b = batch(400, 3, 0.0);
+    b[0].1 = Arc::new(StringArray::from((0..400).map(|i| format!("v{i}")).collect::<Vec<_>>()));
+    land(&st, "b.parquet", b, 60);
+    let (code, out) = once(&st);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("column types change within the window") && out.contains("b.parquet"), "{out}");
+    let h = history(&st);
+    assert_eq!(h.as_array().unwrap().len(), 1, "{h}");
+    assert_eq!((h[0]["files"].as_u64(), h[0]["rows"].as_u64()), (Some(1), Some(400)), "{h}");
+    // b.parquet opens the next window, which a same-typed file then completes.
+    let mut c = batch(400, 4, 0.0);
+    c[0].1 = Arc::new(StringArray::from((0..400).map(|i| format!("w{i}")).collect::<Vec<_>>()));
+    land(&st, "c.parquet", c, 60);
+    let (code, out) = once(&st);
+    assert_eq!(code, 0, "{out}");
+    let h = history(&st);
+    assert_eq!(h.as_array().unwrap().len(), 2, "{h}");
+    let rows: Vec<_> = h.as_array().unwrap().iter().map(|w| w["rows"].as_u64().unwrap()).collect();
+    assert_eq!(rows.iter().sum::<u64>(), 1200, "every row in exactly one window: {h}");
 }
