@@ -548,3 +548,35 @@ fn a_column_type_change_within_a_rows_window_closes_it_early_and_loses_nothing()
     let rows: Vec<_> = h.as_array().unwrap().iter().map(|w| w["rows"].as_u64().unwrap()).collect();
     assert_eq!(rows.iter().sum::<u64>(), 1200, "every row in exactly one window: {h}");
 }
+
+#[test]
+fn a_column_type_change_within_an_event_time_window_splits_it() {
+    let st = setup(0, free_port(), None);
+    write(st.dir.path(), "reference.parquet", timed(&[(0, 3000)], 40, 0.0));
+    let monitor = st.dir.path().join("monitors/model.toml");
+    let text = std::fs::read_to_string(&monitor).unwrap().replace(
+        "[window]\nmin_rows = 50",
+        "[window]\ntype = \"time\"\nsize_secs = 3600\nallowed_lateness_secs = 600\nidle_timeout_secs = 600\ntimestamp_column = \"t\"\nmin_rows = 50\n\n[columns]\nexclude = [\"t\"]",
+    );
+    std::fs::write(&monitor, text).unwrap();
+    land(&st, "a.parquet", timed(&[(10, 200)], 41, 0.0), 5);
+    // Hour 10 with `x` as text, and hour 12 whose watermark passes hour 10's end.
+    let mut b = timed(&[(10, 200), (12, 300)], 42, 0.0);
+    b[1].1 = Arc::new(StringArray::from((0..500).map(|i| format!("v{i}")).collect::<Vec<_>>()));
+    land(&st, "b.parquet", b, 5);
+    let (code, out) = once(&st);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("column types change within the window") && out.contains("b.parquet"), "{out}");
+    assert!(out.contains("window 1: 1 files, 200 rows"), "{out}");
+    let (code, out) = once(&st);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("window 2: 1 files, 200 rows"), "b.parquet's hour 10, closed next: {out}");
+    let h = history(&st);
+    let spans: Vec<(i64, i64)> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| (w["start_ms"].as_i64().unwrap(), w["end_ms"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(spans, vec![(36_000_000, 39_600_000); 2], "both halves of hour 10; hour 12 still open: {h}");
+}
