@@ -136,6 +136,25 @@ fn insert_window(
                 ])?;
             }
         }
+        // Schema findings have no statistic; a drifting one makes the window critical.
+        for (column, finding, drift) in r.schema.findings() {
+            let severity = if drift { "critical" } else { "none" };
+            stmt.execute(params![
+                id,
+                monitor,
+                column,
+                finding,
+                None::<f64>,
+                None::<f64>,
+                None::<f64>,
+                None::<f64>,
+                None::<f64>,
+                None::<f64>,
+                drift,
+                severity,
+                ""
+            ])?;
+        }
     }
     Ok(id)
 }

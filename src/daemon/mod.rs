@@ -327,6 +327,15 @@ pub(crate) fn record_window_metrics(shared: &Shared, id: &str, report: Option<&R
                 });
             }
         }
+        for (column, finding, drift) in r.schema.findings() {
+            let l = TestLabel {
+                monitor: id.to_owned(),
+                column: column.to_owned(),
+                test: finding.into(),
+                segment: String::new(),
+            };
+            shared.metrics.drift.get_or_create(&l).set(if drift { 2 } else { 0 });
+        }
     }
 }
 

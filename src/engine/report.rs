@@ -320,6 +320,17 @@ pub struct SchemaReport {
     pub type_changed: Vec<TypeChange>,
 }
 
+impl SchemaReport {
+    /// Each finding as (column, finding, drift), in the order stored and exported:
+    /// `column_missing` and `type_changed` are drift, `column_added` is reported only.
+    pub fn findings(&self) -> impl Iterator<Item = (&str, &'static str, bool)> {
+        let missing = self.only_in_reference.iter().map(|c| (c.as_str(), "column_missing", true));
+        let retyped = self.type_changed.iter().map(|t| (t.column.as_str(), "type_changed", true));
+        let added = self.only_in_current.iter().map(|c| (c.as_str(), "column_added", false));
+        missing.chain(retyped).chain(added)
+    }
+}
+
 /// A column whose type changed kind.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TypeChange {

@@ -547,6 +547,17 @@ fn a_column_type_change_within_a_rows_window_closes_it_early_and_loses_nothing()
     assert_eq!(h.as_array().unwrap().len(), 2, "{h}");
     let rows: Vec<_> = h.as_array().unwrap().iter().map(|w| w["rows"].as_u64().unwrap()).collect();
     assert_eq!(rows.iter().sum::<u64>(), 1200, "every row in exactly one window: {h}");
+    let retyped = h[0]["tests"].as_array().unwrap().iter().find(|t| t["column"] == "x").unwrap();
+    assert_eq!(
+        (&retyped["test"], &retyped["drift"], &retyped["severity"], &retyped["statistic"]),
+        (
+            &serde_json::json!("type_changed"),
+            &serde_json::json!(true),
+            &serde_json::json!("critical"),
+            &serde_json::Value::Null
+        ),
+        "the text window reports x's change of type against the reference: {h}"
+    );
 }
 
 #[test]
