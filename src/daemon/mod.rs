@@ -403,6 +403,8 @@ fn notify(cfg: &Config, monitor: &Monitor, window_id: i64, report: &Report) -> R
     }
     let names = if report.severity == Severity::Critical { &monitor.alerts.critical } else { &monitor.alerts.warning };
     let drifted: Vec<&str> = report.columns.iter().filter(|c| c.drift).map(|c| c.column.as_str()).collect();
+    let schema: Vec<String> =
+        report.schema.findings().filter(|f| f.2).map(|(column, finding, _)| format!("{column}:{finding}")).collect();
     for name in names {
         match cfg.sinks.get(name) {
             Some(Sink::Log) => tracing::warn!(
@@ -410,6 +412,7 @@ fn notify(cfg: &Config, monitor: &Monitor, window_id: i64, report: &Report) -> R
                 window = window_id,
                 severity = report.severity.as_str(),
                 columns = %drifted.join(","),
+                schema = %schema.join(","),
                 "drift"
             ),
             Some(Sink::File { path }) => {

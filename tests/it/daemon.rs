@@ -527,6 +527,10 @@ fn a_column_type_change_within_a_batch_splits_it_instead_of_stalling() {
 fn a_column_type_change_within_a_rows_window_closes_it_early_and_loses_nothing() {
     let st = setup(0, free_port(), None);
     set_window(&st, "type = \"rows\"\nrows = 700\n");
+    let monitor = st.dir.path().join("monitors/model.toml");
+    let text =
+        std::fs::read_to_string(&monitor).unwrap().replace("critical = [\"audit\"]", "critical = [\"audit\", \"log\"]");
+    std::fs::write(&monitor, text).unwrap();
     land(&st, "a.parquet", batch(400, 2, 0.0), 60);
     let mut b = batch(400, 3, 0.0);
     b[0].1 = Arc::new(StringArray::from((0..400).map(|i| format!("v{i}")).collect::<Vec<_>>()));
@@ -543,6 +547,10 @@ fn a_column_type_change_within_a_rows_window_closes_it_early_and_loses_nothing()
     land(&st, "c.parquet", c, 60);
     let (code, out) = once(&st);
     assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(r#""severity":"critical","columns":"","schema":"x:type_changed""#),
+        "the log sink says why: {out}"
+    );
     let h = history(&st);
     assert_eq!(h.as_array().unwrap().len(), 2, "{h}");
     let rows: Vec<_> = h.as_array().unwrap().iter().map(|w| w["rows"].as_u64().unwrap()).collect();
