@@ -40,6 +40,8 @@
 //!   rules ([`daemon::plan`], pure), listing and fetching through object_store, windows by
 //!   files, rows or event time and segments ([`daemon::windows`]), HTTP endpoints and metrics.
 //!   The only place that spawns tasks.
+//! - [`alerts`]: what to notify and when: the alert lifecycle ([`alerts::lifecycle`], pure:
+//!   fire/repeat/resolve, silences, fingerprints). Delivery (outbox, Slack, webhooks) is to come.
 //! - [`state`]: the SQLite state database; consuming files and storing their evaluation is one
 //!   transaction.
 //! - [`cli`], [`logging`]: the command line and log setup; `main.rs` only dispatches.
@@ -47,7 +49,7 @@
 //!
 //! ## Architecture invariants
 //!
-//! - `stats`, `engine` and `daemon::plan` do no I/O, read no clock, spawn nothing and log
+//! - `stats`, `engine`, `daemon::plan` and `alerts::lifecycle` do no I/O, read no clock, spawn nothing and log
 //!   nothing; a test greps them (`tests/it/purity.rs`). They are synchronous; concurrency lives in
 //!   `check` (threads) and `daemon` (tokio, CPU work on the blocking pool).
 //! - A file is consumed and its evaluation stored in one transaction.
@@ -56,6 +58,7 @@
 //!   is a few columns, not the table.
 //! - Every user-facing error is one line naming the file, column or flag at fault.
 
+pub mod alerts;
 pub mod check;
 pub mod cli;
 pub mod config;
