@@ -41,7 +41,9 @@
 //!   files, rows or event time and segments ([`daemon::windows`]), HTTP endpoints and metrics.
 //!   The only place that spawns tasks.
 //! - [`alerts`]: what to notify and when: the alert lifecycle ([`alerts::lifecycle`], pure:
-//!   fire/repeat/resolve, silences, fingerprints). Delivery (outbox, Slack, webhooks) is to come.
+//!   fire/repeat/resolve, silences, fingerprints) and delivery rules ([`alerts::retry`], pure:
+//!   backoff, `Retry-After`, dead letters, URL redaction). The outbox and the Slack and webhook
+//!   sinks are to come.
 //! - [`state`]: the SQLite state database; consuming files and storing their evaluation is one
 //!   transaction.
 //! - [`cli`], [`logging`]: the command line and log setup; `main.rs` only dispatches.
@@ -49,9 +51,10 @@
 //!
 //! ## Architecture invariants
 //!
-//! - `stats`, `engine`, `daemon::plan` and `alerts::lifecycle` do no I/O, read no clock, spawn nothing and log
-//!   nothing; a test greps them (`tests/it/purity.rs`). They are synchronous; concurrency lives in
-//!   `check` (threads) and `daemon` (tokio, CPU work on the blocking pool).
+//! - `stats`, `engine`, `daemon::plan` and `alerts::{lifecycle, retry}` do no I/O, read no
+//!   clock, spawn nothing and log nothing; a test greps them (`tests/it/purity.rs`). They are
+//!   synchronous; concurrency lives in `check` (threads) and `daemon` (tokio, CPU work on the
+//!   blocking pool).
 //! - A file is consumed and its evaluation stored in one transaction.
 //! - Nulls and NaN never reach `stats`: `source` counts and drops them.
 //! - A column's values are decoded once per side and dropped after its comparison: peak memory

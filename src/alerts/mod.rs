@@ -2,7 +2,9 @@
 //!
 //! [`lifecycle`] is the pure part: the per-alert state machine (pending, firing, resolved;
 //! `fire_after`, `resolve_after`, `repeat_interval`), silences and stable fingerprints, with
-//! `now` passed in so every rule is a unit test. Delivery (the outbox, Slack and webhook sinks,
-//! retries) is the tokio side and builds on it.
+//! `now` passed in so every rule is a unit test. [`retry`] is the pure part of delivery: backoff,
+//! `Retry-After`, dead-lettering and URL redaction. The outbox and the Slack and webhook sinks
+//! (the tokio side) build on both.
 
 pub mod lifecycle;
+pub mod retry;
