@@ -89,7 +89,7 @@ fn run_once_consumes_each_settled_file_exactly_once() {
     let st = setup(2, free_port(), None);
     land(&st, "a.parquet", batch(400, 2, 0.0), 60);
     land(&st, "b.parquet", batch(400, 3, 1.0), 60);
-    land(&st, "c.parquet", batch(400, 4, 0.0), 0); // still settling
+    let c = land(&st, "c.parquet", batch(400, 4, 0.0), 0); // still settling
     let (code, out) = once(&st);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("window 1: 2 files, 800 rows:\n") && out.contains("\nDRIFT: "), "{out}");
@@ -103,7 +103,11 @@ fn run_once_consumes_each_settled_file_exactly_once() {
     let (code, out) = once(&st);
     assert_eq!(code, 0);
     assert!(out.contains("no new settled files (1 waiting to settle)"), "{out}");
-    std::thread::sleep(Duration::from_millis(2_200)); // unchanged for settle_secs: complete
+    // Its writer touches it again, an hour ago: changed since the last listing, so it waits
+    // one more listing even though it is old enough; then it is complete.
+    age(&c, 3600);
+    let (_, out) = once(&st);
+    assert!(out.contains("no new settled files (1 waiting to settle)"), "changed since the last listing: {out}");
     let (_, out) = once(&st);
     assert!(out.contains("window 2: 1 files, 400 rows"), "{out}");
     let (_, out) = once(&st);
