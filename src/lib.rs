@@ -42,8 +42,9 @@
 //!   The only place that spawns tasks.
 //! - [`alerts`]: what to notify and when: the alert lifecycle ([`alerts::lifecycle`], pure:
 //!   fire/repeat/resolve, silences, fingerprints) and delivery rules ([`alerts::retry`], pure:
-//!   backoff, `Retry-After`, dead letters, URL redaction). The outbox and the Slack and webhook
-//!   sinks are to come.
+//!   backoff, `Retry-After`, dead letters, URL redaction) and the webhook body
+//!   ([`alerts::payload`]: Alertmanager webhook v4 plus drift's fields). The outbox and the Slack
+//!   and webhook sinks are to come.
 //! - [`state`]: the SQLite state database; consuming files and storing their evaluation is one
 //!   transaction.
 //! - [`cli`], [`logging`]: the command line and log setup; `main.rs` only dispatches.

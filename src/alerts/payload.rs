@@ -1,0 +1,307 @@
+//! The generic webhook payload: the Alertmanager webhook v4 shape, so tools that speak
+//! Alertmanager can take it, plus drift's own `drift` object. Pure: built from a
+//! [`Notification`] with its times already decided.
+//!
+//! One message per monitor window groups every drifted column: `alerts[]` holds one entry per
+//! column (labels `monitor`, `column`, `segment`, `severity`, `alertname` = `DataDrift`), and
+//! `drift.columns` the statistics behind them. `drift.payload_version` is bumped on any
+//! incompatible change; `drift.idempotency_key` is also sent as the `Idempotency-Key` header.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::lifecycle::fingerprint;
+use crate::engine::{Report, Severity};
+use crate::snapshot::rfc3339_ms;
+
+/// Version of the `drift` object.
+pub const PAYLOAD_VERSION: u32 = 1;
+
+/// Alertmanager's "no end yet" time for a firing alert.
+const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+/// One drifted test or schema finding of a column.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// Column.
+    pub column: String,
+    /// Test (`ks`, `psi`, `chi2`, `null_rate`) or schema finding (`column_missing`, `type_changed`).
+    pub test: String,
+    /// Statistic (none for schema findings).
+    pub statistic: Option<f64>,
+    /// Warning floor.
+    pub floor: Option<f64>,
+    /// Critical floor.
+    pub critical_floor: Option<f64>,
+    /// Adjusted p-value.
+    pub p_value_adjusted: Option<f64>,
+    /// Warning or critical.
+    pub severity: Severity,
+}
+
+/// The drifted tests and schema findings of a report, most severe column first.
+pub fn findings(report: &Report) -> Vec<Finding> {
+    let mut out: Vec<Finding> = report
+        .schema
+        .findings()
+        .filter(|f| f.2)
+        .map(|(column, test, _)| Finding {
+            column: column.to_owned(),
+            test: test.to_owned(),
+            statistic: None,
+            floor: None,
+            critical_floor: None,
+            p_value_adjusted: None,
+            severity: Severity::Critical,
+        })
+        .collect();
+    for c in report.columns.iter().filter(|c| c.drift && c.segment.is_none()) {
+        for t in c.tests.iter().filter(|t| t.drift) {
+            out.push(Finding {
+                column: c.column.clone(),
+                test: t.test.as_str().to_owned(),
+                statistic: t.statistic,
+                floor: t.threshold.floor,
+                critical_floor: t.threshold.critical_floor,
+                p_value_adjusted: t.p_value_adjusted,
+                severity: t.severity,
+            });
+        }
+    }
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    out
+}
+
+/// A notification about one monitor (and segment) window, firing or resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    /// Monitor id.
+    pub monitor: String,
+    /// Segment label ("" for the whole data).
+    pub segment: String,
+    /// Resolved (else firing).
+    pub resolved: bool,
+    /// Highest severity.
+    pub severity: Severity,
+    /// When the alert started firing (ms since the epoch).
+    pub starts_at_ms: i64,
+    /// When it resolved.
+    pub ends_at_ms: Option<i64>,
+    /// The window that caused it.
+    pub window: i64,
+    /// Current rows in the window.
+    pub rows_current: u64,
+    /// Reference rows.
+    pub rows_reference: u64,
+    /// What drifted (empty when resolved).
+    pub findings: Vec<Finding>,
+    /// Link to a dashboard or the status API, from the config.
+    pub external_url: Option<String>,
+    /// Receiver (sink) name.
+    pub receiver: String,
+}
+
+impl Notification {
+    /// The group's labels: one message per monitor and segment.
+    fn group_labels(&self) -> [(&str, &str); 2] {
+        [("monitor", self.monitor.as_str()), ("segment", self.segment.as_str())]
+    }
+
+    /// The drifted columns, each once, in the findings' order (most severe first).
+    fn columns(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for f in &self.findings {
+            if !out.contains(&f.column.as_str()) {
+                out.push(&f.column);
+            }
+        }
+        out
+    }
+
+    /// The stable key deduplicating deliveries of this message: group, window and status.
+    pub fn idempotency_key(&self) -> String {
+        let status = if self.resolved { "resolved" } else { "firing" };
+        format!("{}-{}-{status}", fingerprint(&self.group_labels()), self.window)
+    }
+}
+
+/// The webhook body.
+pub fn webhook(n: &Notification) -> Value {
+    let status = if n.resolved { "resolved" } else { "firing" };
+    let starts = rfc3339_ms(n.starts_at_ms);
+    let ends = n.ends_at_ms.map_or_else(|| ZERO_TIME.to_owned(), rfc3339_ms);
+    let columns = n.columns();
+    let alerts: Vec<Value> = if columns.is_empty() {
+        vec![alert(n, None, n.severity, status, &starts, &ends)]
+    } else {
+        columns
+            .iter()
+            .map(|c| {
+                let sev = n.findings.iter().filter(|f| f.column == *c).map(|f| f.severity).max().unwrap_or(n.severity);
+                alert(n, Some(c), sev, status, &starts, &ends)
+            })
+            .collect()
+    };
+    let group_key = format!("{{}}:{{monitor={:?}, segment={:?}}}", n.monitor, n.segment);
+    json!({
+        "version": "4",
+        "groupKey": group_key,
+        "truncatedAlerts": 0,
+        "status": status,
+        "receiver": n.receiver,
+        "groupLabels": {"monitor": n.monitor, "segment": n.segment},
+        "commonLabels": {"monitor": n.monitor, "segment": n.segment, "alertname": "DataDrift"},
+        "commonAnnotations": {"summary": summary(n)},
+        "externalURL": n.external_url.clone().unwrap_or_default(),
+        "alerts": alerts,
+        "drift": {
+            "payload_version": PAYLOAD_VERSION,
+            "idempotency_key": n.idempotency_key(),
+            "window": n.window,
+            "severity": n.severity,
+            "rows": {"current": n.rows_current, "reference": n.rows_reference},
+            "columns": n.findings,
+        },
+    })
+}
+
+fn alert(n: &Notification, column: Option<&str>, severity: Severity, status: &str, starts: &str, ends: &str) -> Value {
+    let column = column.unwrap_or("");
+    let labels = [("monitor", n.monitor.as_str()), ("segment", n.segment.as_str()), ("column", column)];
+    json!({
+        "status": status,
+        "labels": {"alertname": "DataDrift", "monitor": n.monitor, "segment": n.segment, "column": column, "severity": severity},
+        "annotations": {"summary": summary(n)},
+        "startsAt": starts,
+        "endsAt": ends,
+        "generatorURL": n.external_url.clone().unwrap_or_default(),
+        "fingerprint": fingerprint(&labels),
+    })
+}
+
+fn summary(n: &Notification) -> String {
+    let segment = if n.segment.is_empty() { String::new() } else { format!(" [{}]", n.segment) };
+    if n.resolved {
+        return format!("{}{segment}: no drift any more (window {})", n.monitor, n.window);
+    }
+    let columns = n.columns();
+    format!(
+        "{}{segment}: {} drift in {} column(s): {} (window {}, {} rows)",
+        n.monitor,
+        n.severity.as_str(),
+        columns.len(),
+        columns.join(", "),
+        n.window,
+        n.rows_current
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn firing() -> Notification {
+        let f = |column: &str, test: &str, statistic, severity| Finding {
+            column: column.into(),
+            test: test.into(),
+            statistic,
+            floor: Some(0.1),
+            critical_floor: Some(0.2),
+            p_value_adjusted: Some(1e-9),
+            severity,
+        };
+        Notification {
+            monitor: "checkout".into(),
+            segment: String::new(),
+            resolved: false,
+            severity: Severity::Critical,
+            starts_at_ms: 1_795_000_000_000,
+            ends_at_ms: None,
+            window: 42,
+            rows_current: 8000,
+            rows_reference: 20000,
+            findings: vec![
+                f("age", "ks", Some(0.31), Severity::Critical),
+                f("age", "psi", Some(0.4), Severity::Critical),
+                f("country", "chi2", Some(0.12), Severity::Warning),
+                f("age", "null_rate", Some(0.02), Severity::Warning),
+            ],
+            external_url: Some("https://drift.example/monitors/checkout".into()),
+            receiver: "oncall".into(),
+        }
+    }
+
+    #[test]
+    fn firing_payload_has_the_alertmanager_v4_shape_and_groups_columns() {
+        let v = webhook(&firing());
+        assert_eq!(v["version"], "4");
+        assert_eq!(v["status"], "firing");
+        assert_eq!(v["groupKey"], r#"{}:{monitor="checkout", segment=""}"#);
+        let alerts = v["alerts"].as_array().unwrap();
+        assert_eq!(alerts.len(), 2, "one alert per drifted column, one message");
+        assert_eq!(alerts[0]["labels"]["column"], "age");
+        assert_eq!(alerts[0]["labels"]["severity"], "critical");
+        assert_eq!(alerts[1]["labels"]["severity"], "warning");
+        // 1795000000 s is 2026-11-18T11:06:40Z (Python: datetime.fromtimestamp(1795000000, utc)).
+        assert_eq!(alerts[0]["startsAt"], "2026-11-18T11:06:40Z");
+        assert_eq!(alerts[0]["endsAt"], ZERO_TIME);
+        assert_ne!(alerts[0]["fingerprint"], alerts[1]["fingerprint"]);
+        assert_eq!(v["drift"]["columns"].as_array().unwrap().len(), 4);
+        assert_eq!(v["drift"]["columns"][0]["statistic"], 0.31);
+        assert_eq!(v["drift"]["rows"], json!({"current": 8000, "reference": 20000}));
+        assert_eq!(
+            v["commonAnnotations"]["summary"],
+            "checkout: critical drift in 2 column(s): age, country (window 42, 8000 rows)"
+        );
+    }
+
+    fn table(cols: Vec<(&str, arrow_array::ArrayRef)>) -> crate::source::Dataset {
+        let batch = arrow_array::RecordBatch::try_from_iter(cols).unwrap();
+        let mut buf = Vec::new();
+        let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let f = crate::source::open_bytes(std::path::Path::new("t.parquet"), buf.into()).unwrap();
+        crate::source::Dataset::from_files("t", vec![f]).unwrap()
+    }
+
+    #[test]
+    fn findings_list_drifted_tests_and_schema_changes_of_a_real_report() {
+        use arrow_array::{ArrayRef, Float64Array, StringArray};
+        use std::sync::Arc;
+        let n = 2000;
+        let x = |shift: f64| {
+            Arc::new(Float64Array::from_iter_values((0..n).map(|i| i as f64 / n as f64 + shift))) as ArrayRef
+        };
+        let k = Arc::new(StringArray::from_iter_values((0..n).map(|i| ["a", "b"][i % 2]))) as ArrayRef;
+        let reference = table(vec![("x", x(0.0)), ("y", x(0.0)), ("gone", x(0.0)), ("k", k.clone())]);
+        let current = table(vec![("x", x(0.5)), ("y", x(0.0)), ("k", k)]);
+        let report = crate::check::run_check(
+            &reference,
+            &current,
+            &crate::check::CheckOptions::default(),
+            &crate::engine::Policy::default(),
+            &|_, _| {},
+        )
+        .unwrap();
+        let got: Vec<(String, String)> = findings(&report).into_iter().map(|f| (f.column, f.test)).collect();
+        assert_eq!(got[0], ("gone".to_owned(), "column_missing".to_owned()));
+        assert!(got.contains(&("x".to_owned(), "ks".to_owned())), "{got:?}");
+        assert!(got.iter().all(|(c, _)| c == "x" || c == "gone"), "y and k did not drift: {got:?}");
+    }
+
+    #[test]
+    fn resolved_payload_and_idempotency_keys() {
+        let fire = firing();
+        let mut res = firing();
+        (res.resolved, res.ends_at_ms, res.findings) = (true, Some(1_795_000_600_000), Vec::new());
+        let v = webhook(&res);
+        assert_eq!(v["status"], "resolved");
+        assert_eq!(v["alerts"][0]["status"], "resolved");
+        assert_eq!(v["alerts"][0]["endsAt"], "2026-11-18T11:16:40Z");
+        assert_eq!(v["commonAnnotations"]["summary"], "checkout: no drift any more (window 42)");
+        assert_eq!(fire.idempotency_key(), firing().idempotency_key(), "stable");
+        assert_ne!(fire.idempotency_key(), res.idempotency_key(), "firing and resolved are distinct deliveries");
+        assert_eq!(webhook(&fire)["drift"]["idempotency_key"], fire.idempotency_key());
+    }
+}
