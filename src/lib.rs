@@ -43,8 +43,9 @@
 //! - [`alerts`]: what to notify and when: the alert lifecycle ([`alerts::lifecycle`], pure:
 //!   fire/repeat/resolve, silences, fingerprints) and delivery rules ([`alerts::retry`], pure:
 //!   backoff, `Retry-After`, dead letters, URL redaction) and the webhook body
-//!   ([`alerts::payload`]: Alertmanager webhook v4 plus drift's fields). The outbox and the Slack
-//!   and webhook sinks are to come.
+//!   ([`alerts::payload`]: Alertmanager webhook v4 plus drift's fields) and Slack message
+//!   ([`alerts::slack`]: Block Kit within Slack's limits). The outbox and the sinks that send
+//!   them are to come.
 //! - [`state`]: the SQLite state database; consuming files and storing their evaluation is one
 //!   transaction.
 //! - [`cli`], [`logging`]: the command line and log setup; `main.rs` only dispatches.

@@ -37,6 +37,40 @@ pub struct Finding {
     pub p_value_adjusted: Option<f64>,
     /// Warning or critical.
     pub severity: Severity,
+    /// Reference versus current in a few words (median or top category, missing rate).
+    pub summary: Option<String>,
+}
+
+/// Reference versus current for a column: the median (numeric) or the reference's top
+/// category's share (categorical), and the missing rate when it moved.
+fn side_by_side(c: &crate::engine::ColumnReport) -> String {
+    let (r, k) = (&c.reference, &c.current);
+    let mut parts = Vec::new();
+    if let (Some(rs), Some(ks)) = (&r.stats, &k.stats) {
+        parts.push(format!("median {} → {}", short(rs.median), short(ks.median)));
+    }
+    if let Some(top) = r.top.as_ref().and_then(|t| t.first()) {
+        let now = k.top.as_ref().and_then(|t| t.iter().find(|x| x.category == top.category)).map_or(0.0, |x| x.share);
+        parts.push(format!("{:?} {:.1}% → {:.1}%", top.category, top.share * 100.0, now * 100.0));
+    }
+    if (r.missing_rate - k.missing_rate).abs() >= 0.001 {
+        parts.push(format!("missing {:.1}% → {:.1}%", r.missing_rate * 100.0, k.missing_rate * 100.0));
+    }
+    parts.join("; ")
+}
+
+/// A number in at most 4 significant digits.
+pub(crate) fn short(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    if (1e-3..1e6).contains(&x.abs()) {
+        let digits = (3 - x.abs().log10().floor() as i32).max(0) as usize;
+        let s = format!("{x:.digits$}");
+        if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_owned() } else { s }
+    } else {
+        format!("{x:.3e}")
+    }
 }
 
 /// The drifted tests and schema findings of a report, most severe column first.
@@ -53,11 +87,14 @@ pub fn findings(report: &Report) -> Vec<Finding> {
             critical_floor: None,
             p_value_adjusted: None,
             severity: Severity::Critical,
+            summary: None,
         })
         .collect();
     for c in report.columns.iter().filter(|c| c.drift && c.segment.is_none()) {
+        let summary = side_by_side(c);
         for t in c.tests.iter().filter(|t| t.drift) {
             out.push(Finding {
+                summary: Some(summary.clone()).filter(|s| !s.is_empty()),
                 column: c.column.clone(),
                 test: t.test.as_str().to_owned(),
                 statistic: t.statistic,
@@ -108,7 +145,7 @@ impl Notification {
     }
 
     /// The drifted columns, each once, in the findings' order (most severe first).
-    fn columns(&self) -> Vec<&str> {
+    pub(crate) fn columns(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
         for f in &self.findings {
             if !out.contains(&f.column.as_str()) {
@@ -179,7 +216,7 @@ fn alert(n: &Notification, column: Option<&str>, severity: Severity, status: &st
     })
 }
 
-fn summary(n: &Notification) -> String {
+pub(crate) fn summary(n: &Notification) -> String {
     let segment = if n.segment.is_empty() { String::new() } else { format!(" [{}]", n.segment) };
     if n.resolved {
         return format!("{}{segment}: no drift any more (window {})", n.monitor, n.window);
@@ -209,6 +246,7 @@ mod tests {
             critical_floor: Some(0.2),
             p_value_adjusted: Some(1e-9),
             severity,
+            summary: Some("median 0.5 → 1".into()),
         };
         Notification {
             monitor: "checkout".into(),
@@ -288,6 +326,14 @@ mod tests {
         assert_eq!(got[0], ("gone".to_owned(), "column_missing".to_owned()));
         assert!(got.contains(&("x".to_owned(), "ks".to_owned())), "{got:?}");
         assert!(got.iter().all(|(c, _)| c == "x" || c == "gone"), "y and k did not drift: {got:?}");
+        let x = findings(&report).into_iter().find(|f| f.column == "x").unwrap();
+        assert_eq!(x.summary.as_deref(), Some("median 0.4998 → 0.9998"));
+    }
+
+    #[test]
+    fn numbers_are_short() {
+        let got: Vec<String> = [0.0, 1.0, 0.31, 0.123456, 12.5, 1234.5678, 1e-9, 2.5e7, -0.5].map(short).into();
+        assert_eq!(got, ["0", "1", "0.31", "0.1235", "12.5", "1235", "1.000e-9", "2.500e7", "-0.5"]);
     }
 
     #[test]

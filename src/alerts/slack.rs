@@ -1,0 +1,181 @@
+//! The Slack message: Block Kit with a `text` fallback (mobile notifications show only
+//! `text`). Pure, rendered from a [`Notification`].
+//!
+//! A header with the monitor and the number of drifted columns; a context line with severity,
+//! window, row counts and segment; one section per drifted column (each drifted test with its
+//! statistic against the floor it crossed and its adjusted p-value, then reference versus
+//! current); a link when the config sets an external URL. The resolved form is a header and
+//! the context only. Slack's limits hold: at most 50 blocks, 150 characters in a header and
+//! 3000 in a section; columns beyond them are counted in a "+N more columns" line.
+
+use serde_json::{Value, json};
+
+use super::payload::{Finding, Notification, short, summary};
+use crate::engine::Severity;
+
+/// Slack's block limit per message.
+const MAX_BLOCKS: usize = 50;
+/// Slack's limit on a section's text.
+const MAX_SECTION: usize = 3000;
+/// Slack's limit on a header's text.
+const MAX_HEADER: usize = 150;
+
+/// The message body for an incoming webhook.
+pub fn message(n: &Notification) -> Value {
+    let segment = if n.segment.is_empty() { String::new() } else { format!(" [{}]", n.segment) };
+    let columns = n.columns();
+    let header = if n.resolved {
+        format!("✅ Resolved: {}{segment}", n.monitor)
+    } else {
+        let icon = if n.severity == Severity::Critical { "🔴" } else { "🟠" };
+        format!("{icon} Drift in {}{segment}: {} column(s)", n.monitor, columns.len())
+    };
+    let mut context = vec![
+        format!("*{}*", if n.resolved { "resolved" } else { n.severity.as_str() }),
+        format!("window {}", n.window),
+        format!("{} rows (reference {})", n.rows_current, n.rows_reference),
+    ];
+    if !n.segment.is_empty() {
+        context.push(format!("segment `{}`", escape(&n.segment)));
+    }
+    let mut blocks = vec![
+        json!({"type": "header", "text": {"type": "plain_text", "text": truncate(&header, MAX_HEADER), "emoji": true}}),
+        json!({"type": "context", "elements": [{"type": "mrkdwn", "text": context.join("  ·  ")}]}),
+    ];
+    if !n.resolved {
+        let link = n.external_url.as_ref().map(|url| {
+            json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("<{}|Open in drift>", escape(url))}})
+        });
+        // Room for the columns, keeping one block for "+N more" and one for the link.
+        let room = MAX_BLOCKS - blocks.len() - 1 - usize::from(link.is_some());
+        let shown = if columns.len() > room { room } else { columns.len() };
+        for c in &columns[..shown] {
+            let findings: Vec<&Finding> = n.findings.iter().filter(|f| f.column == *c).collect();
+            blocks.push(section(truncate(&column_text(c, &findings), MAX_SECTION)));
+        }
+        if shown < columns.len() {
+            blocks.push(section(format!("+{} more columns", columns.len() - shown)));
+        }
+        blocks.extend(link);
+    }
+    json!({"text": escape(&summary(n)), "blocks": blocks})
+}
+
+fn section(text: String) -> Value {
+    json!({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+}
+
+fn column_text(column: &str, findings: &[&Finding]) -> String {
+    let severity = findings.iter().map(|f| f.severity).max().unwrap_or(Severity::Warning);
+    let mut lines = vec![format!("*{}* — {}", escape(column), severity.as_str())];
+    for f in findings {
+        lines.push(match f.statistic {
+            None => format!("`{}`", f.test),
+            Some(s) => {
+                let floor = if f.severity == Severity::Critical { f.critical_floor } else { f.floor };
+                let floor = floor.map_or(String::new(), |x| format!(" ≥ {}", short(x)));
+                let p = f.p_value_adjusted.map_or(String::new(), |p| format!(" (p {})", short(p)));
+                format!("`{}` {}{floor}{p}", f.test, short(s))
+            }
+        });
+    }
+    if let Some(s) = findings.iter().find_map(|f| f.summary.as_deref()) {
+        lines.push(escape(s));
+    }
+    lines.join("\n")
+}
+
+/// Escapes the three characters Slack's mrkdwn reserves.
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// At most `max` characters, ending in "…" when cut.
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(column: &str, test: &str, statistic: Option<f64>, severity: Severity) -> Finding {
+        Finding {
+            column: column.into(),
+            test: test.into(),
+            statistic,
+            floor: statistic.map(|_| 0.1),
+            critical_floor: statistic.map(|_| 0.2),
+            p_value_adjusted: statistic.map(|_| 3.2e-12),
+            severity,
+            summary: statistic.map(|_| "median 41.5 → 47.25; missing 0.0% → 2.5%".into()),
+        }
+    }
+
+    fn notification(findings: Vec<Finding>) -> Notification {
+        Notification {
+            monitor: "checkout".into(),
+            segment: "region=eu".into(),
+            resolved: false,
+            severity: Severity::Critical,
+            starts_at_ms: 1_795_000_000_000,
+            ends_at_ms: None,
+            window: 42,
+            rows_current: 8000,
+            rows_reference: 20000,
+            findings,
+            external_url: Some("https://drift.example/monitors/checkout".into()),
+            receiver: "slack".into(),
+        }
+    }
+
+    /// Compares with a committed snapshot; `DRIFT_BLESS=1` rewrites it (review the diff).
+    fn snapshot(name: &str, got: &Value) {
+        let path = format!("{}/tests/data/slack/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        let text = serde_json::to_string_pretty(got).unwrap() + "\n";
+        if std::env::var_os("DRIFT_BLESS").is_some() {
+            std::fs::write(&path, &text).unwrap();
+        }
+        let want = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(text, want, "{path} differs (DRIFT_BLESS=1 rewrites it)");
+    }
+
+    #[test]
+    fn firing_and_resolved_messages_match_their_snapshots() {
+        let n = notification(vec![
+            finding("basket_value", "ks", Some(0.31), Severity::Critical),
+            finding("basket_value", "psi", Some(0.4), Severity::Critical),
+            finding("legacy_flag", "column_missing", None, Severity::Critical),
+            finding("a<b>&c", "chi2", Some(0.12), Severity::Warning),
+        ]);
+        snapshot("firing", &message(&n));
+        let mut r = n.clone();
+        (r.resolved, r.ends_at_ms, r.findings) = (true, Some(1_795_000_600_000), Vec::new());
+        snapshot("resolved", &message(&r));
+    }
+
+    #[test]
+    fn slack_limits_hold_for_many_and_long_columns() {
+        let long = "x".repeat(5000);
+        let mut findings: Vec<Finding> =
+            (0..80).map(|i| finding(&format!("col{i}"), "ks", Some(0.3), Severity::Critical)).collect();
+        findings.insert(0, finding(&long, "ks", Some(0.3), Severity::Critical));
+        let m = message(&notification(findings));
+        let blocks = m["blocks"].as_array().unwrap();
+        assert_eq!(blocks.len(), MAX_BLOCKS);
+        assert_eq!(blocks[MAX_BLOCKS - 2]["text"]["text"], "+35 more columns", "81 columns, 46 shown");
+        assert!(blocks[MAX_BLOCKS - 1]["text"]["text"].as_str().unwrap().contains("Open in drift"));
+        for b in blocks {
+            if let Some(t) = b["text"]["text"].as_str() {
+                assert!(t.chars().count() <= MAX_SECTION, "{} chars", t.chars().count());
+            }
+        }
+        assert!(blocks[0]["text"]["text"].as_str().unwrap().chars().count() <= MAX_HEADER);
+        assert!(m["text"].as_str().unwrap().starts_with("checkout [region=eu]: critical drift in 81 column(s)"));
+    }
+}
