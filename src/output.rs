@@ -51,7 +51,7 @@ fn opt(x: Option<f64>) -> String {
 }
 
 /// A p-value: `<1e-300` when it underflowed to zero.
-fn pval(x: Option<f64>) -> String {
+pub(crate) fn pval(x: Option<f64>) -> String {
     match x {
         Some(0.0) => "<1e-300".to_owned(),
         other => opt(other),
@@ -75,7 +75,9 @@ fn result_word(t: &TestResult) -> &'static str {
     }
 }
 
-fn column_note(c: &ColumnReport) -> String {
+/// Reference versus current for a column in a few words (median, new categories, sketch
+/// bound, missing rate).
+pub(crate) fn column_note(c: &ColumnReport) -> String {
     let mut notes = Vec::new();
     if let (Some(r), Some(k)) = (&c.reference.stats, &c.current.stats) {
         notes.push(format!("median {} -> {}", num(r.median), num(k.median)));

@@ -41,36 +41,17 @@ pub struct Finding {
     pub summary: Option<String>,
 }
 
-/// Reference versus current for a column: the median (numeric) or the reference's top
-/// category's share (categorical), and the missing rate when it moved.
+/// Reference versus current for a column: the CLI's column note, plus the share of the
+/// reference's top category for a categorical column.
 fn side_by_side(c: &crate::engine::ColumnReport) -> String {
-    let (r, k) = (&c.reference, &c.current);
-    let mut parts = Vec::new();
-    if let (Some(rs), Some(ks)) = (&r.stats, &k.stats) {
-        parts.push(format!("median {} → {}", short(rs.median), short(ks.median)));
+    let mut parts = vec![crate::output::column_note(c)];
+    if let Some(top) = c.reference.top.as_ref().and_then(|t| t.first()) {
+        let now =
+            c.current.top.as_ref().and_then(|t| t.iter().find(|x| x.category == top.category)).map_or(0.0, |x| x.share);
+        parts.push(format!("{:?} {:.1}% -> {:.1}%", top.category, top.share * 100.0, now * 100.0));
     }
-    if let Some(top) = r.top.as_ref().and_then(|t| t.first()) {
-        let now = k.top.as_ref().and_then(|t| t.iter().find(|x| x.category == top.category)).map_or(0.0, |x| x.share);
-        parts.push(format!("{:?} {:.1}% → {:.1}%", top.category, top.share * 100.0, now * 100.0));
-    }
-    if (r.missing_rate - k.missing_rate).abs() >= 0.001 {
-        parts.push(format!("missing {:.1}% → {:.1}%", r.missing_rate * 100.0, k.missing_rate * 100.0));
-    }
+    parts.retain(|p| !p.is_empty());
     parts.join("; ")
-}
-
-/// A number in at most 4 significant digits.
-pub(crate) fn short(x: f64) -> String {
-    if x == 0.0 || !x.is_finite() {
-        return format!("{x}");
-    }
-    if (1e-3..1e6).contains(&x.abs()) {
-        let digits = (3 - x.abs().log10().floor() as i32).max(0) as usize;
-        let s = format!("{x:.digits$}");
-        if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_owned() } else { s }
-    } else {
-        format!("{x:.3e}")
-    }
 }
 
 /// The drifted tests and schema findings of a report, most severe column first.
@@ -246,7 +227,7 @@ mod tests {
             critical_floor: Some(0.2),
             p_value_adjusted: Some(1e-9),
             severity,
-            summary: Some("median 0.5 → 1".into()),
+            summary: Some("median 0.5 -> 1".into()),
         };
         Notification {
             monitor: "checkout".into(),
@@ -327,13 +308,7 @@ mod tests {
         assert!(got.contains(&("x".to_owned(), "ks".to_owned())), "{got:?}");
         assert!(got.iter().all(|(c, _)| c == "x" || c == "gone"), "y and k did not drift: {got:?}");
         let x = findings(&report).into_iter().find(|f| f.column == "x").unwrap();
-        assert_eq!(x.summary.as_deref(), Some("median 0.4998 → 0.9998"));
-    }
-
-    #[test]
-    fn numbers_are_short() {
-        let got: Vec<String> = [0.0, 1.0, 0.31, 0.123456, 12.5, 1234.5678, 1e-9, 2.5e7, -0.5].map(short).into();
-        assert_eq!(got, ["0", "1", "0.31", "0.1235", "12.5", "1235", "1.000e-9", "2.500e7", "-0.5"]);
+        assert_eq!(x.summary.as_deref(), Some("median 0.4998 -> 0.9998"));
     }
 
     #[test]

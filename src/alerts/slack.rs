@@ -10,8 +10,9 @@
 
 use serde_json::{Value, json};
 
-use super::payload::{Finding, Notification, short, summary};
+use super::payload::{Finding, Notification, summary};
 use crate::engine::Severity;
+use crate::output::{num, pval};
 
 /// Slack's block limit per message.
 const MAX_BLOCKS: usize = 50;
@@ -73,9 +74,9 @@ fn column_text(column: &str, findings: &[&Finding]) -> String {
             None => format!("`{}`", f.test),
             Some(s) => {
                 let floor = if f.severity == Severity::Critical { f.critical_floor } else { f.floor };
-                let floor = floor.map_or(String::new(), |x| format!(" ≥ {}", short(x)));
-                let p = f.p_value_adjusted.map_or(String::new(), |p| format!(" (p {})", short(p)));
-                format!("`{}` {}{floor}{p}", f.test, short(s))
+                let floor = floor.map_or(String::new(), |x| format!(" ≥ {}", num(x)));
+                let p = f.p_value_adjusted.map_or(String::new(), |p| format!(" (p {})", pval(Some(p))));
+                format!("`{}` {}{floor}{p}", f.test, num(s))
             }
         });
     }
@@ -113,7 +114,7 @@ mod tests {
             critical_floor: statistic.map(|_| 0.2),
             p_value_adjusted: statistic.map(|_| 3.2e-12),
             severity,
-            summary: statistic.map(|_| "median 41.5 → 47.25; missing 0.0% → 2.5%".into()),
+            summary: statistic.map(|_| "median 41.5 -> 47.25; missing 0.0% -> 2.5%".into()),
         }
     }
 
