@@ -348,16 +348,27 @@ fn timed(hours: &[(i64, usize)], seed: u64, shift: f64) -> Vec<(&'static str, Ar
     ]
 }
 
-#[test]
-fn event_time_windows_close_on_the_watermark_count_late_rows_and_close_when_idle() {
+/// A monitor with hourly event-time windows (10 minutes' lateness) over column `t`, against a
+/// reference of `timed` rows.
+fn hourly(idle_timeout_secs: u64) -> Setup {
     let st = setup(0, free_port(), None);
     write(st.dir.path(), "reference.parquet", timed(&[(0, 3000)], 40, 0.0));
-    let monitor = st.dir.path().join("monitors/model.toml");
-    let text = std::fs::read_to_string(&monitor).unwrap().replace(
-        "[window]\nmin_rows = 50",
-        "[window]\ntype = \"time\"\nsize_secs = 3600\nallowed_lateness_secs = 600\nidle_timeout_secs = 2\ntimestamp_column = \"t\"\nmin_rows = 50\n\n[columns]\nexclude = [\"t\"]",
+    set_window(
+        &st,
+        &format!(
+            "type = \"time\"\nsize_secs = 3600\nallowed_lateness_secs = 600\nidle_timeout_secs = {idle_timeout_secs}\ntimestamp_column = \"t\"\n"
+        ),
     );
+    let monitor = st.dir.path().join("monitors/model.toml");
+    let text =
+        std::fs::read_to_string(&monitor).unwrap().replace("[alerts]", "[columns]\nexclude = [\"t\"]\n\n[alerts]");
     std::fs::write(&monitor, text).unwrap();
+    st
+}
+
+#[test]
+fn event_time_windows_close_on_the_watermark_count_late_rows_and_close_when_idle() {
+    let st = hourly(2);
     // Hours 10 and 11; the watermark (end of hour 11 minus 10 minutes) passes hour 10's end.
     land(&st, "a.parquet", timed(&[(10, 300), (11, 300)], 41, 0.0), 5);
     let (code, out) = once(&st);
@@ -574,14 +585,7 @@ fn a_column_type_change_within_a_rows_window_closes_it_early_and_loses_nothing()
 
 #[test]
 fn a_column_type_change_within_an_event_time_window_splits_it() {
-    let st = setup(0, free_port(), None);
-    write(st.dir.path(), "reference.parquet", timed(&[(0, 3000)], 40, 0.0));
-    let monitor = st.dir.path().join("monitors/model.toml");
-    let text = std::fs::read_to_string(&monitor).unwrap().replace(
-        "[window]\nmin_rows = 50",
-        "[window]\ntype = \"time\"\nsize_secs = 3600\nallowed_lateness_secs = 600\nidle_timeout_secs = 600\ntimestamp_column = \"t\"\nmin_rows = 50\n\n[columns]\nexclude = [\"t\"]",
-    );
-    std::fs::write(&monitor, text).unwrap();
+    let st = hourly(600);
     land(&st, "a.parquet", timed(&[(10, 200)], 41, 0.0), 5);
     // Hour 10 with `x` as text, and hour 12 whose watermark passes hour 10's end.
     let mut b = timed(&[(10, 200), (12, 300)], 42, 0.0);
