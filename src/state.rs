@@ -137,23 +137,13 @@ fn insert_window(
             }
         }
         // Schema findings have no statistic; a drifting one makes the window critical.
+        let mut schema = tx.prepare_cached(
+            "INSERT INTO evaluations (window_id, monitor, segment, column_name, test, drift, severity)
+             VALUES (?1, ?2, '', ?3, ?4, ?5, ?6)",
+        )?;
         for (column, finding, drift) in r.schema.findings() {
             let severity = if drift { "critical" } else { "none" };
-            stmt.execute(params![
-                id,
-                monitor,
-                column,
-                finding,
-                None::<f64>,
-                None::<f64>,
-                None::<f64>,
-                None::<f64>,
-                None::<f64>,
-                None::<f64>,
-                drift,
-                severity,
-                ""
-            ])?;
+            schema.execute(params![id, monitor, column, finding, drift, severity])?;
         }
     }
     Ok(id)
