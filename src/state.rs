@@ -15,9 +15,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::alerts::lifecycle::{AlertState, Silence};
+use crate::alerts::payload::Notification;
+use crate::alerts::route::{self, Decision, OPERATIONAL, Outgoing, Routing};
 use crate::engine::Report;
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -84,6 +87,41 @@ CREATE TABLE IF NOT EXISTS event_clock (
     last_data_ms INTEGER NOT NULL,   -- wall clock of the last rows, for the idle timeout
     late_rows INTEGER NOT NULL DEFAULT 0
 );
+-- Schema 2: alerting.
+CREATE TABLE IF NOT EXISTS alert_state (
+    monitor TEXT NOT NULL,
+    key TEXT NOT NULL,               -- segment label ('' = whole window) or op:ALERTNAME
+    state TEXT NOT NULL,             -- JSON: streaks and what is firing
+    updated_ms INTEGER NOT NULL,
+    PRIMARY KEY (monitor, key)
+);
+CREATE TABLE IF NOT EXISTS silences (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    monitor TEXT NOT NULL,
+    column_name TEXT,                -- NULL: every column
+    segment TEXT,                    -- NULL: every segment
+    until_ms INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    expired_ms INTEGER               -- set by `drift silence expire`
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sink TEXT NOT NULL,
+    monitor TEXT NOT NULL,
+    alertname TEXT NOT NULL,
+    window_id INTEGER,               -- the window that caused it (drift)
+    resolved INTEGER NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    notification TEXT NOT NULL,      -- JSON; never the sink's URL
+    status TEXT NOT NULL,            -- pending | delivered | dead | silenced
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL,
+    next_attempt_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    last_error TEXT                  -- redacted: status and body, never a URL
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (status, sink, id);
 ";
 
 /// Inserts a window row and, if evaluated, every test of its report; returns the window id.
@@ -147,6 +185,152 @@ fn insert_window(
         }
     }
     Ok(id)
+}
+
+/// The monitor's stored alert states, by key.
+fn alert_states(tx: &rusqlite::Transaction, monitor: &str) -> Result<std::collections::BTreeMap<String, AlertState>> {
+    let mut stmt = tx.prepare_cached("SELECT key, state FROM alert_state WHERE monitor = ?1")?;
+    let rows = stmt.query_map([monitor], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = std::collections::BTreeMap::new();
+    for row in rows {
+        let (key, json) = row?;
+        let state = serde_json::from_str(&json)
+            .with_context(|| format!("alert state of monitor {monitor} key {key:?} is unreadable"))?;
+        out.insert(key, state);
+    }
+    Ok(out)
+}
+
+/// Silences of a monitor that have not ended or been expired by `now_ms`.
+fn active_silences(conn: &Connection, monitor: &str, now_ms: i64) -> Result<Vec<Silence>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT column_name, segment, until_ms FROM silences
+         WHERE monitor = ?1 AND until_ms > ?2 AND expired_ms IS NULL",
+    )?;
+    let rows = stmt.query_map(params![monitor, now_ms], |r| {
+        Ok(Silence { monitor: monitor.to_owned(), column: r.get(0)?, segment: r.get(1)?, until_ms: r.get(2)? })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Stores a routing decision: the alert states and the outbox rows.
+fn apply(tx: &rusqlite::Transaction, monitor: &str, d: &Decision, now_ms: i64) -> Result<()> {
+    for (key, state) in &d.states {
+        tx.execute(
+            "INSERT INTO alert_state (monitor, key, state, updated_ms) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (monitor, key) DO UPDATE SET state = ?3, updated_ms = ?4",
+            params![monitor, key, serde_json::to_string(state)?, now_ms],
+        )?;
+    }
+    enqueue(tx, &d.outgoing, now_ms)
+}
+
+/// Queues notifications in the outbox (silenced ones are recorded as such).
+fn enqueue(tx: &rusqlite::Transaction, outgoing: &[Outgoing], now_ms: i64) -> Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO outbox (sink, monitor, alertname, window_id, resolved, idempotency_key, notification, status,
+             created_ms, next_attempt_ms, updated_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9)",
+    )?;
+    for o in outgoing {
+        let n = &o.notification;
+        stmt.execute(params![
+            o.sink,
+            n.monitor,
+            n.alertname,
+            (n.window > 0).then_some(n.window),
+            n.resolved,
+            n.idempotency_key(),
+            serde_json::to_string(n)?,
+            if o.silenced { "silenced" } else { "pending" },
+            now_ms
+        ])?;
+    }
+    Ok(())
+}
+
+/// Steps a monitor's drift alerts for a closed window, in the window's transaction.
+fn alert_window(
+    tx: &rusqlite::Transaction,
+    routing: &Routing,
+    window_id: i64,
+    report: Option<&Report>,
+    now_ms: i64,
+) -> Result<()> {
+    let prior = alert_states(tx, &routing.monitor)?;
+    let silences = active_silences(tx, &routing.monitor, now_ms)?;
+    let d = route::window(routing, window_id, report, &prior, &silences, now_ms);
+    apply(tx, &routing.monitor, &d, now_ms)
+}
+
+/// A notification waiting in the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    /// Outbox row id (delivery order within a sink).
+    pub id: i64,
+    /// Sink name.
+    pub sink: String,
+    /// What to send.
+    pub notification: Notification,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// When it was queued.
+    pub created_ms: i64,
+    /// Not before this.
+    pub next_attempt_ms: i64,
+}
+
+/// One sink's queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Sink name.
+    pub sink: String,
+    /// Pending notifications.
+    pub depth: u64,
+    /// When the oldest was queued.
+    pub oldest_ms: i64,
+}
+
+/// A silence as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SilenceRow {
+    /// Id (for `drift silence expire`).
+    pub id: i64,
+    /// The silence.
+    pub silence: Silence,
+    /// Why.
+    pub reason: String,
+    /// When it was added.
+    pub created_ms: i64,
+    /// When it was expired by hand.
+    pub expired_ms: Option<i64>,
+}
+
+/// A notification as `drift alert list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    /// Outbox id.
+    pub id: i64,
+    /// Sink.
+    pub sink: String,
+    /// Monitor.
+    pub monitor: String,
+    /// Alert name.
+    pub alertname: String,
+    /// Causing window.
+    pub window_id: Option<i64>,
+    /// Resolved message.
+    pub resolved: bool,
+    /// pending, delivered, dead or silenced.
+    pub status: String,
+    /// Attempts.
+    pub attempts: u32,
+    /// Queued at.
+    pub created_ms: i64,
+    /// Last change.
+    pub updated_ms: i64,
+    /// Last error (redacted).
+    pub last_error: Option<String>,
 }
 
 /// What the state knows of one file.
@@ -323,7 +507,11 @@ impl State {
                     [SCHEMA_VERSION.to_string()],
                 )?;
             }
-            Some(Ok(v)) if v <= SCHEMA_VERSION => {}
+            Some(Ok(v)) if v < SCHEMA_VERSION => {
+                // Older schemas only lack tables, which SCHEMA has just created.
+                conn.execute("UPDATE meta SET value = ?1 WHERE key = 'schema_version'", [SCHEMA_VERSION.to_string()])?;
+            }
+            Some(Ok(SCHEMA_VERSION)) => {}
             Some(_) => {
                 bail!("{}: the state was written by a newer drift (schema {version:?}); upgrade drift", db.display())
             }
@@ -420,18 +608,21 @@ impl State {
     }
 
     /// In one transaction: marks `files` consumed, stores the window and, if evaluated, every
-    /// test of its report. Returns the window id.
+    /// test of its report, and steps the monitor's alerts, queueing the notifications the
+    /// window causes in the outbox. Returns the window id.
     pub fn commit_window(
         &mut self,
-        monitor: &str,
+        routing: &Routing,
         kind: &str,
         files: &[Consumed],
         rows: u64,
         report: Option<&Report>,
         now_ms: i64,
     ) -> Result<i64> {
+        let monitor = routing.monitor.as_str();
         let tx = self.conn.transaction()?;
         let id = insert_window(&tx, monitor, kind, files.len() as u64, rows, report, now_ms)?;
+        alert_window(&tx, routing, id, report, now_ms)?;
         for f in files {
             tx.execute(
                 "INSERT INTO files (monitor, path, size, mtime_ms, first_seen_ms, status, window_id, rows, updated_ms)
@@ -548,13 +739,15 @@ impl State {
     /// before which rows are late to its end.
     pub fn close_window(
         &mut self,
-        monitor: &str,
+        routing: &Routing,
         closing: &Closing,
         report: Option<&Report>,
         now_ms: i64,
     ) -> Result<i64> {
+        let monitor = routing.monitor.as_str();
         let tx = self.conn.transaction()?;
         let id = insert_window(&tx, monitor, closing.kind, closing.files, closing.rows, report, now_ms)?;
+        alert_window(&tx, routing, id, report, now_ms)?;
         if let Some((start, end)) = closing.span {
             tx.execute("UPDATE windows SET start_ms = ?2, end_ms = ?3 WHERE id = ?1", params![id, start, end])?;
             tx.execute(
@@ -633,13 +826,180 @@ impl State {
         Ok(out)
     }
 
-    /// Deletes windows (and their evaluations) closed before `before_ms` and quarantine
-    /// records older than `quarantine_before_ms`. Consumed-file records stay: they are what
-    /// keeps a file from being read twice.
-    pub fn prune(&mut self, before_ms: i64, quarantine_before_ms: i64) -> Result<usize> {
+    /// Opens the state for a command that writes beside a running daemon (`drift silence`):
+    /// no lock (SQLite serialises the writes), the schema created if this is the first use.
+    pub fn open_shared(dir: &Path) -> Result<State> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create the state directory", dir.display()))?;
+        let db = dir.join("drift.sqlite3");
+        let conn =
+            Connection::open(&db).with_context(|| format!("{}: cannot open the state database", db.display()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.execute_batch(SCHEMA).with_context(|| format!("{}: cannot create the schema", db.display()))?;
+        Ok(State { conn, _lock: None, dir: dir.to_owned() })
+    }
+
+    /// Steps an operational alert (`problem` is Some while the condition holds) and queues what
+    /// it sends, in one transaction. Returns how many notifications were queued.
+    pub fn observe_operational(
+        &mut self,
+        routing: &Routing,
+        alertname: &str,
+        problem: Option<&str>,
+        now_ms: i64,
+    ) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let key = format!("{OPERATIONAL}{alertname}");
+        let prior = alert_states(&tx, &routing.monitor)?.remove(&key);
+        let silences = active_silences(&tx, &routing.monitor, now_ms)?;
+        let d = route::operational(routing, alertname, problem, prior.as_ref(), &silences, now_ms);
+        apply(&tx, &routing.monitor, &d, now_ms)?;
+        tx.commit()?;
+        Ok(d.outgoing.iter().filter(|o| !o.silenced).count())
+    }
+
+    /// The oldest pending notification of every sink: each sink delivers in order.
+    pub fn outbox_heads(&self) -> Result<Vec<Pending>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, sink, notification, attempts, created_ms, next_attempt_ms FROM outbox
+             WHERE id IN (SELECT MIN(id) FROM outbox WHERE status = 'pending' GROUP BY sink) ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, i64>(5)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, sink, json, attempts, created_ms, next_attempt_ms) = row?;
+            let notification =
+                serde_json::from_str(&json).with_context(|| format!("outbox notification {id} is unreadable"))?;
+            out.push(Pending { id, sink, notification, attempts: attempts as u32, created_ms, next_attempt_ms });
+        }
+        Ok(out)
+    }
+
+    /// Marks a notification delivered.
+    pub fn outbox_delivered(&mut self, id: i64, now_ms: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, updated_ms = ?2, last_error = NULL
+             WHERE id = ?1",
+            params![id, now_ms],
+        )?;
+        Ok(())
+    }
+
+    /// Records a failed attempt and when to try again.
+    pub fn outbox_retry(&mut self, id: i64, next_ms: i64, error: &str, now_ms: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?2, updated_ms = ?3, last_error = ?4
+             WHERE id = ?1",
+            params![id, next_ms, now_ms, error],
+        )?;
+        Ok(())
+    }
+
+    /// Dead-letters a notification and, in the same transaction, queues the alerts about it.
+    pub fn outbox_dead(&mut self, id: i64, error: &str, lost: &[Outgoing], now_ms: i64) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE outbox SET status = 'dead', attempts = attempts + 1, updated_ms = ?2, last_error = ?3
+             WHERE id = ?1",
+            params![id, now_ms, error],
+        )?;
+        enqueue(&tx, lost, now_ms)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Pending notifications per sink.
+    pub fn outbox_stats(&self) -> Result<Vec<QueueStats>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT sink, COUNT(*), MIN(created_ms) FROM outbox WHERE status = 'pending' GROUP BY sink ORDER BY sink",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(QueueStats { sink: r.get(0)?, depth: r.get::<_, i64>(1)? as u64, oldest_ms: r.get(2)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The latest `limit` notifications, newest first (optionally of one monitor).
+    pub fn notifications(&self, monitor: Option<&str>, limit: usize) -> Result<Vec<OutboxRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, sink, monitor, alertname, window_id, resolved, status, attempts, created_ms, updated_ms,
+                 last_error
+             FROM outbox WHERE ?1 IS NULL OR monitor = ?1 ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![monitor, limit as i64], |r| {
+            Ok(OutboxRow {
+                id: r.get(0)?,
+                sink: r.get(1)?,
+                monitor: r.get(2)?,
+                alertname: r.get(3)?,
+                window_id: r.get(4)?,
+                resolved: r.get(5)?,
+                status: r.get(6)?,
+                attempts: r.get::<_, i64>(7)? as u32,
+                created_ms: r.get(8)?,
+                updated_ms: r.get(9)?,
+                last_error: r.get(10)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Adds a silence; returns its id.
+    pub fn silence_add(&mut self, silence: &Silence, reason: &str, now_ms: i64) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO silences (monitor, column_name, segment, until_ms, reason, created_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![silence.monitor, silence.column, silence.segment, silence.until_ms, reason, now_ms],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Every silence, newest first.
+    pub fn silences(&self) -> Result<Vec<SilenceRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, monitor, column_name, segment, until_ms, reason, created_ms, expired_ms FROM silences
+             ORDER BY id DESC",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(SilenceRow {
+                id: r.get(0)?,
+                silence: Silence { monitor: r.get(1)?, column: r.get(2)?, segment: r.get(3)?, until_ms: r.get(4)? },
+                reason: r.get(5)?,
+                created_ms: r.get(6)?,
+                expired_ms: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Ends a silence now; false if there is no such active silence.
+    pub fn silence_expire(&mut self, id: i64, now_ms: i64) -> Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE silences SET expired_ms = ?2 WHERE id = ?1 AND expired_ms IS NULL AND until_ms > ?2",
+            params![id, now_ms],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Deletes windows (and their evaluations) closed before `before_ms`, quarantine records
+    /// older than `quarantine_before_ms` and finished notifications (delivered, dead-lettered,
+    /// silenced) older than `notifications_before_ms`. Consumed-file records stay: they are
+    /// what keeps a file from being read twice; pending notifications stay until delivered.
+    pub fn prune(&mut self, before_ms: i64, quarantine_before_ms: i64, notifications_before_ms: i64) -> Result<usize> {
         let tx = self.conn.transaction()?;
         let n = tx.execute("DELETE FROM windows WHERE closed_ms < ?1", [before_ms])?;
         tx.execute("DELETE FROM files WHERE status = 'quarantined' AND updated_ms < ?1", [quarantine_before_ms])?;
+        tx.execute("DELETE FROM outbox WHERE status <> 'pending' AND updated_ms < ?1", [notifications_before_ms])?;
         tx.commit()?;
         Ok(n)
     }

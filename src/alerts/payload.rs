@@ -7,7 +7,7 @@
 //! `drift.columns` the statistics behind them. `drift.payload_version` is bumped on any
 //! incompatible change; `drift.idempotency_key` is also sent as the `Idempotency-Key` header.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::lifecycle::fingerprint;
@@ -21,7 +21,7 @@ pub const PAYLOAD_VERSION: u32 = 1;
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
 /// One drifted test or schema finding of a column.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     /// Column.
     pub column: String,
@@ -54,12 +54,13 @@ fn side_by_side(c: &crate::engine::ColumnReport) -> String {
     parts.join("; ")
 }
 
-/// The drifted tests and schema findings of a report, most severe column first.
-pub fn findings(report: &Report) -> Vec<Finding> {
+/// The drifted tests of a report's whole window (`segment` None, with its schema findings) or
+/// of one segment, most severe column first.
+pub fn findings(report: &Report, segment: Option<&str>) -> Vec<Finding> {
     let mut out: Vec<Finding> = report
         .schema
         .findings()
-        .filter(|f| f.2)
+        .filter(|f| f.2 && segment.is_none())
         .map(|(column, test, _)| Finding {
             column: column.to_owned(),
             test: test.to_owned(),
@@ -71,7 +72,7 @@ pub fn findings(report: &Report) -> Vec<Finding> {
             summary: None,
         })
         .collect();
-    for c in report.columns.iter().filter(|c| c.drift && c.segment.is_none()) {
+    for c in report.columns.iter().filter(|c| c.drift && c.segment.as_deref() == segment) {
         let summary = side_by_side(c);
         for t in c.tests.iter().filter(|t| t.drift) {
             out.push(Finding {
@@ -90,9 +91,27 @@ pub fn findings(report: &Report) -> Vec<Finding> {
     out
 }
 
-/// A notification about one monitor (and segment) window, firing or resolved.
-#[derive(Debug, Clone, PartialEq)]
+/// The `alertname` of data drift.
+pub const DATA_DRIFT: &str = "DataDrift";
+/// A monitor's source has had no new file for `stale_after_secs`.
+pub const SOURCE_STALE: &str = "DriftSourceStale";
+/// A monitor failed several cycles in a row.
+pub const MONITOR_FAILING: &str = "DriftMonitorFailing";
+/// A notification was dead-lettered on another sink: a lost page pages.
+pub const NOTIFICATION_LOST: &str = "DriftNotificationDeadLettered";
+
+/// A notification about one monitor (and segment) window, firing or resolved; or an
+/// operational alert about the monitor itself; or a test message. Stored as JSON in the outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Notification {
+    /// [`DATA_DRIFT`] or one of the operational alert names.
+    pub alertname: String,
+    /// For operational alerts: what is wrong and what to do, one line.
+    pub detail: Option<String>,
+    /// A test message from `drift alert test` (marked as such, never an alert).
+    pub test: bool,
+    /// When it was decided (ms since the epoch).
+    pub at_ms: i64,
     /// Monitor id.
     pub monitor: String,
     /// Segment label ("" for the whole data).
@@ -120,9 +139,9 @@ pub struct Notification {
 }
 
 impl Notification {
-    /// The group's labels: one message per monitor and segment.
-    fn group_labels(&self) -> [(&str, &str); 2] {
-        [("monitor", self.monitor.as_str()), ("segment", self.segment.as_str())]
+    /// Whether this is about data drift (rather than the monitor's health or a test).
+    pub fn is_drift(&self) -> bool {
+        self.alertname == DATA_DRIFT && !self.test
     }
 
     /// The drifted columns, each once, in the findings' order (most severe first).
@@ -137,9 +156,19 @@ impl Notification {
     }
 
     /// The stable key deduplicating deliveries of this message: group, window and status.
+    /// Drift: one per group, window and status. Operational alerts and tests, which have no
+    /// window: one per alert, decision time and status.
     pub fn idempotency_key(&self) -> String {
         let status = if self.resolved { "resolved" } else { "firing" };
-        format!("{}-{}-{status}", fingerprint(&self.group_labels()), self.window)
+        let group = [("monitor", self.monitor.as_str()), ("segment", self.segment.as_str())];
+        if self.test {
+            format!("test-{}", self.at_ms)
+        } else if self.alertname == DATA_DRIFT {
+            format!("{}-{}-{status}", fingerprint(&group), self.window)
+        } else {
+            let labels = [("alertname", self.alertname.as_str()), group[0], group[1]];
+            format!("{}-{}-{status}", fingerprint(&labels), self.at_ms)
+        }
     }
 }
 
@@ -168,13 +197,15 @@ pub fn webhook(n: &Notification) -> Value {
         "status": status,
         "receiver": n.receiver,
         "groupLabels": {"monitor": n.monitor, "segment": n.segment},
-        "commonLabels": {"monitor": n.monitor, "segment": n.segment, "alertname": "DataDrift"},
+        "commonLabels": {"monitor": n.monitor, "segment": n.segment, "alertname": n.alertname},
         "commonAnnotations": {"summary": summary(n)},
         "externalURL": n.external_url.clone().unwrap_or_default(),
         "alerts": alerts,
         "drift": {
             "payload_version": PAYLOAD_VERSION,
             "idempotency_key": n.idempotency_key(),
+            "test": n.test,
+            "detail": n.detail,
             "window": n.window,
             "severity": n.severity,
             "rows": {"current": n.rows_current, "reference": n.rows_reference},
@@ -188,7 +219,7 @@ fn alert(n: &Notification, column: Option<&str>, severity: Severity, status: &st
     let labels = [("monitor", n.monitor.as_str()), ("segment", n.segment.as_str()), ("column", column)];
     json!({
         "status": status,
-        "labels": {"alertname": "DataDrift", "monitor": n.monitor, "segment": n.segment, "column": column, "severity": severity},
+        "labels": {"alertname": n.alertname, "monitor": n.monitor, "segment": n.segment, "column": column, "severity": severity},
         "annotations": {"summary": summary(n)},
         "startsAt": starts,
         "endsAt": ends,
@@ -199,6 +230,17 @@ fn alert(n: &Notification, column: Option<&str>, severity: Severity, status: &st
 
 pub(crate) fn summary(n: &Notification) -> String {
     let segment = if n.segment.is_empty() { String::new() } else { format!(" [{}]", n.segment) };
+    if n.test {
+        return format!("[TEST] drift test message for sink {}: not an alert, nothing to do", n.receiver);
+    }
+    if n.alertname != DATA_DRIFT {
+        let what = n.detail.as_deref().unwrap_or_default();
+        return if n.resolved {
+            format!("{}{segment}: {} resolved", n.monitor, n.alertname)
+        } else {
+            format!("{}{segment}: {}: {what}", n.monitor, n.alertname)
+        };
+    }
     if n.resolved {
         return format!("{}{segment}: no drift any more (window {})", n.monitor, n.window);
     }
@@ -230,6 +272,10 @@ mod tests {
             summary: Some("median 0.5 -> 1".into()),
         };
         Notification {
+            alertname: DATA_DRIFT.into(),
+            detail: None,
+            test: false,
+            at_ms: 1_795_000_000_000,
             monitor: "checkout".into(),
             segment: String::new(),
             resolved: false,
@@ -303,11 +349,11 @@ mod tests {
             &|_, _| {},
         )
         .unwrap();
-        let got: Vec<(String, String)> = findings(&report).into_iter().map(|f| (f.column, f.test)).collect();
+        let got: Vec<(String, String)> = findings(&report, None).into_iter().map(|f| (f.column, f.test)).collect();
         assert_eq!(got[0], ("gone".to_owned(), "column_missing".to_owned()));
         assert!(got.contains(&("x".to_owned(), "ks".to_owned())), "{got:?}");
         assert!(got.iter().all(|(c, _)| c == "x" || c == "gone"), "y and k did not drift: {got:?}");
-        let x = findings(&report).into_iter().find(|f| f.column == "x").unwrap();
+        let x = findings(&report, None).into_iter().find(|f| f.column == "x").unwrap();
         assert_eq!(x.summary.as_deref(), Some("median 0.4998 -> 0.9998"));
     }
 

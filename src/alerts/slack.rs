@@ -23,6 +23,9 @@ const MAX_HEADER: usize = 150;
 
 /// The message body for an incoming webhook.
 pub fn message(n: &Notification) -> Value {
+    if !n.is_drift() {
+        return operational(n);
+    }
     let segment = if n.segment.is_empty() { String::new() } else { format!(" [{}]", n.segment) };
     let columns = n.columns();
     let header = if n.resolved {
@@ -58,6 +61,26 @@ pub fn message(n: &Notification) -> Value {
             blocks.push(section(format!("+{} more columns", columns.len() - shown)));
         }
         blocks.extend(link);
+    }
+    json!({"text": escape(&summary(n)), "blocks": blocks})
+}
+
+/// An operational alert (stale source, failing monitor, lost notification) or a test message:
+/// a header and the one-line explanation.
+fn operational(n: &Notification) -> Value {
+    let header = if n.test {
+        "🧪 drift test message (not an alert)".to_owned()
+    } else if n.resolved {
+        format!("✅ Resolved: {} — {}", n.monitor, n.alertname)
+    } else {
+        format!("⚠️ {}: {}", n.monitor, n.alertname)
+    };
+    let mut blocks = vec![
+        json!({"type": "header", "text": {"type": "plain_text", "text": truncate(&header, MAX_HEADER), "emoji": true}}),
+        section(truncate(&escape(&summary(n)), MAX_SECTION)),
+    ];
+    if let Some(url) = n.external_url.as_ref().filter(|_| !n.resolved) {
+        blocks.push(section(format!("<{}|Open in drift>", escape(url))));
     }
     json!({"text": escape(&summary(n)), "blocks": blocks})
 }
@@ -120,6 +143,10 @@ mod tests {
 
     fn notification(findings: Vec<Finding>) -> Notification {
         Notification {
+            alertname: crate::alerts::payload::DATA_DRIFT.into(),
+            detail: None,
+            test: false,
+            at_ms: 1_795_000_000_000,
             monitor: "checkout".into(),
             segment: "region=eu".into(),
             resolved: false,

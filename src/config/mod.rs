@@ -79,6 +79,8 @@ pub struct Config {
     pub retention: Retention,
     /// Named alert sinks.
     pub sinks: BTreeMap<String, Sink>,
+    /// A link for alert messages (a dashboard, or this daemon's status page).
+    pub external_url: Option<String>,
     /// The monitors, by id.
     pub monitors: Vec<Monitor>,
 }
@@ -99,11 +101,64 @@ pub struct Retention {
 pub enum Sink {
     /// Log lines through `tracing`.
     Log,
-    /// JSON lines appended to a file.
+    /// JSON lines (the webhook body) appended to a file.
     File {
         /// The file.
         path: PathBuf,
     },
+    /// A Slack incoming webhook (Block Kit message).
+    Slack(HttpSink),
+    /// A generic JSON POST (Alertmanager webhook v4 shape plus drift's fields).
+    Webhook(HttpSink),
+}
+
+impl Sink {
+    /// Whether resolved messages go to this sink.
+    pub fn send_resolved(&self) -> bool {
+        match self {
+            Sink::Log | Sink::File { .. } => true,
+            Sink::Slack(h) | Sink::Webhook(h) => h.send_resolved,
+        }
+    }
+}
+
+/// A secret read from the environment or a file: never printed (its `Debug` is redacted).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The value, for the one place that must use it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// A Slack or webhook sink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpSink {
+    /// The URL (a secret: Slack's URL is its credential).
+    pub url: Secret,
+    /// Extra headers (e.g. `Authorization`), values secret.
+    pub headers: Vec<(String, Secret)>,
+    /// Per request.
+    pub timeout: Duration,
+    /// At most one message per this interval (Slack: about one per second per webhook).
+    pub min_interval: Duration,
+    /// Undelivered after this long: dead-lettered.
+    pub max_age: Duration,
+    /// Send resolved messages.
+    pub send_resolved: bool,
 }
 
 /// One monitor.
@@ -191,13 +246,20 @@ pub struct Segments {
     pub max_segments: usize,
 }
 
-/// Sink names per severity.
+/// Sink names per severity and the alert lifecycle's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Alerts {
     /// For warnings.
     pub warning: Vec<String>,
     /// For critical findings.
     pub critical: Vec<String>,
+    /// For operational alerts (stale source, failing monitor, lost notification); defaults
+    /// to `critical`.
+    pub operational: Vec<String>,
+    /// Fire after, resolve after, repeat interval.
+    pub policy: crate::alerts::lifecycle::Policy,
+    /// Consecutive failed cycles before the monitor-failing alert fires.
+    pub failing_after: u32,
 }
 
 /// Documented defaults (see `monitors/README.md`).
@@ -228,6 +290,20 @@ pub mod defaults {
     pub const QUARANTINE_DAYS: u64 = 30;
     /// Delivered notifications retention, days.
     pub const NOTIFICATIONS_DAYS: u64 = 30;
+    /// Consecutive drifted windows before an alert fires.
+    pub const FIRE_AFTER: u32 = 1;
+    /// Consecutive clean windows before it resolves.
+    pub const RESOLVE_AFTER: u32 = 2;
+    /// While firing and unchanged, notify again after this long.
+    pub const REPEAT_INTERVAL_SECS: u64 = 4 * 3600;
+    /// Failed cycles in a row before the monitor-failing alert.
+    pub const FAILING_AFTER: u32 = 3;
+    /// HTTP sinks: request timeout.
+    pub const SINK_TIMEOUT_SECS: u64 = 10;
+    /// Slack: at most one message per second per webhook.
+    pub const SLACK_MIN_INTERVAL_MS: u64 = 1000;
+    /// HTTP sinks: dead-letter what is still undelivered after this long.
+    pub const SINK_MAX_AGE_HOURS: u64 = 24;
 }
 
 /// Collects errors for one file.
@@ -387,9 +463,23 @@ pub fn load(file: &Path) -> Result<Config, ConfigErrors> {
                 }
                 None => e.push(&format!("{key}.path"), "required for a file sink"),
             },
-            Some(other) => e.push(&format!("{key}.type"), format!("unknown sink type {other:?}; supported: log, file")),
-            None => e.push(&format!("{key}.type"), "required: log or file"),
+            Some(kind @ ("slack" | "webhook")) => {
+                if let Some(h) = http_sink(&mut e, &key, &base, &s, kind == "slack") {
+                    sinks.insert(name, if kind == "slack" { Sink::Slack(h) } else { Sink::Webhook(h) });
+                }
+            }
+            Some(other) => e.push(
+                &format!("{key}.type"),
+                format!("unknown sink type {other:?}; supported: slack, webhook, log, file"),
+            ),
+            None => e.push(&format!("{key}.type"), "required: slack, webhook, log or file"),
         }
+    }
+    let external_url = raw.external_url.filter(|u| !u.is_empty());
+    if let Some(u) = &external_url
+        && !(u.starts_with("https://") || u.starts_with("http://"))
+    {
+        e.push("external_url", format!("{u:?} is not an http(s) URL"));
     }
     let poll_default = raw.poll_secs.unwrap_or(defaults::POLL_SECS);
 
@@ -420,10 +510,121 @@ pub fn load(file: &Path) -> Result<Config, ConfigErrors> {
             drain_timeout: secs(raw.drain_timeout_secs, defaults::DRAIN_TIMEOUT_SECS),
             retention,
             sinks,
+            external_url,
             monitors,
         })
     } else {
         Err(ConfigErrors(errors))
+    }
+}
+
+/// Reads a secret from `env` (a variable's name) or `file`; exactly one must be given.
+/// Messages name the key, variable or file, never the value.
+fn secret(e: &mut Problems, key: &str, env: Option<&str>, file: Option<&str>, base: &Path) -> Option<Secret> {
+    match (env, file) {
+        (Some(_), Some(_)) => {
+            e.push(key, "give either the _env or the _file form, not both");
+            None
+        }
+        (None, None) => None,
+        (Some(var), None) => match std::env::var(var) {
+            Ok(v) if !v.trim().is_empty() => Some(Secret(v.trim().to_owned())),
+            _ => {
+                e.push(
+                    key,
+                    format!(
+                        "environment variable {var} is not set or empty: export it (systemd: EnvironmentFile= or \
+                         LoadCredential=) or use the _file form"
+                    ),
+                );
+                None
+            }
+        },
+        (None, Some(f)) => {
+            let path = resolve(base, f);
+            match std::fs::read_to_string(&path) {
+                Ok(v) if !v.trim().is_empty() => Some(Secret(v.trim().to_owned())),
+                Ok(_) => {
+                    e.push(key, format!("{}: the file is empty", path.display()));
+                    None
+                }
+                Err(err) => {
+                    e.push(key, format!("{}: cannot read: {err}", path.display()));
+                    None
+                }
+            }
+        }
+    }
+}
+
+fn http_sink(e: &mut Problems, key: &str, base: &Path, s: &RawSink, slack: bool) -> Option<HttpSink> {
+    let url_key = if s.url_file.is_some() { format!("{key}.url_file") } else { format!("{key}.url_env") };
+    let url = secret(e, &url_key, s.url_env.as_deref(), s.url_file.as_deref(), base);
+    if s.url_env.is_none() && s.url_file.is_none() {
+        e.push(
+            &format!("{key}.url_env"),
+            "required: url_env (an environment variable holding the webhook URL) or url_file (a file \
+             holding it, e.g. a mounted Kubernetes Secret)",
+        );
+    }
+    let looks_right =
+        |u: &Secret| (u.0.starts_with("https://") || u.0.starts_with("http://")) && !u.0.contains(char::is_whitespace);
+    if url.as_ref().is_some_and(|u| !looks_right(u)) {
+        e.push(&url_key, "the value is not an http(s) URL (it is not shown: it is a secret)");
+    }
+    if slack && (s.headers_env.is_some() || s.headers_file.is_some()) {
+        e.push(&format!("{key}.headers_env"), "Slack incoming webhooks take no headers; use a webhook sink");
+    }
+    let mut headers = Vec::new();
+    for (form, map) in [("headers_env", &s.headers_env), ("headers_file", &s.headers_file)] {
+        for (header, source) in map.iter().flatten() {
+            let hkey = format!("{key}.{form}.{header}");
+            if header.is_empty() || !header.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                e.push(&hkey, "not a valid HTTP header name");
+                continue;
+            }
+            let (env, file) =
+                if form == "headers_env" { (Some(source.as_str()), None) } else { (None, Some(source.as_str())) };
+            if let Some(v) = secret(e, &hkey, env, file, base) {
+                if v.0.bytes().any(|b| b < 0x20 && b != b'\t') {
+                    e.push(&hkey, "the value holds control characters (a newline?) and cannot be a header");
+                } else {
+                    headers.push((header.clone(), v));
+                }
+            }
+        }
+    }
+    let timeout = s.timeout_secs.unwrap_or(defaults::SINK_TIMEOUT_SECS);
+    if timeout == 0 {
+        e.push(&format!("{key}.timeout_secs"), "must be at least 1");
+    }
+    let max_age = s.max_age_hours.unwrap_or(defaults::SINK_MAX_AGE_HOURS);
+    if max_age == 0 {
+        e.push(&format!("{key}.max_age_hours"), "must be at least 1");
+    }
+    let min_interval = s.min_interval_ms.unwrap_or(if slack { defaults::SLACK_MIN_INTERVAL_MS } else { 0 });
+    Some(HttpSink {
+        url: url?,
+        headers,
+        timeout: Duration::from_secs(timeout.max(1)),
+        min_interval: Duration::from_millis(min_interval),
+        max_age: Duration::from_secs(max_age.max(1) * 3600),
+        send_resolved: s.send_resolved.unwrap_or(true),
+    })
+}
+
+impl Config {
+    /// How a monitor's notifications are routed.
+    pub fn routing(&self, m: &Monitor) -> crate::alerts::route::Routing {
+        crate::alerts::route::Routing {
+            monitor: m.id.clone(),
+            policy: m.alerts.policy,
+            warning: m.alerts.warning.clone(),
+            critical: m.alerts.critical.clone(),
+            operational: m.alerts.operational.clone(),
+            no_resolved: self.sinks.iter().filter(|(_, s)| !s.send_resolved()).map(|(n, _)| n.clone()).collect(),
+            external_url: self.external_url.clone(),
+        }
     }
 }
 
@@ -592,7 +793,9 @@ fn compile_monitor(
 
     let a = raw.alerts.unwrap_or_default();
     e.unknown("alerts", &a.unknown, ALERTS_KEYS);
-    for (key, names) in [("alerts.warning", &a.warning), ("alerts.critical", &a.critical)] {
+    for (key, names) in
+        [("alerts.warning", &a.warning), ("alerts.critical", &a.critical), ("alerts.operational", &a.operational)]
+    {
         for n in names.iter().flatten() {
             if !sinks.contains_key(n) {
                 let known: Vec<&str> = sinks.keys().map(String::as_str).collect();
@@ -601,7 +804,28 @@ fn compile_monitor(
             }
         }
     }
-    let alerts = Alerts { warning: a.warning.unwrap_or_default(), critical: a.critical.unwrap_or_default() };
+    for (key, v) in [
+        ("alerts.fire_after", a.fire_after),
+        ("alerts.resolve_after", a.resolve_after),
+        ("alerts.failing_after", a.failing_after),
+    ] {
+        if v == Some(0) {
+            e.push(key, "must be at least 1");
+        }
+    }
+    let critical = a.critical.unwrap_or_default();
+    let alerts = Alerts {
+        warning: a.warning.unwrap_or_default(),
+        operational: a.operational.unwrap_or_else(|| critical.clone()),
+        critical,
+        policy: crate::alerts::lifecycle::Policy {
+            fire_after: a.fire_after.unwrap_or(defaults::FIRE_AFTER).max(1),
+            resolve_after: a.resolve_after.unwrap_or(defaults::RESOLVE_AFTER).max(1),
+            repeat_interval_ms: (a.repeat_interval_secs.unwrap_or(defaults::REPEAT_INTERVAL_SECS) as i64)
+                .saturating_mul(1000),
+        },
+        failing_after: a.failing_after.unwrap_or(defaults::FAILING_AFTER).max(1),
+    };
 
     (errors.len() == before).then_some(Monitor {
         id,

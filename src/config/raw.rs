@@ -24,6 +24,7 @@ pub struct RawDaemon {
     pub drain_timeout_secs: Option<u64>,
     pub retention: Option<RawRetention>,
     pub sinks: Option<BTreeMap<String, RawSink>>,
+    pub external_url: Option<String>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
@@ -38,6 +39,7 @@ pub const DAEMON_KEYS: &[&str] = &[
     "drain_timeout_secs",
     "retention",
     "sinks",
+    "external_url",
 ];
 
 /// `[retention]`.
@@ -59,12 +61,31 @@ pub struct RawSink {
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub path: Option<String>,
+    pub url_env: Option<String>,
+    pub url_file: Option<String>,
+    pub headers_env: Option<BTreeMap<String, String>>,
+    pub headers_file: Option<BTreeMap<String, String>>,
+    pub timeout_secs: Option<u64>,
+    pub min_interval_ms: Option<u64>,
+    pub max_age_hours: Option<u64>,
+    pub send_resolved: Option<bool>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
 
 /// Keys of [`RawSink`].
-pub const SINK_KEYS: &[&str] = &["type", "path"];
+pub const SINK_KEYS: &[&str] = &[
+    "type",
+    "path",
+    "url_env",
+    "url_file",
+    "headers_env",
+    "headers_file",
+    "timeout_secs",
+    "min_interval_ms",
+    "max_age_hours",
+    "send_resolved",
+];
 
 /// A monitor file (`monitors/ID.toml`).
 #[derive(Debug, Default, Deserialize)]
@@ -191,9 +212,15 @@ pub const SEGMENTS_KEYS: &[&str] = &["by", "min_rows", "max_segments"];
 pub struct RawAlerts {
     pub warning: Option<Vec<String>>,
     pub critical: Option<Vec<String>>,
+    pub operational: Option<Vec<String>>,
+    pub fire_after: Option<u32>,
+    pub resolve_after: Option<u32>,
+    pub repeat_interval_secs: Option<u64>,
+    pub failing_after: Option<u32>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
 
 /// Keys of [`RawAlerts`].
-pub const ALERTS_KEYS: &[&str] = &["warning", "critical"];
+pub const ALERTS_KEYS: &[&str] =
+    &["warning", "critical", "operational", "fire_after", "resolve_after", "repeat_interval_secs", "failing_after"];

@@ -25,6 +25,13 @@ pub struct OutcomeLabel {
     pub outcome: String,
 }
 
+/// `sink` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SinkLabel {
+    /// Sink name.
+    pub sink: String,
+}
+
 /// Per test labels.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TestLabel {
@@ -59,6 +66,16 @@ pub struct Metrics {
     pub statistic: Family<TestLabel, Gauge<f64, AtomicU64>>,
     /// Latest drift flag (0, 1 warning, 2 critical) per monitor, column, test and segment.
     pub drift: Family<TestLabel, Gauge>,
+    /// Notifications delivered per sink.
+    pub sent: Family<SinkLabel, Counter>,
+    /// Failed attempts that will be retried, per sink.
+    pub retried: Family<SinkLabel, Counter>,
+    /// Notifications dead-lettered per sink.
+    pub dead: Family<SinkLabel, Counter>,
+    /// Pending notifications per sink.
+    pub outbox_depth: Family<SinkLabel, Gauge>,
+    /// Age of the oldest pending notification per sink (seconds).
+    pub outbox_oldest_age: Family<SinkLabel, Gauge<f64, AtomicU64>>,
 }
 
 impl Default for Metrics {
@@ -74,6 +91,11 @@ impl Default for Metrics {
             stale: Family::default(),
             statistic: Family::default(),
             drift: Family::default(),
+            sent: Family::default(),
+            retried: Family::default(),
+            dead: Family::default(),
+            outbox_depth: Family::default(),
+            outbox_oldest_age: Family::default(),
             registry: Registry::default(),
         };
         registry.register("runs", "Polling cycles run per monitor", m.runs.clone());
@@ -101,6 +123,23 @@ impl Default for Metrics {
             m.statistic.clone(),
         );
         registry.register("drift", "Latest drift flag: 0 none, 1 warning, 2 critical", m.drift.clone());
+        registry.register("notifications_sent", "Notifications delivered per sink", m.sent.clone());
+        registry.register(
+            "notifications_retried",
+            "Failed delivery attempts that will be retried, per sink",
+            m.retried.clone(),
+        );
+        registry.register(
+            "notifications_dead_lettered",
+            "Notifications given up on (4xx other than 429, or too old), per sink",
+            m.dead.clone(),
+        );
+        registry.register("outbox_depth", "Notifications waiting for delivery per sink", m.outbox_depth.clone());
+        registry.register(
+            "outbox_oldest_pending_age_seconds",
+            "Age of the oldest notification waiting for delivery per sink",
+            m.outbox_oldest_age.clone(),
+        );
         Metrics { registry, ..m }
     }
 }

@@ -12,6 +12,7 @@
 //! open state in the database ([`windows`]). With `[segments]` every window is also evaluated
 //! per segment, against the reference's rows of that segment, in the same family.
 
+pub mod deliver;
 pub mod http;
 pub mod metrics;
 pub mod plan;
@@ -19,7 +20,6 @@ pub mod store;
 pub mod windows;
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -27,7 +27,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use crate::config::{Config, Monitor, Sink, Window};
+use crate::alerts::payload::{MONITOR_FAILING, SOURCE_STALE};
+use crate::alerts::route::Routing;
+use crate::config::{Config, Monitor, Window};
 use crate::engine::{Report, Severity};
 use crate::source::{Dataset, Table, open_bytes};
 use crate::state::{Consumed, State};
@@ -104,6 +106,8 @@ pub struct Shared {
     pub status: Mutex<BTreeMap<String, MonitorStatus>>,
     /// Bounds concurrent evaluations (CPU work).
     pub permits: tokio::sync::Semaphore,
+    /// Wakes the delivery worker when notifications are queued.
+    pub outbox: tokio::sync::Notify,
 }
 
 impl Shared {
@@ -122,6 +126,8 @@ impl Shared {
 pub struct MonitorRun {
     /// Its configuration.
     pub monitor: Monitor,
+    /// Where its notifications go.
+    pub routing: Routing,
     store: SourceStore,
     reference: Option<Arc<dyn Table + Send>>,
     /// With `[segments]`: the reference's rows per segment label, profiled.
@@ -131,9 +137,9 @@ pub struct MonitorRun {
 
 impl MonitorRun {
     /// Prepares a monitor; unsupported window types fail here, clearly.
-    pub fn new(monitor: Monitor) -> Result<MonitorRun> {
+    pub fn new(monitor: Monitor, routing: Routing) -> Result<MonitorRun> {
         let store = SourceStore::new(&monitor.source.path).with_context(|| format!("monitor {}", monitor.id))?;
-        Ok(MonitorRun { monitor, store, reference: None, reference_segments: None, last_new_file_ms: 0 })
+        Ok(MonitorRun { monitor, routing, store, reference: None, reference_segments: None, last_new_file_ms: 0 })
     }
 }
 
@@ -281,8 +287,9 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
     };
     let window_id = {
         let mut st = shared.state()?;
-        st.commit_window(&id, "files", &consumed, rows, report.as_ref(), now_ms())?
+        st.commit_window(&run.routing, "files", &consumed, rows, report.as_ref(), now_ms())?
     };
+    shared.outbox.notify_one();
     outcome.consumed = consumed.len();
     shared
         .metrics
@@ -395,49 +402,8 @@ fn load_reference_segments(
     Ok(out)
 }
 
-/// Sends a drifted window to the monitor's sinks for its severity (`log` and `file` today;
-/// the alert lifecycle comes with the alerting work).
-fn notify(cfg: &Config, monitor: &Monitor, window_id: i64, report: &Report) -> Result<()> {
-    if !report.drift {
-        return Ok(());
-    }
-    let names = if report.severity == Severity::Critical { &monitor.alerts.critical } else { &monitor.alerts.warning };
-    let drifted: Vec<&str> = report.columns.iter().filter(|c| c.drift).map(|c| c.column.as_str()).collect();
-    let schema: Vec<String> =
-        report.schema.findings().filter(|f| f.2).map(|(column, finding, _)| format!("{column}:{finding}")).collect();
-    for name in names {
-        match cfg.sinks.get(name) {
-            Some(Sink::Log) => tracing::warn!(
-                monitor = %monitor.id,
-                window = window_id,
-                severity = report.severity.as_str(),
-                columns = %drifted.join(","),
-                schema = %schema.join(","),
-                "drift"
-            ),
-            Some(Sink::File { path }) => {
-                let line = serde_json::json!({
-                    "monitor": monitor.id,
-                    "window": window_id,
-                    "severity": report.severity,
-                    "drifted_columns": drifted,
-                    "schema": report.schema,
-                    "at_ms": now_ms(),
-                });
-                let mut f = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .with_context(|| format!("sink {name}: {}: cannot open", path.display()))?;
-                writeln!(f, "{line}").with_context(|| format!("sink {name}: {}: cannot write", path.display()))?;
-            }
-            None => {}
-        }
-    }
-    Ok(())
-}
-
-fn record(shared: &Shared, run: &MonitorRun, cfg: &Config, result: &Result<CycleOutcome>, now: i64) {
+/// Updates the status and metrics after a cycle and observes the operational alerts.
+fn record(shared: &Shared, run: &MonitorRun, result: &Result<CycleOutcome>, now: i64) {
     let id = &run.monitor.id;
     let label = MonitorLabel { monitor: id.clone() };
     let quarantined = shared.state.lock().ok().and_then(|st| st.quarantined(id).ok()).map_or(0, |q| q.len());
@@ -474,11 +440,6 @@ fn record(shared: &Shared, run: &MonitorRun, cfg: &Config, result: &Result<Cycle
                         .map(|r| r.columns.iter().filter(|c| c.drift).map(|c| c.column.clone()).collect())
                         .unwrap_or_default(),
                 });
-                if let Some(r) = report
-                    && let Err(e) = notify(cfg, &run.monitor, *wid, r)
-                {
-                    tracing::error!(monitor = %id, error = %format!("{e:#}"), "cannot notify");
-                }
             }
         }
         Err(e) => {
@@ -486,6 +447,35 @@ fn record(shared: &Shared, run: &MonitorRun, cfg: &Config, result: &Result<Cycle
             s.last_error = Some(format!("{e:#}"));
             shared.metrics.errors.get_or_create(&label).inc();
             tracing::error!(monitor = %id, error = %format!("{e:#}"), failures = s.consecutive_failures, "monitor cycle failed; will retry");
+        }
+    }
+    let failures = s.consecutive_failures;
+    let last_error = s.last_error.clone();
+    drop(all);
+    let stale_problem = stale.then(|| {
+        format!(
+            "no new file in {} for {} s (stale_after_secs = {}): is the upstream job writing?",
+            run.monitor.source.path,
+            (now - run.last_new_file_ms) / 1000,
+            run.monitor.source.stale_after.as_secs()
+        )
+    });
+    let failing_problem = (failures >= run.monitor.alerts.failing_after).then(|| {
+        format!(
+            "{failures} failed cycles in a row (failing_after = {}); last error: {}",
+            run.monitor.alerts.failing_after,
+            last_error.as_deref().unwrap_or("unknown")
+        )
+    });
+    for (name, problem) in [(SOURCE_STALE, stale_problem), (MONITOR_FAILING, failing_problem)] {
+        let queued =
+            shared.state().and_then(|mut st| st.observe_operational(&run.routing, name, problem.as_deref(), now));
+        match queued {
+            Ok(n) if n > 0 => shared.outbox.notify_one(),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(monitor = %id, alert = name, error = %format!("{e:#}"), "cannot record an operational alert")
+            }
         }
     }
 }
@@ -496,7 +486,7 @@ pub fn prepare(cfg: &Config) -> Result<(Arc<Shared>, Vec<MonitorRun>)> {
     let mut runs = Vec::new();
     let mut problems = Vec::new();
     for m in &cfg.monitors {
-        match MonitorRun::new(m.clone()) {
+        match MonitorRun::new(m.clone(), cfg.routing(m)) {
             Ok(r) => runs.push(r),
             Err(e) => problems.push(format!("{e:#}")),
         }
@@ -514,6 +504,7 @@ pub fn prepare(cfg: &Config) -> Result<(Arc<Shared>, Vec<MonitorRun>)> {
                 .collect(),
         ),
         permits: tokio::sync::Semaphore::new(cfg.max_concurrent_evaluations),
+        outbox: tokio::sync::Notify::new(),
     });
     Ok((shared, runs))
 }
@@ -554,21 +545,45 @@ pub async fn run_once(cfg: &Config) -> Result<(bool, bool)> {
                 println!("{id}: no new settled files ({} waiting to settle)", o.waiting);
             }
         }
-        record(&shared, run, cfg, &result, now);
+        record(&shared, run, &result, now);
         if let Err(e) = &result {
             eprintln!("drift: monitor {}: {e:#}", run.monitor.id);
         }
     }
+    deliver_before_exit(&shared, cfg).await?;
     prune(&shared, cfg);
     Ok((drift, failed))
+}
+
+/// `--once`: delivers what is queued, waiting for retries up to the drain timeout; what is
+/// still pending stays in the outbox for the next run.
+async fn deliver_before_exit(shared: &Shared, cfg: &Config) -> Result<()> {
+    let mut d = deliver::Deliverer::new(now_ms() as u64)?;
+    let deadline = now_ms() + cfg.drain_timeout.as_millis() as i64;
+    loop {
+        let now = now_ms();
+        match d.pump(&shared.state, cfg, &shared.metrics, now).await? {
+            Some(at) if at <= now => continue,
+            Some(at) if at < deadline => tokio::time::sleep(Duration::from_millis((at - now) as u64)).await,
+            _ => break,
+        }
+    }
+    let pending: u64 = shared.state()?.outbox_stats()?.iter().map(|s| s.depth).sum();
+    if pending > 0 {
+        eprintln!(
+            "drift: {pending} notification(s) not delivered yet; they stay queued for the next run (see `drift alert list`)"
+        );
+    }
+    Ok(())
 }
 
 fn prune(shared: &Shared, cfg: &Config) {
     let now = now_ms();
     let before = now - cfg.retention.history.as_millis() as i64;
     let quarantine_before = now - cfg.retention.quarantine.as_millis() as i64;
+    let notifications_before = now - cfg.retention.notifications.as_millis() as i64;
     if let Ok(mut st) = shared.state.lock()
-        && let Err(e) = st.prune(before, quarantine_before)
+        && let Err(e) = st.prune(before, quarantine_before, notifications_before)
     {
         tracing::error!(error = %format!("{e:#}"), "cannot prune old history");
     }
@@ -582,19 +597,14 @@ pub fn backoff(poll: Duration, failures: u32) -> Duration {
 }
 
 /// One monitor's loop until `stop` fires.
-async fn monitor_loop(
-    shared: Arc<Shared>,
-    cfg: Arc<Config>,
-    mut run: MonitorRun,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
+async fn monitor_loop(shared: Arc<Shared>, mut run: MonitorRun, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut failures = 0u32;
     loop {
         let now = now_ms();
         let result = cycle(&shared, &mut run, now).await;
         failures = if result.is_ok() { 0 } else { failures + 1 };
         let settles = result.as_ref().ok().and_then(|o| o.next_settle_ms);
-        record(&shared, &run, &cfg, &result, now);
+        record(&shared, &run, &result, now);
         let mut wait = backoff(run.monitor.source.poll, failures);
         // Wake up when a waiting file settles, if that is sooner: latency is settle + evaluation.
         if let Some(at) = settles
@@ -630,7 +640,8 @@ pub async fn run_forever(config_path: PathBuf, cfg: Config) -> Result<()> {
             _ = hup.recv() => match crate::config::load(&config_path) {
                 Err(errors) => tracing::error!(errors = %errors, "configuration reload refused; keeping the running one"),
                 Ok(new) => {
-                    let fresh: Result<Vec<MonitorRun>> = new.monitors.iter().cloned().map(MonitorRun::new).collect();
+                    let fresh: Result<Vec<MonitorRun>> =
+                        new.monitors.iter().map(|m| MonitorRun::new(m.clone(), new.routing(m))).collect();
                     match fresh {
                         Err(e) => tracing::error!(error = %format!("{e:#}"), "configuration reload refused; keeping the running one"),
                         Ok(fresh) => {
@@ -672,7 +683,41 @@ fn spawn_monitors(
     runs: Vec<MonitorRun>,
     stop: &tokio::sync::watch::Sender<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    runs.into_iter().map(|r| tokio::spawn(monitor_loop(shared.clone(), cfg.clone(), r, stop.subscribe()))).collect()
+    let mut tasks: Vec<_> =
+        runs.into_iter().map(|r| tokio::spawn(monitor_loop(shared.clone(), r, stop.subscribe()))).collect();
+    tasks.push(tokio::spawn(delivery_loop(shared.clone(), cfg.clone(), stop.subscribe())));
+    tasks
+}
+
+/// Delivers the outbox until `stop` fires: a pass, then sleep until the next retry is due or
+/// a notification is queued.
+async fn delivery_loop(shared: Arc<Shared>, cfg: Arc<Config>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut d = match deliver::Deliverer::new(now_ms() as u64) {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "cannot start delivering notifications; they stay queued");
+            return;
+        }
+    };
+    loop {
+        let now = now_ms();
+        let wait = match d.pump(&shared.state, &cfg, &shared.metrics, now).await {
+            Ok(Some(at)) => (at - now).clamp(0, 60_000),
+            Ok(None) => 60_000,
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "notification delivery failed; retrying in 5 s");
+                5_000
+            }
+        };
+        if wait == 0 {
+            continue;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
+            _ = shared.outbox.notified() => {}
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -350,7 +350,8 @@ pub async fn close(
     let last_seq = parts.last().map_or(0, |p| p.seq);
     let kind = if span.is_some() { "time" } else { "rows" };
     let closing = Closing { kind, key, last_seq, files, rows, span };
-    let wid = shared.state()?.close_window(&id, &closing, report.as_ref(), now)?;
+    let wid = shared.state()?.close_window(&run.routing, &closing, report.as_ref(), now)?;
+    shared.outbox.notify_one();
     record_window_metrics(shared, &id, report.as_ref());
     tracing::info!(monitor = %id, window = wid, kind, files, rows, "window closed");
     Ok((wid, report))

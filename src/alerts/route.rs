@@ -1,0 +1,311 @@
+//! What a closed window or an operational observation sends, and to which sinks. Pure: the
+//! prior alert states and active silences come in, the next states and the outgoing
+//! notifications come out, and [`crate::state`] stores both in the transaction that stores
+//! the window, so an evaluation and the notifications it causes commit together.
+//!
+//! Alerts are kept per monitor under a key: a segment label for data drift (`""` for the
+//! whole window) and `op:ALERTNAME` for the operational alerts (stale source, failing monitor).
+//! A firing notification goes to the sinks of its severity; a resolved one to the sinks the
+//! alert last fired on, except those with `send_resolved = false`. A silenced notification is
+//! still returned, marked, so it is recorded rather than sent.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::lifecycle::{AlertState, Notify, Observation, Policy, Silence, silenced, step};
+use super::payload::{DATA_DRIFT, NOTIFICATION_LOST, Notification, findings};
+use crate::engine::{Report, Severity};
+
+/// Key prefix of operational alerts in the alert state.
+pub const OPERATIONAL: &str = "op:";
+
+/// How one monitor's notifications are routed, compiled from its configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Routing {
+    /// Monitor id.
+    pub monitor: String,
+    /// When alerts fire, repeat and resolve.
+    pub policy: Policy,
+    /// Sinks for warnings.
+    pub warning: Vec<String>,
+    /// Sinks for critical drift.
+    pub critical: Vec<String>,
+    /// Sinks for operational alerts (stale source, failing monitor, lost notification).
+    pub operational: Vec<String>,
+    /// Sinks that do not want resolved messages.
+    pub no_resolved: BTreeSet<String>,
+    /// A link for the messages.
+    pub external_url: Option<String>,
+}
+
+impl Routing {
+    fn sinks(&self, severity: Severity) -> &[String] {
+        if severity == Severity::Critical { &self.critical } else { &self.warning }
+    }
+}
+
+/// One notification for one sink.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    /// Sink name (also the notification's `receiver`).
+    pub sink: String,
+    /// What to send.
+    pub notification: Notification,
+    /// Covered by a silence: recorded, not sent.
+    pub silenced: bool,
+}
+
+/// The next alert states (by key) and what to send.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Decision {
+    /// States to store, by key.
+    pub states: Vec<(String, AlertState)>,
+    /// Notifications to queue.
+    pub outgoing: Vec<Outgoing>,
+}
+
+/// What a window says about the alert under `key`.
+fn observe(report: Option<&Report>, key: &str) -> Observation {
+    let Some(r) = report else { return Observation::Insufficient };
+    let segment = (!key.is_empty()).then_some(key);
+    if let Some(s) = segment
+        && !r.segments.as_ref().is_some_and(|g| g.evaluated.iter().any(|(label, _)| label == s))
+    {
+        return Observation::Insufficient;
+    }
+    let mut columns = BTreeSet::new();
+    let mut severity = Severity::None;
+    for c in r.columns.iter().filter(|c| c.drift && c.segment.as_deref() == segment) {
+        columns.insert(c.column.clone());
+        severity = severity.max(c.tests.iter().map(|t| t.severity).max().unwrap_or(Severity::Warning));
+    }
+    if segment.is_none() {
+        for (column, _, drift) in r.schema.findings() {
+            if drift {
+                columns.insert(column.to_owned());
+                severity = Severity::Critical;
+            }
+        }
+    }
+    if columns.is_empty() { Observation::Clean } else { Observation::Drift { severity, columns } }
+}
+
+/// The notifications one closed window causes. `prior` holds the monitor's stored alert
+/// states by key (operational keys are ignored here).
+pub fn window(
+    routing: &Routing,
+    window_id: i64,
+    report: Option<&Report>,
+    prior: &BTreeMap<String, AlertState>,
+    silences: &[Silence],
+    now_ms: i64,
+) -> Decision {
+    let mut keys: BTreeSet<String> = prior.keys().filter(|k| !k.starts_with(OPERATIONAL)).cloned().collect();
+    keys.insert(String::new());
+    if let Some(g) = report.and_then(|r| r.segments.as_ref()) {
+        keys.extend(g.evaluated.iter().map(|(label, _)| label.clone()));
+    }
+    let mut out = Decision::default();
+    for key in keys {
+        let before = prior.get(&key).cloned().unwrap_or_default();
+        let (after, notify) = step(&before, &observe(report, &key), &routing.policy, now_ms);
+        if after != before || !prior.contains_key(&key) {
+            out.states.push((key.clone(), after.clone()));
+        }
+        let (Some(notify), Some(r)) = (notify, report) else { continue };
+        let segment = (!key.is_empty()).then_some(key.as_str());
+        let rows_current = match segment {
+            None => r.current.rows,
+            Some(s) => r
+                .segments
+                .as_ref()
+                .and_then(|g| g.evaluated.iter().find(|(l, _)| l == s))
+                .map_or(r.current.rows, |(_, rows)| *rows),
+        };
+        let base = Notification {
+            alertname: DATA_DRIFT.into(),
+            detail: None,
+            test: false,
+            at_ms: now_ms,
+            monitor: routing.monitor.clone(),
+            segment: key.clone(),
+            resolved: false,
+            severity: Severity::None,
+            starts_at_ms: now_ms,
+            ends_at_ms: None,
+            window: window_id,
+            rows_current,
+            rows_reference: r.reference.rows,
+            findings: Vec::new(),
+            external_url: routing.external_url.clone(),
+            receiver: String::new(),
+        };
+        let (n, sinks, columns) = match notify {
+            Notify::Firing(_) => {
+                let firing = after.firing.clone().expect("firing after a firing notification");
+                let n = Notification {
+                    severity: firing.severity,
+                    starts_at_ms: firing.since_ms,
+                    findings: findings(r, segment),
+                    ..base
+                };
+                (n, routing.sinks(firing.severity).to_vec(), firing.columns)
+            }
+            Notify::Resolved { since_ms } => {
+                let last = before.firing.clone().expect("resolved after firing");
+                let n = Notification {
+                    resolved: true,
+                    severity: last.severity,
+                    starts_at_ms: since_ms,
+                    ends_at_ms: Some(now_ms),
+                    ..base
+                };
+                let sinks = routing.sinks(last.severity).iter().filter(|s| !routing.no_resolved.contains(*s)).cloned();
+                (n, sinks.collect(), last.columns)
+            }
+        };
+        let quiet = silenced(silences, &routing.monitor, &key, &columns, now_ms);
+        out.outgoing.extend(addressed(n, sinks, quiet));
+    }
+    out
+}
+
+fn addressed(n: Notification, sinks: Vec<String>, silenced: bool) -> impl Iterator<Item = Outgoing> {
+    sinks.into_iter().map(move |sink| Outgoing {
+        notification: Notification { receiver: sink.clone(), ..n.clone() },
+        sink,
+        silenced,
+    })
+}
+
+/// An operational condition observed: `problem` is Some(one line) while it holds. Fires on the
+/// first observation, resolves on the first observation without it, repeats like drift.
+pub fn operational(
+    routing: &Routing,
+    alertname: &str,
+    problem: Option<&str>,
+    prior: Option<&AlertState>,
+    silences: &[Silence],
+    now_ms: i64,
+) -> Decision {
+    let policy = Policy { fire_after: 1, resolve_after: 1, ..routing.policy };
+    let obs = match problem {
+        Some(_) => Observation::Drift { severity: Severity::Critical, columns: BTreeSet::new() },
+        None => Observation::Clean,
+    };
+    let before = prior.cloned().unwrap_or_default();
+    let (after, notify) = step(&before, &obs, &policy, now_ms);
+    let key = format!("{OPERATIONAL}{alertname}");
+    let mut out = Decision::default();
+    if after != before || prior.is_none() {
+        out.states.push((key, after.clone()));
+    }
+    let Some(notify) = notify else { return out };
+    let (resolved, starts, ends) = match notify {
+        Notify::Firing(_) => (false, after.firing.as_ref().map_or(now_ms, |f| f.since_ms), None),
+        Notify::Resolved { since_ms } => (true, since_ms, Some(now_ms)),
+    };
+    let n = Notification {
+        alertname: alertname.into(),
+        detail: problem.map(str::to_owned),
+        test: false,
+        at_ms: now_ms,
+        monitor: routing.monitor.clone(),
+        segment: String::new(),
+        resolved,
+        severity: Severity::Critical,
+        starts_at_ms: starts,
+        ends_at_ms: ends,
+        window: 0,
+        rows_current: 0,
+        rows_reference: 0,
+        findings: Vec::new(),
+        external_url: routing.external_url.clone(),
+        receiver: String::new(),
+    };
+    let sinks: Vec<String> =
+        routing.operational.iter().filter(|s| !(resolved && routing.no_resolved.contains(*s))).cloned().collect();
+    let quiet = silenced(silences, &routing.monitor, "", &BTreeSet::new(), now_ms);
+    out.outgoing.extend(addressed(n, sinks, quiet));
+    out
+}
+
+/// A notification was dead-lettered on `sink`: tell the monitor's other operational sinks. No
+/// alert about a lost alert about a lost alert, and nothing for test messages.
+pub fn lost(routing: &Routing, sink: &str, what: &Notification, reason: &str, now_ms: i64) -> Vec<Outgoing> {
+    if what.test || what.alertname == NOTIFICATION_LOST {
+        return Vec::new();
+    }
+    let detail = format!(
+        "a {} notification ({}) could not be delivered to sink {sink:?}: {reason}; check the sink's \
+         configuration, and `drift history --monitor {}` for what it said",
+        if what.resolved { "resolved" } else { "firing" },
+        what.alertname,
+        what.monitor
+    );
+    let n = Notification {
+        alertname: NOTIFICATION_LOST.into(),
+        detail: Some(detail),
+        at_ms: now_ms,
+        resolved: false,
+        severity: Severity::Critical,
+        starts_at_ms: now_ms,
+        ends_at_ms: None,
+        findings: Vec::new(),
+        external_url: routing.external_url.clone(),
+        ..what.clone()
+    };
+    let sinks = routing.operational.iter().filter(|s| s.as_str() != sink).cloned().collect();
+    addressed(n, sinks, false).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn routing() -> Routing {
+        Routing {
+            monitor: "m".into(),
+            warning: vec!["slack".into()],
+            critical: vec!["slack".into(), "pager".into()],
+            operational: vec!["slack".into(), "pager".into()],
+            no_resolved: ["pager".to_owned()].into(),
+            ..Routing::default()
+        }
+    }
+
+    #[test]
+    fn operational_alerts_fire_once_resolve_and_skip_sinks_without_resolved() {
+        let r = routing();
+        let d = operational(&r, "DriftSourceStale", Some("no new file for 6 h"), None, &[], 1000);
+        assert_eq!(d.outgoing.len(), 2);
+        assert_eq!(d.outgoing[0].notification.detail.as_deref(), Some("no new file for 6 h"));
+        let state = d.states[0].1.clone();
+        let again = operational(&r, "DriftSourceStale", Some("no new file for 6 h"), Some(&state), &[], 2000);
+        assert!(again.outgoing.is_empty(), "no re-page while it holds");
+        let fixed = operational(&r, "DriftSourceStale", None, Some(&state), &[], 3000);
+        let sinks: Vec<&str> = fixed.outgoing.iter().map(|o| o.sink.as_str()).collect();
+        assert_eq!(sinks, ["slack"], "pager has send_resolved = false");
+        assert!(fixed.outgoing[0].notification.resolved);
+    }
+
+    #[test]
+    fn lost_notifications_page_the_other_sinks_but_never_loop() {
+        let r = routing();
+        let d = operational(&r, "DriftMonitorFailing", Some("3 failed cycles"), None, &[], 1000);
+        let first = &d.outgoing[0].notification;
+        let out = lost(&r, "slack", first, "HTTP 400: invalid_payload", 2000);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].sink, "pager");
+        assert_eq!(out[0].notification.alertname, NOTIFICATION_LOST);
+        assert!(out[0].notification.detail.as_deref().unwrap().contains("invalid_payload"));
+        assert!(lost(&r, "pager", &out[0].notification, "HTTP 500", 3000).is_empty());
+    }
+
+    #[test]
+    fn insufficient_windows_keep_the_state_and_send_nothing() {
+        let r = routing();
+        let d = window(&r, 7, None, &BTreeMap::new(), &[], 1000);
+        assert!(d.outgoing.is_empty());
+        assert_eq!(d.states, vec![(String::new(), AlertState::default())]);
+    }
+}
