@@ -22,7 +22,8 @@ use crate::stats::Correction;
 /// | `reference ...` | done | | error, including usage | |
 /// | `validate` | valid | | | bad configuration or usage |
 /// | `run` | stopped cleanly (`--once`: done) | runtime failure (`--once --fail-on-drift`: drift) | | bad configuration or usage |
-/// | `history` | done | | error | |
+/// | `history`, `silence ...`, `alert list` | done | | error | |
+/// | `alert test` | delivered | not delivered | error | |
 pub mod exit {
     /// Success; for `check`, no drift.
     pub const OK: i32 = 0;
@@ -73,6 +74,101 @@ pub enum Command {
     Run(RunArgs),
     /// Print a monitor's evaluation history from the state database.
     History(HistoryArgs),
+    /// Silence notifications of a monitor (or some of its columns or segments) for a while.
+    #[command(subcommand)]
+    Silence(SilenceCommand),
+    /// Send a test message to a sink; list notifications and their delivery.
+    #[command(subcommand)]
+    Alert(AlertCommand),
+}
+
+/// `drift silence ...`
+#[derive(Debug, Subcommand)]
+pub enum SilenceCommand {
+    /// Add a silence: matching notifications are recorded, not sent, until it ends.
+    Add(SilenceAddArgs),
+    /// List silences (active ones; --all for ended ones too).
+    List(SilenceListArgs),
+    /// End a silence now.
+    Expire(SilenceExpireArgs),
+}
+
+/// `drift silence add` arguments.
+#[derive(Debug, Args)]
+pub struct SilenceAddArgs {
+    /// The daemon file (for the state directory and the monitor ids).
+    #[arg(long, short = 'c')]
+    pub config: PathBuf,
+    /// The monitor id.
+    #[arg(long, short = 'm')]
+    pub monitor: String,
+    /// Only this column (default: every column and the operational alerts).
+    #[arg(long)]
+    pub column: Option<String>,
+    /// Only this segment label ("" for the whole window; default: every segment).
+    #[arg(long)]
+    pub segment: Option<String>,
+    /// When it ends: an RFC 3339 time (2026-11-27T08:00:00Z) or a duration from now (90m, 2h, 3d).
+    #[arg(long)]
+    pub until: String,
+    /// Why (shown by `drift silence list`).
+    #[arg(long)]
+    pub reason: String,
+}
+
+/// `drift silence list` arguments.
+#[derive(Debug, Args)]
+pub struct SilenceListArgs {
+    /// The daemon file.
+    #[arg(long, short = 'c')]
+    pub config: PathBuf,
+    /// Also ended and expired silences.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `drift silence expire` arguments.
+#[derive(Debug, Args)]
+pub struct SilenceExpireArgs {
+    /// The daemon file.
+    #[arg(long, short = 'c')]
+    pub config: PathBuf,
+    /// The silence id (from `drift silence list`).
+    pub id: i64,
+}
+
+/// `drift alert ...`
+#[derive(Debug, Subcommand)]
+pub enum AlertCommand {
+    /// Send a clearly marked test message to a sink, once, and report what it answered.
+    Test(AlertTestArgs),
+    /// List notifications, newest first, with their delivery status.
+    List(AlertListArgs),
+}
+
+/// `drift alert test` arguments.
+#[derive(Debug, Args)]
+pub struct AlertTestArgs {
+    /// The daemon file.
+    #[arg(long, short = 'c')]
+    pub config: PathBuf,
+    /// The sink name (a `[sinks.NAME]` table).
+    #[arg(long)]
+    pub sink: String,
+}
+
+/// `drift alert list` arguments.
+#[derive(Debug, Args)]
+pub struct AlertListArgs {
+    /// The daemon file.
+    #[arg(long, short = 'c')]
+    pub config: PathBuf,
+    /// Only this monitor.
+    #[arg(long, short = 'm')]
+    pub monitor: Option<String>,
+    /// How many, newest first.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
 }
 
 /// `drift run` arguments.
@@ -514,4 +610,227 @@ pub fn history(args: &HistoryArgs) -> Result<i32> {
     let mut o = std::io::stdout().lock();
     let _ = o.write_all(out.as_bytes()).and_then(|_| o.flush());
     Ok(exit::OK)
+}
+
+/// Loads the configuration for a command that needs it valid.
+fn load(config: &std::path::Path) -> Result<crate::config::Config> {
+    crate::config::load(config).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Parses `--until`: an RFC 3339 time, or a duration from `now_ms` (`90s`, `90m`, `2h`, `3d`).
+pub fn parse_until(text: &str, now_ms: i64) -> Result<i64, String> {
+    let t = text.trim();
+    let unit = |c: char| match c {
+        's' => Some(1_000),
+        'm' => Some(60_000),
+        'h' => Some(3_600_000),
+        'd' => Some(86_400_000),
+        _ => None,
+    };
+    if let Some(last) = t.chars().last()
+        && let Some(ms) = unit(last)
+        && let Ok(n) = t[..t.len() - 1].parse::<i64>()
+        && n > 0
+    {
+        return Ok(now_ms + n.saturating_mul(ms));
+    }
+    parse_rfc3339_ms(t).ok_or_else(|| {
+        format!(
+            "--until {text:?}: give an RFC 3339 time such as 2026-11-27T08:00:00Z, or a duration such as 90m, 2h, 3d"
+        )
+    })
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM|-HH:MM)` as ms since the epoch.
+pub fn parse_rfc3339_ms(t: &str) -> Option<i64> {
+    let b = t.as_bytes();
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| t.get(r)?.parse::<i64>().ok();
+    let (y, mo, d, h, mi, s) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut ms = 0;
+    if b[i] == b'.' {
+        let start = i + 1;
+        i = start;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let frac = t.get(start..i)?;
+        if frac.is_empty() {
+            return None;
+        }
+        ms = format!("{:0<3}", &frac[..frac.len().min(3)]).parse::<i64>().ok()?;
+    }
+    let offset_min = match t.get(i..)? {
+        "Z" | "z" => 0,
+        o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) && &o[3..4] == ":" => {
+            let m = o[1..3].parse::<i64>().ok()? * 60 + o[4..6].parse::<i64>().ok()?;
+            if o.starts_with('-') { -m } else { m }
+        }
+        _ => return None,
+    };
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let (y2, m2) = if mo <= 2 { (y - 1, mo + 9) } else { (y, mo - 3) };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * m2 + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 86_400 + h * 3600 + mi * 60 + s - offset_min * 60) * 1000) + ms)
+}
+
+/// Runs `drift silence ...`; returns the exit code.
+pub fn silence(cmd: &SilenceCommand) -> Result<i32> {
+    let now = crate::daemon::now_ms();
+    match cmd {
+        SilenceCommand::Add(a) => {
+            let cfg = load(&a.config)?;
+            if !cfg.monitors.iter().any(|m| m.id == a.monitor) {
+                let ids: Vec<&str> = cfg.monitors.iter().map(|m| m.id.as_str()).collect();
+                anyhow::bail!("no monitor {:?} in {}; monitors: {}", a.monitor, a.config.display(), ids.join(", "));
+            }
+            let until_ms = parse_until(&a.until, now).map_err(anyhow::Error::msg)?;
+            if until_ms <= now {
+                anyhow::bail!("--until {:?} is in the past", a.until);
+            }
+            if a.reason.trim().is_empty() {
+                anyhow::bail!("--reason is empty: say why, for whoever wonders tomorrow why nothing paged");
+            }
+            let silence = crate::alerts::lifecycle::Silence {
+                monitor: a.monitor.clone(),
+                column: a.column.clone(),
+                segment: a.segment.clone(),
+                until_ms,
+            };
+            let mut st = crate::state::State::open_shared(&cfg.state_dir)?;
+            let id = st.silence_add(&silence, a.reason.trim(), now)?;
+            println!(
+                "silence {id} added: {} until {}",
+                describe_silence(&silence),
+                crate::snapshot::rfc3339_ms(until_ms)
+            );
+        }
+        SilenceCommand::List(a) => {
+            let cfg = load(&a.config)?;
+            let st = crate::state::State::open_shared(&cfg.state_dir)?;
+            let rows: Vec<_> = st
+                .silences()?
+                .into_iter()
+                .filter(|r| a.all || (r.expired_ms.is_none() && r.silence.until_ms > now))
+                .collect();
+            if rows.is_empty() {
+                println!("no {}silences", if a.all { "" } else { "active " });
+            }
+            for r in rows {
+                let state = match r.expired_ms {
+                    Some(t) => format!("expired {}", crate::snapshot::rfc3339_ms(t)),
+                    None if r.silence.until_ms <= now => {
+                        format!("ended {}", crate::snapshot::rfc3339_ms(r.silence.until_ms))
+                    }
+                    None => format!("until {}", crate::snapshot::rfc3339_ms(r.silence.until_ms)),
+                };
+                println!("{:>4}  {}  {state}  reason: {}", r.id, describe_silence(&r.silence), r.reason);
+            }
+        }
+        SilenceCommand::Expire(a) => {
+            let cfg = load(&a.config)?;
+            let mut st = crate::state::State::open_shared(&cfg.state_dir)?;
+            if !st.silence_expire(a.id, now)? {
+                anyhow::bail!("no active silence {} (see `drift silence list --all`)", a.id);
+            }
+            println!("silence {} expired", a.id);
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn describe_silence(s: &crate::alerts::lifecycle::Silence) -> String {
+    let mut out = format!("monitor {}", s.monitor);
+    if let Some(c) = &s.column {
+        out.push_str(&format!(", column {c}"));
+    }
+    if let Some(g) = &s.segment {
+        out.push_str(&format!(", segment {g:?}"));
+    }
+    out
+}
+
+/// Runs `drift alert ...`; returns the exit code.
+pub fn alert(cmd: &AlertCommand) -> Result<i32> {
+    match cmd {
+        AlertCommand::Test(a) => {
+            let cfg = load(&a.config)?;
+            let Some(sink) = cfg.sinks.get(&a.sink) else {
+                let known: Vec<&str> = cfg.sinks.keys().map(String::as_str).collect();
+                anyhow::bail!("no sink {:?} in {}; sinks: {}", a.sink, a.config.display(), known.join(", "));
+            };
+            let n =
+                crate::alerts::payload::Notification::test(&a.sink, cfg.external_url.clone(), crate::daemon::now_ms());
+            match runtime()?.block_on(crate::daemon::deliver::send_once(&a.sink, sink, &n))? {
+                Ok(()) => {
+                    println!("sink {}: test message delivered", a.sink);
+                    Ok(exit::OK)
+                }
+                Err(e) => {
+                    eprintln!("drift: sink {}: test message not delivered: {e}", a.sink);
+                    Ok(exit::DRIFT)
+                }
+            }
+        }
+        AlertCommand::List(a) => {
+            let cfg = load(&a.config)?;
+            let st = crate::state::State::open_read_only(&cfg.state_dir)?;
+            let rows = st.notifications(a.monitor.as_deref(), a.limit)?;
+            if rows.is_empty() {
+                println!("no notifications yet");
+            }
+            for r in rows {
+                println!(
+                    "{:>5}  {}  {:<10} {:<14} {:<30} {:<8} {:<9} attempts {}{}",
+                    r.id,
+                    crate::snapshot::rfc3339_ms(r.created_ms),
+                    r.sink,
+                    r.monitor,
+                    format!("{}{}", r.alertname, r.window_id.map_or(String::new(), |w| format!(" window {w}"))),
+                    if r.resolved { "resolved" } else { "firing" },
+                    r.status,
+                    r.attempts,
+                    r.last_error.map_or(String::new(), |e| format!("  last error: {e}"))
+                );
+            }
+            Ok(exit::OK)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn until_takes_durations_and_rfc3339_times() {
+        let now = 1_795_000_000_000;
+        assert_eq!(parse_until("2h", now), Ok(now + 7_200_000));
+        assert_eq!(parse_until("90m", now), Ok(now + 5_400_000));
+        assert_eq!(parse_until("3d", now), Ok(now + 3 * 86_400_000));
+        // Python: datetime(2026, 11, 18, 11, 6, 40, tzinfo=timezone.utc).timestamp() == 1795000000
+        assert_eq!(parse_until("2026-11-18T11:06:40Z", 0), Ok(1_795_000_000_000));
+        assert_eq!(parse_until("2026-11-18T12:06:40.5+01:00", 0), Ok(1_795_000_000_500));
+        assert_eq!(parse_rfc3339_ms("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_rfc3339_ms("2000-02-29T00:00:00Z"), Some(951_782_400_000));
+        for bad in ["tomorrow", "2h30", "-2h", "0h", "2026-13-01T00:00:00Z", "2026-11-18 11:06"] {
+            assert!(parse_until(bad, now).is_err(), "{bad}");
+        }
+    }
 }

@@ -22,6 +22,8 @@ fn main() {
         Command::Validate(args) => cli::validate(args),
         Command::Run(args) => cli::run(args),
         Command::History(args) => cli::history(args),
+        Command::Silence(cmd) => cli::silence(cmd),
+        Command::Alert(cmd) => cli::alert(cmd),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -321,6 +321,8 @@ pub struct OutboxRow {
     pub window_id: Option<i64>,
     /// Resolved message.
     pub resolved: bool,
+    /// The key sent as `Idempotency-Key`.
+    pub idempotency_key: String,
     /// pending, delivered, dead or silenced.
     pub status: String,
     /// Attempts.
@@ -847,13 +849,14 @@ impl State {
         routing: &Routing,
         alertname: &str,
         problem: Option<&str>,
+        fire_after: u32,
         now_ms: i64,
     ) -> Result<usize> {
         let tx = self.conn.transaction()?;
         let key = format!("{OPERATIONAL}{alertname}");
         let prior = alert_states(&tx, &routing.monitor)?.remove(&key);
         let silences = active_silences(&tx, &routing.monitor, now_ms)?;
-        let d = route::operational(routing, alertname, problem, prior.as_ref(), &silences, now_ms);
+        let d = route::operational(routing, alertname, problem, fire_after, prior.as_ref(), &silences, now_ms);
         apply(&tx, &routing.monitor, &d, now_ms)?;
         tx.commit()?;
         Ok(d.outgoing.iter().filter(|o| !o.silenced).count())
@@ -933,7 +936,7 @@ impl State {
     pub fn notifications(&self, monitor: Option<&str>, limit: usize) -> Result<Vec<OutboxRow>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, sink, monitor, alertname, window_id, resolved, status, attempts, created_ms, updated_ms,
-                 last_error
+                 last_error, idempotency_key
              FROM outbox WHERE ?1 IS NULL OR monitor = ?1 ORDER BY id DESC LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![monitor, limit as i64], |r| {
@@ -949,6 +952,7 @@ impl State {
                 created_ms: r.get(8)?,
                 updated_ms: r.get(9)?,
                 last_error: r.get(10)?,
+                idempotency_key: r.get(11)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

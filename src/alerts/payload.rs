@@ -139,6 +139,28 @@ pub struct Notification {
 }
 
 impl Notification {
+    /// The message `drift alert test` sends: marked as a test everywhere it shows.
+    pub fn test(sink: &str, external_url: Option<String>, now_ms: i64) -> Notification {
+        Notification {
+            alertname: "DriftTest".into(),
+            detail: Some("a test message from `drift alert test`: delivery works; nothing to do".into()),
+            test: true,
+            at_ms: now_ms,
+            monitor: "drift-test".into(),
+            segment: String::new(),
+            resolved: false,
+            severity: Severity::None,
+            starts_at_ms: now_ms,
+            ends_at_ms: None,
+            window: 0,
+            rows_current: 0,
+            rows_reference: 0,
+            findings: Vec::new(),
+            external_url,
+            receiver: sink.into(),
+        }
+    }
+
     /// Whether this is about data drift (rather than the monitor's health or a test).
     pub fn is_drift(&self) -> bool {
         self.alertname == DATA_DRIFT && !self.test

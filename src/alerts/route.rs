@@ -31,6 +31,8 @@ pub struct Routing {
     pub critical: Vec<String>,
     /// Sinks for operational alerts (stale source, failing monitor, lost notification).
     pub operational: Vec<String>,
+    /// Failed cycles in a row before the monitor-failing alert fires.
+    pub failing_after: u32,
     /// Sinks that do not want resolved messages.
     pub no_resolved: BTreeSet<String>,
     /// A link for the messages.
@@ -177,17 +179,19 @@ fn addressed(n: Notification, sinks: Vec<String>, silenced: bool) -> impl Iterat
     })
 }
 
-/// An operational condition observed: `problem` is Some(one line) while it holds. Fires on the
-/// first observation, resolves on the first observation without it, repeats like drift.
+/// An operational condition observed: `problem` is Some(one line) while it holds. Fires after
+/// `fire_after` observations in a row (the streak is stored, so it counts across restarts and
+/// `--once` runs), resolves on the first observation without it, repeats like drift.
 pub fn operational(
     routing: &Routing,
     alertname: &str,
     problem: Option<&str>,
+    fire_after: u32,
     prior: Option<&AlertState>,
     silences: &[Silence],
     now_ms: i64,
 ) -> Decision {
-    let policy = Policy { fire_after: 1, resolve_after: 1, ..routing.policy };
+    let policy = Policy { fire_after, resolve_after: 1, ..routing.policy };
     let obs = match problem {
         Some(_) => Observation::Drift { severity: Severity::Critical, columns: BTreeSet::new() },
         None => Observation::Clean,
@@ -204,9 +208,13 @@ pub fn operational(
         Notify::Firing(_) => (false, after.firing.as_ref().map_or(now_ms, |f| f.since_ms), None),
         Notify::Resolved { since_ms } => (true, since_ms, Some(now_ms)),
     };
+    let detail = match problem {
+        Some(p) if after.drift_streak > 1 => Some(format!("{p} ({} times in a row)", after.drift_streak)),
+        _ => problem.map(str::to_owned),
+    };
     let n = Notification {
         alertname: alertname.into(),
-        detail: problem.map(str::to_owned),
+        detail,
         test: false,
         at_ms: now_ms,
         monitor: routing.monitor.clone(),
@@ -276,13 +284,13 @@ mod tests {
     #[test]
     fn operational_alerts_fire_once_resolve_and_skip_sinks_without_resolved() {
         let r = routing();
-        let d = operational(&r, "DriftSourceStale", Some("no new file for 6 h"), None, &[], 1000);
+        let d = operational(&r, "DriftSourceStale", Some("no new file for 6 h"), 1, None, &[], 1000);
         assert_eq!(d.outgoing.len(), 2);
         assert_eq!(d.outgoing[0].notification.detail.as_deref(), Some("no new file for 6 h"));
         let state = d.states[0].1.clone();
-        let again = operational(&r, "DriftSourceStale", Some("no new file for 6 h"), Some(&state), &[], 2000);
+        let again = operational(&r, "DriftSourceStale", Some("no new file for 6 h"), 1, Some(&state), &[], 2000);
         assert!(again.outgoing.is_empty(), "no re-page while it holds");
-        let fixed = operational(&r, "DriftSourceStale", None, Some(&state), &[], 3000);
+        let fixed = operational(&r, "DriftSourceStale", None, 1, Some(&state), &[], 3000);
         let sinks: Vec<&str> = fixed.outgoing.iter().map(|o| o.sink.as_str()).collect();
         assert_eq!(sinks, ["slack"], "pager has send_resolved = false");
         assert!(fixed.outgoing[0].notification.resolved);
@@ -291,8 +299,11 @@ mod tests {
     #[test]
     fn lost_notifications_page_the_other_sinks_but_never_loop() {
         let r = routing();
-        let d = operational(&r, "DriftMonitorFailing", Some("3 failed cycles"), None, &[], 1000);
+        let d = operational(&r, "DriftMonitorFailing", Some("cycle failed"), 2, None, &[], 1000);
+        assert!(d.outgoing.is_empty(), "fires after 2 failed cycles");
+        let d = operational(&r, "DriftMonitorFailing", Some("cycle failed"), 2, Some(&d.states[0].1), &[], 1500);
         let first = &d.outgoing[0].notification;
+        assert_eq!(first.detail.as_deref(), Some("cycle failed (2 times in a row)"));
         let out = lost(&r, "slack", first, "HTTP 400: invalid_payload", 2000);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].sink, "pager");

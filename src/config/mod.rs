@@ -622,6 +622,7 @@ impl Config {
             warning: m.alerts.warning.clone(),
             critical: m.alerts.critical.clone(),
             operational: m.alerts.operational.clone(),
+            failing_after: m.alerts.failing_after,
             no_resolved: self.sinks.iter().filter(|(_, s)| !s.send_resolved()).map(|(n, _)| n.clone()).collect(),
             external_url: self.external_url.clone(),
         }

@@ -188,6 +188,17 @@ impl Deliverer {
     }
 }
 
+/// Sends one notification once (`drift alert test`): Ok(Ok(())) when delivered, Ok(Err(line))
+/// with what the receiver said otherwise.
+pub async fn send_once(name: &str, sink: &Sink, n: &Notification) -> Result<std::result::Result<(), String>> {
+    let client = http_client()?;
+    let tried = attempt(&client, name, sink, n).await;
+    Ok(match tried.attempt {
+        Attempt::Status { code, .. } if (200..300).contains(&code) => Ok(()),
+        _ => Err(tried.error),
+    })
+}
+
 fn lock(state: &Mutex<State>) -> Result<std::sync::MutexGuard<'_, State>> {
     state.lock().map_err(|_| anyhow::anyhow!("state lock poisoned"))
 }

@@ -407,7 +407,10 @@ fn record(shared: &Shared, run: &MonitorRun, result: &Result<CycleOutcome>, now:
     let id = &run.monitor.id;
     let label = MonitorLabel { monitor: id.clone() };
     let quarantined = shared.state.lock().ok().and_then(|st| st.quarantined(id).ok()).map_or(0, |q| q.len());
-    let stale = now - run.last_new_file_ms >= run.monitor.source.stale_after.as_millis() as i64;
+    // Unknown until the source has been listed once (a monitor failing before that is failing,
+    // not stale).
+    let stale =
+        run.last_new_file_ms > 0 && now - run.last_new_file_ms >= run.monitor.source.stale_after.as_millis() as i64;
     shared.metrics.stale.get_or_create(&label).set(i64::from(stale));
     let Ok(mut all) = shared.status.lock() else { return };
     let s = all.entry(id.clone()).or_default();
@@ -449,8 +452,6 @@ fn record(shared: &Shared, run: &MonitorRun, result: &Result<CycleOutcome>, now:
             tracing::error!(monitor = %id, error = %format!("{e:#}"), failures = s.consecutive_failures, "monitor cycle failed; will retry");
         }
     }
-    let failures = s.consecutive_failures;
-    let last_error = s.last_error.clone();
     drop(all);
     let stale_problem = stale.then(|| {
         format!(
@@ -460,16 +461,14 @@ fn record(shared: &Shared, run: &MonitorRun, result: &Result<CycleOutcome>, now:
             run.monitor.source.stale_after.as_secs()
         )
     });
-    let failing_problem = (failures >= run.monitor.alerts.failing_after).then(|| {
-        format!(
-            "{failures} failed cycles in a row (failing_after = {}); last error: {}",
-            run.monitor.alerts.failing_after,
-            last_error.as_deref().unwrap_or("unknown")
-        )
-    });
-    for (name, problem) in [(SOURCE_STALE, stale_problem), (MONITOR_FAILING, failing_problem)] {
-        let queued =
-            shared.state().and_then(|mut st| st.observe_operational(&run.routing, name, problem.as_deref(), now));
+    let failing_problem = result.as_ref().err().map(|e| format!("monitor cycle failed: {e:#}"));
+    let failing_after = run.routing.failing_after;
+    for (name, problem, fire_after) in
+        [(SOURCE_STALE, stale_problem, 1), (MONITOR_FAILING, failing_problem, failing_after)]
+    {
+        let queued = shared
+            .state()
+            .and_then(|mut st| st.observe_operational(&run.routing, name, problem.as_deref(), fire_after, now));
         match queued {
             Ok(n) if n > 0 => shared.outbox.notify_one(),
             Ok(_) => {}

@@ -5,6 +5,8 @@
 //! - `mixed`: the golden Parquet pair through `drift check --format json`.
 //! - `properties`: invariants over random inputs (proptest).
 //! - `false_drift`: the false-drift rate of the default policy on same-distribution splits.
+//! - `alerts`: delivery to a scripted Slack-like server on loopback (`receiver`), and the
+//!   alert lifecycle through the real binary.
 //! - `check`: `drift check` on real Parquet files: types, nulls, schema, file sets, formats.
 //! - `config`: shipped configuration examples validate; invalid fixtures fail, all at once.
 //! - `daemon`: `drift run` on real files, SQLite and HTTP: once-only, settle, quarantine, crashes.
@@ -13,6 +15,7 @@
 //! - `purity`: `src/stats/` and `src/engine/` do no I/O.
 //! - `snapshot`: reference snapshots: exact equality, sketch bounds, merge, damage.
 //! - `support`: helpers (real Parquet files via arrow, the real binary).
+mod alerts;
 mod check;
 mod config;
 mod daemon;
@@ -24,5 +27,6 @@ mod golden;
 mod mixed;
 mod properties;
 mod purity;
+mod receiver;
 mod snapshot;
 mod support;
