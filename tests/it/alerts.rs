@@ -502,3 +502,34 @@ fn webhooks_get_the_alertmanager_body_with_secret_headers_and_alert_test_is_mark
     );
     assert!(!out.contains("SECRET") && !out.contains("s3cr3t"), "{out}");
 }
+
+#[test]
+fn a_stale_source_pages_and_resolves_when_files_arrive() {
+    let rx = Receiver::start(0, vec![]);
+    let (dir, config) = config_dir(&rx.url("/hook"), "stale_after_secs = 1\n");
+    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_drift"))
+        .args(["run", "--config", s(&config)])
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let text = |r: &crate::receiver::Received| r.body["text"].as_str().unwrap_or_default().to_owned();
+    let stale = wait_for(20, || rx.received().iter().map(text).find(|t| t.contains(SOURCE_STALE)));
+    let resolved = stale.as_ref().and_then(|_| {
+        land(dir.path(), "1.parquet", 0.0, 2);
+        wait_for(20, || rx.received().iter().map(text).find(|t| t.contains("DriftSourceStale resolved")))
+    });
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    let stale = stale.expect("a stale-source alert");
+    assert!(stale.contains("no new file in") && stale.contains("stale_after_secs = 1"), "{stale}");
+    assert!(
+        resolved.is_some(),
+        "resolved once a file arrived: {:?}",
+        rx.received().iter().map(text).collect::<Vec<_>>()
+    );
+    let stale_pages =
+        rx.received().iter().filter(|r| text(r).contains(SOURCE_STALE) && !text(r).contains("resolved")).count();
+    assert_eq!(stale_pages, 1, "no re-page while stale");
+}
