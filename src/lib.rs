@@ -38,26 +38,31 @@
 //!   model, reporting every problem at once (`drift validate`, exit 64).
 //! - [`daemon`]: `drift run`, the tokio shell: per-monitor polling tasks, the file-taking
 //!   rules ([`daemon::plan`], pure), listing and fetching through object_store, windows by
-//!   files, rows or event time and segments ([`daemon::windows`]), HTTP endpoints and metrics.
-//!   The only place that spawns tasks.
+//!   files, rows or event time and segments ([`daemon::windows`]), the outbox worker that
+//!   delivers notifications ([`daemon::deliver`]: reqwest, rustls with ring), HTTP endpoints
+//!   and metrics. The only place that spawns tasks.
 //! - [`alerts`]: what to notify and when: the alert lifecycle ([`alerts::lifecycle`], pure:
 //!   fire/repeat/resolve, silences, fingerprints) and delivery rules ([`alerts::retry`], pure:
 //!   backoff, `Retry-After`, dead letters, URL redaction) and the webhook body
 //!   ([`alerts::payload`]: Alertmanager webhook v4 plus drift's fields) and Slack message
-//!   ([`alerts::slack`]: Block Kit within Slack's limits). The outbox and the sinks that send
-//!   them are to come.
-//! - [`state`]: the SQLite state database; consuming files and storing their evaluation is one
-//!   transaction.
+//!   ([`alerts::slack`]: Block Kit within Slack's limits), and which notifications a window or
+//!   an operational observation sends where ([`alerts::route`], pure).
+//! - [`state`]: the SQLite state database; consuming files, storing their evaluation, stepping
+//!   the alerts and queueing the notifications in the outbox is one transaction. Silences and
+//!   alert state live there too.
 //! - [`cli`], [`logging`]: the command line and log setup; `main.rs` only dispatches.
 //! - [`synth`]: deterministic synthetic data for the demo, tests and benchmarks.
 //!
 //! ## Architecture invariants
 //!
-//! - `stats`, `engine`, `daemon::plan` and `alerts::{lifecycle, retry}` do no I/O, read no
+//! - `stats`, `engine`, `daemon::plan` and `alerts::{lifecycle, retry, route}` do no I/O, read no
 //!   clock, spawn nothing and log nothing; a test greps them (`tests/it/purity.rs`). They are
 //!   synchronous; concurrency lives in `check` (threads) and `daemon` (tokio, CPU work on the
 //!   blocking pool).
-//! - A file is consumed and its evaluation stored in one transaction.
+//! - A file is consumed and its evaluation stored in one transaction, with the notifications
+//!   it causes: an alert is never lost between evaluation and delivery.
+//! - A sink's URL is a [`config::Secret`]: its `Debug` is redacted and HTTP errors are stored
+//!   and logged without it.
 //! - Nulls and NaN never reach `stats`: `source` counts and drops them.
 //! - A column's values are decoded once per side and dropped after its comparison: peak memory
 //!   is a few columns, not the table.
