@@ -27,8 +27,12 @@ pub struct Finding {
     pub column: String,
     /// Test (`ks`, `psi`, `chi2`, `null_rate`) or schema finding (`column_missing`, `type_changed`).
     pub test: String,
-    /// Statistic (none for schema findings).
+    /// The test's own statistic (KS D, PSI, chi-square, z; none for schema findings).
     pub statistic: Option<f64>,
+    /// The effect compared with the floors (KS: D; psi and chi2: PSI; null_rate: the absolute
+    /// change of the missing rate).
+    #[serde(default)]
+    pub effect: Option<f64>,
     /// Warning floor.
     pub floor: Option<f64>,
     /// Critical floor.
@@ -65,6 +69,7 @@ pub fn findings(report: &Report, segment: Option<&str>) -> Vec<Finding> {
             column: column.to_owned(),
             test: test.to_owned(),
             statistic: None,
+            effect: None,
             floor: None,
             critical_floor: None,
             p_value_adjusted: None,
@@ -80,6 +85,7 @@ pub fn findings(report: &Report, segment: Option<&str>) -> Vec<Finding> {
                 column: c.column.clone(),
                 test: t.test.as_str().to_owned(),
                 statistic: t.statistic,
+                effect: t.effect,
                 floor: t.threshold.floor,
                 critical_floor: t.threshold.critical_floor,
                 p_value_adjusted: t.p_value_adjusted,
@@ -287,6 +293,7 @@ mod tests {
             column: column.into(),
             test: test.into(),
             statistic,
+            effect: statistic,
             floor: Some(0.1),
             critical_floor: Some(0.2),
             p_value_adjusted: Some(1e-9),

@@ -3,7 +3,8 @@
 //!
 //! A header with the monitor and the number of drifted columns; a context line with severity,
 //! window, row counts and segment; one section per drifted column (each drifted test with its
-//! statistic against the floor it crossed and its adjusted p-value, then reference versus
+//! effect (D, PSI, change of the missing rate) against the floor it crossed and its adjusted
+//! p-value, then reference versus
 //! current); a link when the config sets an external URL. The resolved form is a header and
 //! the context only. Slack's limits hold: at most 50 blocks, 150 characters in a header and
 //! 3000 in a section; columns beyond them are counted in a "+N more columns" line.
@@ -93,13 +94,21 @@ fn column_text(column: &str, findings: &[&Finding]) -> String {
     let severity = findings.iter().map(|f| f.severity).max().unwrap_or(Severity::Warning);
     let mut lines = vec![format!("*{}* — {}", escape(column), severity.as_str())];
     for f in findings {
-        lines.push(match f.statistic {
+        // The effect is what the floors are compared with; name it, since for chi2 it is the
+        // PSI and not the chi-square statistic.
+        lines.push(match f.effect.or(f.statistic) {
             None => format!("`{}`", f.test),
-            Some(s) => {
+            Some(e) => {
+                let what = match f.test.as_str() {
+                    "ks" => "D ",
+                    "psi" | "chi2" => "PSI ",
+                    "null_rate" => "Δ missing ",
+                    _ => "",
+                };
                 let floor = if f.severity == Severity::Critical { f.critical_floor } else { f.floor };
                 let floor = floor.map_or(String::new(), |x| format!(" ≥ {}", num(x)));
                 let p = f.p_value_adjusted.map_or(String::new(), |p| format!(" (p {})", pval(Some(p))));
-                format!("`{}` {}{floor}{p}", f.test, num(s))
+                format!("`{}` {what}{}{floor}{p}", f.test, num(e))
             }
         });
     }
@@ -133,6 +142,7 @@ mod tests {
             column: column.into(),
             test: test.into(),
             statistic,
+            effect: statistic,
             floor: statistic.map(|_| 0.1),
             critical_floor: statistic.map(|_| 0.2),
             p_value_adjusted: statistic.map(|_| 3.2e-12),
@@ -185,6 +195,16 @@ mod tests {
         let mut r = n.clone();
         (r.resolved, r.ends_at_ms, r.findings) = (true, Some(1_795_000_600_000), Vec::new());
         snapshot("resolved", &message(&r));
+    }
+
+    #[test]
+    fn the_effect_is_compared_with_the_floor_not_the_chi_square_statistic() {
+        let mut f = finding("country", "chi2", Some(1619.16), Severity::Critical);
+        (f.effect, f.critical_floor) = (Some(0.31), Some(0.25));
+        let m = message(&notification(vec![f]));
+        let text = m["blocks"][2]["text"]["text"].as_str().unwrap();
+        assert!(text.contains("`chi2` PSI 0.31 ≥ 0.25"), "{text}");
+        assert!(!text.contains("1619"), "{text}");
     }
 
     #[test]

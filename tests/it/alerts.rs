@@ -501,6 +501,29 @@ fn webhooks_get_the_alertmanager_body_with_secret_headers_and_alert_test_is_mark
             .any(|c| c["test"] == "ks" && c["statistic"].as_f64().unwrap() > 0.2)
     );
     assert!(!out.contains("SECRET") && !out.contains("s3cr3t"), "{out}");
+
+    // The documented payload (monitors/README.md) has exactly the fields sent.
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/monitors/README.md")).unwrap();
+    let block = doc.split("```json\n").nth(1).unwrap().split("```").next().unwrap();
+    let documented: serde_json::Value = serde_json::from_str(block).unwrap();
+    assert_eq!(paths(&documented, ""), paths(b, ""), "monitors/README.md documents another payload");
+}
+
+/// Every object key path of a JSON value (arrays merged over their elements).
+fn paths(v: &serde_json::Value, at: &str) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                let p = format!("{at}.{k}");
+                out.extend(paths(x, &p));
+                out.insert(p);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| out.extend(paths(x, &format!("{at}[]")))),
+        _ => {}
+    }
+    out
 }
 
 #[test]
