@@ -862,6 +862,13 @@ impl State {
         Ok(d.outgoing.iter().filter(|o| !o.silenced).count())
     }
 
+    /// The alerts of a monitor that are firing now, by key (segment label, or `op:NAME`).
+    pub fn firing(&mut self, monitor: &str) -> Result<Vec<(String, crate::alerts::lifecycle::Firing)>> {
+        let tx = self.conn.transaction()?;
+        let states = alert_states(&tx, monitor)?;
+        Ok(states.into_iter().filter_map(|(k, s)| s.firing.map(|f| (k, f))).collect())
+    }
+
     /// The oldest pending notification of every sink: each sink delivers in order.
     pub fn outbox_heads(&self) -> Result<Vec<Pending>> {
         let mut stmt = self.conn.prepare_cached(

@@ -75,6 +75,23 @@ pub struct MonitorStatus {
     pub last_window: Option<WindowSummary>,
     /// No new file for `stale_after_secs`.
     pub stale: bool,
+    /// Alerts firing now (read from the state when the status is served).
+    pub firing: Vec<FiringAlert>,
+}
+
+/// A firing alert in the status.
+#[derive(Debug, Clone, Serialize)]
+pub struct FiringAlert {
+    /// `DataDrift` or an operational alert name.
+    pub alertname: String,
+    /// Segment label ("" for the whole window).
+    pub segment: String,
+    /// Severity last notified.
+    pub severity: Severity,
+    /// Columns last notified.
+    pub columns: Vec<String>,
+    /// Firing since (RFC 3339).
+    pub since: String,
 }
 
 /// A closed window in the status.

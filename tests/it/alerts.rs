@@ -283,6 +283,33 @@ fn connection_refused_for_two_minutes_then_everything_arrives_in_order() {
     assert_eq!(rows.iter().map(|r| r.id.to_string()).collect::<Vec<_>>(), keys);
 }
 
+#[test]
+fn still_undelivered_after_max_age_is_dead_lettered_and_retention_keeps_what_is_pending() {
+    let port = free_port();
+    let mut lib = Lib::new(&format!("http://127.0.0.1:{port}/services/{SECRET}"));
+    lib.queue(1, T0);
+    let day = 24 * 3_600_000;
+    assert!(lib.drain(T0).is_some_and(|at| at < T0 + 1000), "retried soon");
+    assert!(lib.drain(T0 + day - 60_000).is_some(), "a day minus a minute: still retried");
+    assert_eq!(lib.drain(T0 + day + 1), None, "older than max_age_hours = 24: given up");
+    let dead = lib.slack_rows().pop().unwrap();
+    assert_eq!(dead.status, "dead");
+    let error = dead.last_error.unwrap();
+    assert!(error.starts_with("still undelivered after 3 attempts and 24 h (last: connection failed)"), "{error}");
+    let audit = std::fs::read_to_string(lib.dir.path().join("audit.jsonl")).unwrap();
+    assert!(audit.lines().last().unwrap().contains(NOTIFICATION_LOST), "the loss pages the other sink");
+
+    // Retention: finished notifications older than the cut-off go, pending ones stay.
+    lib.queue(1, T0 + 2 * day);
+    let mut st = lib.state.lock().unwrap();
+    let before = st.notifications(None, 100).unwrap().len();
+    st.prune(0, 0, T0 + 2 * day).unwrap();
+    let left = st.notifications(None, 100).unwrap();
+    assert!(left.len() < before);
+    assert!(left.iter().all(|r| r.created_ms >= T0 + 2 * day - 10 || r.status == "pending"), "{left:?}");
+    assert!(left.iter().any(|r| r.sink == "slack" && r.status == "pending"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // The real binary.
 
@@ -538,7 +565,10 @@ fn a_stale_source_pages_and_resolves_when_files_arrive() {
         .spawn()
         .unwrap();
     let text = |r: &crate::receiver::Received| r.body["text"].as_str().unwrap_or_default().to_owned();
+    let port = drift::config::load(&config).unwrap().listen.port();
     let stale = wait_for(20, || rx.received().iter().map(text).find(|t| t.contains(SOURCE_STALE)));
+    // The status API shows what fires.
+    let status = crate::support::http_get(port, "/api/v1/monitors").map(|(_, body)| body).unwrap_or_default();
     let resolved = stale.as_ref().and_then(|_| {
         land(dir.path(), "1.parquet", 0.0, 2);
         wait_for(20, || rx.received().iter().map(text).find(|t| t.contains("DriftSourceStale resolved")))
@@ -546,6 +576,9 @@ fn a_stale_source_pages_and_resolves_when_files_arrive() {
     let _ = daemon.kill();
     let _ = daemon.wait();
     let stale = stale.expect("a stale-source alert");
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status[0]["firing"][0]["alertname"], SOURCE_STALE, "{status}");
+    assert_eq!(status[0]["stale"], true);
     assert!(stale.contains("no new file in") && stale.contains("stale_after_secs = 1"), "{stale}");
     assert!(
         resolved.is_some(),

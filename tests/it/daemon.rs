@@ -458,6 +458,16 @@ fn segments_find_the_group_that_drifted() {
     let db = latest_report(&st);
     assert_eq!(db["segments"]["too_small"], serde_json::json!([["region=east", 30]]));
     assert_eq!(db["segments"]["not_in_reference"], serde_json::json!(["region=west"]));
+    // Alerts are per segment: one message for the whole window, one for north, none for south.
+    let audit = std::fs::read_to_string(st.dir.path().join("alerts.jsonl")).unwrap();
+    let mut groups: Vec<String> = audit
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["groupLabels"]["segment"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    groups.sort();
+    assert_eq!(groups, ["", "region=north"], "{audit}");
 
     // Row windows keep per-segment parts and evaluate them the same way.
     let rows = setup(0, free_port(), None);
