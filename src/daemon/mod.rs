@@ -648,12 +648,19 @@ pub async fn run_forever(config_path: PathBuf, cfg: Config) -> Result<()> {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut prune_every = tokio::time::interval(Duration::from_secs(3600));
+    // Under systemd (Type=notify): ready once listening with every monitor started; the
+    // watchdog is pinged from this loop, so a wedged runtime gets restarted.
+    systemd_notify(&[sd_notify::NotifyState::Ready, sd_notify::NotifyState::Status("running")]);
+    let watchdog = sd_notify::watchdog_enabled();
+    let mut watchdog_every = tokio::time::interval(watchdog.map_or(Duration::from_secs(3600), |d| d / 2));
     loop {
         tokio::select! {
             _ = term.recv() => break,
             _ = tokio::signal::ctrl_c() => break,
             _ = prune_every.tick() => prune(&shared, &cfg),
-            _ = hup.recv() => match crate::config::load(&config_path) {
+            _ = watchdog_every.tick(), if watchdog.is_some() => systemd_notify(&[sd_notify::NotifyState::Watchdog]),
+            _ = hup.recv() => {
+              match reload_notified(&config_path) {
                 Err(errors) => tracing::error!(errors = %errors, "configuration reload refused; keeping the running one"),
                 Ok(new) => {
                     let fresh: Result<Vec<MonitorRun>> =
@@ -675,9 +682,12 @@ pub async fn run_forever(config_path: PathBuf, cfg: Config) -> Result<()> {
                         }
                     }
                 }
-            },
+              }
+              systemd_notify(&[sd_notify::NotifyState::Ready]);
+            }
         }
     }
+    systemd_notify(&[sd_notify::NotifyState::Stopping]);
     tracing::info!(drain_timeout_secs = cfg.drain_timeout.as_secs(), "stopping: draining in-flight work");
     let _ = stop_tx.send(true);
     let drain = async {
@@ -691,6 +701,24 @@ pub async fn run_forever(config_path: PathBuf, cfg: Config) -> Result<()> {
     server.abort();
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Tells systemd about the daemon's state when it runs under `Type=notify` (no-op otherwise).
+fn systemd_notify(state: &[sd_notify::NotifyState]) {
+    if let Err(e) = sd_notify::notify(state) {
+        tracing::warn!(error = %e, "cannot notify systemd");
+    }
+}
+
+/// Loads the configuration for a reload, telling systemd that a reload is in progress (the
+/// caller sends `READY=1` once it is applied or refused).
+fn reload_notified(config_path: &std::path::Path) -> Result<Config, crate::config::ConfigErrors> {
+    let mut reloading = vec![sd_notify::NotifyState::Reloading];
+    if let Ok(now) = sd_notify::NotifyState::monotonic_usec_now() {
+        reloading.push(now);
+    }
+    systemd_notify(&reloading);
+    crate::config::load(config_path)
 }
 
 fn spawn_monitors(

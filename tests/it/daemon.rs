@@ -617,3 +617,39 @@ fn a_column_type_change_within_an_event_time_window_splits_it() {
         .collect();
     assert_eq!(spans, vec![(36_000_000, 39_600_000); 2], "both halves of hour 10; hour 12 still open: {h}");
 }
+
+#[test]
+fn under_systemd_it_notifies_ready_watchdog_reload_and_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    let st = setup(0, free_port(), None);
+    let socket_path = st.dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_drift"))
+        .args(["run", "--config", s(&st.config)])
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "200000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seen = String::new();
+    let mut expect = |what: &str| {
+        let mut buf = [0u8; 512];
+        while !seen.contains(what) {
+            let n = socket.recv(&mut buf).unwrap_or_else(|e| panic!("waiting for {what:?} (saw {seen:?}): {e}"));
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+            seen.push('\n');
+        }
+        seen.clear();
+    };
+    expect("READY=1");
+    expect("WATCHDOG=1");
+    signal(&child, "-HUP");
+    expect("RELOADING=1");
+    expect("READY=1");
+    signal(&child, "-TERM");
+    expect("STOPPING=1");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
