@@ -145,6 +145,32 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Metrics with one series in every family, so that the exposition lists every metric the
+    /// daemon can export (an empty family prints nothing): for checking dashboards and alert
+    /// rules against the code.
+    pub fn sample() -> Metrics {
+        let m = Metrics::default();
+        let monitor = MonitorLabel { monitor: "m".into() };
+        let outcome = OutcomeLabel { monitor: "m".into(), outcome: "o".into() };
+        let test = TestLabel { monitor: "m".into(), column: "c".into(), test: "ks".into(), segment: String::new() };
+        let sink = SinkLabel { sink: "s".into() };
+        m.runs.get_or_create(&monitor).inc();
+        m.files.get_or_create(&outcome).inc();
+        m.rows.get_or_create(&monitor).inc();
+        m.errors.get_or_create(&monitor).inc();
+        m.windows.get_or_create(&outcome).inc();
+        m.last_success.get_or_create(&monitor).set(1.0);
+        m.stale.get_or_create(&monitor).set(0);
+        m.statistic.get_or_create(&test).set(0.5);
+        m.drift.get_or_create(&test).set(0);
+        m.sent.get_or_create(&sink).inc();
+        m.retried.get_or_create(&sink).inc();
+        m.dead.get_or_create(&sink).inc();
+        m.outbox_depth.get_or_create(&sink).set(0);
+        m.outbox_oldest_age.get_or_create(&sink).set(0.0);
+        m
+    }
+
     /// The Prometheus text exposition.
     pub fn encode(&self) -> String {
         let mut out = String::new();

@@ -10,6 +10,8 @@
 //! - `check`: `drift check` on real Parquet files: types, nulls, schema, file sets, formats.
 //! - `config`: shipped configuration examples validate; invalid fixtures fail, all at once.
 //! - `daemon`: `drift run` on real files, SQLite and HTTP: once-only, settle, quarantine, crashes.
+//! - `deploy`: the dashboard and alert rules query exported metrics; the image's and the pod's
+//!   daemon files work in their layouts.
 //! - `demo`: the shipped example pair is reproducible and shows the drift it was built with.
 //! - `errors`: every kind of bad input gives one line naming the file and exit code 2.
 //! - `purity`: `src/stats/` and `src/engine/` do no I/O.
@@ -20,6 +22,7 @@ mod check;
 mod config;
 mod daemon;
 mod demo;
+mod deploy;
 mod errors;
 mod false_drift;
 mod foreign;
