@@ -555,7 +555,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
 
 /// Runs `drift history`; returns the exit code.
 pub fn history(args: &HistoryArgs) -> Result<i32> {
-    let cfg = crate::config::load(&args.config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let cfg = load(&args.config)?;
     if !cfg.monitors.iter().any(|m| m.id == args.monitor) {
         let ids: Vec<&str> = cfg.monitors.iter().map(|m| m.id.as_str()).collect();
         anyhow::bail!("no monitor {:?} in {}; monitors: {}", args.monitor, args.config.display(), ids.join(", "));
@@ -612,9 +612,10 @@ pub fn history(args: &HistoryArgs) -> Result<i32> {
     Ok(exit::OK)
 }
 
-/// Loads the configuration for a command that needs it valid.
+/// Loads the configuration for a command that reads the state but never sends: the sinks'
+/// secrets are not read, so an operator's shell needs no webhook URL.
 fn load(config: &std::path::Path) -> Result<crate::config::Config> {
-    crate::config::load(config).map_err(|e| anyhow::anyhow!("{e}"))
+    crate::config::load_without_secrets(config).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Parses `--until`: an RFC 3339 time, or a duration from `now_ms` (`90s`, `90m`, `2h`, `3d`).
@@ -770,7 +771,7 @@ fn describe_silence(s: &crate::alerts::lifecycle::Silence) -> String {
 pub fn alert(cmd: &AlertCommand) -> Result<i32> {
     match cmd {
         AlertCommand::Test(a) => {
-            let cfg = load(&a.config)?;
+            let cfg = crate::config::load(&a.config).map_err(|e| anyhow::anyhow!("{e}"))?;
             let Some(sink) = cfg.sinks.get(&a.sink) else {
                 let known: Vec<&str> = cfg.sinks.keys().map(String::as_str).collect();
                 anyhow::bail!("no sink {:?} in {}; sinks: {}", a.sink, a.config.display(), known.join(", "));

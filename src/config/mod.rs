@@ -310,6 +310,8 @@ pub mod defaults {
 struct Problems<'a> {
     file: &'a Path,
     errors: &'a mut Vec<ConfigError>,
+    /// Read secrets (false for commands that never send: their values stay empty).
+    read_secrets: bool,
 }
 
 impl Problems<'_> {
@@ -414,12 +416,23 @@ fn resolve(base: &Path, p: &str) -> PathBuf {
 /// Keys that would put a secret in the file.
 const SECRET_KEYS: &[&str] = &["url", "token", "password", "secret", "headers", "api_key"];
 
-/// Loads and validates the daemon file and every monitor file next to it.
+/// Loads and validates the daemon file and every monitor file next to it, reading the sinks'
+/// secrets.
 pub fn load(file: &Path) -> Result<Config, ConfigErrors> {
+    load_with(file, true)
+}
+
+/// As [`load`], but without reading secrets (their values are left empty): for commands that
+/// never send (`history`, `silence`, `alert list`), so an operator's shell needs no webhook URL.
+pub fn load_without_secrets(file: &Path) -> Result<Config, ConfigErrors> {
+    load_with(file, false)
+}
+
+fn load_with(file: &Path, read_secrets: bool) -> Result<Config, ConfigErrors> {
     let mut errors = Vec::new();
     let base = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let raw: RawDaemon = parse(file, &mut errors).unwrap_or_default();
-    let mut e = Problems { file, errors: &mut errors };
+    let mut e = Problems { file, errors: &mut errors, read_secrets };
     e.unknown("", &raw.unknown, DAEMON_KEYS);
     let state_dir = match &raw.state_dir {
         Some(s) if !s.is_empty() => resolve(&base, s),
@@ -527,6 +540,7 @@ fn secret(e: &mut Problems, key: &str, env: Option<&str>, file: Option<&str>, ba
             None
         }
         (None, None) => None,
+        (Some(_), None) | (None, Some(_)) if !e.read_secrets => Some(Secret(String::new())),
         (Some(var), None) => match std::env::var(var) {
             Ok(v) if !v.trim().is_empty() => Some(Secret(v.trim().to_owned())),
             _ => {
@@ -569,7 +583,7 @@ fn http_sink(e: &mut Problems, key: &str, base: &Path, s: &RawSink, slack: bool)
     }
     let looks_right =
         |u: &Secret| (u.0.starts_with("https://") || u.0.starts_with("http://")) && !u.0.contains(char::is_whitespace);
-    if url.as_ref().is_some_and(|u| !looks_right(u)) {
+    if e.read_secrets && url.as_ref().is_some_and(|u| !looks_right(u)) {
         e.push(&url_key, "the value is not an http(s) URL (it is not shown: it is a secret)");
     }
     if slack && (s.headers_env.is_some() || s.headers_file.is_some()) {
@@ -586,7 +600,7 @@ fn http_sink(e: &mut Problems, key: &str, base: &Path, s: &RawSink, slack: bool)
             let (env, file) =
                 if form == "headers_env" { (Some(source.as_str()), None) } else { (None, Some(source.as_str())) };
             if let Some(v) = secret(e, &hkey, env, file, base) {
-                if v.0.bytes().any(|b| b < 0x20 && b != b'\t') {
+                if e.read_secrets && v.0.bytes().any(|b| b < 0x20 && b != b'\t') {
                     e.push(&hkey, "the value holds control characters (a newline?) and cannot be a header");
                 } else {
                     headers.push((header.clone(), v));
@@ -657,7 +671,7 @@ fn compile_monitor(
     let raw: RawMonitor = parse(file, errors)?;
     let base = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let id = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
-    let mut e = Problems { file, errors };
+    let mut e = Problems { file, errors, read_secrets: false };
     if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         e.push("", "the file name is the monitor id: use letters, digits, '-' and '_' only");
     }

@@ -589,3 +589,30 @@ fn a_stale_source_pages_and_resolves_when_files_arrive() {
         rx.received().iter().filter(|r| text(r).contains(SOURCE_STALE) && !text(r).contains("resolved")).count();
     assert_eq!(stale_pages, 1, "no re-page while stale");
 }
+
+#[test]
+fn commands_that_never_send_need_no_webhook_secret() {
+    let (dir, config) = config_dir("http://127.0.0.1:9/unused", "");
+    // The daemon's environment has the URL; an operator's shell does not.
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("url_file = \"slack.url\"", "url_env = \"DRIFT_TEST_UNSET_SLACK_URL\"");
+    std::fs::write(&config, text).unwrap();
+    let out = drift(&["validate", "--config", s(&config)]);
+    assert_eq!(out.status.code(), Some(64), "validate reads secrets");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("DRIFT_TEST_UNSET_SLACK_URL is not set"));
+    for args in [
+        vec!["silence", "add", "--monitor", "model", "--until", "2h", "--reason", "maintenance"],
+        vec!["silence", "list"],
+        vec!["history", "--monitor", "model"],
+        vec!["alert", "list"],
+    ] {
+        let mut full = args.clone();
+        full.extend(["--config", s(&config)]);
+        let out = drift(&full);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let out = drift(&["alert", "test", "--config", s(&config), "--sink", "slack"]);
+    assert_eq!(out.status.code(), Some(2), "alert test needs the secret");
+    drop(dir);
+}
