@@ -871,28 +871,48 @@ impl State {
 
     /// The oldest pending notification of every sink: each sink delivers in order.
     pub fn outbox_heads(&self) -> Result<Vec<Pending>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, sink, notification, attempts, created_ms, next_attempt_ms FROM outbox
-             WHERE id IN (SELECT MIN(id) FROM outbox WHERE status = 'pending' GROUP BY sink) ORDER BY id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, i64>(4)?,
-                r.get::<_, i64>(5)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, sink, json, attempts, created_ms, next_attempt_ms) = row?;
-            let notification =
-                serde_json::from_str(&json).with_context(|| format!("outbox notification {id} is unreadable"))?;
-            out.push(Pending { id, sink, notification, attempts: attempts as u32, created_ms, next_attempt_ms });
+        loop {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT id, sink, notification, attempts, created_ms, next_attempt_ms FROM outbox
+                 WHERE id IN (SELECT MIN(id) FROM outbox WHERE status = 'pending' GROUP BY sink) ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            let mut unreadable = Vec::new();
+            for row in rows {
+                let (id, sink, json, attempts, created_ms, next_attempt_ms) = row?;
+                match serde_json::from_str(&json) {
+                    Ok(notification) => out.push(Pending {
+                        id,
+                        sink,
+                        notification,
+                        attempts: attempts as u32,
+                        created_ms,
+                        next_attempt_ms,
+                    }),
+                    Err(e) => unreadable.push((id, format!("the stored notification is unreadable: {e}"))),
+                }
+            }
+            if unreadable.is_empty() {
+                return Ok(out);
+            }
+            // One damaged row must not stop a sink's queue: it is dead-lettered and the sink's
+            // next notification becomes its head.
+            for (id, error) in unreadable {
+                tracing::error!(id, error = %error, "notification dead-lettered");
+                self.conn
+                    .execute("UPDATE outbox SET status = 'dead', last_error = ?2 WHERE id = ?1", params![id, error])?;
+            }
         }
-        Ok(out)
     }
 
     /// Marks a notification delivered.

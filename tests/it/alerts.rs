@@ -284,6 +284,23 @@ fn connection_refused_for_two_minutes_then_everything_arrives_in_order() {
 }
 
 #[test]
+fn a_damaged_outbox_row_is_dead_lettered_without_stopping_the_queue() {
+    let rx = Receiver::start(0, vec![]);
+    let mut lib = Lib::new(&rx.url("/hook"));
+    lib.queue(2, T0);
+    let db = lib.cfg.state_dir.join("drift.sqlite3");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let first: i64 = conn.query_row("SELECT MIN(id) FROM outbox WHERE sink = 'slack'", [], |r| r.get(0)).unwrap();
+    conn.execute("UPDATE outbox SET notification = '{not json' WHERE id = ?1", [first]).unwrap();
+    assert_eq!(lib.drain(T0), None, "the next notification goes out in the same pass");
+    let rows = lib.slack_rows();
+    assert_eq!(rows[0].status, "dead");
+    assert!(rows[0].last_error.as_deref().unwrap().starts_with("the stored notification is unreadable"), "{rows:?}");
+    assert_eq!(rows[1].status, "delivered");
+    assert_eq!(rx.received().len(), 1);
+}
+
+#[test]
 fn still_undelivered_after_max_age_is_dead_lettered_and_retention_keeps_what_is_pending() {
     let port = free_port();
     let mut lib = Lib::new(&format!("http://127.0.0.1:{port}/services/{SECRET}"));
