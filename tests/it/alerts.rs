@@ -3,12 +3,15 @@
 //!
 //! The first tests drive the outbox worker ([`drift::daemon::deliver::Deliverer::pump`]) with an
 //! injected clock over a real state database: 200 `ok`; 500 then 200; 429 with `Retry-After`
-//! (honoured to the millisecond); 400 `invalid_payload` (dead-lettered at once, and paged on the
-//! other sink); a hanging request (timeout, retry); the per-sink rate limit; connection refused
-//! for two minutes of test time, then everything delivered in order. The last ones run the real
-//! binary: one page per firing alert, none again after a restart, a resolved message after two
-//! clean windows, silences, a notification queued before a kill -9 delivered once after the
-//! restart, the monitor-failing alert, and the URL never in logs, errors or the database.
+//! in seconds and 503 with it as an HTTP date (honoured to the millisecond); 400
+//! `invalid_payload` (dead-lettered at once, and paged on the other sink); a hanging request
+//! (timeout, retry); the per-sink rate limit; connection refused for two minutes of test time,
+//! then everything delivered in order; a notification undelivered after its maximum age; a
+//! damaged outbox row. The last ones run the real binary: one page per firing alert, none again
+//! after a restart, a resolved message after two clean windows, silences, a notification queued
+//! before a kill -9 delivered once after the restart, the monitor-failing and stale-source
+//! alerts, webhooks with secret headers, `drift alert test`, and the URL never in logs, errors
+//! or the database.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -190,12 +193,20 @@ fn slack_answers_drive_delivery_retries_and_dead_letters() {
     assert_eq!(lib.drain(t + 30_000), None);
     assert_eq!(rx.received().len(), 5);
 
+    // 503 with Retry-After as an HTTP date (T0 + 5 min): waited for until that time.
+    rx.script(vec![Reply::Status(503, "service_unavailable", Some("Mon, 23 Nov 2026 00:05:00 GMT"))]);
+    let t = T0 + 60_000;
+    lib.queue(1, t);
+    assert_eq!(lib.drain(t), Some(T0 + 300_000), "the date, not the backoff");
+    assert_eq!(lib.drain(T0 + 300_000), None);
+    assert_eq!(rx.received().len(), 7);
+
     // 400 invalid_payload: dead-lettered at once, never retried; the audit sink is paged.
     rx.script(vec![Reply::Status(400, "invalid_payload", None)]);
-    let t = T0 + 100_000;
+    let t = T0 + 400_000;
     lib.queue(1, t);
     assert_eq!(lib.drain(t), None, "no retry");
-    assert_eq!(rx.received().len(), 6);
+    assert_eq!(rx.received().len(), 8);
     let dead = lib.slack_rows().pop().unwrap();
     assert_eq!(dead.status, "dead");
     assert_eq!(dead.last_error.as_deref(), Some("HTTP 400: invalid_payload"));
@@ -203,11 +214,11 @@ fn slack_answers_drive_delivery_retries_and_dead_letters() {
     let audit = std::fs::read_to_string(lib.dir.path().join("audit.jsonl")).unwrap();
     let lost = audit.lines().last().unwrap();
     assert!(lost.contains(NOTIFICATION_LOST) && lost.contains("invalid_payload"), "{lost}");
-    assert!(lib.drain(t + 3_600_000).is_none() && rx.received().len() == 6, "still no retry an hour later");
+    assert!(lib.drain(t + 3_600_000).is_none() && rx.received().len() == 8, "still no retry an hour later");
 
     // A request that hangs past the 1 s timeout: retried, then delivered.
     rx.script(vec![Reply::Hang(Duration::from_secs(5))]);
-    let t = T0 + 200_000;
+    let t = T0 + 500_000;
     lib.queue(1, t);
     let started = std::time::Instant::now();
     let retry_at = lib.drain(t).expect("retry after a timeout");
