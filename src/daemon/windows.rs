@@ -307,8 +307,9 @@ pub async fn close(
 ) -> Result<(i64, Option<Report>)> {
     let id = run.monitor.id.clone();
     let mut parts = shared.state()?.parts(&id, key)?;
+    // Named by their file, so that a merge error says which file's rows did not fit.
     let mut profiles: Vec<(String, Snapshot)> =
-        parts.iter().map(|p| Ok((p.segment.clone(), Snapshot::from_bytes(&p.profile)?))).collect::<Result<_>>()?;
+        parts.iter().map(|p| Ok((p.file.clone(), Snapshot::from_bytes(&p.profile)?))).collect::<Result<_>>()?;
     let _permit = shared.permits.acquire().await.map_err(|_| anyhow::anyhow!("shutting down"))?;
     let min_rows = run.monitor.min_rows;
     let (report, rows, files) = tokio::task::block_in_place(|| -> Result<(Option<Report>, u64, u64)> {
@@ -333,9 +334,9 @@ pub async fn close(
             return Ok((None, rows, files));
         }
         let mut by_segment: std::collections::BTreeMap<String, Vec<(String, Snapshot)>> = Default::default();
-        for (segment, snap) in std::mem::take(&mut profiles) {
-            if !segment.is_empty() {
-                by_segment.entry(segment.clone()).or_default().push((segment, snap));
+        for (part, (file, snap)) in parts.iter().zip(std::mem::take(&mut profiles)) {
+            if !part.segment.is_empty() {
+                by_segment.entry(part.segment.clone()).or_default().push((file, snap));
             }
         }
         let mut segments: Vec<(String, u64, Box<dyn Table + Send>)> = Vec::new();
