@@ -17,7 +17,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::alerts::lifecycle::{AlertState, Silence};
 use crate::alerts::payload::Notification;
-use crate::alerts::route::{self, Decision, OPERATIONAL, Outgoing, Routing};
+use crate::alerts::route::{self, Decision, Operational, Outgoing, Routing};
 use crate::engine::Report;
 
 const SCHEMA_VERSION: i64 = 2;
@@ -261,6 +261,26 @@ fn alert_window(
     let silences = active_silences(tx, &routing.monitor, now_ms)?;
     let d = route::window(routing, window_id, report, &prior, &silences, now_ms);
     apply(tx, &routing.monitor, &d, now_ms)
+}
+
+/// Steps an operational alert in a transaction and queues what it sends; with `only_if_known`,
+/// nothing happens for an alert that has no state yet (a delivery that succeeds does not create
+/// a row per sink and monitor). Returns how many notifications were queued (not silenced).
+fn observe(
+    tx: &rusqlite::Transaction,
+    routing: &Routing,
+    op: &Operational,
+    only_if_known: bool,
+    now_ms: i64,
+) -> Result<usize> {
+    let prior = alert_states(tx, &routing.monitor)?.remove(&op.key);
+    if only_if_known && prior.is_none() {
+        return Ok(0);
+    }
+    let silences = active_silences(tx, &routing.monitor, now_ms)?;
+    let d = route::operational(routing, op, prior.as_ref(), &silences, now_ms);
+    apply(tx, &routing.monitor, &d, now_ms)?;
+    Ok(d.outgoing.iter().filter(|o| !o.silenced).count())
 }
 
 /// A notification waiting in the outbox.
@@ -842,24 +862,13 @@ impl State {
         Ok(State { conn, _lock: None, dir: dir.to_owned() })
     }
 
-    /// Steps an operational alert (`problem` is Some while the condition holds) and queues what
-    /// it sends, in one transaction. Returns how many notifications were queued.
-    pub fn observe_operational(
-        &mut self,
-        routing: &Routing,
-        alertname: &str,
-        problem: Option<&str>,
-        fire_after: u32,
-        now_ms: i64,
-    ) -> Result<usize> {
+    /// Steps an operational alert and queues what it sends, in one transaction. Returns how
+    /// many notifications were queued (silenced ones not counted).
+    pub fn observe_operational(&mut self, routing: &Routing, op: &Operational, now_ms: i64) -> Result<usize> {
         let tx = self.conn.transaction()?;
-        let key = format!("{OPERATIONAL}{alertname}");
-        let prior = alert_states(&tx, &routing.monitor)?.remove(&key);
-        let silences = active_silences(&tx, &routing.monitor, now_ms)?;
-        let d = route::operational(routing, alertname, problem, fire_after, prior.as_ref(), &silences, now_ms);
-        apply(&tx, &routing.monitor, &d, now_ms)?;
+        let queued = observe(&tx, routing, op, false, now_ms)?;
         tx.commit()?;
-        Ok(d.outgoing.iter().filter(|o| !o.silenced).count())
+        Ok(queued)
     }
 
     /// The alerts of a monitor that are firing now, by key (segment label, or `op:NAME`).
@@ -915,14 +924,21 @@ impl State {
         }
     }
 
-    /// Marks a notification delivered.
-    pub fn outbox_delivered(&mut self, id: i64, now_ms: i64) -> Result<()> {
-        self.conn.execute(
+    /// Marks a notification delivered; with `recovered` (the monitor's routing and the sink),
+    /// resolves, in the same transaction, a firing lost-notification alert of that sink.
+    pub fn outbox_delivered(&mut self, id: i64, recovered: Option<(&Routing, &str)>, now_ms: i64) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
             "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, updated_ms = ?2, last_error = NULL
              WHERE id = ?1",
             params![id, now_ms],
         )?;
-        Ok(())
+        let queued = match recovered {
+            Some((routing, sink)) => observe(&tx, routing, &Operational::delivery(sink, None), true, now_ms)?,
+            None => 0,
+        };
+        tx.commit()?;
+        Ok(queued)
     }
 
     /// Records a failed attempt and when to try again.
@@ -935,17 +951,30 @@ impl State {
         Ok(())
     }
 
-    /// Dead-letters a notification and, in the same transaction, queues the alerts about it.
-    pub fn outbox_dead(&mut self, id: i64, error: &str, lost: &[Outgoing], now_ms: i64) -> Result<()> {
+    /// Dead-letters a notification and, in the same transaction, steps the lost-notification
+    /// alert of its monitor and sink (`lost`: the routing and what to say), queueing what that
+    /// sends to the monitor's other operational sinks.
+    pub fn outbox_dead(
+        &mut self,
+        id: i64,
+        error: &str,
+        lost: Option<(&Routing, &str, &str)>,
+        now_ms: i64,
+    ) -> Result<usize> {
         let tx = self.conn.transaction()?;
         tx.execute(
             "UPDATE outbox SET status = 'dead', attempts = attempts + 1, updated_ms = ?2, last_error = ?3
              WHERE id = ?1",
             params![id, now_ms, error],
         )?;
-        enqueue(&tx, lost, now_ms)?;
+        let queued = match lost {
+            Some((routing, sink, what)) => {
+                observe(&tx, routing, &Operational::delivery(sink, Some(what)), false, now_ms)?
+            }
+            None => 0,
+        };
         tx.commit()?;
-        Ok(())
+        Ok(queued)
     }
 
     /// Pending notifications per sink.

@@ -179,41 +179,76 @@ fn addressed(n: Notification, sinks: Vec<String>, silenced: bool) -> impl Iterat
     })
 }
 
-/// An operational condition observed: `problem` is Some(one line) while it holds. Fires after
-/// `fire_after` observations in a row (the streak is stored, so it counts across restarts and
-/// `--once` runs), resolves on the first observation without it, repeats like drift.
+/// An operational alert observed: what it is called, under which key its state is kept, and
+/// a sink it must not go to (a failing sink cannot carry the news of its own failure).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operational<'a> {
+    /// The alert's name (`DriftSourceStale`, ...).
+    pub alertname: &'a str,
+    /// Its key in the alert state.
+    pub key: String,
+    /// Some(one line) while the condition holds.
+    pub problem: Option<&'a str>,
+    /// Observations in a row before it fires.
+    pub fire_after: u32,
+    /// Not to this sink.
+    pub except: Option<&'a str>,
+}
+
+impl<'a> Operational<'a> {
+    /// A condition of the monitor (stale source, failing cycles).
+    pub fn condition(alertname: &'a str, problem: Option<&'a str>, fire_after: u32) -> Operational<'a> {
+        Operational { alertname, key: format!("{OPERATIONAL}{alertname}"), problem, fire_after, except: None }
+    }
+
+    /// Delivery of the monitor's notifications to `sink`: `problem` is Some when one was
+    /// dead-lettered there, None when one was delivered. One alert per monitor and sink, so a
+    /// revoked webhook pages once, not once per lost notification, and resolves when the sink
+    /// takes notifications again.
+    pub fn delivery(sink: &'a str, problem: Option<&'a str>) -> Operational<'a> {
+        Operational {
+            alertname: NOTIFICATION_LOST,
+            key: format!("{OPERATIONAL}{NOTIFICATION_LOST}:{sink}"),
+            problem,
+            fire_after: 1,
+            except: Some(sink),
+        }
+    }
+}
+
+/// An operational condition observed. Fires after `fire_after` observations in a row (the
+/// streak is stored, so it counts across restarts and `--once` runs), resolves on the first
+/// observation without the problem, repeats like drift.
 pub fn operational(
     routing: &Routing,
-    alertname: &str,
-    problem: Option<&str>,
-    fire_after: u32,
+    op: &Operational,
     prior: Option<&AlertState>,
     silences: &[Silence],
     now_ms: i64,
 ) -> Decision {
-    let policy = Policy { fire_after, resolve_after: 1, ..routing.policy };
-    let obs = match problem {
+    let policy = Policy { fire_after: op.fire_after, resolve_after: 1, ..routing.policy };
+    let obs = match op.problem {
         Some(_) => Observation::Drift { severity: Severity::Critical, columns: BTreeSet::new() },
         None => Observation::Clean,
     };
     let before = prior.cloned().unwrap_or_default();
     let (after, notify) = step(&before, &obs, &policy, now_ms);
-    let key = format!("{OPERATIONAL}{alertname}");
     let mut out = Decision::default();
     if after != before || prior.is_none() {
-        out.states.push((key, after.clone()));
+        out.states.push((op.key.clone(), after.clone()));
     }
     let Some(notify) = notify else { return out };
     let (resolved, starts, ends) = match notify {
         Notify::Firing(_) => (false, after.firing.as_ref().map_or(now_ms, |f| f.since_ms), None),
         Notify::Resolved { since_ms } => (true, since_ms, Some(now_ms)),
     };
-    let detail = match problem {
-        Some(p) if after.drift_streak > 1 => Some(format!("{p} ({} times in a row)", after.drift_streak)),
-        _ => problem.map(str::to_owned),
+    let detail = match (op.problem, op.except) {
+        (Some(p), _) if after.drift_streak > 1 => Some(format!("{p} ({} times in a row)", after.drift_streak)),
+        (None, Some(sink)) => Some(format!("sink {sink:?} takes notifications again")),
+        (problem, _) => problem.map(str::to_owned),
     };
     let n = Notification {
-        alertname: alertname.into(),
+        alertname: op.alertname.into(),
         detail,
         test: false,
         at_ms: now_ms,
@@ -230,40 +265,29 @@ pub fn operational(
         external_url: routing.external_url.clone(),
         receiver: String::new(),
     };
-    let sinks: Vec<String> =
-        routing.operational.iter().filter(|s| !(resolved && routing.no_resolved.contains(*s))).cloned().collect();
+    let sinks: Vec<String> = routing
+        .operational
+        .iter()
+        .filter(|s| !(resolved && routing.no_resolved.contains(*s)) && Some(s.as_str()) != op.except)
+        .cloned()
+        .collect();
     let quiet = silenced(silences, &routing.monitor, "", &BTreeSet::new(), now_ms);
     out.outgoing.extend(addressed(n, sinks, quiet));
     out
 }
 
-/// A notification was dead-lettered on `sink`: tell the monitor's other operational sinks. No
+/// What to say when `what` was dead-lettered on `sink`; None when nothing should be said: no
 /// alert about a lost alert about a lost alert, and nothing for test messages.
-pub fn lost(routing: &Routing, sink: &str, what: &Notification, reason: &str, now_ms: i64) -> Vec<Outgoing> {
+pub fn lost(sink: &str, what: &Notification, reason: &str) -> Option<String> {
     if what.test || what.alertname == NOTIFICATION_LOST {
-        return Vec::new();
+        return None;
     }
-    let detail = format!(
+    Some(format!(
         "a {} notification ({}) could not be delivered to sink {sink:?}: {reason}; check the sink's \
-         configuration, and `drift history --monitor {}` for what it said",
+         configuration, and `drift alert list` for what else is affected",
         if what.resolved { "resolved" } else { "firing" },
         what.alertname,
-        what.monitor
-    );
-    let n = Notification {
-        alertname: NOTIFICATION_LOST.into(),
-        detail: Some(detail),
-        at_ms: now_ms,
-        resolved: false,
-        severity: Severity::Critical,
-        starts_at_ms: now_ms,
-        ends_at_ms: None,
-        findings: Vec::new(),
-        external_url: routing.external_url.clone(),
-        ..what.clone()
-    };
-    let sinks = routing.operational.iter().filter(|s| s.as_str() != sink).cloned().collect();
-    addressed(n, sinks, false).collect()
+    ))
 }
 
 #[cfg(test)]
@@ -284,32 +308,54 @@ mod tests {
     #[test]
     fn operational_alerts_fire_once_resolve_and_skip_sinks_without_resolved() {
         let r = routing();
-        let d = operational(&r, "DriftSourceStale", Some("no new file for 6 h"), 1, None, &[], 1000);
+        let d = operational(
+            &r,
+            &Operational::condition("DriftSourceStale", Some("no new file for 6 h"), 1),
+            None,
+            &[],
+            1000,
+        );
         assert_eq!(d.outgoing.len(), 2);
         assert_eq!(d.outgoing[0].notification.detail.as_deref(), Some("no new file for 6 h"));
         let state = d.states[0].1.clone();
-        let again = operational(&r, "DriftSourceStale", Some("no new file for 6 h"), 1, Some(&state), &[], 2000);
+        let again = operational(
+            &r,
+            &Operational::condition("DriftSourceStale", Some("no new file for 6 h"), 1),
+            Some(&state),
+            &[],
+            2000,
+        );
         assert!(again.outgoing.is_empty(), "no re-page while it holds");
-        let fixed = operational(&r, "DriftSourceStale", None, 1, Some(&state), &[], 3000);
+        let fixed = operational(&r, &Operational::condition("DriftSourceStale", None, 1), Some(&state), &[], 3000);
         let sinks: Vec<&str> = fixed.outgoing.iter().map(|o| o.sink.as_str()).collect();
         assert_eq!(sinks, ["slack"], "pager has send_resolved = false");
         assert!(fixed.outgoing[0].notification.resolved);
     }
 
     #[test]
-    fn lost_notifications_page_the_other_sinks_but_never_loop() {
+    fn lost_notifications_page_the_other_sinks_once_per_sink_and_never_loop() {
         let r = routing();
-        let d = operational(&r, "DriftMonitorFailing", Some("cycle failed"), 2, None, &[], 1000);
+        let failing = Operational::condition("DriftMonitorFailing", Some("cycle failed"), 2);
+        let d = operational(&r, &failing, None, &[], 1000);
         assert!(d.outgoing.is_empty(), "fires after 2 failed cycles");
-        let d = operational(&r, "DriftMonitorFailing", Some("cycle failed"), 2, Some(&d.states[0].1), &[], 1500);
+        let d = operational(&r, &failing, Some(&d.states[0].1), &[], 1500);
         let first = &d.outgoing[0].notification;
         assert_eq!(first.detail.as_deref(), Some("cycle failed (2 times in a row)"));
-        let out = lost(&r, "slack", first, "HTTP 400: invalid_payload", 2000);
-        assert_eq!(out.len(), 1);
-        assert_eq!(out[0].sink, "pager");
-        assert_eq!(out[0].notification.alertname, NOTIFICATION_LOST);
-        assert!(out[0].notification.detail.as_deref().unwrap().contains("invalid_payload"));
-        assert!(lost(&r, "pager", &out[0].notification, "HTTP 500", 3000).is_empty());
+
+        let why = lost("slack", first, "HTTP 400: invalid_payload").unwrap();
+        let d = operational(&r, &Operational::delivery("slack", Some(&why)), None, &[], 2000);
+        assert_eq!(d.outgoing.len(), 1);
+        assert_eq!(d.outgoing[0].sink, "pager", "not to the sink that failed");
+        assert_eq!(d.outgoing[0].notification.alertname, NOTIFICATION_LOST);
+        assert!(d.outgoing[0].notification.detail.as_deref().unwrap().contains("invalid_payload"));
+        assert_eq!(d.states[0].0, "op:DriftNotificationDeadLettered:slack");
+        let state = d.states[0].1.clone();
+        let again = operational(&r, &Operational::delivery("slack", Some(&why)), Some(&state), &[], 2500);
+        assert!(again.outgoing.is_empty(), "a second lost notification on the same sink does not page again");
+        let back = operational(&r, &Operational::delivery("slack", None), Some(&state), &[], 3000);
+        assert!(back.outgoing.is_empty(), "pager has send_resolved = false, and slack is the sink itself");
+        assert!(back.states[0].1.firing.is_none(), "resolved once slack delivers again");
+        assert!(lost("pager", &d.outgoing[0].notification, "HTTP 500").is_none(), "no loop");
     }
 
     #[test]

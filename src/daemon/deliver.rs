@@ -110,7 +110,9 @@ impl Deliverer {
             let jitter = self.jitter();
             match retry::next(&tried.attempt, p.attempts + 1, p.created_ms, now_ms, jitter, &limits) {
                 Next::Delivered => {
-                    lock(state)?.outbox_delivered(p.id, now_ms)?;
+                    let routing = routing_of(cfg, &p.notification);
+                    let recovered = routing.as_ref().map(|r| (r, p.sink.as_str()));
+                    lock(state)?.outbox_delivered(p.id, recovered, now_ms)?;
                     self.last_sent.insert(p.sink.clone(), now_ms);
                     metrics.sent.get_or_create(&label).inc();
                     tracing::debug!(sink = %p.sink, monitor = %p.notification.monitor, id = p.id, "notification delivered");
@@ -153,10 +155,8 @@ impl Deliverer {
         now_ms: i64,
     ) -> Result<()> {
         let n = &p.notification;
-        let lost = match cfg.monitors.iter().find(|m| m.id == n.monitor) {
-            Some(m) => route::lost(&cfg.routing(m), &p.sink, n, reason, now_ms),
-            None => Vec::new(),
-        };
+        let routing = routing_of(cfg, n);
+        let what = route::lost(&p.sink, n, reason);
         tracing::error!(
             sink = %p.sink,
             monitor = %n.monitor,
@@ -164,10 +164,13 @@ impl Deliverer {
             alertname = %n.alertname,
             attempts = p.attempts + 1,
             error = %reason,
-            alerted = lost.len(),
             "notification dead-lettered: it will not be retried"
         );
-        lock(state)?.outbox_dead(p.id, reason, &lost, now_ms)?;
+        let lost = match (&routing, &what) {
+            (Some(r), Some(w)) => Some((r, p.sink.as_str(), w.as_str())),
+            _ => None,
+        };
+        lock(state)?.outbox_dead(p.id, reason, lost, now_ms)?;
         metrics.dead.get_or_create(&SinkLabel { sink: p.sink.clone() }).inc();
         Ok(())
     }
@@ -197,6 +200,15 @@ pub async fn send_once(name: &str, sink: &Sink, n: &Notification) -> Result<std:
         Attempt::Status { code, .. } if (200..300).contains(&code) => Ok(()),
         _ => Err(tried.error),
     })
+}
+
+/// The routing of the monitor a notification is about (None for test messages and for
+/// monitors no longer configured).
+fn routing_of(cfg: &Config, n: &Notification) -> Option<crate::alerts::route::Routing> {
+    if n.test {
+        return None;
+    }
+    cfg.monitors.iter().find(|m| m.id == n.monitor).map(|m| cfg.routing(m))
 }
 
 fn lock(state: &Mutex<State>) -> Result<std::sync::MutexGuard<'_, State>> {

@@ -47,8 +47,12 @@ async fn monitors(State(s): State<Arc<Shared>>) -> impl IntoResponse {
                 .unwrap_or_default()
                 .into_iter()
                 .map(|(key, f)| {
+                    // Keys: a segment label, op:NAME, or op:NAME:SINK for lost notifications.
                     let (alertname, segment) = match key.strip_prefix(crate::alerts::route::OPERATIONAL) {
-                        Some(name) => (name.to_owned(), String::new()),
+                        Some(op) => match op.split_once(':') {
+                            Some((name, sink)) => (name.to_owned(), format!("sink={sink}")),
+                            None => (op.to_owned(), String::new()),
+                        },
                         None => (crate::alerts::payload::DATA_DRIFT.to_owned(), key),
                     };
                     super::FiringAlert {

@@ -28,7 +28,7 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 use crate::alerts::payload::{MONITOR_FAILING, SOURCE_STALE};
-use crate::alerts::route::Routing;
+use crate::alerts::route::{Operational, Routing};
 use crate::config::{Config, Monitor, Window};
 use crate::engine::{Report, Severity};
 use crate::source::{Dataset, Table, open_bytes};
@@ -483,9 +483,9 @@ fn record(shared: &Shared, run: &MonitorRun, result: &Result<CycleOutcome>, now:
     for (name, problem, fire_after) in
         [(SOURCE_STALE, stale_problem, 1), (MONITOR_FAILING, failing_problem, failing_after)]
     {
-        let queued = shared
-            .state()
-            .and_then(|mut st| st.observe_operational(&run.routing, name, problem.as_deref(), fire_after, now));
+        let queued = shared.state().and_then(|mut st| {
+            st.observe_operational(&run.routing, &Operational::condition(name, problem.as_deref(), fire_after), now)
+        });
         match queued {
             Ok(n) if n > 0 => shared.outbox.notify_one(),
             Ok(_) => {}

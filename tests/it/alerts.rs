@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use arrow_array::{ArrayRef, Float64Array, StringArray};
 use drift::alerts::payload::{MONITOR_FAILING, NOTIFICATION_LOST, SOURCE_STALE};
-use drift::alerts::route::Routing;
+use drift::alerts::route::{Operational, Routing};
 use drift::config::Config;
 use drift::daemon::deliver::Deliverer;
 use drift::daemon::metrics::Metrics;
@@ -114,7 +114,8 @@ impl Lib {
         let mut st = self.state.lock().unwrap();
         for i in 0..n {
             let problem = self.queued.is_multiple_of(2).then_some("no new file for 6 h");
-            st.observe_operational(&self.routing, SOURCE_STALE, problem, 1, at - (n - i) as i64).unwrap();
+            let op = Operational::condition(SOURCE_STALE, problem, 1);
+            st.observe_operational(&self.routing, &op, at - (n - i) as i64).unwrap();
             self.queued += 1;
         }
     }
@@ -309,6 +310,37 @@ fn a_damaged_outbox_row_is_dead_lettered_without_stopping_the_queue() {
     assert!(rows[0].last_error.as_deref().unwrap().starts_with("the stored notification is unreadable"), "{rows:?}");
     assert_eq!(rows[1].status, "delivered");
     assert_eq!(rx.received().len(), 1);
+}
+
+#[test]
+fn a_revoked_webhook_pages_once_on_the_other_sink_and_resolves_when_it_works_again() {
+    let rx = Receiver::start(0, vec![Reply::Status(404, "no_service", None), Reply::Status(404, "no_service", None)]);
+    let mut lib = Lib::new(&rx.url("/hook"));
+    lib.queue(2, T0);
+    let mut now = T0;
+    while let Some(at) = lib.drain(now) {
+        now = at;
+    }
+    let rows = lib.slack_rows();
+    assert!(rows.iter().all(|r| r.status == "dead"), "{rows:?}");
+    let lost = |lib: &Lib| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(lib.dir.path().join("audit.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v["commonLabels"]["alertname"] == NOTIFICATION_LOST)
+            .collect()
+    };
+    let pages = lost(&lib);
+    assert_eq!(pages.len(), 1, "two lost notifications on one sink page once: {pages:?}");
+    assert!(pages[0]["drift"]["detail"].as_str().unwrap().contains("HTTP 404: no_service"));
+    // The webhook works again: the next delivery resolves the alert.
+    lib.queue(1, now + 10_000);
+    assert_eq!(lib.drain(now + 10_000), None);
+    let pages = lost(&lib);
+    assert_eq!(pages.len(), 2);
+    assert_eq!(pages[1]["status"], "resolved");
+    assert!(pages[1]["drift"]["detail"].as_str().unwrap().contains("takes notifications again"), "{}", pages[1]);
 }
 
 #[test]
