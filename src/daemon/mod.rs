@@ -3,9 +3,13 @@
 //! ([`store`]), evaluates each window against the reference on the blocking pool (a semaphore
 //! bounds concurrent evaluations) and commits the consumed files with the evaluation in one
 //! transaction ([`crate::state`]). A failing monitor is logged, counted and retried with
-//! backoff; the others carry on. `/healthz`, `/readyz`, `/metrics` and `/api/v1/monitors` are
-//! served by [`http`]. SIGTERM/SIGINT drain and exit 0; SIGHUP reloads a configuration that
-//! validates and keeps the old one otherwise.
+//! backoff; the others carry on. The same transaction steps the monitor's alerts and queues
+//! the notifications they send; the outbox worker ([`deliver`]) delivers them, and each cycle
+//! also observes the operational alerts (stale source, failing monitor). `/healthz`,
+//! `/readyz`, `/metrics` and `/api/v1/monitors` are served by [`http`]. SIGTERM/SIGINT drain
+//! and exit 0; SIGHUP reloads a configuration that validates and keeps the old one otherwise.
+//! Under systemd (`Type=notify`) it reports readiness, reloads and shutdown, and pings the
+//! watchdog.
 //!
 //! Windows are per batch of newly settled files (`type = "files"`), by row count
 //! (`type = "rows"`) or tumbling by event time (`type = "time"`); the latter two keep their
