@@ -90,7 +90,7 @@ CREATE TABLE IF NOT EXISTS event_clock (
 -- Schema 2: alerting.
 CREATE TABLE IF NOT EXISTS alert_state (
     monitor TEXT NOT NULL,
-    key TEXT NOT NULL,               -- segment label ('' = whole window) or op:ALERTNAME
+    key TEXT NOT NULL,               -- segment label ('' = whole window), op:ALERTNAME, op:ALERTNAME:SINK
     state TEXT NOT NULL,             -- JSON: streaks and what is firing
     updated_ms INTEGER NOT NULL,
     PRIMARY KEY (monitor, key)
@@ -187,16 +187,20 @@ fn insert_window(
     Ok(id)
 }
 
-/// The monitor's stored alert states, by key.
+/// The monitor's stored alert states, by key. An unreadable one is logged and left out (the
+/// alert starts over, and the next change overwrites it) rather than stopping evaluations.
 fn alert_states(tx: &rusqlite::Transaction, monitor: &str) -> Result<std::collections::BTreeMap<String, AlertState>> {
     let mut stmt = tx.prepare_cached("SELECT key, state FROM alert_state WHERE monitor = ?1")?;
     let rows = stmt.query_map([monitor], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     let mut out = std::collections::BTreeMap::new();
     for row in rows {
         let (key, json) = row?;
-        let state = serde_json::from_str(&json)
-            .with_context(|| format!("alert state of monitor {monitor} key {key:?} is unreadable"))?;
-        out.insert(key, state);
+        match serde_json::from_str(&json) {
+            Ok(state) => {
+                out.insert(key, state);
+            }
+            Err(e) => tracing::error!(monitor, key, error = %e, "alert state unreadable; the alert starts over"),
+        }
     }
     Ok(out)
 }

@@ -310,6 +310,13 @@ fn a_damaged_outbox_row_is_dead_lettered_without_stopping_the_queue() {
     assert!(rows[0].last_error.as_deref().unwrap().starts_with("the stored notification is unreadable"), "{rows:?}");
     assert_eq!(rows[1].status, "delivered");
     assert_eq!(rx.received().len(), 1);
+
+    // A damaged alert state does not stop observations either (before, reading it failed the
+    // transaction): the alert starts over.
+    conn.execute("UPDATE alert_state SET state = 'garbage'", []).unwrap();
+    lib.queue(1, T0 + 10_000);
+    assert_eq!(lib.drain(T0 + 10_000), None);
+    assert_eq!(rx.received().len(), 2, "observed and sent despite the damaged state");
 }
 
 #[test]
