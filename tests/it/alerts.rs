@@ -518,6 +518,36 @@ fn a_notification_queued_before_a_kill_is_delivered_once_after_restart() {
 }
 
 #[test]
+fn a_kill_during_the_send_redelivers_with_the_same_idempotency_key() {
+    // Slack takes the request and never answers; the daemon is killed mid-request. At least
+    // once: after the restart the message goes again, with the key a receiver dedupes on.
+    let rx = Receiver::start(0, vec![Reply::Hang(Duration::from_secs(60))]);
+    let (dir, config) = config_dir(&rx.url("/services/x"), "");
+    let root = dir.path();
+    let text = std::fs::read_to_string(&config).unwrap().replace("timeout_secs = 1", "timeout_secs = 60");
+    std::fs::write(&config, text).unwrap();
+    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_drift"))
+        .args(["run", "--config", s(&config)])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    land(root, "1.parquet", 1.0, 2);
+    let in_flight = wait_for(30, || (!rx.received().is_empty()).then_some(()));
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+    assert!(in_flight.is_some(), "the request reached the receiver");
+    let (code, out) = once(&config);
+    assert_eq!(code, 0, "{out}");
+    let got = rx.received();
+    assert_eq!(got.len(), 2, "sent again after the restart: {got:?}");
+    assert!(got[0].idempotency_key.is_some());
+    assert_eq!(got[0].idempotency_key, got[1].idempotency_key, "the same key both times");
+    let list = String::from_utf8_lossy(&drift(&["alert", "list", "--config", s(&config)]).stdout).into_owned();
+    assert!(list.lines().any(|l| l.contains("slack") && l.contains("delivered")), "{list}");
+}
+
+#[test]
 fn a_monitor_failing_cycle_after_cycle_pages_after_failing_after() {
     let rx = Receiver::start(0, vec![]);
     let (dir, config) = config_dir(&rx.url("/hook"), "");
