@@ -72,9 +72,9 @@ fn operational(n: &Notification) -> Value {
     let header = if n.test {
         "🧪 drift test message (not an alert)".to_owned()
     } else if n.resolved {
-        format!("✅ Resolved: {} — {}", n.monitor, n.alertname)
+        format!("✅ Resolved: {} — {}", n.monitor, title(&n.alertname))
     } else {
-        format!("⚠️ {}: {}", n.monitor, n.alertname)
+        format!("⚠️ {}: {}", n.monitor, title(&n.alertname))
     };
     let mut blocks = vec![
         json!({"type": "header", "text": {"type": "plain_text", "text": truncate(&header, MAX_HEADER), "emoji": true}}),
@@ -84,6 +84,18 @@ fn operational(n: &Notification) -> Value {
         blocks.push(section(format!("<{}|Open in drift>", escape(url))));
     }
     json!({"text": escape(&summary(n)), "blocks": blocks})
+}
+
+/// What an operational alert means, for a header a person reads on a phone.
+fn title(alertname: &str) -> String {
+    use crate::alerts::payload::{MONITOR_FAILING, NOTIFICATION_LOST, SOURCE_STALE};
+    let plain = match alertname {
+        SOURCE_STALE => "no new data",
+        MONITOR_FAILING => "monitor failing",
+        NOTIFICATION_LOST => "notifications not delivered",
+        other => return other.to_owned(),
+    };
+    format!("{plain} ({alertname})")
 }
 
 fn section(text: String) -> Value {
@@ -195,6 +207,17 @@ mod tests {
         let mut r = n.clone();
         (r.resolved, r.ends_at_ms, r.findings) = (true, Some(1_795_000_600_000), Vec::new());
         snapshot("resolved", &message(&r));
+    }
+
+    #[test]
+    fn operational_and_test_messages_match_their_snapshot() {
+        let mut n = notification(Vec::new());
+        n.alertname = crate::alerts::payload::SOURCE_STALE.into();
+        n.segment = String::new();
+        n.detail = Some("no new file in /data/checkout for 21600 s (stale_after_secs = 21600)".into());
+        let t = Notification::test("slack", None, 1_795_000_000_000);
+        snapshot("operational", &json!({"stale": message(&n), "test": message(&t)}));
+        assert!(message(&t)["text"].as_str().unwrap().starts_with("[TEST]"));
     }
 
     #[test]
