@@ -59,6 +59,11 @@ pub struct Firing {
     pub columns: BTreeSet<String>,
     /// When it was last notified.
     pub notified_ms: i64,
+    /// The sinks its firing messages went to (not silenced), so that the resolved message
+    /// reaches each of them even after the severity, and with it the route, changed. None in
+    /// a state stored before this was recorded.
+    #[serde(default)]
+    pub sinks: Option<BTreeSet<String>>,
 }
 
 /// One alert's persisted state.
@@ -110,6 +115,7 @@ pub fn step(state: &AlertState, obs: &Observation, policy: &Policy, now_ms: i64)
                         severity: *severity,
                         columns: columns.clone(),
                         notified_ms: now_ms,
+                        sinks: Some(BTreeSet::new()),
                     });
                     (next, Some(Notify::Firing(Reason::New)))
                 }

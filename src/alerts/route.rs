@@ -109,66 +109,94 @@ pub fn window(
     let mut out = Decision::default();
     for key in keys {
         let before = prior.get(&key).cloned().unwrap_or_default();
-        let (after, notify) = step(&before, &observe(report, &key), &routing.policy, now_ms);
-        if after != before || !prior.contains_key(&key) {
-            out.states.push((key.clone(), after.clone()));
+        let (mut after, notify) = step(&before, &observe(report, &key), &routing.policy, now_ms);
+        if let (Some(notify), Some(r)) = (notify, report) {
+            out.outgoing
+                .extend(notification(routing, window_id, r, &key, notify, &before, &mut after, silences, now_ms));
         }
-        let (Some(notify), Some(r)) = (notify, report) else { continue };
-        let segment = (!key.is_empty()).then_some(key.as_str());
-        let rows_current = match segment {
-            None => r.current.rows,
-            Some(s) => r
-                .segments
-                .as_ref()
-                .and_then(|g| g.evaluated.iter().find(|(l, _)| l == s))
-                .map_or(r.current.rows, |(_, rows)| *rows),
-        };
-        let base = Notification {
-            alertname: DATA_DRIFT.into(),
-            detail: None,
-            test: false,
-            at_ms: now_ms,
-            monitor: routing.monitor.clone(),
-            segment: key.clone(),
-            resolved: false,
-            severity: Severity::None,
-            starts_at_ms: now_ms,
-            ends_at_ms: None,
-            window: window_id,
-            rows_current,
-            rows_reference: r.reference.rows,
-            findings: Vec::new(),
-            external_url: routing.external_url.clone(),
-            receiver: String::new(),
-        };
-        let (n, sinks, columns) = match notify {
-            Notify::Firing(_) => {
-                let firing = after.firing.clone().expect("firing after a firing notification");
-                let n = Notification {
-                    severity: firing.severity,
-                    starts_at_ms: firing.since_ms,
-                    findings: findings(r, segment),
-                    ..base
-                };
-                (n, routing.sinks(firing.severity).to_vec(), firing.columns)
-            }
-            Notify::Resolved { since_ms } => {
-                let last = before.firing.clone().expect("resolved after firing");
-                let n = Notification {
-                    resolved: true,
-                    severity: last.severity,
-                    starts_at_ms: since_ms,
-                    ends_at_ms: Some(now_ms),
-                    ..base
-                };
-                let sinks = routing.sinks(last.severity).iter().filter(|s| !routing.no_resolved.contains(*s)).cloned();
-                (n, sinks.collect(), last.columns)
-            }
-        };
-        let quiet = silenced(silences, &routing.monitor, &key, &columns, now_ms);
-        out.outgoing.extend(addressed(n, sinks, quiet));
+        if after != before || !prior.contains_key(&key) {
+            out.states.push((key, after));
+        }
     }
     out
+}
+
+/// The notification one alert's step calls for, addressed; records in `after` the sinks a
+/// firing message went to.
+#[allow(clippy::too_many_arguments)]
+fn notification(
+    routing: &Routing,
+    window_id: i64,
+    r: &Report,
+    key: &str,
+    notify: Notify,
+    before: &AlertState,
+    after: &mut AlertState,
+    silences: &[Silence],
+    now_ms: i64,
+) -> Vec<Outgoing> {
+    let segment = (!key.is_empty()).then_some(key);
+    let rows_current = match segment {
+        None => r.current.rows,
+        Some(s) => r
+            .segments
+            .as_ref()
+            .and_then(|g| g.evaluated.iter().find(|(l, _)| l == s))
+            .map_or(r.current.rows, |(_, rows)| *rows),
+    };
+    let base = Notification {
+        alertname: DATA_DRIFT.into(),
+        detail: None,
+        test: false,
+        at_ms: now_ms,
+        monitor: routing.monitor.clone(),
+        segment: key.to_owned(),
+        resolved: false,
+        severity: Severity::None,
+        starts_at_ms: now_ms,
+        ends_at_ms: None,
+        window: window_id,
+        rows_current,
+        rows_reference: r.reference.rows,
+        findings: Vec::new(),
+        external_url: routing.external_url.clone(),
+        receiver: String::new(),
+    };
+    let (n, sinks, columns) = match notify {
+        Notify::Firing(_) => {
+            let firing = after.firing.clone().expect("firing after a firing notification");
+            let n = Notification {
+                severity: firing.severity,
+                starts_at_ms: firing.since_ms,
+                findings: findings(r, segment),
+                ..base
+            };
+            (n, routing.sinks(firing.severity).to_vec(), firing.columns)
+        }
+        Notify::Resolved { since_ms } => {
+            let last = before.firing.clone().expect("resolved after firing");
+            let n = Notification {
+                resolved: true,
+                severity: last.severity,
+                starts_at_ms: since_ms,
+                ends_at_ms: Some(now_ms),
+                ..base
+            };
+            // Every sink that was paged hears that it is over, and only those (a state written
+            // before sinks were recorded falls back to the route of the last severity).
+            let paged: Vec<String> = match last.sinks {
+                Some(sinks) => sinks.into_iter().collect(),
+                None => routing.sinks(last.severity).to_vec(),
+            };
+            let sinks = paged.into_iter().filter(|s| !routing.no_resolved.contains(s)).collect();
+            (n, sinks, last.columns)
+        }
+    };
+    let quiet = silenced(silences, &routing.monitor, key, &columns, now_ms);
+    if !quiet && let Some(f) = after.firing.as_mut() {
+        f.sinks.get_or_insert_default().extend(sinks.iter().cloned());
+    }
+    addressed(n, sinks, quiet).collect()
 }
 
 fn addressed(n: Notification, sinks: Vec<String>, silenced: bool) -> impl Iterator<Item = Outgoing> {
@@ -356,6 +384,53 @@ mod tests {
         assert!(back.outgoing.is_empty(), "pager has send_resolved = false, and slack is the sink itself");
         assert!(back.states[0].1.firing.is_none(), "resolved once slack delivers again");
         assert!(lost("pager", &d.outgoing[0].notification, "HTTP 500").is_none(), "no loop");
+    }
+
+    /// A report of `x` shifted by `shift` against `x` (uniform on [0, 1), 2000 rows a side).
+    fn report(shift: f64) -> Report {
+        use arrow_array::{ArrayRef, Float64Array};
+        let side = |shift: f64| {
+            let x = std::sync::Arc::new(Float64Array::from_iter_values((0..2000).map(|i| i as f64 / 2000.0 + shift)));
+            let batch = arrow_array::RecordBatch::try_from_iter(vec![("x", x as ArrayRef)]).unwrap();
+            let mut buf = Vec::new();
+            let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), None).unwrap();
+            w.write(&batch).unwrap();
+            w.close().unwrap();
+            let f = crate::source::open_bytes(std::path::Path::new("t.parquet"), buf.into()).unwrap();
+            crate::source::Dataset::from_files("t", vec![f]).unwrap()
+        };
+        // PSI never critical here, so that the KS floors alone set the severity.
+        let policy = crate::engine::Policy {
+            psi: crate::engine::Floors { warning: 0.1, critical: f64::MAX },
+            ..crate::engine::Policy::default()
+        };
+        crate::check::run_check(&side(0.0), &side(shift), &crate::check::CheckOptions::default(), &policy, &|_, _| {})
+            .unwrap()
+    }
+
+    #[test]
+    fn the_resolved_message_reaches_every_sink_that_was_paged_and_only_those() {
+        let r = Routing {
+            no_resolved: BTreeSet::new(),
+            policy: Policy { resolve_after: 1, ..Policy::default() },
+            ..routing()
+        };
+        let (warning, critical, clean) = (report(0.15), report(0.5), report(0.0));
+        assert_eq!((warning.severity, critical.severity), (Severity::Warning, Severity::Critical));
+        let mut states = BTreeMap::new();
+        let mut run = |report: &Report, silences: &[Silence], t: i64| {
+            let d = window(&r, t, Some(report), &states, silences, t);
+            states.extend(d.states);
+            d.outgoing.iter().filter(|o| !o.silenced).map(|o| o.sink.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(run(&warning, &[], 1), ["slack"]);
+        assert_eq!(run(&critical, &[], 2), ["slack", "pager"], "escalated: the pager is paged");
+        assert_eq!(run(&warning, &[], 3), ["slack"], "back to a warning: its route");
+        assert_eq!(run(&clean, &[], 4), ["pager", "slack"], "resolved on both, though the last route was slack only");
+        // Fired while silenced: nobody was paged, so nobody gets a resolved message.
+        let silence = Silence { monitor: "m".into(), column: None, segment: None, until_ms: 6 };
+        assert!(run(&critical, std::slice::from_ref(&silence), 5).is_empty());
+        assert!(run(&clean, &[], 7).is_empty(), "the silence ended, but nothing was sent to resolve");
     }
 
     #[test]
