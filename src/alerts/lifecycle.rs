@@ -24,11 +24,20 @@ pub struct Policy {
     pub resolve_after: u32,
     /// While firing and unchanged, notify again after this long (ms).
     pub repeat_interval_ms: i64,
+    /// While firing, a change of the drifted columns (or a lower severity) is notified at most
+    /// this long after the last notification (ms), so columns flickering across small, frequent
+    /// windows do not flood a channel; a higher severity is notified at once.
+    pub group_interval_ms: i64,
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy { fire_after: 1, resolve_after: 2, repeat_interval_ms: 4 * 3600 * 1000 }
+        Policy {
+            fire_after: 1,
+            resolve_after: 2,
+            repeat_interval_ms: 4 * 3600 * 1000,
+            group_interval_ms: 5 * 60 * 1000,
+        }
     }
 }
 
@@ -121,10 +130,12 @@ pub fn step(state: &AlertState, obs: &Observation, policy: &Policy, now_ms: i64)
                 }
                 None => (next, None),
                 Some(f) => {
-                    let reason = if f.severity != *severity || f.columns != *columns {
+                    let changed = f.severity != *severity || f.columns != *columns;
+                    let since = now_ms - f.notified_ms;
+                    let reason = if *severity > f.severity || (changed && since >= policy.group_interval_ms) {
                         Some(Reason::Changed)
-                    } else if now_ms - f.notified_ms >= policy.repeat_interval_ms {
-                        Some(Reason::Repeat)
+                    } else if since >= policy.repeat_interval_ms {
+                        Some(if changed { Reason::Changed } else { Reason::Repeat })
                     } else {
                         None
                     };
@@ -265,7 +276,7 @@ mod tests {
 
     #[test]
     fn notifies_again_on_change_or_after_the_repeat_interval() {
-        let p = Policy { repeat_interval_ms: 3 * MIN, ..Policy::default() };
+        let p = Policy { repeat_interval_ms: 3 * MIN, group_interval_ms: 0, ..Policy::default() };
         let x = drift(Severity::Warning, &["x"]);
         let xy = drift(Severity::Warning, &["x", "y"]);
         let xy_crit = drift(Severity::Critical, &["x", "y"]);
@@ -281,6 +292,28 @@ mod tests {
         );
         let f = st.firing.unwrap();
         assert_eq!((f.since_ms, f.notified_ms, f.severity), (0, 6 * MIN, Severity::Critical));
+    }
+
+    #[test]
+    fn flickering_columns_are_notified_at_most_once_per_group_interval_but_escalations_at_once() {
+        let p = Policy { group_interval_ms: 5 * MIN, ..Policy::default() };
+        let x = drift(Severity::Warning, &["x"]);
+        let xy = drift(Severity::Warning, &["x", "y"]);
+        let xy_crit = drift(Severity::Critical, &["x", "y"]);
+        // One window a minute; y comes and goes.
+        let obs = [x.clone(), xy.clone(), x.clone(), xy.clone(), x.clone(), xy.clone(), xy.clone(), xy_crit, xy];
+        let (st, n) = run(p, &obs);
+        assert_eq!(
+            n,
+            vec![
+                (0, Notify::Firing(Reason::New)),
+                // Minutes 1 to 4 flicker within the group interval: nothing. At minute 5 the
+                // columns still differ from those notified, and the interval has passed.
+                (5, Notify::Firing(Reason::Changed)),
+                (7, Notify::Firing(Reason::Changed)), // critical: at once
+            ]
+        );
+        assert_eq!(st.firing.unwrap().severity, Severity::Critical, "minute 8's lower severity waits");
     }
 
     #[test]

@@ -386,35 +386,14 @@ mod tests {
         assert!(lost("pager", &d.outgoing[0].notification, "HTTP 500").is_none(), "no loop");
     }
 
-    /// A report of `x` shifted by `shift` against `x` (uniform on [0, 1), 2000 rows a side).
-    fn report(shift: f64) -> Report {
-        use arrow_array::{ArrayRef, Float64Array};
-        let side = |shift: f64| {
-            let x = std::sync::Arc::new(Float64Array::from_iter_values((0..2000).map(|i| i as f64 / 2000.0 + shift)));
-            let batch = arrow_array::RecordBatch::try_from_iter(vec![("x", x as ArrayRef)]).unwrap();
-            let mut buf = Vec::new();
-            let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), None).unwrap();
-            w.write(&batch).unwrap();
-            w.close().unwrap();
-            let f = crate::source::open_bytes(std::path::Path::new("t.parquet"), buf.into()).unwrap();
-            crate::source::Dataset::from_files("t", vec![f]).unwrap()
-        };
-        // PSI never critical here, so that the KS floors alone set the severity.
-        let policy = crate::engine::Policy {
-            psi: crate::engine::Floors { warning: 0.1, critical: f64::MAX },
-            ..crate::engine::Policy::default()
-        };
-        crate::check::run_check(&side(0.0), &side(shift), &crate::check::CheckOptions::default(), &policy, &|_, _| {})
-            .unwrap()
-    }
-
     #[test]
     fn the_resolved_message_reaches_every_sink_that_was_paged_and_only_those() {
         let r = Routing {
             no_resolved: BTreeSet::new(),
-            policy: Policy { resolve_after: 1, ..Policy::default() },
+            policy: Policy { resolve_after: 1, group_interval_ms: 0, ..Policy::default() },
             ..routing()
         };
+        let report = crate::alerts::testing::shifted_report;
         let (warning, critical, clean) = (report(0.15), report(0.5), report(0.0));
         assert_eq!((warning.severity, critical.severity), (Severity::Warning, Severity::Critical));
         let mut states = BTreeMap::new();

@@ -296,6 +296,8 @@ pub mod defaults {
     pub const RESOLVE_AFTER: u32 = 2;
     /// While firing and unchanged, notify again after this long.
     pub const REPEAT_INTERVAL_SECS: u64 = 4 * 3600;
+    /// While firing, changes of the drifted columns are notified at most this often.
+    pub const GROUP_INTERVAL_SECS: u64 = 300;
     /// Failed cycles in a row before the monitor-failing alert.
     pub const FAILING_AFTER: u32 = 3;
     /// HTTP sinks: request timeout.
@@ -837,6 +839,8 @@ fn compile_monitor(
             fire_after: a.fire_after.unwrap_or(defaults::FIRE_AFTER).max(1),
             resolve_after: a.resolve_after.unwrap_or(defaults::RESOLVE_AFTER).max(1),
             repeat_interval_ms: (a.repeat_interval_secs.unwrap_or(defaults::REPEAT_INTERVAL_SECS) as i64)
+                .saturating_mul(1000),
+            group_interval_ms: (a.group_interval_secs.unwrap_or(defaults::GROUP_INTERVAL_SECS) as i64)
                 .saturating_mul(1000),
         },
         failing_after: a.failing_after.unwrap_or(defaults::FAILING_AFTER).max(1),

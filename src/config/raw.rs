@@ -216,11 +216,20 @@ pub struct RawAlerts {
     pub fire_after: Option<u32>,
     pub resolve_after: Option<u32>,
     pub repeat_interval_secs: Option<u64>,
+    pub group_interval_secs: Option<u64>,
     pub failing_after: Option<u32>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
 
 /// Keys of [`RawAlerts`].
-pub const ALERTS_KEYS: &[&str] =
-    &["warning", "critical", "operational", "fire_after", "resolve_after", "repeat_interval_secs", "failing_after"];
+pub const ALERTS_KEYS: &[&str] = &[
+    "warning",
+    "critical",
+    "operational",
+    "fire_after",
+    "resolve_after",
+    "repeat_interval_secs",
+    "group_interval_secs",
+    "failing_after",
+];
