@@ -18,6 +18,18 @@ use crate::engine::{Report, Severity};
 /// Key prefix of operational alerts in the alert state.
 pub const OPERATIONAL: &str = "op:";
 
+/// An alert state's key as (alertname, segment): a segment label for data drift, `op:NAME`
+/// for an operational alert, `op:NAME:SINK` for lost notifications (segment `sink=SINK`).
+pub fn split_key(key: &str) -> (String, String) {
+    match key.strip_prefix(OPERATIONAL) {
+        Some(op) => match op.split_once(':') {
+            Some((name, sink)) => (name.to_owned(), format!("sink={sink}")),
+            None => (op.to_owned(), String::new()),
+        },
+        None => (DATA_DRIFT.to_owned(), key.to_owned()),
+    }
+}
+
 /// How one monitor's notifications are routed, compiled from its configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Routing {

@@ -47,14 +47,7 @@ async fn monitors(State(s): State<Arc<Shared>>) -> impl IntoResponse {
                 .unwrap_or_default()
                 .into_iter()
                 .map(|(key, f)| {
-                    // Keys: a segment label, op:NAME, or op:NAME:SINK for lost notifications.
-                    let (alertname, segment) = match key.strip_prefix(crate::alerts::route::OPERATIONAL) {
-                        Some(op) => match op.split_once(':') {
-                            Some((name, sink)) => (name.to_owned(), format!("sink={sink}")),
-                            None => (op.to_owned(), String::new()),
-                        },
-                        None => (crate::alerts::payload::DATA_DRIFT.to_owned(), key),
-                    };
+                    let (alertname, segment) = crate::alerts::route::split_key(&key);
                     super::FiringAlert {
                         alertname,
                         segment,

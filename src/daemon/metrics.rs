@@ -32,6 +32,19 @@ pub struct SinkLabel {
     pub sink: String,
 }
 
+/// A firing alert's labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AlertLabel {
+    /// Monitor id.
+    pub monitor: String,
+    /// `DataDrift` or an operational alert name.
+    pub alertname: String,
+    /// Segment label (`sink=NAME` for lost notifications).
+    pub segment: String,
+    /// warning or critical.
+    pub severity: String,
+}
+
 /// Per test labels.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TestLabel {
@@ -76,6 +89,8 @@ pub struct Metrics {
     pub outbox_depth: Family<SinkLabel, Gauge>,
     /// Age of the oldest pending notification per sink (seconds).
     pub outbox_oldest_age: Family<SinkLabel, Gauge<f64, AtomicU64>>,
+    /// 1 per alert firing now (series disappear when they resolve).
+    pub alerts_firing: Family<AlertLabel, Gauge>,
 }
 
 impl Default for Metrics {
@@ -96,6 +111,7 @@ impl Default for Metrics {
             dead: Family::default(),
             outbox_depth: Family::default(),
             outbox_oldest_age: Family::default(),
+            alerts_firing: Family::default(),
             registry: Registry::default(),
         };
         registry.register("runs", "Polling cycles run per monitor", m.runs.clone());
@@ -140,6 +156,11 @@ impl Default for Metrics {
             "Age of the oldest notification waiting for delivery per sink",
             m.outbox_oldest_age.clone(),
         );
+        registry.register(
+            "alerts_firing",
+            "1 per alert firing now, by monitor, alert name, segment and severity",
+            m.alerts_firing.clone(),
+        );
         Metrics { registry, ..m }
     }
 }
@@ -168,6 +189,13 @@ impl Metrics {
         m.dead.get_or_create(&sink).inc();
         m.outbox_depth.get_or_create(&sink).set(0);
         m.outbox_oldest_age.get_or_create(&sink).set(0.0);
+        let alert = AlertLabel {
+            monitor: "m".into(),
+            alertname: "DataDrift".into(),
+            segment: String::new(),
+            severity: "critical".into(),
+        };
+        m.alerts_firing.get_or_create(&alert).set(1);
         m
     }
 

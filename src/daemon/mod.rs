@@ -154,13 +154,23 @@ pub struct MonitorRun {
     /// With `[segments]`: the reference's rows per segment label, profiled.
     reference_segments: Option<Arc<std::collections::HashMap<String, Arc<dyn Table + Send>>>>,
     last_new_file_ms: i64,
+    /// The `drift_alerts_firing` series set last time, to remove those that resolved.
+    firing_series: Vec<metrics::AlertLabel>,
 }
 
 impl MonitorRun {
     /// Prepares a monitor; unsupported window types fail here, clearly.
     pub fn new(monitor: Monitor, routing: Routing) -> Result<MonitorRun> {
         let store = SourceStore::new(&monitor.source.path).with_context(|| format!("monitor {}", monitor.id))?;
-        Ok(MonitorRun { monitor, routing, store, reference: None, reference_segments: None, last_new_file_ms: 0 })
+        Ok(MonitorRun {
+            monitor,
+            routing,
+            store,
+            reference: None,
+            reference_segments: None,
+            last_new_file_ms: 0,
+            firing_series: Vec::new(),
+        })
     }
 }
 
@@ -424,7 +434,7 @@ fn load_reference_segments(
 }
 
 /// Updates the status and metrics after a cycle and observes the operational alerts.
-fn record(shared: &Shared, run: &MonitorRun, result: &Result<CycleOutcome>, now: i64) {
+fn record(shared: &Shared, run: &mut MonitorRun, result: &Result<CycleOutcome>, now: i64) {
     let id = &run.monitor.id;
     let label = MonitorLabel { monitor: id.clone() };
     let quarantined = shared.state.lock().ok().and_then(|st| st.quarantined(id).ok()).map_or(0, |q| q.len());
@@ -498,6 +508,22 @@ fn record(shared: &Shared, run: &MonitorRun, result: &Result<CycleOutcome>, now:
             }
         }
     }
+    // What fires now, as gauges: set the current series, remove those that resolved.
+    let firing = shared.state().and_then(|mut st| st.firing(id)).unwrap_or_default();
+    let current: Vec<metrics::AlertLabel> = firing
+        .into_iter()
+        .map(|(key, f)| {
+            let (alertname, segment) = crate::alerts::route::split_key(&key);
+            metrics::AlertLabel { monitor: id.clone(), alertname, segment, severity: f.severity.as_str().into() }
+        })
+        .collect();
+    for old in run.firing_series.iter().filter(|l| !current.contains(l)) {
+        shared.metrics.alerts_firing.remove(old);
+    }
+    for l in &current {
+        shared.metrics.alerts_firing.get_or_create(l).set(1);
+    }
+    run.firing_series = current;
 }
 
 /// Opens the state and prepares every monitor; a monitor that cannot start is an error.
@@ -624,7 +650,7 @@ async fn monitor_loop(shared: Arc<Shared>, mut run: MonitorRun, mut stop: tokio:
         let result = cycle(&shared, &mut run, now).await;
         failures = if result.is_ok() { 0 } else { failures + 1 };
         let settles = result.as_ref().ok().and_then(|o| o.next_settle_ms);
-        record(&shared, &run, &result, now);
+        record(&shared, &mut run, &result, now);
         let mut wait = backoff(run.monitor.source.poll, failures);
         // Wake up when a waiting file settles, if that is sooner: latency is settle + evaluation.
         if let Some(at) = settles

@@ -664,18 +664,25 @@ fn a_stale_source_pages_and_resolves_when_files_arrive() {
     let text = |r: &crate::receiver::Received| r.body["text"].as_str().unwrap_or_default().to_owned();
     let port = drift::config::load(&config).unwrap().listen.port();
     let stale = wait_for(20, || rx.received().iter().map(text).find(|t| t.contains(SOURCE_STALE)));
-    // The status API shows what fires.
+    // The status API and the metrics show what fires.
     let status = crate::support::http_get(port, "/api/v1/monitors").map(|(_, body)| body).unwrap_or_default();
+    let series =
+        r#"drift_alerts_firing{monitor="model",alertname="DriftSourceStale",segment="",severity="critical"} 1"#;
+    let metrics = || crate::support::http_get(port, "/metrics").map(|(_, body)| body).unwrap_or_default();
+    let gauge_while_stale = wait_for(5, || metrics().contains(series).then_some(())).is_some();
     let resolved = stale.as_ref().and_then(|_| {
         land(dir.path(), "1.parquet", 0.0, 2);
         wait_for(20, || rx.received().iter().map(text).find(|t| t.contains("DriftSourceStale resolved")))
     });
+    let gauge_gone = wait_for(10, || (!metrics().contains("DriftSourceStale")).then_some(())).is_some();
     let _ = daemon.kill();
     let _ = daemon.wait();
     let stale = stale.expect("a stale-source alert");
     let status: serde_json::Value = serde_json::from_str(&status).unwrap();
     assert_eq!(status[0]["firing"][0]["alertname"], SOURCE_STALE, "{status}");
     assert_eq!(status[0]["stale"], true);
+    assert!(gauge_while_stale, "drift_alerts_firing shows the stale-source alert");
+    assert!(gauge_gone, "and drops it once resolved");
     assert!(stale.contains("no new file in") && stale.contains("stale_after_secs = 1"), "{stale}");
     assert!(
         resolved.is_some(),
