@@ -4,10 +4,11 @@
 //! the window, so an evaluation and the notifications it causes commit together.
 //!
 //! Alerts are kept per monitor under a key: a segment label for data drift (`""` for the
-//! whole window) and `op:ALERTNAME` for the operational alerts (stale source, failing monitor).
-//! A firing notification goes to the sinks of its severity; a resolved one to the sinks the
-//! alert last fired on, except those with `send_resolved = false`. A silenced notification is
-//! still returned, marked, so it is recorded rather than sent.
+//! whole window), `op:ALERTNAME` for the operational alerts (stale source, failing monitor) and
+//! `op:DriftNotificationDeadLettered:SINK` for lost notifications. A firing notification goes
+//! to the sinks of its severity; a resolved one to every sink the alert paged, except those
+//! with `send_resolved = false`. A silenced notification is still returned, marked, so it is
+//! recorded rather than sent.
 
 use std::collections::{BTreeMap, BTreeSet};
 
