@@ -144,6 +144,21 @@ pub enum AlertCommand {
     Test(AlertTestArgs),
     /// List notifications, newest first, with their delivery status.
     List(AlertListArgs),
+    /// Queue dead-lettered notifications again (after fixing the sink): by id, or all of a sink.
+    Retry(AlertRetryArgs),
+}
+
+/// `drift alert retry` arguments.
+#[derive(Debug, Args)]
+pub struct AlertRetryArgs {
+    /// The daemon file.
+    #[arg(long, short = 'c')]
+    pub config: PathBuf,
+    /// Notification ids (from `drift alert list --status dead`).
+    pub ids: Vec<i64>,
+    /// Every dead-lettered notification of this sink.
+    #[arg(long, conflicts_with = "ids")]
+    pub sink: Option<String>,
 }
 
 /// `drift alert test` arguments.
@@ -166,6 +181,9 @@ pub struct AlertListArgs {
     /// Only this monitor.
     #[arg(long, short = 'm')]
     pub monitor: Option<String>,
+    /// Only notifications in this state: pending, delivered, dead or silenced.
+    #[arg(long, value_parser = ["pending", "delivered", "dead", "silenced"])]
+    pub status: Option<String>,
     /// How many, newest first.
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
@@ -792,9 +810,9 @@ pub fn alert(cmd: &AlertCommand) -> Result<i32> {
         AlertCommand::List(a) => {
             let cfg = load(&a.config)?;
             let st = crate::state::State::open_read_only(&cfg.state_dir)?;
-            let rows = st.notifications(a.monitor.as_deref(), a.limit)?;
+            let rows = st.notifications(a.monitor.as_deref(), a.status.as_deref(), a.limit)?;
             if rows.is_empty() {
-                println!("no notifications yet");
+                println!("no notifications{}", a.status.as_ref().map_or(" yet".to_owned(), |s| format!(" {s}")));
             }
             for r in rows {
                 println!(
@@ -810,6 +828,28 @@ pub fn alert(cmd: &AlertCommand) -> Result<i32> {
                     r.last_error.map_or(String::new(), |e| format!("  last error: {e}"))
                 );
             }
+            Ok(exit::OK)
+        }
+        AlertCommand::Retry(a) => {
+            let cfg = load(&a.config)?;
+            if a.ids.is_empty() && a.sink.is_none() {
+                anyhow::bail!("give notification ids (see `drift alert list --status dead`) or --sink NAME");
+            }
+            if let Some(sink) = &a.sink
+                && !cfg.sinks.contains_key(sink)
+            {
+                let known: Vec<&str> = cfg.sinks.keys().map(String::as_str).collect();
+                anyhow::bail!("no sink {sink:?} in {}; sinks: {}", a.config.display(), known.join(", "));
+            }
+            let mut st = crate::state::State::open_shared(&cfg.state_dir)?;
+            let n = st.outbox_requeue(&a.ids, a.sink.as_deref(), crate::daemon::now_ms())?;
+            if n == 0 {
+                anyhow::bail!("nothing to retry: no such dead-lettered notification");
+            }
+            println!(
+                "{n} notification(s) queued again; the running daemon delivers them within a minute, in their original order \
+                 (`drift run --once` delivers them now)"
+            );
             Ok(exit::OK)
         }
     }

@@ -992,14 +992,15 @@ impl State {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// The latest `limit` notifications, newest first (optionally of one monitor).
-    pub fn notifications(&self, monitor: Option<&str>, limit: usize) -> Result<Vec<OutboxRow>> {
+    /// The latest `limit` notifications, newest first (optionally of one monitor, in one
+    /// status).
+    pub fn notifications(&self, monitor: Option<&str>, status: Option<&str>, limit: usize) -> Result<Vec<OutboxRow>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, sink, monitor, alertname, window_id, resolved, status, attempts, created_ms, updated_ms,
                  last_error, idempotency_key
-             FROM outbox WHERE ?1 IS NULL OR monitor = ?1 ORDER BY id DESC LIMIT ?2",
+             FROM outbox WHERE (?1 IS NULL OR monitor = ?1) AND (?3 IS NULL OR status = ?3) ORDER BY id DESC LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![monitor, limit as i64], |r| {
+        let rows = stmt.query_map(params![monitor, limit as i64, status], |r| {
             Ok(OutboxRow {
                 id: r.get(0)?,
                 sink: r.get(1)?,
@@ -1016,6 +1017,24 @@ impl State {
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Queues dead-lettered notifications again (by id, or every one of `sink`): pending, due
+    /// now, attempts and age counted afresh. They keep their ids, so each sink still receives
+    /// in the original order. Returns how many.
+    pub fn outbox_requeue(&mut self, ids: &[i64], sink: Option<&str>, now_ms: i64) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        let requeue = "UPDATE outbox SET status = 'pending', attempts = 0, created_ms = ?2, next_attempt_ms = ?2,
+                 updated_ms = ?2";
+        if let Some(sink) = sink {
+            n += tx.execute(&format!("{requeue} WHERE status = 'dead' AND sink = ?1"), params![sink, now_ms])?;
+        }
+        for id in ids {
+            n += tx.execute(&format!("{requeue} WHERE status = 'dead' AND id = ?1"), params![id, now_ms])?;
+        }
+        tx.commit()?;
+        Ok(n)
     }
 
     /// Adds a silence; returns its id.

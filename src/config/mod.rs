@@ -640,7 +640,8 @@ impl Config {
             operational: m.alerts.operational.clone(),
             failing_after: m.alerts.failing_after,
             no_resolved: self.sinks.iter().filter(|(_, s)| !s.send_resolved()).map(|(n, _)| n.clone()).collect(),
-            external_url: self.external_url.clone(),
+            // Monitor ids are letters, digits, '-' and '_': safe in a URL as they are.
+            external_url: self.external_url.as_ref().map(|u| u.replace("{monitor}", &m.id)),
         }
     }
 }

@@ -136,7 +136,7 @@ impl Lib {
 
     /// The Slack sink's outbox rows, oldest first.
     fn slack_rows(&self) -> Vec<OutboxRow> {
-        let mut rows = self.state.lock().unwrap().notifications(None, 1000).unwrap();
+        let mut rows = self.state.lock().unwrap().notifications(None, None, 1000).unwrap();
         rows.retain(|r| r.sink == "slack");
         rows.reverse();
         rows
@@ -230,7 +230,7 @@ fn slack_answers_drive_delivery_retries_and_dead_letters() {
     assert_eq!(lib.slack_rows().pop().unwrap().status, "delivered");
 
     // Nothing secret in what was stored.
-    for r in lib.state.lock().unwrap().notifications(None, 1000).unwrap() {
+    for r in lib.state.lock().unwrap().notifications(None, None, 1000).unwrap() {
         assert!(!format!("{r:?}").contains("SECRET"), "{r:?}");
     }
     assert!(!lib.metrics.encode().contains("SECRET"));
@@ -257,7 +257,7 @@ fn connection_refused_for_two_minutes_then_everything_arrives_in_order() {
     lib.queue(5, T0);
     let keys: Vec<String> = {
         let st = lib.state.lock().unwrap();
-        let mut rows = st.notifications(None, 100).unwrap();
+        let mut rows = st.notifications(None, None, 100).unwrap();
         rows.retain(|r| r.sink == "slack");
         rows.reverse();
         assert_eq!(rows.len(), 5);
@@ -369,9 +369,9 @@ fn still_undelivered_after_max_age_is_dead_lettered_and_retention_keeps_what_is_
     // Retention: finished notifications older than the cut-off go, pending ones stay.
     lib.queue(1, T0 + 2 * day);
     let mut st = lib.state.lock().unwrap();
-    let before = st.notifications(None, 100).unwrap().len();
+    let before = st.notifications(None, None, 100).unwrap().len();
     st.prune(0, 0, T0 + 2 * day).unwrap();
-    let left = st.notifications(None, 100).unwrap();
+    let left = st.notifications(None, None, 100).unwrap();
     assert!(left.len() < before);
     assert!(left.iter().all(|r| r.created_ms >= T0 + 2 * day - 10 || r.status == "pending"), "{left:?}");
     assert!(left.iter().any(|r| r.sink == "slack" && r.status == "pending"));
@@ -719,4 +719,44 @@ fn commands_that_never_send_need_no_webhook_secret() {
     let out = drift(&["alert", "test", "--config", s(&config), "--sink", "slack"]);
     assert_eq!(out.status.code(), Some(2), "alert test needs the secret");
     drop(dir);
+}
+
+#[test]
+fn dead_letters_can_be_queued_again_once_the_sink_is_fixed() {
+    let rx = Receiver::start(0, vec![Reply::Status(404, "no_service", None)]);
+    let (dir, config) = config_dir(&rx.url("/services/x"), "");
+    let root = dir.path();
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("external_url = \"https://grafana.example/d/drift?var-monitor={{monitor}}\"\n{text}"),
+    )
+    .unwrap();
+    land(root, "1.parquet", 1.0, 2);
+    let (code, out) = once(&config);
+    assert_eq!(code, 0, "{out}");
+    let dead = String::from_utf8_lossy(&drift(&["alert", "list", "--status", "dead", "--config", s(&config)]).stdout)
+        .into_owned();
+    let line = dead.lines().find(|l| l.contains("slack")).unwrap_or_else(|| panic!("{dead}"));
+    assert!(line.contains("DataDrift window 1") && line.contains("HTTP 404: no_service"), "{dead}");
+    let id = line.split_whitespace().next().unwrap();
+
+    // Fixed (the receiver answers 200 now): queue it again by id; a second retry finds nothing.
+    let out = drift(&["alert", "retry", "--config", s(&config), id]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = drift(&["alert", "retry", "--config", s(&config), id]);
+    assert_eq!(out.status.code(), Some(2), "only dead letters are retried");
+    let (code, out) = once(&config);
+    assert_eq!(code, 0, "{out}");
+    let got = rx.received();
+    assert_eq!(got.len(), 2, "the 404, then the retry");
+    assert_eq!(got[0].idempotency_key, got[1].idempotency_key);
+    let link = got[1].body["blocks"].as_array().unwrap().last().unwrap()["text"]["text"].as_str().unwrap().to_owned();
+    assert!(link.contains("var-monitor=model"), "external_url's {{monitor}} is filled in: {link}");
+    let delivered =
+        String::from_utf8_lossy(&drift(&["alert", "list", "--status", "delivered", "--config", s(&config)]).stdout)
+            .into_owned();
+    assert!(delivered.lines().any(|l| l.starts_with(&format!("{id:>5}")) && l.contains("slack")), "{delivered}");
+    let out = drift(&["alert", "retry", "--config", s(&config), "--sink", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
 }
