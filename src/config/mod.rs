@@ -256,7 +256,7 @@ pub struct Alerts {
     /// For operational alerts (stale source, failing monitor, lost notification); defaults
     /// to `critical`.
     pub operational: Vec<String>,
-    /// Fire after, resolve after, repeat interval.
+    /// Fire after, resolve after, repeat and group intervals.
     pub policy: crate::alerts::lifecycle::Policy,
     /// Consecutive failed cycles before the monitor-failing alert fires.
     pub failing_after: u32,
@@ -425,7 +425,8 @@ pub fn load(file: &Path) -> Result<Config, ConfigErrors> {
 }
 
 /// As [`load`], but without reading secrets (their values are left empty): for commands that
-/// never send (`history`, `silence`, `alert list`), so an operator's shell needs no webhook URL.
+/// never send (`history`, `silence`, `alert list`, `alert retry`), so an operator's shell needs no
+/// webhook URL.
 pub fn load_without_secrets(file: &Path) -> Result<Config, ConfigErrors> {
     load_with(file, false)
 }
