@@ -21,19 +21,24 @@ pub mod slack;
 pub(crate) mod testing {
     use crate::engine::Report;
 
+    /// A dataset of one in-memory Parquet file made of these columns.
+    pub(crate) fn table(cols: Vec<(&str, arrow_array::ArrayRef)>) -> crate::source::Dataset {
+        let batch = arrow_array::RecordBatch::try_from_iter(cols).unwrap();
+        let mut buf = Vec::new();
+        let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let f = crate::source::open_bytes(std::path::Path::new("t.parquet"), buf.into()).unwrap();
+        crate::source::Dataset::from_files("t", vec![f]).unwrap()
+    }
+
     /// `x` shifted by `shift` against `x` (uniform on [0, 1), 2000 rows a side), with PSI never
     /// critical, so that the KS floors alone set the severity (0.15: warning, 0.5: critical).
     pub(crate) fn shifted_report(shift: f64) -> Report {
         use arrow_array::{ArrayRef, Float64Array};
         let side = |shift: f64| {
             let x = std::sync::Arc::new(Float64Array::from_iter_values((0..2000).map(|i| i as f64 / 2000.0 + shift)));
-            let batch = arrow_array::RecordBatch::try_from_iter(vec![("x", x as ArrayRef)]).unwrap();
-            let mut buf = Vec::new();
-            let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), None).unwrap();
-            w.write(&batch).unwrap();
-            w.close().unwrap();
-            let f = crate::source::open_bytes(std::path::Path::new("t.parquet"), buf.into()).unwrap();
-            crate::source::Dataset::from_files("t", vec![f]).unwrap()
+            table(vec![("x", x as ArrayRef)])
         };
         let policy = crate::engine::Policy {
             psi: crate::engine::Floors { warning: 0.1, critical: f64::MAX },

@@ -349,16 +349,6 @@ mod tests {
         );
     }
 
-    fn table(cols: Vec<(&str, arrow_array::ArrayRef)>) -> crate::source::Dataset {
-        let batch = arrow_array::RecordBatch::try_from_iter(cols).unwrap();
-        let mut buf = Vec::new();
-        let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), None).unwrap();
-        w.write(&batch).unwrap();
-        w.close().unwrap();
-        let f = crate::source::open_bytes(std::path::Path::new("t.parquet"), buf.into()).unwrap();
-        crate::source::Dataset::from_files("t", vec![f]).unwrap()
-    }
-
     #[test]
     fn findings_list_drifted_tests_and_schema_changes_of_a_real_report() {
         use arrow_array::{ArrayRef, Float64Array, StringArray};
@@ -368,6 +358,7 @@ mod tests {
             Arc::new(Float64Array::from_iter_values((0..n).map(|i| i as f64 / n as f64 + shift))) as ArrayRef
         };
         let k = Arc::new(StringArray::from_iter_values((0..n).map(|i| ["a", "b"][i % 2]))) as ArrayRef;
+        let table = crate::alerts::testing::table;
         let reference = table(vec![("x", x(0.0)), ("y", x(0.0)), ("gone", x(0.0)), ("k", k.clone())]);
         let current = table(vec![("x", x(0.5)), ("y", x(0.0)), ("k", k)]);
         let report = crate::check::run_check(
