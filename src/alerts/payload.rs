@@ -145,25 +145,37 @@ pub struct Notification {
 }
 
 impl Notification {
-    /// The message `drift alert test` sends: marked as a test everywhere it shows.
-    pub fn test(sink: &str, external_url: Option<String>, now_ms: i64) -> Notification {
+    /// A firing notification of `alertname` about `monitor`, decided at `at_ms`, with nothing
+    /// else said yet: the whole window, no window, no rows, no findings, no receiver.
+    pub fn new(alertname: &str, monitor: &str, at_ms: i64) -> Notification {
         Notification {
-            alertname: "DriftTest".into(),
-            detail: Some("a test message from `drift alert test`: delivery works; nothing to do".into()),
-            test: true,
-            at_ms: now_ms,
-            monitor: "drift-test".into(),
+            alertname: alertname.into(),
+            detail: None,
+            test: false,
+            at_ms,
+            monitor: monitor.into(),
             segment: String::new(),
             resolved: false,
             severity: Severity::None,
-            starts_at_ms: now_ms,
+            starts_at_ms: at_ms,
             ends_at_ms: None,
             window: 0,
             rows_current: 0,
             rows_reference: 0,
             findings: Vec::new(),
+            external_url: None,
+            receiver: String::new(),
+        }
+    }
+
+    /// The message `drift alert test` sends: marked as a test everywhere it shows.
+    pub fn test(sink: &str, external_url: Option<String>, now_ms: i64) -> Notification {
+        Notification {
+            detail: Some("a test message from `drift alert test`: delivery works; nothing to do".into()),
+            test: true,
             external_url,
             receiver: sink.into(),
+            ..Notification::new("DriftTest", "drift-test", now_ms)
         }
     }
 
@@ -301,16 +313,7 @@ mod tests {
             summary: Some("median 0.5 -> 1".into()),
         };
         Notification {
-            alertname: DATA_DRIFT.into(),
-            detail: None,
-            test: false,
-            at_ms: 1_795_000_000_000,
-            monitor: "checkout".into(),
-            segment: String::new(),
-            resolved: false,
             severity: Severity::Critical,
-            starts_at_ms: 1_795_000_000_000,
-            ends_at_ms: None,
             window: 42,
             rows_current: 8000,
             rows_reference: 20000,
@@ -322,6 +325,7 @@ mod tests {
             ],
             external_url: Some("https://drift.example/monitors/checkout".into()),
             receiver: "oncall".into(),
+            ..Notification::new(DATA_DRIFT, "checkout", 1_795_000_000_000)
         }
     }
 

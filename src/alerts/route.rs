@@ -158,22 +158,12 @@ fn notification(
             .map_or(r.current.rows, |(_, rows)| *rows),
     };
     let base = Notification {
-        alertname: DATA_DRIFT.into(),
-        detail: None,
-        test: false,
-        at_ms: now_ms,
-        monitor: routing.monitor.clone(),
         segment: key.to_owned(),
-        resolved: false,
-        severity: Severity::None,
-        starts_at_ms: now_ms,
-        ends_at_ms: None,
         window: window_id,
         rows_current,
         rows_reference: r.reference.rows,
-        findings: Vec::new(),
         external_url: routing.external_url.clone(),
-        receiver: String::new(),
+        ..Notification::new(DATA_DRIFT, &routing.monitor, now_ms)
     };
     let (n, sinks, columns) = match notify {
         Notify::Firing(_) => {
@@ -289,22 +279,13 @@ pub fn operational(
         (problem, _) => problem.map(str::to_owned),
     };
     let n = Notification {
-        alertname: op.alertname.into(),
         detail,
-        test: false,
-        at_ms: now_ms,
-        monitor: routing.monitor.clone(),
-        segment: String::new(),
         resolved,
         severity: Severity::Critical,
         starts_at_ms: starts,
         ends_at_ms: ends,
-        window: 0,
-        rows_current: 0,
-        rows_reference: 0,
-        findings: Vec::new(),
         external_url: routing.external_url.clone(),
-        receiver: String::new(),
+        ..Notification::new(op.alertname, &routing.monitor, now_ms)
     };
     let sinks: Vec<String> = routing
         .operational

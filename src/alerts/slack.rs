@@ -165,22 +165,15 @@ mod tests {
 
     fn notification(findings: Vec<Finding>) -> Notification {
         Notification {
-            alertname: crate::alerts::payload::DATA_DRIFT.into(),
-            detail: None,
-            test: false,
-            at_ms: 1_795_000_000_000,
-            monitor: "checkout".into(),
             segment: "region=eu".into(),
-            resolved: false,
             severity: Severity::Critical,
-            starts_at_ms: 1_795_000_000_000,
-            ends_at_ms: None,
             window: 42,
             rows_current: 8000,
             rows_reference: 20000,
             findings,
             external_url: Some("https://drift.example/monitors/checkout".into()),
             receiver: "slack".into(),
+            ..Notification::new(crate::alerts::payload::DATA_DRIFT, "checkout", 1_795_000_000_000)
         }
     }
 
