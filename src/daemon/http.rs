@@ -38,26 +38,6 @@ async fn metrics(State(s): State<Arc<Shared>>) -> impl IntoResponse {
 }
 
 async fn monitors(State(s): State<Arc<Shared>>) -> impl IntoResponse {
-    let mut list: Vec<super::MonitorStatus> =
-        s.status.lock().map(|m| m.values().cloned().collect()).unwrap_or_default();
-    if let Ok(mut st) = s.state() {
-        for m in &mut list {
-            m.firing = st
-                .firing(&m.id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(key, f)| {
-                    let (alertname, segment) = crate::alerts::route::split_key(&key);
-                    super::FiringAlert {
-                        alertname,
-                        segment,
-                        severity: f.severity,
-                        columns: f.columns.into_iter().collect(),
-                        since: crate::snapshot::rfc3339_ms(f.since_ms),
-                    }
-                })
-                .collect();
-        }
-    }
+    let list: Vec<super::MonitorStatus> = s.status.lock().map(|m| m.values().cloned().collect()).unwrap_or_default();
     axum::Json(list)
 }

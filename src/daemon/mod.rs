@@ -79,7 +79,7 @@ pub struct MonitorStatus {
     pub last_window: Option<WindowSummary>,
     /// No new file for `stale_after_secs`.
     pub stale: bool,
-    /// Alerts firing now (read from the state when the status is served).
+    /// Alerts firing now (as of the last cycle).
     pub firing: Vec<FiringAlert>,
 }
 
@@ -508,13 +508,31 @@ fn record(shared: &Shared, run: &mut MonitorRun, result: &Result<CycleOutcome>, 
             }
         }
     }
-    // What fires now, as gauges: set the current series, remove those that resolved.
-    let firing = shared.state().and_then(|mut st| st.firing(id)).unwrap_or_default();
-    let current: Vec<metrics::AlertLabel> = firing
+    // What fires now, read once for the status and the gauges: set the current series, remove
+    // those that resolved.
+    let firing: Vec<FiringAlert> = shared
+        .state()
+        .and_then(|mut st| st.firing(id))
+        .unwrap_or_default()
         .into_iter()
         .map(|(key, f)| {
             let (alertname, segment) = crate::alerts::route::split_key(&key);
-            metrics::AlertLabel { monitor: id.clone(), alertname, segment, severity: f.severity.as_str().into() }
+            FiringAlert {
+                alertname,
+                segment,
+                severity: f.severity,
+                columns: f.columns.into_iter().collect(),
+                since: crate::snapshot::rfc3339_ms(f.since_ms),
+            }
+        })
+        .collect();
+    let current: Vec<metrics::AlertLabel> = firing
+        .iter()
+        .map(|f| metrics::AlertLabel {
+            monitor: id.clone(),
+            alertname: f.alertname.clone(),
+            segment: f.segment.clone(),
+            severity: f.severity.as_str().into(),
         })
         .collect();
     for old in run.firing_series.iter().filter(|l| !current.contains(l)) {
@@ -524,6 +542,11 @@ fn record(shared: &Shared, run: &mut MonitorRun, result: &Result<CycleOutcome>, 
         shared.metrics.alerts_firing.get_or_create(l).set(1);
     }
     run.firing_series = current;
+    if let Ok(mut all) = shared.status.lock()
+        && let Some(s) = all.get_mut(id)
+    {
+        s.firing = firing;
+    }
 }
 
 /// Opens the state and prepares every monitor; a monitor that cannot start is an error.

@@ -665,7 +665,12 @@ fn a_stale_source_pages_and_resolves_when_files_arrive() {
     let port = drift::config::load(&config).unwrap().listen.port();
     let stale = wait_for(20, || rx.received().iter().map(text).find(|t| t.contains(SOURCE_STALE)));
     // The status API and the metrics show what fires.
-    let status = crate::support::http_get(port, "/api/v1/monitors").map(|(_, body)| body).unwrap_or_default();
+    // (Both are refreshed at the end of the cycle that queued the message: wait for it.)
+    let status = wait_for(5, || {
+        let body = crate::support::http_get(port, "/api/v1/monitors").map(|(_, body)| body)?;
+        body.contains(SOURCE_STALE).then_some(body)
+    })
+    .unwrap_or_default();
     let series =
         r#"drift_alerts_firing{monitor="model",alertname="DriftSourceStale",segment="",severity="critical"} 1"#;
     let metrics = || crate::support::http_get(port, "/metrics").map(|(_, body)| body).unwrap_or_default();
