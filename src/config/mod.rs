@@ -113,12 +113,17 @@ pub enum Sink {
 }
 
 impl Sink {
+    /// The HTTP settings of a Slack or webhook sink.
+    pub fn http(&self) -> Option<&HttpSink> {
+        match self {
+            Sink::Slack(h) | Sink::Webhook(h) => Some(h),
+            Sink::Log | Sink::File { .. } => None,
+        }
+    }
+
     /// Whether resolved messages go to this sink.
     pub fn send_resolved(&self) -> bool {
-        match self {
-            Sink::Log | Sink::File { .. } => true,
-            Sink::Slack(h) | Sink::Webhook(h) => h.send_resolved,
-        }
+        self.http().is_none_or(|h| h.send_resolved)
     }
 }
 

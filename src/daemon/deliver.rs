@@ -83,10 +83,7 @@ impl Deliverer {
                 soonest(now_ms);
                 continue;
             };
-            let min_interval = match sink {
-                Sink::Slack(h) | Sink::Webhook(h) => h.min_interval.as_millis() as i64,
-                Sink::Log | Sink::File { .. } => 0,
-            };
+            let min_interval = sink.http().map_or(0, |h| h.min_interval.as_millis() as i64);
             let at = self.last_sent.get(&p.sink).map_or(p.next_attempt_ms, |t| p.next_attempt_ms.max(t + min_interval));
             if at > now_ms {
                 soonest(at);
@@ -100,12 +97,10 @@ impl Deliverer {
         .await;
         for ((p, sink), tried) in due.iter().zip(tried) {
             let label = SinkLabel { sink: p.sink.clone() };
+            let defaults = Limits::default();
             let limits = Limits {
-                max_age_ms: match sink {
-                    Sink::Slack(h) | Sink::Webhook(h) => h.max_age.as_millis() as i64,
-                    Sink::Log | Sink::File { .. } => Limits::default().max_age_ms,
-                },
-                ..Limits::default()
+                max_age_ms: sink.http().map_or(defaults.max_age_ms, |h| h.max_age.as_millis() as i64),
+                ..defaults
             };
             let jitter = self.jitter();
             match retry::next(&tried.attempt, p.attempts + 1, p.created_ms, now_ms, jitter, &limits) {
