@@ -28,7 +28,7 @@ use drift::synth::Rng;
 use tempfile::TempDir;
 
 use crate::receiver::{Receiver, Reply};
-use crate::support::{drift, free_port, s, wait_for, write};
+use crate::support::{drift, free_port, s, spawn_run, wait_for, write};
 
 /// What a webhook URL's secret part looks like in these tests: it must never leak.
 const SECRET: &str = "T0SECRET/B0SECRET/XoXoSeCrEtToKeN";
@@ -478,13 +478,7 @@ fn a_notification_queued_before_a_kill_is_delivered_once_after_restart() {
     let port = free_port();
     let (dir, config) = config_dir(&format!("http://127.0.0.1:{port}/services/{SECRET}"), "");
     let root = dir.path();
-    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_drift"))
-        .args(["run", "--config", s(&config)])
-        .env("RUST_LOG", "info")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut daemon = spawn_run(&config, true);
     land(root, "1.parquet", 1.0, 2);
     // The window is evaluated and its notification queued; Slack is down, so it stays pending.
     let db = root.join("state/drift.sqlite3");
@@ -526,12 +520,7 @@ fn a_kill_during_the_send_redelivers_with_the_same_idempotency_key() {
     let root = dir.path();
     let text = std::fs::read_to_string(&config).unwrap().replace("timeout_secs = 1", "timeout_secs = 60");
     std::fs::write(&config, text).unwrap();
-    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_drift"))
-        .args(["run", "--config", s(&config)])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut daemon = spawn_run(&config, false);
     land(root, "1.parquet", 1.0, 2);
     let in_flight = wait_for(30, || (!rx.received().is_empty()).then_some(()));
     daemon.kill().unwrap();
@@ -654,13 +643,7 @@ fn paths(v: &serde_json::Value, at: &str) -> std::collections::BTreeSet<String> 
 fn a_stale_source_pages_and_resolves_when_files_arrive() {
     let rx = Receiver::start(0, vec![]);
     let (dir, config) = config_dir(&rx.url("/hook"), "stale_after_secs = 1\n");
-    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_drift"))
-        .args(["run", "--config", s(&config)])
-        .env("RUST_LOG", "info")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut daemon = spawn_run(&config, false);
     let text = |r: &crate::receiver::Received| r.body["text"].as_str().unwrap_or_default().to_owned();
     let port = drift::config::load(&config).unwrap().listen.port();
     let stale = wait_for(20, || rx.received().iter().map(text).find(|t| t.contains(SOURCE_STALE)));

@@ -167,13 +167,7 @@ fn a_broken_monitor_does_not_stop_another() {
 }
 
 fn spawn_daemon(st: &Setup) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_drift"))
-        .args(["run", "--config", s(&st.config)])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    crate::support::spawn_run(&st.config, true)
 }
 
 fn signal(child: &Child, sig: &str) {

@@ -26,6 +26,18 @@ pub fn drift(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_drift")).args(args).env_remove("RUST_LOG").output().unwrap()
 }
 
+/// Starts `drift run --config CONFIG` at log level info, stdout discarded, stderr piped (to
+/// read with `wait_with_output`) or discarded.
+pub fn spawn_run(config: &Path, capture_stderr: bool) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_drift"))
+        .args(["run", "--config", s(config)])
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(if capture_stderr { std::process::Stdio::piped() } else { std::process::Stdio::null() })
+        .spawn()
+        .unwrap()
+}
+
 /// Runs `drift check --format json` and parses the report.
 pub fn check_json(reference: &[&str], current: &[&str], extra: &[&str]) -> (i32, serde_json::Value) {
     let mut args = vec!["check", "--format", "json", "--reference"];
