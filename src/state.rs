@@ -930,19 +930,18 @@ impl State {
 
     /// Marks a notification delivered; with `recovered` (the monitor's routing and the sink),
     /// resolves, in the same transaction, a firing lost-notification alert of that sink.
-    pub fn outbox_delivered(&mut self, id: i64, recovered: Option<(&Routing, &str)>, now_ms: i64) -> Result<usize> {
+    pub fn outbox_delivered(&mut self, id: i64, recovered: Option<(&Routing, &str)>, now_ms: i64) -> Result<()> {
         let tx = self.conn.transaction()?;
         tx.execute(
             "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, updated_ms = ?2, last_error = NULL
              WHERE id = ?1",
             params![id, now_ms],
         )?;
-        let queued = match recovered {
-            Some((routing, sink)) => observe(&tx, routing, &Operational::delivery(sink, None), true, now_ms)?,
-            None => 0,
-        };
+        if let Some((routing, sink)) = recovered {
+            observe(&tx, routing, &Operational::delivery(sink, None), true, now_ms)?;
+        }
         tx.commit()?;
-        Ok(queued)
+        Ok(())
     }
 
     /// Records a failed attempt and when to try again.
@@ -964,21 +963,18 @@ impl State {
         error: &str,
         lost: Option<(&Routing, &str, &str)>,
         now_ms: i64,
-    ) -> Result<usize> {
+    ) -> Result<()> {
         let tx = self.conn.transaction()?;
         tx.execute(
             "UPDATE outbox SET status = 'dead', attempts = attempts + 1, updated_ms = ?2, last_error = ?3
              WHERE id = ?1",
             params![id, now_ms, error],
         )?;
-        let queued = match lost {
-            Some((routing, sink, what)) => {
-                observe(&tx, routing, &Operational::delivery(sink, Some(what)), false, now_ms)?
-            }
-            None => 0,
-        };
+        if let Some((routing, sink, what)) = lost {
+            observe(&tx, routing, &Operational::delivery(sink, Some(what)), false, now_ms)?;
+        }
         tx.commit()?;
-        Ok(queued)
+        Ok(())
     }
 
     /// Pending notifications per sink.
