@@ -574,10 +574,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
 /// Runs `drift history`; returns the exit code.
 pub fn history(args: &HistoryArgs) -> Result<i32> {
     let cfg = load(&args.config)?;
-    if !cfg.monitors.iter().any(|m| m.id == args.monitor) {
-        let ids: Vec<&str> = cfg.monitors.iter().map(|m| m.id.as_str()).collect();
-        anyhow::bail!("no monitor {:?} in {}; monitors: {}", args.monitor, args.config.display(), ids.join(", "));
-    }
+    known_monitor(&cfg, &args.monitor)?;
     let state = crate::state::State::open_read_only(&cfg.state_dir)?;
     let windows = state.history(&args.monitor, args.limit)?;
     let mut out = String::new();
@@ -636,6 +633,23 @@ fn load(config: &std::path::Path) -> Result<crate::config::Config> {
     crate::config::load_without_secrets(config).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
+/// The configured monitor `id`, or an error listing those there are.
+fn known_monitor(cfg: &crate::config::Config, id: &str) -> Result<()> {
+    if cfg.monitors.iter().any(|m| m.id == id) {
+        return Ok(());
+    }
+    let ids: Vec<&str> = cfg.monitors.iter().map(|m| m.id.as_str()).collect();
+    anyhow::bail!("no monitor {id:?} in {}; monitors: {}", cfg.file.display(), ids.join(", "))
+}
+
+/// The configured sink `name`, or an error listing those there are.
+fn known_sink<'a>(cfg: &'a crate::config::Config, name: &str) -> Result<&'a crate::config::Sink> {
+    cfg.sinks.get(name).ok_or_else(|| {
+        let known: Vec<&str> = cfg.sinks.keys().map(String::as_str).collect();
+        anyhow::anyhow!("no sink {name:?} in {}; sinks: {}", cfg.file.display(), known.join(", "))
+    })
+}
+
 /// Parses `--until`: an RFC 3339 time, or a duration from `now_ms` (`90s`, `90m`, `2h`, `3d`).
 pub fn parse_until(text: &str, now_ms: i64) -> Result<i64, String> {
     let t = text.trim();
@@ -653,60 +667,11 @@ pub fn parse_until(text: &str, now_ms: i64) -> Result<i64, String> {
     {
         return Ok(now_ms + n.saturating_mul(ms));
     }
-    parse_rfc3339_ms(t).ok_or_else(|| {
+    crate::snapshot::parse_rfc3339_ms(t).ok_or_else(|| {
         format!(
             "--until {text:?}: give an RFC 3339 time such as 2026-11-27T08:00:00Z, or a duration such as 90m, 2h, 3d"
         )
     })
-}
-
-/// `YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM|-HH:MM)` as ms since the epoch.
-pub fn parse_rfc3339_ms(t: &str) -> Option<i64> {
-    let b = t.as_bytes();
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !matches!(b[10], b'T' | b't' | b' ')
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| t.get(r)?.parse::<i64>().ok();
-    let (y, mo, d, h, mi, s) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
-        return None;
-    }
-    let mut i = 19;
-    let mut ms = 0;
-    if b[i] == b'.' {
-        let start = i + 1;
-        i = start;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        let frac = t.get(start..i)?;
-        if frac.is_empty() {
-            return None;
-        }
-        ms = format!("{:0<3}", &frac[..frac.len().min(3)]).parse::<i64>().ok()?;
-    }
-    let offset_min = match t.get(i..)? {
-        "Z" | "z" => 0,
-        o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) && &o[3..4] == ":" => {
-            let m = o[1..3].parse::<i64>().ok()? * 60 + o[4..6].parse::<i64>().ok()?;
-            if o.starts_with('-') { -m } else { m }
-        }
-        _ => return None,
-    };
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let (y2, m2) = if mo <= 2 { (y - 1, mo + 9) } else { (y, mo - 3) };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let doy = (153 * m2 + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(((days * 86_400 + h * 3600 + mi * 60 + s - offset_min * 60) * 1000) + ms)
 }
 
 /// Runs `drift silence ...`; returns the exit code.
@@ -715,10 +680,7 @@ pub fn silence(cmd: &SilenceCommand) -> Result<i32> {
     match cmd {
         SilenceCommand::Add(a) => {
             let cfg = load(&a.config)?;
-            if !cfg.monitors.iter().any(|m| m.id == a.monitor) {
-                let ids: Vec<&str> = cfg.monitors.iter().map(|m| m.id.as_str()).collect();
-                anyhow::bail!("no monitor {:?} in {}; monitors: {}", a.monitor, a.config.display(), ids.join(", "));
-            }
+            known_monitor(&cfg, &a.monitor)?;
             let until_ms = parse_until(&a.until, now).map_err(anyhow::Error::msg)?;
             if until_ms <= now {
                 anyhow::bail!("--until {:?} is in the past", a.until);
@@ -790,10 +752,7 @@ pub fn alert(cmd: &AlertCommand) -> Result<i32> {
     match cmd {
         AlertCommand::Test(a) => {
             let cfg = crate::config::load(&a.config).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let Some(sink) = cfg.sinks.get(&a.sink) else {
-                let known: Vec<&str> = cfg.sinks.keys().map(String::as_str).collect();
-                anyhow::bail!("no sink {:?} in {}; sinks: {}", a.sink, a.config.display(), known.join(", "));
-            };
+            let sink = known_sink(&cfg, &a.sink)?;
             let n =
                 crate::alerts::payload::Notification::test(&a.sink, cfg.external_url.clone(), crate::daemon::now_ms());
             match runtime()?.block_on(crate::daemon::deliver::send_once(&a.sink, sink, &n))? {
@@ -835,11 +794,8 @@ pub fn alert(cmd: &AlertCommand) -> Result<i32> {
             if a.ids.is_empty() && a.sink.is_none() {
                 anyhow::bail!("give notification ids (see `drift alert list --status dead`) or --sink NAME");
             }
-            if let Some(sink) = &a.sink
-                && !cfg.sinks.contains_key(sink)
-            {
-                let known: Vec<&str> = cfg.sinks.keys().map(String::as_str).collect();
-                anyhow::bail!("no sink {sink:?} in {}; sinks: {}", a.config.display(), known.join(", "));
+            if let Some(sink) = &a.sink {
+                known_sink(&cfg, sink)?;
             }
             let mut st = crate::state::State::open_shared(&cfg.state_dir)?;
             let n = st.outbox_requeue(&a.ids, a.sink.as_deref(), crate::daemon::now_ms())?;
@@ -868,8 +824,6 @@ mod tests {
         // Python: datetime(2026, 11, 18, 11, 6, 40, tzinfo=timezone.utc).timestamp() == 1795000000
         assert_eq!(parse_until("2026-11-18T11:06:40Z", 0), Ok(1_795_000_000_000));
         assert_eq!(parse_until("2026-11-18T12:06:40.5+01:00", 0), Ok(1_795_000_000_500));
-        assert_eq!(parse_rfc3339_ms("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(parse_rfc3339_ms("2000-02-29T00:00:00Z"), Some(951_782_400_000));
         for bad in ["tomorrow", "2h30", "-2h", "0h", "2026-13-01T00:00:00Z", "2026-11-18 11:06"] {
             assert!(parse_until(bad, now).is_err(), "{bad}");
         }
