@@ -19,6 +19,7 @@
 pub mod deliver;
 pub mod http;
 pub mod metrics;
+pub mod pause;
 pub mod plan;
 pub mod store;
 pub mod windows;
@@ -239,6 +240,7 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
         };
         match opened {
             Ok(pf) => {
+                pause::point(pause::FETCHED).await;
                 consumed.push(Consumed { path: f.key.clone(), size: f.size, mtime_ms: f.mtime_ms, rows: pf.rows });
                 files.push(pf);
             }
@@ -266,8 +268,9 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
             }
         }
     }
-    // Event-time windows also close on the idle timeout, with no new file.
-    if files.is_empty() && !matches!(run.monitor.window, Window::Time { .. }) {
+    // Event-time windows also close on the idle timeout with no new file, and a rows window
+    // whose last part was committed just before a crash closes at the next cycle.
+    if files.is_empty() && matches!(run.monitor.window, Window::Files) {
         return Ok(outcome);
     }
     match run.monitor.window {
@@ -316,10 +319,12 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
             windows::evaluate(run_ref, &dataset, segments)
         })?)
     };
+    pause::point(pause::COMMIT).await;
     let window_id = {
         let mut st = shared.state()?;
         st.commit_window(&run.routing, "files", &consumed, rows, report.as_ref(), now_ms())?
     };
+    pause::point(pause::COMMITTED).await;
     shared.outbox.notify_one();
     outcome.consumed = consumed.len();
     shared
@@ -624,20 +629,25 @@ pub async fn run_once(cfg: &Config) -> Result<(bool, bool)> {
     Ok((drift, failed))
 }
 
-/// `--once`: delivers what is queued, waiting for retries up to the drain timeout; what is
-/// still pending stays in the outbox for the next run.
-async fn deliver_before_exit(shared: &Shared, cfg: &Config) -> Result<()> {
+/// Delivers what is queued, waiting for retries due before `deadline_ms`; returns how many
+/// notifications are still pending (they stay in the outbox for the next run). `--once` and
+/// a draining daemon both end with it.
+async fn deliver_until(shared: &Shared, cfg: &Config, deadline_ms: i64) -> Result<u64> {
     let mut d = deliver::Deliverer::new(now_ms() as u64)?;
-    let deadline = now_ms() + cfg.drain_timeout.as_millis() as i64;
     loop {
         let now = now_ms();
         match d.pump(&shared.state, cfg, &shared.metrics, now).await? {
             Some(at) if at <= now => continue,
-            Some(at) if at < deadline => tokio::time::sleep(Duration::from_millis((at - now) as u64)).await,
+            Some(at) if at < deadline_ms => tokio::time::sleep(Duration::from_millis((at - now) as u64)).await,
             _ => break,
         }
     }
-    let pending: u64 = shared.state()?.outbox_stats()?.iter().map(|s| s.depth).sum();
+    Ok(shared.state()?.outbox_stats()?.iter().map(|s| s.depth).sum())
+}
+
+/// `--once`: delivers what is queued, waiting for retries up to the drain timeout.
+async fn deliver_before_exit(shared: &Shared, cfg: &Config) -> Result<()> {
+    let pending = deliver_until(shared, cfg, now_ms() + cfg.drain_timeout.as_millis() as i64).await?;
     if pending > 0 {
         eprintln!(
             "drift: {pending} notification(s) not delivered yet; they stay queued for the next run (see `drift alert list`)"
@@ -694,7 +704,9 @@ pub async fn run_forever(config_path: PathBuf, cfg: Config) -> Result<()> {
     let mut cfg = Arc::new(cfg);
     let listener =
         tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
-    tracing::info!(listen = %cfg.listen, monitors = cfg.monitors.len(), "drift daemon started");
+    // The bound address, not the configured one: with port 0 the kernel picks it.
+    let bound = listener.local_addr().map_or_else(|_| cfg.listen.to_string(), |a| a.to_string());
+    tracing::info!(listen = %bound, monitors = cfg.monitors.len(), "drift daemon started");
     let server = tokio::spawn(http::serve(listener, shared.clone()));
     let (stop_tx, _) = tokio::sync::watch::channel(false);
     let mut tasks = spawn_monitors(&shared, &cfg, runs, &stop_tx);
@@ -743,6 +755,7 @@ pub async fn run_forever(config_path: PathBuf, cfg: Config) -> Result<()> {
     systemd_notify(&[sd_notify::NotifyState::Stopping]);
     tracing::info!(drain_timeout_secs = cfg.drain_timeout.as_secs(), "stopping: draining in-flight work");
     let _ = stop_tx.send(true);
+    let deadline = now_ms() + cfg.drain_timeout.as_millis() as i64;
     let drain = async {
         for t in tasks {
             let _ = t.await;
@@ -750,6 +763,17 @@ pub async fn run_forever(config_path: PathBuf, cfg: Config) -> Result<()> {
     };
     if tokio::time::timeout(cfg.drain_timeout, drain).await.is_err() {
         tracing::warn!("drain timeout reached; abandoning in-flight work (it will be redone after restart)");
+    } else {
+        // What the drained windows queued goes out in the time left; the rest stays queued.
+        let left = Duration::from_millis((deadline - now_ms()).max(0) as u64);
+        match tokio::time::timeout(left, deliver_until(&shared, &cfg, deadline)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(pending)) => tracing::warn!(pending, "notifications not delivered before exit; they stay queued"),
+            Ok(Err(e)) => {
+                tracing::error!(error = %format!("{e:#}"), "cannot deliver before exit; notifications stay queued")
+            }
+            Err(_) => tracing::warn!("drain timeout reached while delivering; the rest stays queued"),
+        }
     }
     server.abort();
     tracing::info!("stopped");

@@ -20,7 +20,7 @@ use arrow_array::types::*;
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
 
-use super::{CycleOutcome, MonitorRun, Shared, record_window_metrics};
+use super::{CycleOutcome, MonitorRun, Shared, pause, record_window_metrics};
 use crate::check::{CheckOptions, run_check, run_check_segments};
 use crate::config::Window;
 use crate::engine::{Report, SegmentsReport};
@@ -134,10 +134,17 @@ pub async fn rows_windows(
     mut outcome: CycleOutcome,
 ) -> Result<CycleOutcome> {
     let id = run.monitor.id.clone();
+    // A window that reached its rows just before a crash (its last part committed, its close
+    // not) closes now, before any new file joins it.
+    while shared.state()?.open_rows(&id, 0)? >= target {
+        outcome.windows.push(close(shared, run, 0, None, now).await?);
+    }
     for (file, c) in files.into_iter().zip(consumed) {
         let (forced, s, seg) = (run.monitor.columns.categorical.clone(), settings(run), run.monitor.segments.clone());
         let parts = tokio::task::spawn_blocking(move || profile_parts(file, 0, seg.as_ref(), &forced, s)).await??;
+        pause::point(pause::COMMIT).await;
         shared.state()?.add_parts(&id, &c, &parts, None, super::now_ms())?;
+        pause::point(pause::COMMITTED).await;
         count_consumed(shared, &id, c.rows);
         outcome.consumed += 1;
         // Usually once; again when a type change closed the window before its newest files.
@@ -269,6 +276,7 @@ pub async fn time_windows(
         if late > 0 {
             tracing::warn!(monitor = %id, file = %c.path, late, "rows after their window closed (or without a timestamp): counted, not evaluated");
         }
+        pause::point(pause::COMMIT).await;
         shared.state()?.add_parts(
             &id,
             &c,
@@ -276,6 +284,7 @@ pub async fn time_windows(
             Some(ClockUpdate { max_event_ms: max_event, late_rows: late }),
             now,
         )?;
+        pause::point(pause::COMMITTED).await;
         count_consumed(shared, &id, c.rows);
         outcome.consumed += 1;
     }
@@ -351,7 +360,9 @@ pub async fn close(
     let last_seq = parts.last().map_or(0, |p| p.seq);
     let kind = if span.is_some() { "time" } else { "rows" };
     let closing = Closing { kind, key, last_seq, files, rows, span };
+    pause::point(pause::COMMIT).await;
     let wid = shared.state()?.close_window(&run.routing, &closing, report.as_ref(), now)?;
+    pause::point(pause::COMMITTED).await;
     shared.outbox.notify_one();
     record_window_metrics(shared, &id, report.as_ref());
     tracing::info!(monitor = %id, window = wid, kind, files, rows, "window closed");
