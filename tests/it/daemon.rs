@@ -5,7 +5,6 @@
 //! daemon serves health, readiness, metrics and status, and drains on SIGTERM with exit 0.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -13,7 +12,7 @@ use arrow_array::{ArrayRef, Float64Array, StringArray};
 use drift::synth::Rng;
 use tempfile::TempDir;
 
-use crate::support::{drift, free_port, http_get, s, wait_for, write};
+use crate::support::{Daemon, drift, http_get, s, wait_for, write};
 
 /// A reference and a place for new files, plus a daemon file and one monitor.
 struct Setup {
@@ -29,7 +28,7 @@ fn batch(n: usize, seed: u64, shift: f64) -> Vec<(&'static str, ArrayRef)> {
     vec![("x", Arc::new(Float64Array::from(x)) as ArrayRef), ("k", Arc::new(StringArray::from(k)))]
 }
 
-fn setup(settle_secs: u64, port: u16, extra_monitor: Option<&str>) -> Setup {
+fn setup(settle_secs: u64, extra_monitor: Option<&str>) -> Setup {
     let dir = TempDir::new().unwrap();
     let root = dir.path();
     write(root, "reference.parquet", batch(5000, 1, 0.0));
@@ -38,9 +37,7 @@ fn setup(settle_secs: u64, port: u16, extra_monitor: Option<&str>) -> Setup {
     let config = root.join("drift.toml");
     std::fs::write(
         &config,
-        format!(
-            "state_dir = \"state\"\nlisten = \"127.0.0.1:{port}\"\npoll_secs = 1\ndrain_timeout_secs = 5\nmonitors_dir = \"monitors\"\n\n[sinks.log]\ntype = \"log\"\n\n[sinks.audit]\ntype = \"file\"\npath = \"alerts.jsonl\"\n"
-        ),
+        "state_dir = \"state\"\nlisten = \"127.0.0.1:0\"\npoll_secs = 1\ndrain_timeout_secs = 5\nmonitors_dir = \"monitors\"\n\n[sinks.log]\ntype = \"log\"\n\n[sinks.audit]\ntype = \"file\"\npath = \"alerts.jsonl\"\n",
     )
     .unwrap();
     std::fs::create_dir(root.join("monitors")).unwrap();
@@ -86,7 +83,7 @@ fn history(setup: &Setup) -> serde_json::Value {
 
 #[test]
 fn run_once_consumes_each_settled_file_exactly_once() {
-    let st = setup(2, free_port(), None);
+    let st = setup(2, None);
     land(&st, "a.parquet", batch(400, 2, 0.0), 60);
     land(&st, "b.parquet", batch(400, 3, 1.0), 60);
     let c = land(&st, "c.parquet", batch(400, 4, 0.0), 0); // still settling
@@ -115,16 +112,37 @@ fn run_once_consumes_each_settled_file_exactly_once() {
     assert_eq!(history(&st).as_array().unwrap().len(), 2, "nothing read twice");
     let alerts = std::fs::read_to_string(st.dir.path().join("alerts.jsonl")).unwrap();
     assert_eq!(alerts.lines().count(), 1, "one drifted window, one notification: {alerts}");
-    let (code, _) = {
+    let out = drift(&["run", "--once", "--fail-on-drift", "--config", s(&st.config)]);
+    assert_eq!(out.status.code(), Some(0), "nothing new: no drift");
+}
+
+/// `run --once --fail-on-drift` for CI: 1 when a window of this run drifted, 0 for a calm one.
+#[test]
+fn fail_on_drift_exits_1_when_a_window_of_this_run_drifted() {
+    let st = setup(0, None);
+    let fail_on_drift = || {
         let out = drift(&["run", "--once", "--fail-on-drift", "--config", s(&st.config)]);
-        (out.status.code().unwrap(), ())
+        let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code().unwrap(), text)
     };
-    assert_eq!(code, 0, "nothing new: no drift");
+    land(&st, "calm.parquet", batch(400, 60, 0.0), 5);
+    let (code, out) = fail_on_drift();
+    assert_eq!(code, 0, "a calm window: {out}");
+    assert!(out.contains("window 1: 1 files, 400 rows") && !out.contains("DRIFT"), "{out}");
+    land(&st, "moved.parquet", batch(400, 61, 1.0), 5);
+    let (code, out) = fail_on_drift();
+    assert_eq!(code, 1, "a drifted window: {out}");
+    assert!(out.contains("window 2: 1 files, 400 rows") && out.contains("\nDRIFT: "), "{out}");
+    // Without the flag the same kind of run exits 0: the flag is what turns drift into 1.
+    land(&st, "moved-again.parquet", batch(400, 62, 1.0), 5);
+    let (code, out) = once(&st);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("window 3: 1 files, 400 rows") && out.contains("\nDRIFT: "), "{out}");
 }
 
 #[test]
 fn small_windows_are_insufficient_not_drift() {
-    let st = setup(0, free_port(), None);
+    let st = setup(0, None);
     land(&st, "tiny.parquet", batch(20, 5, 3.0), 5);
     let (code, out) = once(&st);
     assert_eq!(code, 0);
@@ -135,7 +153,7 @@ fn small_windows_are_insufficient_not_drift() {
 
 #[test]
 fn truncated_files_are_retried_then_quarantined_while_others_continue() {
-    let st = setup(0, free_port(), None);
+    let st = setup(0, None);
     let good = land(&st, "good.parquet", batch(300, 6, 0.0), 5);
     let bytes = std::fs::read(&good).unwrap();
     let cut = st.incoming.join("cut.parquet");
@@ -144,9 +162,15 @@ fn truncated_files_are_retried_then_quarantined_while_others_continue() {
     let (code, out) = once(&st);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("window 1: 1 files, 300 rows"), "the good file goes on: {out}");
-    for _ in 0..2 {
-        once(&st);
-    }
+    assert!(out.contains("cannot read file yet; will retry") && out.contains("\"attempts\":1"), "{out}");
+    let (code, out) = once(&st);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("cannot read file yet; will retry") && out.contains("\"attempts\":2"), "{out}");
+    let (code, out) = once(&st);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("file quarantined after 3 failed reads") && out.contains("cut.parquet"), "{out}");
+    let (_, out) = once(&st);
+    assert!(!out.contains("cut.parquet"), "quarantined: not read again: {out}");
     // Three failed reads: quarantined, never retried again.
     let state = drift::state::State::open(&st.dir.path().join("state")).unwrap();
     let q = state.quarantined("model").unwrap();
@@ -157,7 +181,7 @@ fn truncated_files_are_retried_then_quarantined_while_others_continue() {
 #[test]
 fn a_broken_monitor_does_not_stop_another() {
     let broken = "[source]\npath = \"../incoming\"\nsettle_secs = 0\n[reference]\npath = \"../broken.drift\"\n";
-    let st = setup(0, free_port(), Some(broken));
+    let st = setup(0, Some(broken));
     std::fs::write(st.dir.path().join("broken.drift"), b"DRIFTREF garbage").unwrap();
     land(&st, "a.parquet", batch(300, 7, 0.0), 5);
     let (code, out) = once(&st);
@@ -166,21 +190,12 @@ fn a_broken_monitor_does_not_stop_another() {
     assert!(out.contains("model: window 1"), "the other monitor ran: {out}");
 }
 
-fn spawn_daemon(st: &Setup) -> Child {
-    crate::support::spawn_run(&st.config, true)
-}
-
-fn signal(child: &Child, sig: &str) {
-    let ok = Command::new("kill").args([sig, &child.id().to_string()]).status().unwrap().success();
-    assert!(ok, "kill {sig}");
-}
-
 #[test]
-fn daemon_serves_health_metrics_and_drains_on_sigterm() {
-    let port = free_port();
-    let st = setup(0, port, None);
+fn daemon_serves_health_metrics_and_status() {
+    let st = setup(0, None);
     land(&st, "a.parquet", batch(500, 8, 0.0), 5);
-    let mut child = spawn_daemon(&st);
+    let mut d = Daemon::start(&st.config, &[]);
+    let port = d.port();
     let ready = wait_for(30, || http_get(port, "/readyz").filter(|r| r.0 == 200));
     assert!(ready.is_some(), "never ready");
     assert_eq!(http_get(port, "/healthz").unwrap().0, 200);
@@ -210,9 +225,134 @@ fn daemon_serves_health_metrics_and_drains_on_sigterm() {
     let h = history(&st);
     assert!(!h.as_array().unwrap().is_empty());
 
-    signal(&child, "-TERM");
-    let exit = wait_for(20, || child.try_wait().unwrap()).expect("exits after SIGTERM");
-    assert_eq!(exit.code(), Some(0));
+    d.signal("-TERM");
+    assert_eq!(d.wait_exit(20), Some(0), "exits 0 after SIGTERM: {}", d.log());
+}
+
+/// SIGTERM while a window is being evaluated: the daemon lets it finish within
+/// `drain_timeout_secs` (committed, notified) and exits 0; past the timeout it abandons the
+/// work uncommitted, and the next run does it exactly once.
+#[test]
+fn sigterm_lets_an_in_flight_window_finish_within_the_drain_timeout() {
+    let st = setup(0, None);
+    land(&st, "a.parquet", batch(500, 70, 1.0), 5);
+    // Held for 1.5 s just before the window's transaction (the drain timeout is 5 s).
+    let mut d = Daemon::start(&st.config, &[("DRIFT_TEST_PAUSE_AT", "commit:1500")]);
+    assert!(d.wait_log(30, &["test pause point reached", "\"point\":\"commit\""]).is_some(), "{}", d.log());
+    d.signal("-TERM");
+    assert_eq!(d.wait_exit(20), Some(0), "{}", d.log());
+    let log = d.log();
+    assert!(log.contains("stopping: draining in-flight work") && log.contains("files window closed"), "{log}");
+    assert!(!log.contains("drain timeout reached"), "{log}");
+    let h = history(&st);
+    assert_eq!(h.as_array().unwrap().len(), 1, "the in-flight window was committed: {h}");
+    assert_eq!((h[0]["files"].as_u64(), h[0]["drift"].as_bool()), (Some(1), Some(true)), "{h}");
+    let audit = std::fs::read_to_string(st.dir.path().join("alerts.jsonl")).unwrap_or_default();
+    assert_eq!(audit.lines().count(), 1, "and its notification delivered before exit: {audit}");
+    let (_, out) = once(&st);
+    assert!(out.contains("no new settled files (0 waiting"), "nothing left to redo: {out}");
+
+    // Held longer than the drain timeout (1 s): abandoned before its transaction.
+    let st = setup(0, None);
+    let config =
+        std::fs::read_to_string(&st.config).unwrap().replace("drain_timeout_secs = 5", "drain_timeout_secs = 1");
+    std::fs::write(&st.config, config).unwrap();
+    land(&st, "a.parquet", batch(500, 71, 1.0), 5);
+    let mut d = Daemon::start(&st.config, &[("DRIFT_TEST_PAUSE_AT", "commit:60000")]);
+    assert!(d.wait_log(30, &["test pause point reached", "\"point\":\"commit\""]).is_some(), "{}", d.log());
+    d.signal("-TERM");
+    assert_eq!(d.wait_exit(20), Some(0), "{}", d.log());
+    assert!(d.log().contains("drain timeout reached"), "{}", d.log());
+    assert!(history(&st).as_array().unwrap().is_empty(), "nothing half-committed");
+    let (code, out) = once(&st);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("window 1: 1 files, 500 rows"), "redone after the restart: {out}");
+    let (_, out) = once(&st);
+    assert!(out.contains("no new settled files (0 waiting"), "and only once: {out}");
+}
+
+/// `[retention]` through `run --once` (which prunes before it exits): windows and their
+/// evaluations, quarantine records and finished notifications older than their cut-off are
+/// deleted; newer ones, pending notifications and consumed-file records (what keeps a file
+/// from being read twice) stay.
+#[test]
+fn retention_prunes_old_rows_and_keeps_pending_notifications_and_consumed_files() {
+    let st = setup(0, None);
+    let root = st.dir.path();
+    // A second sink nobody answers, so its notifications stay pending.
+    std::fs::write(root.join("down.url"), format!("http://127.0.0.1:{}/hook\n", crate::support::unused_port()))
+        .unwrap();
+    let config =
+        std::fs::read_to_string(&st.config).unwrap().replace("drain_timeout_secs = 5", "drain_timeout_secs = 1")
+            + "\n[sinks.down]\ntype = \"webhook\"\nurl_file = \"down.url\"\ntimeout_secs = 1\n\n\
+           [retention]\nhistory_days = 2\nquarantine_days = 3\nnotifications_days = 4\n";
+    std::fs::write(&st.config, config).unwrap();
+    let monitor = root.join("monitors/model.toml");
+    let text = std::fs::read_to_string(&monitor)
+        .unwrap()
+        .replace("critical = [\"audit\"]", "critical = [\"audit\", \"down\"]");
+    std::fs::write(&monitor, text).unwrap();
+    let good = land(&st, "old.parquet", batch(400, 80, 1.5), 5);
+    let cut = st.incoming.join("cut.parquet");
+    std::fs::write(&cut, &std::fs::read(&good).unwrap()[..200]).unwrap();
+    age(&cut, 5);
+    for _ in 0..3 {
+        assert_eq!(once(&st).0, 0);
+    }
+    let db = root.join("state/drift.sqlite3");
+    let count = |sql: &str| -> i64 {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM windows"), 1);
+    assert!(count("SELECT COUNT(*) FROM evaluations") > 0);
+    assert_eq!(count("SELECT COUNT(*) FROM files WHERE status = 'quarantined'"), 1);
+    assert_eq!(count("SELECT COUNT(*) FROM outbox WHERE sink = 'audit' AND status = 'delivered'"), 1);
+    assert_eq!(count("SELECT COUNT(*) FROM outbox WHERE sink = 'down' AND status = 'pending'"), 1);
+
+    // Everything so far becomes `days` old; then a new window is evaluated and the run prunes.
+    let day = 86_400_000i64;
+    let age_rows = |days: i64| {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let ms = days * day;
+        conn.execute("UPDATE windows SET closed_ms = closed_ms - ?1", [ms]).unwrap();
+        conn.execute("UPDATE files SET updated_ms = updated_ms - ?1", [ms]).unwrap();
+        // Pending rows are retried (and would be given up after 24 h): only finished ones age.
+        conn.execute(
+            "UPDATE outbox SET updated_ms = updated_ms - ?1, created_ms = created_ms - ?1 WHERE status <> 'pending'",
+            [ms],
+        )
+        .unwrap();
+    };
+    // 2.5 days: past history_days only.
+    age_rows(2);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute("UPDATE windows SET closed_ms = closed_ms - ?1", [day / 2]).unwrap();
+    drop(conn);
+    land(&st, "new.parquet", batch(400, 81, 0.0), 5);
+    let (code, out) = once(&st);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("window 2: 1 files, 400 rows"), "{out}");
+    assert_eq!(count("SELECT COUNT(*) FROM windows"), 1, "the old window went, the new one stays");
+    assert_eq!(count("SELECT MIN(id) FROM windows"), 2);
+    assert_eq!(count("SELECT COUNT(*) FROM evaluations WHERE window_id = 1"), 0, "with its evaluations");
+    assert!(count("SELECT COUNT(*) FROM evaluations WHERE window_id = 2") > 0);
+    assert_eq!(count("SELECT COUNT(*) FROM files WHERE status = 'quarantined'"), 1, "2 days < quarantine_days");
+    assert_eq!(count("SELECT COUNT(*) FROM outbox WHERE status = 'delivered'"), 1, "2 days < notifications_days");
+
+    // One more day: the quarantine record goes (and with it the file would be tried again,
+    // which the consumed records never allow); a day later the delivered notification.
+    age_rows(1);
+    once(&st);
+    assert_eq!(count("SELECT COUNT(*) FROM files WHERE status = 'quarantined'"), 0, "3 days: quarantine record pruned");
+    assert_eq!(count("SELECT COUNT(*) FROM outbox WHERE status = 'delivered'"), 1);
+    age_rows(1);
+    let (_, out) = once(&st);
+    assert_eq!(count("SELECT COUNT(*) FROM outbox WHERE status = 'delivered'"), 0, "4 days: delivered pruned");
+    assert!(count("SELECT COUNT(*) FROM outbox WHERE sink = 'down' AND status = 'pending'") >= 1, "pending stays");
+    assert_eq!(count("SELECT COUNT(*) FROM files WHERE status = 'consumed'"), 2, "consumed records stay");
+    assert!(!out.contains("window 3"), "nothing consumed is read again: {out}");
+    assert_eq!(count("SELECT COUNT(*) FROM windows"), 0, "window 2 is now 2 days old too");
 }
 
 /// Sets the monitor's `[window]` table.
@@ -224,57 +364,68 @@ fn set_window(st: &Setup, window: &str) {
     std::fs::write(&monitor, text).unwrap();
 }
 
-/// Lands three files one at a time; after each, either runs `--once` (calm) or starts the
-/// daemon and kills it with SIGKILL after `kill_after_ms` (then, at the end, `--once`).
-fn three_files(window: &str, kill_after_ms: Option<[u64; 3]>) -> serde_json::Value {
-    let st = setup(0, free_port(), None);
-    set_window(&st, window);
-    for (i, shift) in [0.0, 0.8, 0.0].iter().enumerate() {
-        land(&st, &format!("f{i}.parquet"), batch(400, 20 + i as u64, *shift), 5);
-        match kill_after_ms {
-            None => assert_eq!(once(&st).0, 0),
-            Some(delays) => {
-                let mut child = spawn_daemon(&st);
-                std::thread::sleep(Duration::from_millis(delays[i]));
-                signal(&child, "-KILL");
-                let _ = child.wait();
-            }
-        }
-    }
-    assert_eq!(once(&st).0, 0);
-    let strip: Vec<serde_json::Value> = history(&st)
+/// What a run leaves behind: every window's files, rows and stored tests, and the
+/// notifications the file sink received (group and status, in order).
+fn outcome(st: &Setup) -> (serde_json::Value, Vec<String>) {
+    let windows = history(st)
         .as_array()
         .unwrap()
         .iter()
         .map(|w| serde_json::json!({"files": w["files"], "rows": w["rows"], "tests": w["tests"]}))
         .collect();
-    serde_json::Value::Array(strip)
+    let audit = std::fs::read_to_string(st.dir.path().join("alerts.jsonl")).unwrap_or_default();
+    let notes = audit
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            format!(
+                "{} {} window {} key {}",
+                v["groupKey"], v["status"], v["drift"]["window"], v["drift"]["idempotency_key"]
+            )
+        })
+        .collect();
+    (serde_json::Value::Array(windows), notes)
+}
+
+/// Lands three files one at a time. After each: `--once` (uninterrupted), or a daemon held at
+/// the pause point `at`, killed with SIGKILL once it is there, then `--once` to recover.
+fn three_files(window: &str, at: Option<&str>) -> (serde_json::Value, Vec<String>) {
+    let st = setup(0, None);
+    set_window(&st, window);
+    for (i, shift) in [0.0, 0.8, 0.0].iter().enumerate() {
+        land(&st, &format!("f{i}.parquet"), batch(400, 20 + i as u64, *shift), 5);
+        if let Some(point) = at {
+            let d = Daemon::start(&st.config, &[("DRIFT_TEST_PAUSE_AT", point)]);
+            let reached = d.wait_log(30, &["test pause point reached", &format!("\"point\":\"{point}\"")]);
+            assert!(reached.is_some(), "{window:?} file {i}: never reached {point}: {}", d.log());
+            d.kill_9();
+        }
+        let (code, out) = once(&st);
+        assert_eq!(code, 0, "{out}");
+    }
+    outcome(&st)
 }
 
 #[test]
-fn kill_9_and_restart_gives_the_uninterrupted_results() {
-    // Killed before, during and after the work, for a files window and for a rows window whose
-    // open state must survive the crash.
+fn kill_9_at_each_commit_point_and_restart_gives_the_uninterrupted_results() {
+    // Killed after a file was read (nothing committed), just before the transaction that
+    // consumes it or closes its window, and just after it (notification queued, not sent); for
+    // a files window and for a rows window whose open parts must survive the crash.
     for window in ["", "type = \"rows\"\nrows = 1000\n"] {
         let want = three_files(window, None);
-        for delays in [[0, 0, 0], [40, 80, 150], [300, 300, 300]] {
-            let got = three_files(window, Some(delays));
-            if window.is_empty() {
-                // Batches may be cut differently by when the daemon ran; every file once, same tests per file.
-                let files = |v: &serde_json::Value| {
-                    v.as_array().unwrap().iter().map(|w| w["files"].as_u64().unwrap()).sum::<u64>()
-                };
-                assert_eq!(files(&got), 3, "{window:?} {delays:?}: {got}");
-            } else {
-                assert_eq!(got, want, "{window:?} {delays:?}: every file in exactly one window, same results");
-            }
+        assert_eq!(want.0.as_array().unwrap().len(), if window.is_empty() { 3 } else { 1 }, "{}", want.0);
+        assert!(!want.1.is_empty(), "the drifted file pages: {want:?}");
+        for point in ["fetched", "commit", "committed"] {
+            let got = three_files(window, Some(point));
+            assert_eq!(got.0, want.0, "{window:?} killed at {point}: every file in exactly one window, same tests");
+            assert_eq!(got.1, want.1, "{window:?} killed at {point}: each notification exactly once");
         }
     }
 }
 
 #[test]
 fn rows_windows_persist_their_open_state_without_the_files() {
-    let st = setup(0, free_port(), None);
+    let st = setup(0, None);
     let monitor = st.dir.path().join("monitors/model.toml");
     let text = std::fs::read_to_string(&monitor)
         .unwrap()
@@ -299,7 +450,8 @@ fn rows_windows_persist_their_open_state_without_the_files() {
         h[0]["tests"].as_array().unwrap().iter().find(|t| t["column"] == "x" && t["test"] == "ks").unwrap().clone();
     assert_eq!(x_ks["drift"], true);
 
-    // The same 1200 rows checked at once give the same statistic: parts merge exactly.
+    // The same 1200 rows checked at once give the same report: parts merge exactly, so every
+    // test's statistic, p-value, adjusted p-value, bins and counts are equal.
     let dir = TempDir::new().unwrap();
     let mut all = batch(400, 30, 1.0);
     for cols in [batch(400, 31, 1.0), batch(400, 32, 1.0)] {
@@ -309,8 +461,13 @@ fn rows_windows_persist_their_open_state_without_the_files() {
     }
     let joined = write(dir.path(), "all.parquet", all);
     let (_, rep) = crate::support::check_json(&[s(&st.dir.path().join("reference.parquet"))], &[s(&joined)], &[]);
-    let want = crate::support::test(crate::support::column(&rep, "x"), "ks")["statistic"].as_f64().unwrap();
-    assert!((x_ks["statistic"].as_f64().unwrap() - want).abs() < 1e-12, "{x_ks} vs {want}");
+    let stored = latest_report(&st);
+    let (got, want) = (&stored["columns"], &rep["columns"]);
+    assert_eq!(got.as_array().map(Vec::len), Some(2), "{got}");
+    assert_eq!(got, want, "the window's merged parts against the rows checked at once");
+    let psi = crate::support::test(crate::support::column(&stored, "x"), "psi");
+    assert!(psi["current_counts"].as_array().is_some_and(|c| c.len() >= 5), "PSI counts compared: {psi}");
+    assert_eq!(stored["current"]["rows"], 1200);
 }
 
 fn concat(a: &ArrayRef, b: &ArrayRef) -> ArrayRef {
@@ -345,7 +502,7 @@ fn timed(hours: &[(i64, usize)], seed: u64, shift: f64) -> Vec<(&'static str, Ar
 /// A monitor with hourly event-time windows (10 minutes' lateness) over column `t`, against a
 /// reference of `timed` rows.
 fn hourly(idle_timeout_secs: u64) -> Setup {
-    let st = setup(0, free_port(), None);
+    let st = setup(0, None);
     write(st.dir.path(), "reference.parquet", timed(&[(0, 3000)], 40, 0.0));
     set_window(
         &st,
@@ -436,7 +593,7 @@ fn segment_results(h: &serde_json::Value) -> Vec<(String, bool)> {
 
 #[test]
 fn segments_find_the_group_that_drifted() {
-    let st = setup(0, free_port(), None);
+    let st = setup(0, None);
     with_segments(&st, "");
     // North moved; south did not; east is too small; west is not in the reference.
     land(
@@ -469,7 +626,7 @@ fn segments_find_the_group_that_drifted() {
     assert_eq!(groups, ["", "region=north"], "{audit}");
 
     // Row windows keep per-segment parts and evaluate them the same way.
-    let rows = setup(0, free_port(), None);
+    let rows = setup(0, None);
     with_segments(&rows, "type = \"rows\"\nrows = 700\n");
     land(&rows, "a.parquet", regional(&[("north", 200, 1.0), ("south", 150, 0.0)], 52), 5);
     land(&rows, "b.parquet", regional(&[("north", 200, 1.0), ("south", 150, 0.0), ("east", 30, 0.0)], 53), 5);
@@ -482,6 +639,38 @@ fn segments_find_the_group_that_drifted() {
     );
 }
 
+/// More qualifying segments than `max_segments` (3): the three largest are evaluated, the
+/// rest are reported as over the cap with their rows, never silently dropped.
+#[test]
+fn max_segments_evaluates_the_largest_and_reports_the_rest() {
+    let st = setup(0, None);
+    with_segments(&st, "");
+    write(
+        st.dir.path(),
+        "reference.parquet",
+        regional(&[("north", 1500, 0.0), ("south", 1500, 0.0), ("east", 1000, 0.0), ("west", 1000, 0.0)], 54),
+    );
+    // All four qualify (>= 50 rows); west is the smallest and the one that moved.
+    land(
+        &st,
+        "a.parquet",
+        regional(&[("north", 300, 0.0), ("south", 250, 0.0), ("east", 200, 0.0), ("west", 120, 2.0)], 55),
+        5,
+    );
+    let (code, out) = once(&st);
+    assert_eq!(code, 0, "{out}");
+    let db = latest_report(&st);
+    assert_eq!(
+        db["segments"]["evaluated"],
+        serde_json::json!([["region=north", 300], ["region=south", 250], ["region=east", 200]]),
+        "{}",
+        db["segments"]
+    );
+    assert_eq!(db["segments"]["over_cap"], serde_json::json!([1, 120]), "{}", db["segments"]);
+    let evaluated: Vec<String> = segment_results(&history(&st)).into_iter().map(|s| s.0).collect();
+    assert_eq!(evaluated, ["", "region=east", "region=north", "region=south"], "west is not evaluated");
+}
+
 /// The JSON report of the latest window, read from the state database.
 fn latest_report(st: &Setup) -> serde_json::Value {
     let state = drift::state::State::open_read_only(&st.dir.path().join("state")).unwrap();
@@ -491,9 +680,9 @@ fn latest_report(st: &Setup) -> serde_json::Value {
 
 #[test]
 fn sighup_reloads_a_valid_configuration_and_keeps_the_old_one_otherwise() {
-    let port = free_port();
-    let st = setup(0, port, None);
-    let mut child = spawn_daemon(&st);
+    let st = setup(0, None);
+    let mut d = Daemon::start(&st.config, &[]);
+    let port = d.port();
     assert!(wait_for(30, || http_get(port, "/readyz").filter(|r| r.0 == 200)).is_some(), "never ready");
     let ids = || -> Vec<String> {
         let (_, body) = http_get(port, "/api/v1/monitors").unwrap();
@@ -501,37 +690,35 @@ fn sighup_reloads_a_valid_configuration_and_keeps_the_old_one_otherwise() {
         v.as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect()
     };
     assert_eq!(ids(), vec!["model"]);
-    // A broken new monitor: the reload is refused, the daemon carries on with the old set.
+    // A broken new monitor: the reload is refused (the log says so and names the key), the
+    // daemon carries on with the old set.
     let extra = st.dir.path().join("monitors/extra.toml");
     std::fs::write(
         &extra,
         "[source]\npath = \"../incoming\"\nsetle_secs = 1\n[reference]\npath = \"../reference.parquet\"\n",
     )
     .unwrap();
-    signal(&child, "-HUP");
-    std::thread::sleep(Duration::from_millis(500));
+    d.signal("-HUP");
+    let refused = d.wait_log(20, &["configuration reload refused"]);
+    assert!(refused.as_ref().is_some_and(|l| l.contains("setle_secs")), "the signal was handled: {}", d.log());
     assert_eq!(ids(), vec!["model"]);
-    assert!(child.try_wait().unwrap().is_none(), "still running");
+    assert!(d.child.try_wait().unwrap().is_none(), "still running");
     // Fixed: the reload takes it.
     std::fs::write(
         &extra,
         "[source]\npath = \"../incoming\"\nsettle_secs = 1\n[reference]\npath = \"../reference.parquet\"\n",
     )
     .unwrap();
-    signal(&child, "-HUP");
-    let reloaded = wait_for(20, || {
-        let v = ids();
-        (v.len() == 2).then_some(v)
-    });
-    assert_eq!(reloaded, Some(vec!["extra".to_owned(), "model".to_owned()]));
-    signal(&child, "-TERM");
-    let exit = wait_for(20, || child.try_wait().unwrap()).expect("exits after SIGTERM");
-    assert_eq!(exit.code(), Some(0));
+    d.signal("-HUP");
+    assert!(d.wait_log(20, &["configuration reloaded", "\"monitors\":2"]).is_some(), "{}", d.log());
+    assert_eq!(ids(), vec!["extra".to_owned(), "model".to_owned()]);
+    d.signal("-TERM");
+    assert_eq!(d.wait_exit(20), Some(0), "{}", d.log());
 }
 
 #[test]
 fn a_column_type_change_within_a_batch_splits_it_instead_of_stalling() {
-    let st = setup(0, free_port(), None);
+    let st = setup(0, None);
     land(&st, "a.parquet", batch(400, 2, 0.0), 60);
     let mut b = batch(400, 3, 0.0);
     b[0].1 = Arc::new(StringArray::from((0..400).map(|i| format!("v{i}")).collect::<Vec<_>>()));
@@ -549,7 +736,7 @@ fn a_column_type_change_within_a_batch_splits_it_instead_of_stalling() {
 
 #[test]
 fn a_column_type_change_within_a_rows_window_closes_it_early_and_loses_nothing() {
-    let st = setup(0, free_port(), None);
+    let st = setup(0, None);
     set_window(&st, "type = \"rows\"\nrows = 700\n");
     let monitor = st.dir.path().join("monitors/model.toml");
     let text =
@@ -620,18 +807,11 @@ fn a_column_type_change_within_an_event_time_window_splits_it() {
 #[test]
 fn under_systemd_it_notifies_ready_watchdog_reload_and_stopping() {
     use std::os::unix::net::UnixDatagram;
-    let st = setup(0, free_port(), None);
+    let st = setup(0, None);
     let socket_path = st.dir.path().join("notify.sock");
     let socket = UnixDatagram::bind(&socket_path).unwrap();
     socket.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_drift"))
-        .args(["run", "--config", s(&st.config)])
-        .env("NOTIFY_SOCKET", &socket_path)
-        .env("WATCHDOG_USEC", "200000")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut d = Daemon::start(&st.config, &[("NOTIFY_SOCKET", s(&socket_path)), ("WATCHDOG_USEC", "200000")]);
     let mut seen = String::new();
     let mut expect = |what: &str| {
         let mut buf = [0u8; 512];
@@ -644,11 +824,10 @@ fn under_systemd_it_notifies_ready_watchdog_reload_and_stopping() {
     };
     expect("READY=1");
     expect("WATCHDOG=1");
-    signal(&child, "-HUP");
+    d.signal("-HUP");
     expect("RELOADING=1");
     expect("READY=1");
-    signal(&child, "-TERM");
+    d.signal("-TERM");
     expect("STOPPING=1");
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(d.wait_exit(20), Some(0), "{}", d.log());
 }

@@ -113,10 +113,23 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn width_changes_across_files_are_not_conflicts() {
+    // The reference mixes int64 and float64 files, the current side is int32: all one numeric
+    // column, compared, with no schema finding.
     let dir = TempDir::new().unwrap();
-    write(dir.path(), "ref/a.parquet", vec![("x", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef)]);
-    write(dir.path(), "ref/b.parquet", vec![("x", f64s(&[1.5, 2.5]))]);
-    let r = dir.path().join("ref");
-    let out = drift(&["check", "-r", s(&r), "-c", s(&r)]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    write(dir.path(), "ref/a.parquet", vec![("x", Arc::new(Int64Array::from_iter_values(0..50)) as ArrayRef)]);
+    write(dir.path(), "ref/b.parquet", vec![("x", f64s(&(50..100).map(|i| i as f64 + 0.5).collect::<Vec<_>>()))]);
+    let cur = write(
+        dir.path(),
+        "cur.parquet",
+        vec![("x", Arc::new(arrow_array::Int32Array::from_iter_values(0..100)) as ArrayRef)],
+    );
+    let (code, report) = crate::support::check_json(&[s(&dir.path().join("ref"))], &[s(&cur)], &[]);
+    assert_eq!(code, 0, "{report}");
+    let x = crate::support::column(&report, "x");
+    assert_eq!(x["kind"], "numeric", "{x}");
+    assert_eq!((report["reference"]["rows"].as_u64(), report["current"]["rows"].as_u64()), (Some(100), Some(100)));
+    // At 50: 50 of 100 reference values are <= 50, 51 of 100 current ones.
+    let d = crate::support::test(x, "ks")["statistic"].as_f64().unwrap();
+    assert!((d - 0.01).abs() < 1e-12, "{x}");
+    assert_eq!(report["schema"]["type_changed"], serde_json::json!([]), "{report}");
 }

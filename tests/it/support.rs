@@ -87,9 +87,86 @@ pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((status, body))
 }
 
-/// A free loopback port (bound and released; good enough for a test).
-pub fn free_port() -> u16 {
+/// A loopback port nobody listens on right now, for a test of a refused connection that
+/// later starts a server on it (bound and released, so another process could take it in
+/// between; daemons and receivers bind port 0 instead and report the port they got).
+pub fn unused_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A running `drift run` whose JSON log lines (stderr) are collected as they come, so a test
+/// can wait for a line instead of sleeping; killed when dropped.
+pub struct Daemon {
+    pub child: std::process::Child,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Daemon {
+    /// Starts `drift run --config CONFIG` at log level info with `env` added.
+    pub fn start(config: &Path, env: &[(&str, &str)]) -> Daemon {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_drift"))
+            .args(["run", "--config", s(config)])
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (stderr, sink) = (child.stderr.take().unwrap(), log.clone());
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut l = sink.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        Daemon { child, log }
+    }
+
+    /// The log so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits up to `secs` for a log line containing every one of `needles`; the line, if seen.
+    pub fn wait_log(&self, secs: u64, needles: &[&str]) -> Option<String> {
+        wait_for(secs, || self.log().lines().find(|l| needles.iter().all(|n| l.contains(n))).map(str::to_owned))
+    }
+
+    /// The HTTP port the daemon bound (its start line names it), waiting up to 30 s.
+    pub fn port(&self) -> u16 {
+        let line =
+            self.wait_log(30, &["drift daemon started"]).unwrap_or_else(|| panic!("never started: {}", self.log()));
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let listen = v["fields"]["listen"].as_str().unwrap_or_else(|| panic!("no listen field: {line}"));
+        listen.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    /// Sends a signal (`-KILL`, `-TERM`, `-HUP`).
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill").args([sig, &self.child.id().to_string()]).status().unwrap().success();
+        assert!(ok, "kill {sig}");
+    }
+
+    /// SIGKILL, and reaps the process.
+    pub fn kill_9(mut self) {
+        self.signal("-KILL");
+        self.child.wait().unwrap();
+    }
+
+    /// Waits up to `secs` for the exit; the exit code.
+    pub fn wait_exit(&mut self, secs: u64) -> Option<i32> {
+        wait_for(secs, || self.child.try_wait().unwrap()).map(|s| s.code().unwrap_or(-1))
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// Polls `f` every 50 ms until it returns `Some`, for at most `secs` seconds.
