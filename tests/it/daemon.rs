@@ -813,9 +813,12 @@ fn under_systemd_it_notifies_ready_watchdog_reload_and_stopping() {
     socket.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let mut d = Daemon::start(&st.config, &[("NOTIFY_SOCKET", s(&socket_path)), ("WATCHDOG_USEC", "200000")]);
     let mut seen = String::new();
+    // Bounded in total, not per datagram: the watchdog pings keep arriving while we wait.
     let mut expect = |what: &str| {
         let mut buf = [0u8; 512];
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
         while !seen.contains(what) {
+            assert!(std::time::Instant::now() < deadline, "no {what:?} within 20 s (saw {seen:?})");
             let n = socket.recv(&mut buf).unwrap_or_else(|e| panic!("waiting for {what:?} (saw {seen:?}): {e}"));
             seen.push_str(&String::from_utf8_lossy(&buf[..n]));
             seen.push('\n');
