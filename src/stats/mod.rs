@@ -33,5 +33,5 @@ pub use correction::{Correction, benjamini_hochberg};
 pub use divergence::{js_distance, psi, wasserstein};
 pub use kolmogorov::{kstwo_sf, smirnov};
 pub use ks::{KsMethod, KsMode, KsResult, ks_2samp, ks_from_numerator, ks_statistic};
-pub use proportion::two_proportion_p;
+pub use proportion::{two_proportion_p, two_proportion_z};
 pub use sample::{SampleError, SortedSample};
