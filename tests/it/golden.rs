@@ -1,7 +1,7 @@
 //! Golden vectors computed with SciPy/NumPy (`tests/data/golden/`, copied from the shared
 //! golden set; `meta.json` names the versions). Tolerances, as the golden README states them:
-//! KS D 1e-12 absolute; every p-value and `kstwo.sf` (KS auto/exact/asymptotic, chi-square, BH)
-//! **relative**, |got - want| <= 1e-6 * want + 1e-300, so a tail value is
+//! KS D 1e-12 absolute; every p-value and `kstwo.sf` (KS auto/exact/asymptotic, chi-square, BH,
+//! the null-rate test) **relative**, |got - want| <= 1e-6 * want + 1e-300, so a tail value is
 //! held to its own digits (an expected 0 means got <= 1e-300); PSI, JS and Wasserstein 1e-9
 //! absolute.
 
@@ -141,6 +141,33 @@ fn benjamini_hochberg_matches_scipy() {
         assert_eq!(got.len(), want.len(), "{name}: one adjusted p-value per input");
         for (g, w) in got.iter().zip(want) {
             assert_p(name, *g, w);
+        }
+    }
+}
+
+#[test]
+fn null_rate_two_proportion_matches_scipy() {
+    let file = read("null_rate.json");
+    let cases = file["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 12, "null_rate.json: every case is checked");
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let n = |k: &str| case[k].as_u64().unwrap();
+        let (x1, n1, x2, n2) = (n("x1"), n("n1"), n("x2"), n("n2"));
+        let want = case["p_value"].as_f64().unwrap();
+        assert_p(name, two_proportion_p(x1, n1, x2, n2), want);
+        // The same test read the other way round gives the same p.
+        assert_p(name, two_proportion_p(x2, n2, x1, n1), want);
+        // null_rate.json holds |z| (non-negative in every case); z is null when nothing varies.
+        match case["z"].as_f64() {
+            Some(want_z) => {
+                let z = two_proportion_z(x1, n1, x2, n2).unwrap_or_else(|| panic!("{name}: no z"));
+                assert_abs(name, "|z|", z.abs(), want_z, 1e-12 * want_z.max(1.0));
+            }
+            None => {
+                assert_eq!(two_proportion_z(x1, n1, x2, n2), None, "{name}");
+                assert_eq!(want, 1.0, "{name}");
+            }
         }
     }
 }
