@@ -51,34 +51,41 @@ pub struct KsResult {
 
 /// The numerator `k` of `D = k / (n*m)`: `max |i*m - j*n|` over the pooled distinct values.
 fn statistic_numerator(a: &[f64], b: &[f64]) -> u128 {
-    let (n, m) = (a.len(), b.len());
-    let (small, large) = if n <= m { (a, b) } else { (b, a) };
+    let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if uses_search(small.len(), large.len()) { search_numerator(small, large) } else { merge_numerator(small, large) }
+}
+
+/// Whether the binary-search path is cheaper: `small * log2(large) < large`.
+fn uses_search(small: usize, large: usize) -> bool {
+    let log2_l = (usize::BITS - large.leading_zeros()) as usize;
+    small.saturating_mul(log2_l) < large
+}
+
+/// The binary-search path, `O(s log l)`: walk the distinct values of `small` and binary-search
+/// `large` for the counts below and at or below each. Correct for any sizes; cheaper than the
+/// merge only when `small` is much smaller.
+fn search_numerator(small: &[f64], large: &[f64]) -> u128 {
     let (s, l) = (small.len() as u128, large.len() as u128);
-    let log2_l = (usize::BITS - large.len().leading_zeros()) as usize;
     let mut best: u128 = 0;
     let diff = |i: u128, j: u128| -> u128 {
         // i of `small` and j of `large` at or below the same x
         let (x, y) = (i * l, j * s);
         x.abs_diff(y)
     };
-    if small.len().saturating_mul(log2_l) < large.len() {
-        // Walk the distinct values of the small sample; binary-search the large one.
-        let mut i = 0usize;
-        let mut lo = 0usize;
-        while i < small.len() {
-            let v = small[i];
-            let below = lo + large[lo..].partition_point(|&x| x < v);
-            best = best.max(diff(i as u128, below as u128));
-            while i < small.len() && small[i] == v {
-                i += 1;
-            }
-            let at_or_below = below + large[below..].partition_point(|&x| x <= v);
-            best = best.max(diff(i as u128, at_or_below as u128));
-            lo = at_or_below;
+    let mut i = 0usize;
+    let mut lo = 0usize;
+    while i < small.len() {
+        let v = small[i];
+        let below = lo + large[lo..].partition_point(|&x| x < v);
+        best = best.max(diff(i as u128, below as u128));
+        while i < small.len() && small[i] == v {
+            i += 1;
         }
-    } else {
-        best = merge_numerator(small, large);
+        let at_or_below = below + large[below..].partition_point(|&x| x <= v);
+        best = best.max(diff(i as u128, at_or_below as u128));
+        lo = at_or_below;
     }
+    // Past the last value of `small`: i = s, and |s*l - j*s| only shrinks as j grows to l.
     best
 }
 
@@ -236,20 +243,53 @@ mod tests {
         assert_eq!(ks_statistic(&s(&[-0.0, 1.0]), &s(&[0.0, 1.0])), 0.0);
     }
 
+    /// `max |i*m - j*n|` by definition: the ECDFs at every pooled value, counted with a filter
+    /// (no sorting, no search, no merge).
+    fn brute_numerator(a: &[f64], b: &[f64]) -> u128 {
+        let (n, m) = (a.len() as u128, b.len() as u128);
+        let at_or_below = |v: &[f64], x: f64| v.iter().filter(|&&y| y <= x).count() as u128;
+        a.iter().chain(b).map(|&x| (at_or_below(a, x) * m).abs_diff(at_or_below(b, x) * n)).max().unwrap_or(0)
+    }
+
+    fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+        v.sort_by(f64::total_cmp);
+        v
+    }
+
+    /// Both paths, called directly on the same inputs in both orders, against brute force; the
+    /// dispatching `statistic_numerator` too.
     #[test]
-    fn binary_search_path_agrees_with_merge() {
-        let big: Vec<f64> = (0..5000).map(|i| ((i * 7919) % 5000) as f64 / 10.0).collect();
-        let small = [3.0, 3.0, 17.5, 250.0, 499.9, 600.0, -1.0];
-        let (a, b) = (s(&big), s(&small));
-        let k_search = statistic_numerator(b.values(), a.values());
-        // Force the merge by comparing equal-sized copies is not possible; recompute by brute force.
-        let mut brute: u128 = 0;
-        let pooled: Vec<f64> = a.values().iter().chain(b.values()).copied().collect();
-        for &x in &pooled {
-            let i = a.count_at_or_below(x) as u128;
-            let j = b.count_at_or_below(x) as u128;
-            brute = brute.max((i * b.len() as u128).abs_diff(j * a.len() as u128));
+    fn search_and_merge_paths_each_agree_with_brute_force() {
+        let big: Vec<f64> = sorted((0..5000).map(|i| ((i * 7919) % 5000) as f64 / 10.0).collect());
+        let shapes: Vec<(&str, Vec<f64>, Vec<f64>)> = vec![
+            ("ties", vec![1.0, 1.0, 2.0], vec![1.0, 2.0, 2.0]),
+            ("ties across both", vec![0.0, 1.0, 1.0, 1.0, 3.0], vec![1.0, 1.0, 3.0, 3.0]),
+            // 0.0 before -0.0 on purpose (not total_cmp order): they compare equal, one value.
+            ("negative zero", vec![-0.0, 0.0, 1.0], vec![0.0, -0.0, 1.0, 2.0]),
+            ("disjoint", vec![1.0, 2.0, 3.0], vec![10.0, 11.0, 12.0, 13.0, 14.0]),
+            ("disjoint reversed", vec![10.0, 11.0], vec![1.0, 2.0, 3.0]),
+            ("interleaved", vec![1.0, 3.0, 5.0, 7.0, 9.0], vec![2.0, 4.0, 6.0, 8.0]),
+            ("identical", vec![1.0, 2.0, 2.0, 5.0], vec![1.0, 2.0, 2.0, 5.0]),
+            ("single values", vec![4.0], vec![4.0, 4.0, 5.0]),
+            ("infinities", vec![f64::NEG_INFINITY, 0.0, f64::INFINITY], vec![0.0, 1.0, f64::INFINITY]),
+            ("small vs big", vec![-1.0, 3.0, 3.0, 17.5, 250.0, 499.9, 600.0], big.clone()),
+            ("small inside big", vec![100.0, 100.0, 100.1, 100.2], big.clone()),
+            ("big vs big shifted", big[..600].to_vec(), big[..600].iter().map(|x| x + 0.05).collect()),
+        ];
+        for (name, a, b) in shapes {
+            let want = brute_numerator(&a, &b);
+            assert_eq!(search_numerator(&a, &b), want, "{name}: search(a, b)");
+            assert_eq!(search_numerator(&b, &a), want, "{name}: search(b, a)");
+            assert_eq!(merge_numerator(&a, &b), want, "{name}: merge(a, b)");
+            assert_eq!(merge_numerator(&b, &a), want, "{name}: merge(b, a)");
+            assert_eq!(statistic_numerator(&a, &b), want, "{name}: dispatch");
         }
-        assert_eq!(k_search, brute);
+    }
+
+    #[test]
+    fn the_search_path_is_taken_only_for_a_much_smaller_sample() {
+        assert!(uses_search(7, 5000));
+        assert!(!uses_search(5000, 5000));
+        assert!(!uses_search(3, 4));
     }
 }
