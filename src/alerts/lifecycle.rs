@@ -352,10 +352,64 @@ mod tests {
     fn fingerprints_are_stable_and_separate_labels() {
         // FNV-1a of the empty input is the offset basis: a fixed value, not one that drifts.
         assert_eq!(fingerprint(&[]), "cbf29ce484222325");
-        let a = fingerprint(&[("monitor", "m"), ("segment", "")]);
-        assert_eq!(a, fingerprint(&[("monitor", "m"), ("segment", "")]));
-        assert_ne!(a, fingerprint(&[("monitor", "m"), ("segment", "eu")]));
+        // Literals computed independently, not by this code, with Python's FNV-1a 64 over the
+        // documented layout (key bytes, 0xff, value bytes, 0xff per label), checked against the
+        // published FNV-1a vectors "a" -> af63dc4c8601ec8c and "foobar" -> 85944171f73967e8:
+        //     h = 0xcbf29ce484222325
+        //     for k, v in labels:
+        //         for b in k.encode() + b"\xff" + v.encode() + b"\xff":
+        //             h = ((h ^ b) * 0x100000001b3) % 2**64
+        // A change of hash, prime, separator or label layout fails here, as it should: stored
+        // alert states and every receiver's deduplication would see new names.
+        let pinned: [(&[(&str, &str)], &str); 11] = [
+            // A drift group (monitor, segment), as the idempotency key uses it.
+            (&[("monitor", "checkout"), ("segment", "")], "1698fba81880e1ea"),
+            (&[("monitor", "checkout"), ("segment", "eu")], "c67301aa8b16dffc"),
+            // One alert per drifted column, as the webhook's alerts[] carry it.
+            (&[("monitor", "checkout"), ("segment", ""), ("column", "age")], "21bfc5f4f3a493f9"),
+            (&[("monitor", "checkout"), ("segment", ""), ("column", "country")], "90fc39da37d0ba4a"),
+            (&[("monitor", "checkout"), ("segment", "eu"), ("column", "age")], "fdfabb6c8f9b9767"),
+            // Operational alerts (alertname, monitor, segment).
+            (&[("alertname", "DriftSourceStale"), ("monitor", "checkout"), ("segment", "")], "e8adbdb40cdce212"),
+            (
+                &[("alertname", "DriftMonitorFailing"), ("monitor", "payments"), ("segment", "region=eu")],
+                "497b4251e2be6b82",
+            ),
+            // A longer label set: every label given is hashed, so severity would tell these apart.
+            (
+                &[
+                    ("monitor", "checkout"),
+                    ("alertname", "DataDrift"),
+                    ("column", "age"),
+                    ("segment", "eu"),
+                    ("severity", "critical"),
+                ],
+                "b1edc8cfa27e7a17",
+            ),
+            (
+                &[
+                    ("monitor", "checkout"),
+                    ("alertname", "DataDrift"),
+                    ("column", "age"),
+                    ("segment", "eu"),
+                    ("severity", "warning"),
+                ],
+                "da055159e44932ee",
+            ),
+            // UTF-8 is hashed as bytes.
+            (&[("monitor", "zürich-€"), ("segment", "")], "3c88c329150e0da0"),
+            // The separator keeps label boundaries apart.
+            (&[("a", "bc")], "a0a3542c19b900ab"),
+        ];
+        for (labels, want) in pinned {
+            assert_eq!(fingerprint(labels), want, "{labels:?}");
+        }
+        assert_eq!(fingerprint(&[("ab", "c")]), "20ba9b3025a8b421");
         assert_ne!(fingerprint(&[("a", "bc")]), fingerprint(&[("ab", "c")]));
-        assert_eq!(a.len(), 16);
+        assert_ne!(
+            fingerprint(&[("monitor", "checkout"), ("segment", "")]),
+            fingerprint(&[("segment", ""), ("monitor", "checkout")]),
+            "label order is part of the layout"
+        );
     }
 }

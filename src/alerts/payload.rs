@@ -391,8 +391,26 @@ mod tests {
         assert_eq!(v["alerts"][0]["status"], "resolved");
         assert_eq!(v["alerts"][0]["endsAt"], "2026-11-18T11:16:40Z");
         assert_eq!(v["commonAnnotations"]["summary"], "checkout: no drift any more (window 42)");
-        assert_eq!(fire.idempotency_key(), firing().idempotency_key(), "stable");
-        assert_ne!(fire.idempotency_key(), res.idempotency_key(), "firing and resolved are distinct deliveries");
-        assert_eq!(webhook(&fire)["drift"]["idempotency_key"], fire.idempotency_key());
+        // Literals computed independently (Python FNV-1a 64 over the documented label layout, see
+        // lifecycle's fingerprint test), not by this code: receivers deduplicate on these keys, so
+        // a change of hash, layout or key format must fail here.
+        // Drift: fingerprint(monitor, segment) - window - status.
+        assert_eq!(fire.idempotency_key(), "1698fba81880e1ea-42-firing");
+        assert_eq!(res.idempotency_key(), "1698fba81880e1ea-42-resolved");
+        let eu = Notification { segment: "eu".into(), window: 7, ..firing() };
+        assert_eq!(eu.idempotency_key(), "c67301aa8b16dffc-7-firing");
+        // Operational: fingerprint(alertname, monitor, segment) - decision time - status.
+        let stale = Notification::new(SOURCE_STALE, "checkout", 1_795_000_000_000);
+        assert_eq!(stale.idempotency_key(), "e8adbdb40cdce212-1795000000000-firing");
+        let failing = Notification { segment: "region=eu".into(), ..Notification::new(MONITOR_FAILING, "payments", 5) };
+        assert_eq!(failing.idempotency_key(), "497b4251e2be6b82-5-firing");
+        // A test message: one per send time.
+        assert_eq!(Notification::test("oncall", None, 1_795_000_000_000).idempotency_key(), "test-1795000000000");
+        assert_eq!(webhook(&fire)["drift"]["idempotency_key"], "1698fba81880e1ea-42-firing");
+        // Each alert's fingerprint: (monitor, segment, column).
+        let alerts = webhook(&fire)["alerts"].clone();
+        assert_eq!(alerts[0]["fingerprint"], "21bfc5f4f3a493f9", "checkout / age");
+        assert_eq!(alerts[1]["fingerprint"], "90fc39da37d0ba4a", "checkout / country");
+        assert_eq!(webhook(&eu)["alerts"][0]["fingerprint"], "fdfabb6c8f9b9767", "checkout [eu] / age");
     }
 }
