@@ -312,12 +312,42 @@ fn describe(e: reqwest::Error) -> String {
 mod tests {
     use super::*;
 
+    /// A constant (0.5 has the right mean), a few repeating values, a ramp or a sequence stuck
+    /// in part of the interval fails: with fixed seeds, every draw is in [0, 1), nearly all are
+    /// distinct, consecutive draws differ, the ten equal-width bins are filled evenly (chi-square
+    /// with 9 degrees of freedom below 27.9, its 0.1% critical value, and every bin at least 70
+    /// of the expected 100), consecutive draws are uncorrelated, and seeds give different
+    /// sequences.
     #[test]
     fn jitter_stays_in_the_unit_interval_and_varies() {
-        let mut d = Deliverer::new(42).unwrap();
-        let draws: Vec<f64> = (0..1000).map(|_| d.jitter()).collect();
-        assert!(draws.iter().all(|x| (0.0..1.0).contains(x)));
-        let mean = draws.iter().sum::<f64>() / 1000.0;
-        assert!((0.4..0.6).contains(&mean), "{mean}");
+        const N: usize = 1000;
+        let mut firsts = Vec::new();
+        for seed in [42, 1, 0xdead_beef, u64::MAX] {
+            let mut d = Deliverer::new(seed).unwrap();
+            let draws: Vec<f64> = (0..N).map(|_| d.jitter()).collect();
+            firsts.push(draws[0].to_bits());
+            assert!(draws.iter().all(|x| (0.0..1.0).contains(x)), "seed {seed}: outside [0, 1)");
+            let mut distinct: Vec<u64> = draws.iter().map(|x| x.to_bits()).collect();
+            distinct.sort_unstable();
+            distinct.dedup();
+            assert!(distinct.len() >= N - 5, "seed {seed}: only {} distinct draws of {N}", distinct.len());
+            assert!(draws.windows(2).all(|w| w[0] != w[1]), "seed {seed}: a draw repeats the previous one");
+            let mut bins = [0usize; 10];
+            for x in &draws {
+                bins[(x * 10.0) as usize] += 1;
+            }
+            let expected = N as f64 / 10.0;
+            let chi2: f64 = bins.iter().map(|&b| (b as f64 - expected).powi(2) / expected).sum();
+            assert!(chi2 < 27.88, "seed {seed}: bins {bins:?}, chi-square {chi2}");
+            assert!(bins.iter().all(|&b| b >= 70), "seed {seed}: a bin is starved: {bins:?}");
+            let mean = draws.iter().sum::<f64>() / N as f64;
+            let var = draws.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / N as f64;
+            assert!((var - 1.0 / 12.0).abs() < 0.01, "seed {seed}: variance {var}, uniform has 1/12");
+            let lag1 = draws.windows(2).map(|w| (w[0] - mean) * (w[1] - mean)).sum::<f64>() / ((N - 1) as f64 * var);
+            assert!(lag1.abs() < 0.1, "seed {seed}: consecutive draws correlate ({lag1})");
+        }
+        firsts.sort_unstable();
+        firsts.dedup();
+        assert_eq!(firsts.len(), 4, "different seeds, different sequences");
     }
 }
