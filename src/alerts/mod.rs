@@ -15,11 +15,43 @@ pub mod retry;
 pub mod route;
 pub mod slack;
 
-/// Reports built from real data, for the pure modules' tests (which may not touch Parquet
-/// themselves: `tests/it/purity.rs`).
+/// Reports built from real data and committed snapshots, for the pure modules' tests (which may
+/// not touch Parquet, the file system or the environment themselves: `tests/it/purity.rs`).
 #[cfg(test)]
 pub(crate) mod testing {
     use crate::engine::Report;
+
+    /// Whether to rewrite snapshots, from whether `DRIFT_BLESS` and `CI` are set. Blessing writes
+    /// the snapshot and then compares it with itself, so a test run that blesses proves nothing:
+    /// fine on a developer's machine (who reviews the diff), an error under CI.
+    pub(crate) fn blessing(bless: bool, ci: bool) -> Result<bool, &'static str> {
+        match (bless, ci) {
+            (true, true) => Err("DRIFT_BLESS is set under CI: blessing rewrites the snapshots and then compares \
+                                 each with itself, so the snapshot tests would prove nothing; unset DRIFT_BLESS"),
+            (bless, _) => Ok(bless),
+        }
+    }
+
+    /// Compares `text` with the committed snapshot `tests/data/{name}`; with `DRIFT_BLESS` set
+    /// (and `CI` not) it rewrites the snapshot first (review the diff).
+    pub(crate) fn snapshot(name: &str, text: &str) {
+        let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+        let bless = std::env::var_os("DRIFT_BLESS").is_some();
+        let ci = std::env::var_os("CI").is_some();
+        if blessing(bless, ci).unwrap_or_else(|e| panic!("{e}")) {
+            std::fs::write(&path, text).unwrap();
+        }
+        let want = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(text, want, "{path} differs (DRIFT_BLESS=1 rewrites it, outside CI)");
+    }
+
+    #[test]
+    fn blessing_is_refused_under_ci() {
+        assert!(blessing(true, true).is_err(), "CI must not rewrite the snapshots it checks");
+        assert_eq!(blessing(true, false), Ok(true));
+        assert_eq!(blessing(false, true), Ok(false));
+        assert_eq!(blessing(false, false), Ok(false));
+    }
 
     /// A dataset of one in-memory Parquet file made of these columns.
     pub(crate) fn table(cols: Vec<(&str, arrow_array::ArrayRef)>) -> crate::source::Dataset {

@@ -177,15 +177,11 @@ mod tests {
         }
     }
 
-    /// Compares with a committed snapshot; `DRIFT_BLESS=1` rewrites it (review the diff).
+    /// Compares with the committed snapshot `tests/data/slack/{name}.json`; `DRIFT_BLESS=1`
+    /// rewrites it outside CI (review the diff), see [`crate::alerts::testing::snapshot`].
     fn snapshot(name: &str, got: &Value) {
-        let path = format!("{}/tests/data/slack/{name}.json", env!("CARGO_MANIFEST_DIR"));
         let text = serde_json::to_string_pretty(got).unwrap() + "\n";
-        if std::env::var_os("DRIFT_BLESS").is_some() {
-            std::fs::write(&path, &text).unwrap();
-        }
-        let want = std::fs::read_to_string(&path).unwrap_or_default();
-        assert_eq!(text, want, "{path} differs (DRIFT_BLESS=1 rewrites it)");
+        crate::alerts::testing::snapshot(&format!("slack/{name}.json"), &text);
     }
 
     #[test]
