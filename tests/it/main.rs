@@ -14,6 +14,8 @@
 //!   daemon files work in their layouts.
 //! - `demo`: the shipped example pair is reproducible and shows the drift it was built with.
 //! - `errors`: every kind of bad input gives one line naming the file and exit code 2.
+//! - `policy`: the decision policy as documented: the correction (flag and key) sets adjusted
+//!   p-values and decisions.
 //! - `purity`: `src/stats/` and `src/engine/` do no I/O.
 //! - `snapshot`: reference snapshots: exact equality, sketch bounds, merge, damage.
 //! - `support`: helpers (real Parquet files via arrow, the real binary).
@@ -28,6 +30,7 @@ mod false_drift;
 mod foreign;
 mod golden;
 mod mixed;
+mod policy;
 mod properties;
 mod purity;
 mod receiver;

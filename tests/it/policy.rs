@@ -1,0 +1,280 @@
+//! The decision policy as documented, on real Parquet files through the real binary (`drift
+//! check`, `drift run --once`, `drift history`): the multiple-testing correction
+//! (`--correction`, `[policy] correction`) sets the adjusted p-values and the decisions.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use arrow_array::{ArrayRef, Float64Array};
+use drift::synth::Rng;
+use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::support::{check_json, drift, free_port, s, write};
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/// Named columns of one Parquet file.
+type Columns = Vec<(&'static str, ArrayRef)>;
+
+fn f64s(v: Vec<f64>) -> ArrayRef {
+    Arc::new(Float64Array::from(v))
+}
+
+/// One test of a report's correction family: every test with status `ok` and a p-value.
+#[derive(Debug, Clone)]
+struct Member {
+    /// (segment, "" for the whole data; column; test).
+    key: (String, String, String),
+    p: f64,
+    adjusted: f64,
+    effect: f64,
+    floor: f64,
+    drift: bool,
+}
+
+/// The family of a report, in (segment, column, test) order.
+fn family(report: &Value) -> Vec<Member> {
+    let mut out = Vec::new();
+    for c in report["columns"].as_array().unwrap() {
+        for t in c["tests"].as_array().unwrap() {
+            if t["status"] != "ok" || !t["p_value"].is_number() {
+                continue;
+            }
+            out.push(Member {
+                key: (
+                    c["segment"].as_str().unwrap_or("").to_owned(),
+                    c["column"].as_str().unwrap().to_owned(),
+                    t["test"].as_str().unwrap().to_owned(),
+                ),
+                p: t["p_value"].as_f64().unwrap(),
+                adjusted: t["p_value_adjusted"].as_f64().unwrap(),
+                effect: t["effect"].as_f64().unwrap(),
+                floor: t["threshold"]["floor"].as_f64().unwrap(),
+                drift: t["drift"].as_bool().unwrap(),
+            });
+        }
+    }
+    assert_eq!(out.len() as u64, report["summary"]["tests_in_family"].as_u64().unwrap(), "the family is every ok test");
+    // Reports list drifted columns first; compare runs in one order.
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    out
+}
+
+/// Benjamini-Hochberg step-up adjusted p-values, written out here independently of the crate.
+fn bh(p: &[f64]) -> Vec<f64> {
+    let m = p.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+    let mut out = vec![0.0; m];
+    let mut running = 1.0f64;
+    for k in (0..m).rev() {
+        running = running.min(p[order[k]] * m as f64 / (k + 1) as f64);
+        out[order[k]] = running;
+    }
+    out
+}
+
+fn close(a: f64, b: f64) -> bool {
+    a == b || (a - b).abs() <= 1e-12 * a.abs().max(b.abs())
+}
+
+/// The member of a family with this key.
+fn find<'a>(members: &'a [Member], segment: &str, column: &str, test: &str) -> &'a Member {
+    members
+        .iter()
+        .find(|m| m.key.0 == segment && m.key.1 == column && m.key.2 == test)
+        .unwrap_or_else(|| panic!("no test {segment:?}/{column}/{test}"))
+}
+
+/// A daemon file and monitors over `incoming/`, against `reference.parquet`, in a tempdir.
+struct Daemon {
+    dir: TempDir,
+    config: PathBuf,
+}
+
+impl Daemon {
+    /// Each monitor is (id, extra TOML appended after its `[window]` table).
+    fn new(reference: Columns, window: &str, monitors: &[(&str, &str)]) -> Daemon {
+        let dir = TempDir::new().unwrap();
+        let root = dir.path();
+        write(root, "reference.parquet", reference);
+        std::fs::create_dir_all(root.join("incoming")).unwrap();
+        std::fs::create_dir_all(root.join("monitors")).unwrap();
+        let config = root.join("drift.toml");
+        std::fs::write(
+            &config,
+            format!("state_dir = \"state\"\nlisten = \"127.0.0.1:{}\"\nmonitors_dir = \"monitors\"\n", free_port()),
+        )
+        .unwrap();
+        for (id, extra) in monitors {
+            std::fs::write(
+                root.join(format!("monitors/{id}.toml")),
+                format!(
+                    "[source]\npath = \"../incoming\"\nsettle_secs = 0\n\n[reference]\npath = \"../reference.parquet\"\n\n[window]\n{window}min_rows = 50\n\n{extra}"
+                ),
+            )
+            .unwrap();
+        }
+        Daemon { dir, config }
+    }
+
+    /// Lands a Parquet file in `incoming/`, settled (its mtime 5 s in the past).
+    fn land(&self, name: &str, columns: Columns) {
+        let p = write(&self.dir.path().join("incoming"), name, columns);
+        let f = std::fs::File::options().write(true).open(&p).unwrap();
+        f.set_modified(SystemTime::now() - Duration::from_secs(5)).unwrap();
+    }
+
+    /// `drift run --once`, which must succeed.
+    fn once(&self) -> String {
+        let out = drift(&["run", "--once", "--config", s(&self.config)]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{text}");
+        text
+    }
+
+    /// `drift history --format json` of a monitor, newest window first.
+    fn history(&self, monitor: &str) -> Value {
+        let out = drift(&["history", "--config", s(&self.config), "--monitor", monitor, "--format", "json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// The stored JSON report of a window.
+    fn report(&self, window: &Value) -> Value {
+        let state = drift::state::State::open_read_only(&self.dir.path().join("state")).unwrap();
+        let text = state.report(window["window"].as_i64().unwrap()).unwrap().expect("evaluated");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// The only window of a monitor: its stored report's family, with every member's stored
+    /// evaluation (`drift history`) checked to carry the same adjusted p-value and decision.
+    fn stored_family(&self, monitor: &str) -> (Value, Vec<Member>) {
+        let h = self.history(monitor);
+        assert_eq!(h.as_array().unwrap().len(), 1, "{monitor}: one window: {h}");
+        let report = self.report(&h[0]);
+        let members = family(&report);
+        for m in &members {
+            let row = h[0]["tests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| {
+                    t["segment"] == m.key.0.as_str() && t["column"] == m.key.1.as_str() && t["test"] == m.key.2.as_str()
+                })
+                .unwrap_or_else(|| panic!("{monitor}: {:?} not stored", m.key));
+            assert_eq!(row["p_value_adjusted"].as_f64(), Some(m.adjusted), "{monitor}: {:?}", m.key);
+            assert_eq!(row["drift"].as_bool(), Some(m.drift), "{monitor}: {:?}", m.key);
+        }
+        (h[0].clone(), members)
+    }
+}
+
+/// Asserts each member's adjusted p-value is what `correction` gives from the raw p-values of
+/// the whole family, and that each decision is "adjusted p < alpha and effect >= floor".
+fn assert_corrected(members: &[Member], correction: &str, alpha: f64, what: &str) {
+    let raw: Vec<f64> = members.iter().map(|m| m.p).collect();
+    let m = raw.len() as f64;
+    let want: Vec<f64> = match correction {
+        "bh" => bh(&raw),
+        "bonferroni" => raw.iter().map(|p| (p * m).min(1.0)).collect(),
+        "none" => raw.clone(),
+        other => panic!("{other}"),
+    };
+    for (x, w) in members.iter().zip(want) {
+        assert!(
+            close(x.adjusted, w),
+            "{what}, {correction}: {:?}: adjusted {} but {w} from p = {}",
+            x.key,
+            x.adjusted,
+            x.p
+        );
+        assert_eq!(x.drift, x.adjusted < alpha && x.effect >= x.floor, "{what}, {correction}: decision of {:?}", x.key);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. The correction: --correction on check, [policy] correction in a monitor.
+
+/// Six normal columns, 300 rows per side, the current side shifted by 0 to 0.6 standard
+/// deviations: 18 tests (ks, psi, null_rate each) with raw p-values from 1e-9 to 1. Seeded so
+/// that `x3`'s KS test (p = 0.0031, D = 0.147) drifts unless Bonferroni multiplies it by 18, and
+/// `x0`'s (p = 0.027, D = 0.12) drifts only without a correction.
+fn graded() -> (Columns, Columns) {
+    let names = ["x0", "x1", "x2", "x3", "x4", "x5"];
+    let shifts = [0.0, 0.1, 0.2, 0.25, 0.3, 0.6];
+    let mut r = Rng::new(3);
+    let reference = names.iter().map(|n| (*n, f64s((0..300).map(|_| r.normal()).collect()))).collect();
+    let current =
+        names.iter().zip(shifts).map(|(n, d)| (*n, f64s((0..300).map(|_| r.normal() + d).collect()))).collect();
+    (reference, current)
+}
+
+/// Which of `x0`'s and `x3`'s KS tests drift.
+fn ks_decisions(members: &[Member]) -> (bool, bool) {
+    (find(members, "", "x0", "ks").drift, find(members, "", "x3", "ks").drift)
+}
+
+#[test]
+fn correction_flag_sets_the_adjusted_p_values_and_the_decisions_of_check() {
+    let dir = TempDir::new().unwrap();
+    let (reference, current) = graded();
+    let r = write(dir.path(), "reference.parquet", reference);
+    let c = write(dir.path(), "current.parquet", current);
+    let (_, default) = check_json(&[s(&r)], &[s(&c)], &[]);
+    assert_eq!(default["policy"]["correction"], "bh");
+    let default = family(&default);
+    assert_eq!(default.len(), 18);
+    let raw: Vec<f64> = default.iter().map(|m| m.p).collect();
+    // The data does what the test needs: p-values spread between alpha/18 and alpha.
+    let (x0, x3) = (find(&default, "", "x0", "ks"), find(&default, "", "x3", "ks"));
+    assert!(x3.p < 0.05 / 4.0 && x3.p > 0.05 / 18.0 && x3.effect >= 0.1, "{x3:?}");
+    assert!(x0.p < 0.05 && x0.p > 0.05 / 3.0 && x0.effect >= 0.1, "{x0:?}");
+
+    let mut decisions = Vec::new();
+    for correction in ["bh", "bonferroni", "none"] {
+        let (_, report) = check_json(&[s(&r)], &[s(&c)], &["--correction", correction]);
+        assert_eq!(report["policy"]["correction"], correction, "the report echoes the correction");
+        let members = family(&report);
+        assert_eq!(members.iter().map(|m| m.p).collect::<Vec<_>>(), raw, "{correction}: raw p-values do not change");
+        assert_corrected(&members, correction, 0.05, "check");
+        if correction == "bh" {
+            let same = members.iter().zip(&default).all(|(a, b)| a.adjusted == b.adjusted && a.drift == b.drift);
+            assert!(same, "no --correction is --correction bh");
+        }
+        decisions.push((correction, ks_decisions(&members)));
+    }
+    // (x0 drifts, x3 drifts): the correction changes the decision.
+    assert_eq!(decisions, [("bh", (false, true)), ("bonferroni", (false, false)), ("none", (true, true))]);
+}
+
+#[test]
+fn monitor_correction_key_sets_the_stored_adjusted_p_values() {
+    let (reference, current) = graded();
+    let d = Daemon::new(
+        reference,
+        "",
+        &[
+            ("bh", ""),
+            ("bonferroni", "[policy]\ncorrection = \"bonferroni\"\n"),
+            ("none", "[policy]\ncorrection = \"none\"\n"),
+        ],
+    );
+    d.land("current.parquet", current);
+    d.once();
+    let mut raw = None;
+    let mut decisions = Vec::new();
+    for correction in ["bh", "bonferroni", "none"] {
+        let (window, members) = d.stored_family(correction);
+        assert_eq!(window["rows"], 300);
+        assert_eq!(members.len(), 18, "{correction}");
+        let p: Vec<f64> = members.iter().map(|m| m.p).collect();
+        assert_eq!(*raw.get_or_insert_with(|| p.clone()), p, "{correction}: the same raw p-values for every monitor");
+        assert_corrected(&members, correction, 0.05, "monitor");
+        decisions.push((correction, ks_decisions(&members)));
+    }
+    assert_eq!(decisions, [("bh", (false, true)), ("bonferroni", (false, false)), ("none", (true, true))]);
+}
