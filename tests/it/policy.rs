@@ -1,17 +1,18 @@
 //! The decision policy as documented, on real Parquet files through the real binary (`drift
 //! check`, `drift run --once`, `drift history`): the multiple-testing correction
-//! (`--correction`, `[policy] correction`) sets the adjusted p-values and the decisions.
+//! (`--correction`, `[policy] correction`) sets the adjusted p-values and the decisions;
+//! `--alpha` and the floors (flags and `[policy]` keys) reach the engine.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use arrow_array::{ArrayRef, Float64Array};
+use arrow_array::{ArrayRef, Float64Array, StringArray};
 use drift::synth::Rng;
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::support::{check_json, drift, free_port, s, write};
+use crate::support::{check_json, column, drift, free_port, s, test, write};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -277,4 +278,211 @@ fn monitor_correction_key_sets_the_stored_adjusted_p_values() {
         decisions.push((correction, ks_decisions(&members)));
     }
     assert_eq!(decisions, [("bh", (false, true)), ("bonferroni", (false, false)), ("none", (true, true))]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Policy overrides reach the engine; swapped floors are refused.
+
+/// 4 000 rows per side. `shift`: a 0.35 sd mean shift (KS D = 0.134, PSI 0.111: warnings);
+/// `cat`: a, b, c from 50/30/20% to 35/30/35% (PSI 0.149: warning); `holes`: missing rate
+/// from 1% to 3% (change 0.023: warning); `sparse`: 96% missing on both sides, the ~160 values
+/// left shifted by 0.4 sd (D = 0.19, BH-adjusted p = 0.012: a warning at alpha 0.05, not at
+/// 0.01). Every other p-value is below 1e-11 or above 0.1.
+fn policy_data(current: bool, r: &mut Rng) -> Columns {
+    let n = 4000;
+    let shift = (0..n).map(|_| r.normal() + if current { 0.35 } else { 0.0 }).collect();
+    let weights: &[f64] = if current { &[3.5, 3.0, 3.5] } else { &[5.0, 3.0, 2.0] };
+    let cat: Vec<&str> = (0..n).map(|_| ["a", "b", "c"][r.choose(weights)]).collect();
+    let rate = if current { 0.03 } else { 0.01 };
+    let holes: Vec<Option<f64>> = (0..n)
+        .map(|_| {
+            let v = r.normal();
+            (r.uniform() >= rate).then_some(v)
+        })
+        .collect();
+    let sparse: Vec<Option<f64>> = (0..n)
+        .map(|_| {
+            let v = r.normal() + if current { 0.4 } else { 0.0 };
+            (r.uniform() < 0.04).then_some(v)
+        })
+        .collect();
+    vec![
+        ("shift", f64s(shift)),
+        ("cat", Arc::new(StringArray::from(cat))),
+        ("holes", Arc::new(Float64Array::from(holes))),
+        ("sparse", Arc::new(Float64Array::from(sparse))),
+    ]
+}
+
+fn policy_pair() -> (Columns, Columns) {
+    let mut r = Rng::new(2);
+    let reference = policy_data(false, &mut r);
+    (reference, policy_data(true, &mut r))
+}
+
+/// The five tests the overrides move, as (column, test).
+const MOVED: [(&str, &str); 5] =
+    [("shift", "ks"), ("sparse", "ks"), ("shift", "psi"), ("cat", "chi2"), ("holes", "null_rate")];
+
+/// Severity of each of the five tests ("none" when it does not drift), and the threshold each
+/// one was judged with: [alpha, floor, critical floor].
+fn moved(report: &Value) -> Vec<(String, [f64; 3])> {
+    MOVED
+        .iter()
+        .map(|(c, t)| {
+            let t = test(column(report, c), t);
+            assert_eq!(t["drift"], t["severity"] != "none", "{t}");
+            let th = &t["threshold"];
+            let th =
+                [th["alpha"].as_f64().unwrap(), th["floor"].as_f64().unwrap(), th["critical_floor"].as_f64().unwrap()];
+            (t["severity"].as_str().unwrap().to_owned(), th)
+        })
+        .collect()
+}
+
+fn severities(v: &[(String, [f64; 3])]) -> Vec<&str> {
+    v.iter().map(|x| x.0.as_str()).collect()
+}
+
+fn thresholds(v: &[(String, [f64; 3])]) -> Vec<[f64; 3]> {
+    v.iter().map(|x| x.1).collect()
+}
+
+const DEFAULT_THRESHOLDS: [[f64; 3]; 5] =
+    [[0.05, 0.1, 0.2], [0.05, 0.1, 0.2], [0.05, 0.1, 0.25], [0.05, 0.1, 0.25], [0.05, 0.01, 0.05]];
+
+/// One override: the `drift check` flags, the same as `[policy]` keys, then what the five
+/// tests of [`MOVED`] become (severities; [alpha, floor, critical floor] used) and the report's
+/// `policy` entry it sets. Each moves its own tests and nothing else.
+struct Override {
+    flags: &'static [&'static str],
+    keys: &'static str,
+    severities: [&'static str; 5],
+    thresholds: [[f64; 3]; 5],
+    policy: (&'static str, &'static str),
+}
+
+const OVERRIDES: [Override; 7] = [
+    Override {
+        flags: &["--alpha", "0.01"],
+        keys: "alpha = 0.01",
+        severities: ["warning", "none", "warning", "warning", "warning"],
+        thresholds: [[0.01, 0.1, 0.2], [0.01, 0.1, 0.2], [0.01, 0.1, 0.25], [0.01, 0.1, 0.25], [0.01, 0.01, 0.05]],
+        policy: ("alpha", "0.01"),
+    },
+    Override {
+        flags: &["--ks-floors", "0.2,0.3"],
+        keys: "ks_floors = [0.2, 0.3]",
+        severities: ["none", "none", "warning", "warning", "warning"],
+        thresholds: [[0.05, 0.2, 0.3], [0.05, 0.2, 0.3], [0.05, 0.1, 0.25], [0.05, 0.1, 0.25], [0.05, 0.01, 0.05]],
+        policy: ("ks", r#"{"warning": 0.2, "critical": 0.3}"#),
+    },
+    Override {
+        flags: &["--ks-floors", "0.05,0.12"],
+        keys: "ks_floors = [0.05, 0.12]",
+        severities: ["critical", "critical", "warning", "warning", "warning"],
+        thresholds: [[0.05, 0.05, 0.12], [0.05, 0.05, 0.12], [0.05, 0.1, 0.25], [0.05, 0.1, 0.25], [0.05, 0.01, 0.05]],
+        policy: ("ks", r#"{"warning": 0.05, "critical": 0.12}"#),
+    },
+    Override {
+        flags: &["--psi-floors", "0.2,0.3"],
+        keys: "psi_floors = [0.2, 0.3]",
+        severities: ["warning", "warning", "none", "none", "warning"],
+        thresholds: [[0.05, 0.1, 0.2], [0.05, 0.1, 0.2], [0.05, 0.2, 0.3], [0.05, 0.2, 0.3], [0.05, 0.01, 0.05]],
+        policy: ("psi", r#"{"warning": 0.2, "critical": 0.3}"#),
+    },
+    Override {
+        flags: &["--psi-floors", "0.05,0.1"],
+        keys: "psi_floors = [0.05, 0.1]",
+        severities: ["warning", "warning", "critical", "critical", "warning"],
+        thresholds: [[0.05, 0.1, 0.2], [0.05, 0.1, 0.2], [0.05, 0.05, 0.1], [0.05, 0.05, 0.1], [0.05, 0.01, 0.05]],
+        policy: ("psi", r#"{"warning": 0.05, "critical": 0.1}"#),
+    },
+    Override {
+        flags: &["--null-floors", "0.03,0.06"],
+        keys: "null_floors = [0.03, 0.06]",
+        severities: ["warning", "warning", "warning", "warning", "none"],
+        thresholds: [[0.05, 0.1, 0.2], [0.05, 0.1, 0.2], [0.05, 0.1, 0.25], [0.05, 0.1, 0.25], [0.05, 0.03, 0.06]],
+        policy: ("null_rate", r#"{"warning": 0.03, "critical": 0.06}"#),
+    },
+    Override {
+        flags: &["--null-floors", "0.005,0.02"],
+        keys: "null_floors = [0.005, 0.02]",
+        severities: ["warning", "warning", "warning", "warning", "critical"],
+        thresholds: [[0.05, 0.1, 0.2], [0.05, 0.1, 0.2], [0.05, 0.1, 0.25], [0.05, 0.1, 0.25], [0.05, 0.005, 0.02]],
+        policy: ("null_rate", r#"{"warning": 0.005, "critical": 0.02}"#),
+    },
+];
+
+/// Checks a report judged with `o` (or with the defaults).
+fn assert_override(report: &Value, o: Option<&Override>, what: &str) {
+    let got = moved(report);
+    match o {
+        None => {
+            assert_eq!(severities(&got), ["warning"; 5], "{what}: the defaults: every one a warning");
+            assert_eq!(thresholds(&got), DEFAULT_THRESHOLDS, "{what}");
+        }
+        Some(o) => {
+            assert_eq!(severities(&got), o.severities, "{what}");
+            assert_eq!(thresholds(&got), o.thresholds, "{what}");
+            let (key, value) = o.policy;
+            assert_eq!(report["policy"][key], serde_json::from_str::<Value>(value).unwrap(), "{what}: echoed");
+        }
+    }
+}
+
+/// Everything stricter at once: nothing drifts.
+const STRICT_FLAGS: [&str; 8] =
+    ["--alpha", "0.01", "--ks-floors", "0.2,0.3", "--psi-floors", "0.2,0.3", "--null-floors", "0.03,0.06"];
+const STRICT_KEYS: &str = "alpha = 0.01\nks_floors = [0.2, 0.3]\npsi_floors = [0.2, 0.3]\nnull_floors = [0.03, 0.06]\n";
+
+#[test]
+fn alpha_and_floor_flags_reach_the_engine() {
+    let dir = TempDir::new().unwrap();
+    let (reference, current) = policy_pair();
+    let r = write(dir.path(), "reference.parquet", reference);
+    let c = write(dir.path(), "current.parquet", current);
+    let run = |extra: &[&str]| check_json(&[s(&r)], &[s(&c)], extra);
+
+    let (code, report) = run(&[]);
+    assert_eq!(code, 1);
+    assert_override(&report, None, "no flags");
+    let sparse = test(column(&report, "sparse"), "ks");
+    let adjusted = sparse["p_value_adjusted"].as_f64().unwrap();
+    assert!(adjusted > 0.01 && adjusted < 0.05, "{sparse}");
+
+    for o in &OVERRIDES {
+        let (_, report) = run(o.flags);
+        assert_override(&report, Some(o), &format!("{:?}", o.flags));
+    }
+    let (code, report) = run(&STRICT_FLAGS);
+    assert_eq!((code, &report["drift"]), (0, &Value::Bool(false)), "{}", report["columns"]);
+}
+
+#[test]
+fn monitor_policy_table_reaches_the_engine() {
+    let (reference, current) = policy_pair();
+    let ids: Vec<String> = (0..OVERRIDES.len()).map(|i| format!("override-{i}")).collect();
+    let mut monitors: Vec<(&str, String)> =
+        vec![("plain", String::new()), ("strict", format!("[policy]\n{STRICT_KEYS}"))];
+    for (id, o) in ids.iter().zip(&OVERRIDES) {
+        monitors.push((id, format!("[policy]\n{}\n", o.keys)));
+    }
+    let monitors: Vec<(&str, &str)> = monitors.iter().map(|(id, text)| (*id, text.as_str())).collect();
+    let d = Daemon::new(reference, "", &monitors);
+    d.land("current.parquet", current);
+    d.once();
+    let stored = |monitor: &str| {
+        let (window, _) = d.stored_family(monitor);
+        (window["drift"].as_bool().unwrap(), d.report(&window))
+    };
+    let (drifted, report) = stored("plain");
+    assert!(drifted);
+    assert_override(&report, None, "plain");
+    let (drifted, report) = stored("strict");
+    assert!(!drifted, "{}", report["columns"]);
+    assert_eq!(severities(&moved(&report)), ["none"; 5]);
+    for (id, o) in ids.iter().zip(&OVERRIDES) {
+        assert_override(&stored(id).1, Some(o), &format!("{id}: {}", o.keys));
+    }
 }
