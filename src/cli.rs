@@ -390,7 +390,14 @@ fn parse_floors(s: &str) -> Result<Floors, String> {
         return Err(format!("{s:?}: give two numbers, warning,critical (e.g. 0.1,0.2)"));
     };
     let parse = |x: &str| x.trim().parse::<f64>().map_err(|_| format!("{x:?} is not a number"));
-    Ok(Floors { warning: parse(w)?, critical: parse(c)? })
+    let (warning, critical) = (parse(w)?, parse(c)?);
+    // Refused here, before any data is read, so that the error names the flag.
+    if !(warning >= 0.0 && warning <= critical) {
+        return Err(format!(
+            "need 0 <= warning <= critical, got warning {warning} and critical {critical} (e.g. 0.1,0.2)"
+        ));
+    }
+    Ok(Floors { warning, critical })
 }
 
 impl CheckArgs {

@@ -1,7 +1,8 @@
 //! The decision policy as documented, on real Parquet files through the real binary (`drift
 //! check`, `drift run --once`, `drift history`): the multiple-testing correction
 //! (`--correction`, `[policy] correction`) sets the adjusted p-values and the decisions;
-//! `--alpha` and the floors (flags and `[policy]` keys) reach the engine.
+//! `--alpha` and the floors (flags and `[policy]` keys) reach the engine; swapped floors are
+//! refused naming the flag or key.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -484,5 +485,44 @@ fn monitor_policy_table_reaches_the_engine() {
     assert_eq!(severities(&moved(&report)), ["none"; 5]);
     for (id, o) in ids.iter().zip(&OVERRIDES) {
         assert_override(&stored(id).1, Some(o), &format!("{id}: {}", o.keys));
+    }
+}
+
+#[test]
+fn swapped_floors_are_refused_naming_the_flag_or_the_key() {
+    let dir = TempDir::new().unwrap();
+    let (reference, current) = policy_pair();
+    let r = write(dir.path(), "reference.parquet", reference);
+    let c = write(dir.path(), "current.parquet", current);
+    for (flag, value) in [("--ks-floors", "0.3,0.1"), ("--psi-floors", "0.5,0.2"), ("--null-floors", "0.1,0.05")] {
+        let out = drift(&["check", "-r", s(&r), "-c", s(&c), flag, value]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {stderr}");
+        assert!(out.stdout.is_empty(), "no report");
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("error")).collect();
+        assert_eq!(errors.len(), 1, "one line: {stderr}");
+        assert!(errors[0].contains(flag) && errors[0].contains(value), "names the flag and value: {stderr}");
+        assert!(errors[0].contains("warning") && errors[0].contains("critical"), "says what is wrong: {stderr}");
+    }
+    // Equal floors are allowed (a single threshold: every drift is critical).
+    let (code, report) = check_json(&[s(&r)], &[s(&c)], &["--ks-floors", "0.1,0.1"]);
+    assert_eq!(code, 1);
+    assert_eq!(test(column(&report, "shift"), "ks")["severity"], "critical");
+
+    // The same in a monitor: `drift validate` and `drift run` exit 64 with one line per key.
+    let d = Daemon::new(
+        policy_pair().0,
+        "",
+        &[("m", "[policy]\nks_floors = [0.3, 0.1]\npsi_floors = [0.5, 0.2]\nnull_floors = [0.1, 0.05]\n")],
+    );
+    for args in [vec!["validate", "--config", s(&d.config)], vec!["run", "--once", "--config", s(&d.config)]] {
+        let out = drift(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(64), "{args:?}: {stderr}");
+        for key in ["policy.ks_floors", "policy.psi_floors", "policy.null_floors"] {
+            let lines: Vec<&str> = stderr.lines().filter(|l| l.contains(key)).collect();
+            assert_eq!(lines.len(), 1, "{args:?}: one line for {key}: {stderr}");
+            assert!(lines[0].contains("m.toml") && lines[0].contains("warning <= critical"), "{stderr}");
+        }
     }
 }
