@@ -15,7 +15,8 @@
 //! - `demo`: the shipped example pair is reproducible and shows the drift it was built with.
 //! - `errors`: every kind of bad input gives one line naming the file and exit code 2.
 //! - `policy`: the decision policy as documented: the correction (flag and key) sets adjusted
-//!   p-values and decisions, alpha and floors reach the engine, swapped floors are refused.
+//!   p-values and decisions, alpha and floors reach the engine, swapped floors are refused, a
+//!   window and its segments are one family.
 //! - `purity`: `src/stats/` and `src/engine/` do no I/O.
 //! - `snapshot`: reference snapshots: exact equality, sketch bounds, merge, damage.
 //! - `support`: helpers (real Parquet files via arrow, the real binary).

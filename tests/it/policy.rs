@@ -2,7 +2,7 @@
 //! check`, `drift run --once`, `drift history`): the multiple-testing correction
 //! (`--correction`, `[policy] correction`) sets the adjusted p-values and the decisions;
 //! `--alpha` and the floors (flags and `[policy]` keys) reach the engine; swapped floors are
-//! refused naming the flag or key.
+//! refused naming the flag or key; a window and its segments are one correction family.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -525,4 +525,73 @@ fn swapped_floors_are_refused_naming_the_flag_or_the_key() {
             assert!(lines[0].contains("m.toml") && lines[0].contains("warning <= critical"), "{stderr}");
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. A window and its segments are one correction family.
+
+/// Rows with a `region` and two numeric columns: (region, rows, shift of `x`, shift of `y`).
+fn regional(groups: &[(&'static str, usize, f64, f64)], seed: u64) -> Columns {
+    let mut r = Rng::new(seed);
+    let (mut region, mut x, mut y) = (Vec::new(), Vec::new(), Vec::new());
+    for &(g, n, dx, dy) in groups {
+        for _ in 0..n {
+            region.push(g);
+            x.push(r.normal() + dx);
+            y.push(r.normal() + dy);
+        }
+    }
+    vec![("region", Arc::new(StringArray::from(region)) as ArrayRef), ("x", f64s(x)), ("y", f64s(y))]
+}
+
+#[test]
+fn a_window_and_its_segments_are_one_correction_family() {
+    let segments = "[segments]\nby = [\"region\"]\nmin_rows = 50\n";
+    let d = Daemon::new(
+        regional(&[("north", 1500, 0.0, 0.0), ("south", 1500, 0.0, 0.0), ("east", 1500, 0.0, 0.0)], 60),
+        "",
+        &[("bh", segments), ("bonferroni", &format!("{segments}\n[policy]\ncorrection = \"bonferroni\"\n"))],
+    );
+    // North moved in x, south a little in y, east not at all: p-values across the range.
+    d.land(
+        "current.parquet",
+        regional(&[("north", 300, 0.35, 0.0), ("south", 300, 0.0, 0.25), ("east", 300, 0.0, 0.0)], 61),
+    );
+    d.once();
+
+    let (_, members) = d.stored_family("bh");
+    let mut by_segment = std::collections::BTreeMap::<&str, usize>::new();
+    for m in &members {
+        *by_segment.entry(m.key.0.as_str()).or_default() += 1;
+    }
+    // The whole window: region (chi2, null_rate), x and y (ks, psi, null_rate); each segment:
+    // x and y (the segmenting column is left out).
+    assert_eq!(
+        by_segment.into_iter().collect::<Vec<_>>(),
+        [("", 8), ("region=east", 6), ("region=north", 6), ("region=south", 6)]
+    );
+    // Stored adjusted p-values are BH over all 26 tests at once...
+    assert_corrected(&members, "bh", 0.05, "segments");
+    // ...not BH within each segment (which is what the test would see if each segment were
+    // its own family).
+    let mut per_segment = vec![0.0; members.len()];
+    for segment in ["", "region=east", "region=north", "region=south"] {
+        let idx: Vec<usize> = (0..members.len()).filter(|&i| members[i].key.0 == segment).collect();
+        let adj = bh(&idx.iter().map(|&i| members[i].p).collect::<Vec<_>>());
+        for (&i, a) in idx.iter().zip(adj) {
+            per_segment[i] = a;
+        }
+    }
+    let differ = members.iter().zip(&per_segment).filter(|(m, a)| !close(m.adjusted, **a)).count();
+    assert!(differ >= 10, "per-segment BH differs from the union in {differ} tests only");
+    // Bonferroni over the same family: m = 26, and a decision depends on it. North's KS test
+    // of x (p = 0.0021, D = 0.117) would drift in a family of its segment's 6 tests
+    // (0.0125 < alpha) but not in the window's 26 (0.054).
+    let (_, bonf) = d.stored_family("bonferroni");
+    assert_eq!(bonf.iter().map(|m| m.p).collect::<Vec<_>>(), members.iter().map(|m| m.p).collect::<Vec<_>>());
+    assert_corrected(&bonf, "bonferroni", 0.05, "segments");
+    let north = find(&bonf, "region=north", "x", "ks");
+    assert!(north.p * 6.0 < 0.05 && north.effect >= north.floor, "{north:?}");
+    assert!(close(north.adjusted, north.p * 26.0) && !north.drift, "{north:?}");
+    assert!(find(&members, "region=north", "x", "ks").drift, "BH over the union still finds it");
 }
