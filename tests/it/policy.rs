@@ -2,7 +2,9 @@
 //! check`, `drift run --once`, `drift history`): the multiple-testing correction
 //! (`--correction`, `[policy] correction`) sets the adjusted p-values and the decisions;
 //! `--alpha` and the floors (flags and `[policy]` keys) reach the engine; swapped floors are
-//! refused naming the flag or key; a window and its segments are one correction family.
+//! refused naming the flag or key; a window and its segments are one correction family. The
+//! 1 000 000 labels tracked per side (later unseen ones pooled) are tested through the library:
+//! through a Parquet file and the binary it takes ~7 s in a debug build.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -594,4 +596,79 @@ fn a_window_and_its_segments_are_one_correction_family() {
     assert!(north.p * 6.0 < 0.05 && north.effect >= north.floor, "{north:?}");
     assert!(close(north.adjusted, north.p * 26.0) && !north.drift, "{north:?}");
     assert!(find(&members, "region=north", "x", "ks").drift, "BH over the union still finds it");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. At most 1 000 000 distinct labels are tracked per side; later unseen labels are pooled.
+
+#[test]
+fn labels_beyond_a_million_are_pooled_not_tracked() {
+    use drift::engine::{self, ColumnData, Policy, SchemaReport, TableSummary, Values};
+    use drift::stats::CategoryCounts;
+    use drift::stats::binning::MAX_TRACKED_CATEGORIES;
+    use std::fmt::Write;
+
+    assert_eq!(MAX_TRACKED_CATEGORIES, 1_000_000, "the documented cap");
+    // The counting the decoder feeds every label to, and the engine, without the Parquet file:
+    // through the binary a million distinct strings take ~7 s in a debug build (written, then
+    // hashed twice: by the reader's dictionary and by the count).
+    let mut current = CategoryCounts::new();
+    let mut label = String::new();
+    let mut add = |counts: &mut CategoryCounts, i: usize, n: u64| {
+        label.clear();
+        write!(label, "u{i:07}").unwrap();
+        counts.add(&label, n);
+    };
+    for i in 0..MAX_TRACKED_CATEGORIES {
+        add(&mut current, i, 1);
+    }
+    // Full. A label already tracked is still counted; "a" (a reference category, but first seen
+    // here after the cap) and 1 000 more unseen IDs are pooled.
+    add(&mut current, 0, 4);
+    current.add("a", 2000);
+    for i in MAX_TRACKED_CATEGORIES..MAX_TRACKED_CATEGORIES + 1000 {
+        add(&mut current, i, 1);
+    }
+    assert_eq!(current.total(), 1_000_000 + 4 + 2000 + 1000, "every value counts");
+    assert_eq!(current.iter().count(), MAX_TRACKED_CATEGORIES, "no more labels kept");
+    assert_eq!((current.get("u0000000"), current.get("u0999999"), current.get("u1000000")), (5, 1, 0));
+    assert_eq!(current.get("a"), 0, "first seen after the cap: pooled");
+    assert_eq!(current.pooled(), (3000, 1001), "(values, distinct labels) pooled");
+    assert_eq!(current.distinct(), 1_001_001);
+
+    let mut reference = CategoryCounts::new();
+    for l in ["a", "b", "c"] {
+        reference.add(l, 1000);
+    }
+    let side = |c: CategoryCounts| ColumnData {
+        data_type: "Utf8".into(),
+        rows: c.total(),
+        nulls: 0,
+        nan: 0,
+        values: Values::Categorical(c),
+    };
+    let (r, c) = (side(reference), side(current));
+    let policy = Policy::default();
+    let col = engine::compare_column("id", &r, &c, &policy);
+    let report = engine::judge(
+        vec![col],
+        SchemaReport::default(),
+        Vec::new(),
+        TableSummary { rows: r.rows, files: 1 },
+        TableSummary { rows: c.rows, files: 1 },
+        &policy,
+    );
+    let report = serde_json::to_value(&report).unwrap();
+    let col = column(&report, "id");
+    // Compared, not an error: the reference's categories plus __other__, where the pooled
+    // values (the 2 000 "a" too) are counted.
+    let chi2 = test(col, "chi2");
+    assert_eq!(
+        (&chi2["pooled"], &chi2["categories"], &chi2["severity"]),
+        (&Value::Bool(true), &serde_json::json!(4), &Value::from("critical"))
+    );
+    assert_eq!(report["drift"], true);
+    assert_eq!(col["current"]["distinct"], 1_001_001);
+    assert_eq!(col["new_categories_total"], 1_000_000, "only tracked labels can be named as new");
+    assert!(col["current"]["top"].as_array().unwrap().iter().all(|t| t["category"] != "a"));
 }
