@@ -16,7 +16,7 @@
 //! - `errors`: every kind of bad input gives one line naming the file and exit code 2.
 //! - `policy`: the decision policy as documented: the correction (flag and key) sets adjusted
 //!   p-values and decisions, alpha and floors reach the engine, swapped floors are refused, a
-//!   window and its segments are one family, the label cap pools.
+//!   window and its segments are one family, the label cap pools, untimed rows are late.
 //! - `purity`: `src/stats/` and `src/engine/` do no I/O.
 //! - `snapshot`: reference snapshots: exact equality, sketch bounds, merge, damage.
 //! - `support`: helpers (real Parquet files via arrow, the real binary).

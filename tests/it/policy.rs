@@ -2,15 +2,16 @@
 //! check`, `drift run --once`, `drift history`): the multiple-testing correction
 //! (`--correction`, `[policy] correction`) sets the adjusted p-values and the decisions;
 //! `--alpha` and the floors (flags and `[policy]` keys) reach the engine; swapped floors are
-//! refused naming the flag or key; a window and its segments are one correction family. The
-//! 1 000 000 labels tracked per side (later unseen ones pooled) are tested through the library:
-//! through a Parquet file and the binary it takes ~7 s in a debug build.
+//! refused naming the flag or key; a window and its segments are one correction family;
+//! event-time rows without a timestamp are counted as late and not evaluated. The 1 000 000
+//! labels tracked per side (later unseen ones pooled) are tested through the library: through
+//! a Parquet file and the binary it takes ~7 s in a debug build.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use arrow_array::{ArrayRef, Float64Array, StringArray};
+use arrow_array::{ArrayRef, Float64Array, StringArray, TimestampMillisecondArray};
 use drift::synth::Rng;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -671,4 +672,66 @@ fn labels_beyond_a_million_are_pooled_not_tracked() {
     assert_eq!(col["current"]["distinct"], 1_001_001);
     assert_eq!(col["new_categories_total"], 1_000_000, "only tracked labels can be named as new");
     assert!(col["current"]["top"].as_array().unwrap().iter().all(|t| t["category"] != "a"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Event-time windows: rows without a timestamp are late, not evaluated.
+
+#[test]
+fn rows_without_an_event_time_are_counted_late_and_not_evaluated() {
+    // Reference: hour 0.
+    let mut r = Rng::new(70);
+    let reference = vec![
+        ("t", Arc::new(TimestampMillisecondArray::from((0..3000).map(|i| i * 1000).collect::<Vec<i64>>())) as ArrayRef),
+        ("x", f64s((0..3000).map(|_| r.normal()).collect())),
+    ];
+    let d = Daemon::new(
+        reference,
+        // Idle timeout 0: every open window closes at the end of the cycle.
+        "type = \"time\"\nsize_secs = 3600\nallowed_lateness_secs = 600\nidle_timeout_secs = 0\ntimestamp_column = \"t\"\n",
+        &[("model", "[columns]\nexclude = [\"t\"]\n")],
+    );
+    // 700 rows: 300 in hour 10, 300 in hour 11, and every 7th row (100) without a timestamp,
+    // with x = 50 so that they would show if they were evaluated.
+    let (mut t, mut x) = (Vec::new(), Vec::new());
+    let mut timed = 0i64;
+    for i in 0..700 {
+        if i % 7 == 3 {
+            t.push(None);
+            x.push(50.0);
+        } else {
+            let hour = 10 + timed % 2;
+            t.push(Some((hour * 3600 + timed) * 1000));
+            x.push(r.normal());
+            timed += 1;
+        }
+    }
+    d.land("a.parquet", vec![("t", Arc::new(TimestampMillisecondArray::from(t)) as ArrayRef), ("x", f64s(x))]);
+    d.once();
+
+    let state = drift::state::State::open_read_only(&d.dir.path().join("state")).unwrap();
+    assert_eq!(state.clock("model").unwrap().late_rows, 100, "rows without a timestamp are late");
+    drop(state);
+    let h = d.history("model");
+    let windows: Vec<(i64, i64, u64, bool)> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|w| {
+            (
+                w["start_ms"].as_i64().unwrap(),
+                w["end_ms"].as_i64().unwrap(),
+                w["rows"].as_u64().unwrap(),
+                w["drift"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(windows, [(36_000_000, 39_600_000, 300, false), (39_600_000, 43_200_000, 300, false)]);
+    for w in h.as_array().unwrap() {
+        let report = d.report(w);
+        let x = column(&report, "x");
+        assert_eq!((&x["current"]["rows"], &x["current"]["nulls"]), (&serde_json::json!(300), &serde_json::json!(0)));
+        assert!(x["current"]["stats"]["max"].as_f64().unwrap() < 10.0, "no untimed row evaluated: {}", x["current"]);
+    }
 }
