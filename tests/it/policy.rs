@@ -16,7 +16,7 @@ use drift::synth::Rng;
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::support::{check_json, column, drift, free_port, s, test, write};
+use crate::support::{check_json, column, drift, s, test, write};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -109,11 +109,8 @@ impl Daemon {
         std::fs::create_dir_all(root.join("incoming")).unwrap();
         std::fs::create_dir_all(root.join("monitors")).unwrap();
         let config = root.join("drift.toml");
-        std::fs::write(
-            &config,
-            format!("state_dir = \"state\"\nlisten = \"127.0.0.1:{}\"\nmonitors_dir = \"monitors\"\n", free_port()),
-        )
-        .unwrap();
+        std::fs::write(&config, "state_dir = \"state\"\nlisten = \"127.0.0.1:0\"\nmonitors_dir = \"monitors\"\n")
+            .unwrap();
         for (id, extra) in monitors {
             std::fs::write(
                 root.join(format!("monitors/{id}.toml")),
