@@ -6,6 +6,9 @@
 //! Data is generated once into `target/bench-data/`. Each phase runs in a child process of
 //! this binary so its wall time and peak RSS (VmHWM) are its own; ratios are from one run.
 
+// Benchmarks and tests measure and wait on real time; the rule is for the library.
+#![allow(clippy::disallowed_methods)]
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;

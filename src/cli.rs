@@ -479,7 +479,7 @@ pub fn reference(cmd: &ReferenceCommand) -> Result<i32> {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
             };
-            let created = a.created_at.clone().unwrap_or_else(crate::snapshot::now_rfc3339);
+            let created = a.created_at.clone().unwrap_or_else(crate::clock::now_rfc3339);
             let snap = Snapshot::build(&dataset, &selection, settings, created, &progress)?;
             bar.finish_and_clear();
             snap.write(&a.output)?;
@@ -510,7 +510,7 @@ pub fn reference(cmd: &ReferenceCommand) -> Result<i32> {
             for p in &a.snapshots {
                 parts.push((p.display().to_string(), Snapshot::read(p)?));
             }
-            let created = a.created_at.clone().unwrap_or_else(crate::snapshot::now_rfc3339);
+            let created = a.created_at.clone().unwrap_or_else(crate::clock::now_rfc3339);
             let merged = Snapshot::merge(&parts, created)?;
             merged.write(&a.output)?;
             eprintln!("wrote {} (merged {} snapshots, {} rows)", a.output.display(), parts.len(), merged.meta.rows);
@@ -619,7 +619,7 @@ pub fn history(args: &HistoryArgs) -> Result<i32> {
                     out,
                     "window {:>5}  {}  {:>3} files  {:>9} rows  {:<12}  {}{}",
                     w.id,
-                    crate::snapshot::rfc3339_ms(w.closed_ms),
+                    crate::clock::rfc3339_ms(w.closed_ms),
                     w.files,
                     w.rows,
                     w.status,
@@ -674,7 +674,7 @@ pub fn parse_until(text: &str, now_ms: i64) -> Result<i64, String> {
     {
         return Ok(now_ms + n.saturating_mul(ms));
     }
-    crate::snapshot::parse_rfc3339_ms(t).ok_or_else(|| {
+    crate::clock::parse_rfc3339_ms(t).ok_or_else(|| {
         format!(
             "--until {text:?}: give an RFC 3339 time such as 2026-11-27T08:00:00Z, or a duration such as 90m, 2h, 3d"
         )
@@ -683,7 +683,7 @@ pub fn parse_until(text: &str, now_ms: i64) -> Result<i64, String> {
 
 /// Runs `drift silence ...`; returns the exit code.
 pub fn silence(cmd: &SilenceCommand) -> Result<i32> {
-    let now = crate::daemon::now_ms();
+    let now = crate::clock::now_ms();
     match cmd {
         SilenceCommand::Add(a) => {
             let cfg = load(&a.config)?;
@@ -703,11 +703,7 @@ pub fn silence(cmd: &SilenceCommand) -> Result<i32> {
             };
             let mut st = crate::state::State::open_shared(&cfg.state_dir)?;
             let id = st.silence_add(&silence, a.reason.trim(), now)?;
-            println!(
-                "silence {id} added: {} until {}",
-                describe_silence(&silence),
-                crate::snapshot::rfc3339_ms(until_ms)
-            );
+            println!("silence {id} added: {} until {}", describe_silence(&silence), crate::clock::rfc3339_ms(until_ms));
         }
         SilenceCommand::List(a) => {
             let cfg = load(&a.config)?;
@@ -722,11 +718,11 @@ pub fn silence(cmd: &SilenceCommand) -> Result<i32> {
             }
             for r in rows {
                 let state = match r.expired_ms {
-                    Some(t) => format!("expired {}", crate::snapshot::rfc3339_ms(t)),
+                    Some(t) => format!("expired {}", crate::clock::rfc3339_ms(t)),
                     None if r.silence.until_ms <= now => {
-                        format!("ended {}", crate::snapshot::rfc3339_ms(r.silence.until_ms))
+                        format!("ended {}", crate::clock::rfc3339_ms(r.silence.until_ms))
                     }
-                    None => format!("until {}", crate::snapshot::rfc3339_ms(r.silence.until_ms)),
+                    None => format!("until {}", crate::clock::rfc3339_ms(r.silence.until_ms)),
                 };
                 println!("{:>4}  {}  {state}  reason: {}", r.id, describe_silence(&r.silence), r.reason);
             }
@@ -761,7 +757,7 @@ pub fn alert(cmd: &AlertCommand) -> Result<i32> {
             let cfg = crate::config::load(&a.config).map_err(|e| anyhow::anyhow!("{e}"))?;
             let sink = known_sink(&cfg, &a.sink)?;
             let n =
-                crate::alerts::payload::Notification::test(&a.sink, cfg.external_url.clone(), crate::daemon::now_ms());
+                crate::alerts::payload::Notification::test(&a.sink, cfg.external_url.clone(), crate::clock::now_ms());
             match runtime()?.block_on(crate::daemon::deliver::send_once(&a.sink, sink, &n))? {
                 Ok(()) => {
                     println!("sink {}: test message delivered", a.sink);
@@ -784,7 +780,7 @@ pub fn alert(cmd: &AlertCommand) -> Result<i32> {
                 println!(
                     "{:>5}  {}  {:<10} {:<14} {:<30} {:<8} {:<9} attempts {}{}",
                     r.id,
-                    crate::snapshot::rfc3339_ms(r.created_ms),
+                    crate::clock::rfc3339_ms(r.created_ms),
                     r.sink,
                     r.monitor,
                     format!("{}{}", r.alertname, r.window_id.map_or(String::new(), |w| format!(" window {w}"))),
@@ -805,7 +801,7 @@ pub fn alert(cmd: &AlertCommand) -> Result<i32> {
                 known_sink(&cfg, sink)?;
             }
             let mut st = crate::state::State::open_shared(&cfg.state_dir)?;
-            let n = st.outbox_requeue(&a.ids, a.sink.as_deref(), crate::daemon::now_ms())?;
+            let n = st.outbox_requeue(&a.ids, a.sink.as_deref(), crate::clock::now_ms())?;
             if n == 0 {
                 anyhow::bail!("nothing to retry: no such dead-lettered notification");
             }

@@ -51,14 +51,22 @@
 //!   the alerts and queueing the notifications in the outbox is one transaction. Silences and
 //!   alert state live there too.
 //! - [`cli`], [`logging`]: the command line and log setup; `main.rs` only dispatches.
+//! - [`clock`]: the one place that reads the clock, and the time formats (RFC 3339).
+//! - [`parallel`]: work spread over threads (columns of a check or a snapshot build).
 //! - [`synth`]: deterministic synthetic data for the demo, tests and benchmarks.
 //!
 //! ## Architecture invariants
 //!
-//! - `stats`, `engine`, `daemon::plan` and `alerts::{lifecycle, retry, route}` do no I/O, read no
-//!   clock, spawn nothing and log nothing; a test greps them (`tests/it/purity.rs`). They are
-//!   synchronous; concurrency lives in `check` (threads) and `daemon` (tokio, CPU work on the
-//!   blocking pool).
+//! - Layers: each top-level module uses only the modules below it (`stats` nothing; `engine`
+//!   `stats`; `alerts` `engine` and the time formats; only `cli` everything), with no cycle;
+//!   `tests/it/layers.rs` reads every import against that table.
+//! - `stats`, `engine`, `daemon::plan` and `alerts::{lifecycle, retry, route, payload, slack}` do
+//!   no I/O, read no clock, spawn nothing and log nothing, and never use the state, the daemon,
+//!   the source or the configuration; `tests/it/purity.rs` parses their imports. They are
+//!   synchronous; concurrency lives in `check` and `snapshot` (threads, [`parallel`]) and
+//!   `daemon` (tokio, CPU work on the blocking pool).
+//! - The clock is read only in [`clock`]; clippy's `disallowed-methods` (`clippy.toml`) refuses
+//!   `SystemTime::now` and `Instant::now` anywhere else, so time rules take `now` as an argument.
 //! - A file is consumed and its evaluation stored in one transaction, with the notifications
 //!   it causes: an alert is never lost between evaluation and delivery.
 //! - A sink's URL is a [`config::Secret`]: its `Debug` is redacted and HTTP errors are stored
@@ -71,11 +79,13 @@
 pub mod alerts;
 pub mod check;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod engine;
 pub mod logging;
 pub mod output;
+pub mod parallel;
 pub mod snapshot;
 pub mod source;
 pub mod state;

@@ -5,7 +5,8 @@
 
 use std::fmt::Write as _;
 
-use crate::engine::{ColumnReport, Report, Severity, TestResult, TestStatus};
+use crate::engine::text::{column_note, num, opt, pval};
+use crate::engine::{Report, Severity, TestResult, TestStatus};
 use crate::snapshot::{Mode, Snapshot};
 
 /// Output formats of `drift check`.
@@ -32,32 +33,6 @@ pub fn render(report: &Report, format: Format, color: bool) -> String {
     }
 }
 
-/// Formats a number compactly: 4 significant digits, scientific when tiny.
-pub fn num(x: f64) -> String {
-    if x == 0.0 {
-        "0".to_owned()
-    } else if x.is_infinite() {
-        if x > 0.0 { "inf".to_owned() } else { "-inf".to_owned() }
-    } else if x.abs() < 1e-3 || x.abs() >= 1e6 {
-        format!("{x:.2e}")
-    } else {
-        let s = format!("{x:.4}");
-        s.trim_end_matches('0').trim_end_matches('.').to_owned()
-    }
-}
-
-fn opt(x: Option<f64>) -> String {
-    x.map_or_else(|| "-".to_owned(), num)
-}
-
-/// A p-value: `<1e-300` when it underflowed to zero.
-pub(crate) fn pval(x: Option<f64>) -> String {
-    match x {
-        Some(0.0) => "<1e-300".to_owned(),
-        other => opt(other),
-    }
-}
-
 fn threshold(t: &TestResult) -> String {
     match (t.threshold.floor, t.threshold.critical_floor) {
         (Some(w), Some(c)) => format!("{}/{}", num(w), num(c)),
@@ -73,32 +48,6 @@ fn result_word(t: &TestResult) -> &'static str {
         (_, Severity::Warning) => "WARNING",
         (_, Severity::None) => "ok",
     }
-}
-
-/// Reference versus current for a column in a few words (median, new categories, sketch
-/// bound, missing rate).
-pub(crate) fn column_note(c: &ColumnReport) -> String {
-    let mut notes = Vec::new();
-    if let (Some(r), Some(k)) = (&c.reference.stats, &c.current.stats) {
-        notes.push(format!("median {} -> {}", num(r.median), num(k.median)));
-    }
-    if let (Some(n), Some(share)) = (c.new_categories_total, c.new_categories_share)
-        && n > 0
-    {
-        let noun = if n == 1 { "category" } else { "categories" };
-        notes.push(format!("{n} new {noun} ({:.1}% of rows)", share * 100.0));
-    }
-    if let Some(eps) = c.tests.iter().find_map(|t| t.error_bound) {
-        notes.push(format!("reference sketch: D ±{}", num(eps)));
-    }
-    if c.reference.missing_rate > 0.0 || c.current.missing_rate > 0.0 {
-        notes.push(format!(
-            "missing {:.1}% -> {:.1}%",
-            c.reference.missing_rate * 100.0,
-            c.current.missing_rate * 100.0
-        ));
-    }
-    notes.join("; ")
 }
 
 /// The one-line summary that closes the table and Markdown outputs.

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::lifecycle::fingerprint;
+use crate::clock::rfc3339_ms;
 use crate::engine::{Report, Severity};
-use crate::snapshot::rfc3339_ms;
 
 /// Version of the `drift` object.
 pub const PAYLOAD_VERSION: u32 = 1;
@@ -48,7 +48,7 @@ pub struct Finding {
 /// Reference versus current for a column: the CLI's column note, plus the share of the
 /// reference's top category for a categorical column.
 fn side_by_side(c: &crate::engine::ColumnReport) -> String {
-    let mut parts = vec![crate::output::column_note(c)];
+    let mut parts = vec![crate::engine::text::column_note(c)];
     if let Some(top) = c.reference.top.as_ref().and_then(|t| t.first()) {
         let now =
             c.current.top.as_ref().and_then(|t| t.iter().find(|x| x.category == top.category)).map_or(0.0, |x| x.share);

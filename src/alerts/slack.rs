@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::payload::{Finding, Notification, summary};
 use crate::engine::Severity;
-use crate::output::{num, pval};
+use crate::engine::text::{num, pval};
 
 /// Slack's block limit per message.
 const MAX_BLOCKS: usize = 50;

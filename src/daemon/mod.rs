@@ -27,13 +27,14 @@ pub mod windows;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 use crate::alerts::payload::{MONITOR_FAILING, SOURCE_STALE};
 use crate::alerts::route::{Operational, Routing};
+use crate::clock::now_ms;
 use crate::config::{Config, Monitor, Window};
 use crate::engine::{Report, Severity};
 use crate::source::{Dataset, Table, open_bytes};
@@ -43,11 +44,6 @@ use store::SourceStore;
 
 /// Failed reads of a settled file before it is quarantined.
 pub const QUARANTINE_AFTER_ATTEMPTS: u32 = 3;
-
-/// Milliseconds since the epoch: the one place the daemon reads the wall clock.
-pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
-}
 
 /// What `/api/v1/monitors` says of a monitor.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -215,7 +211,10 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
     let plan = {
         let mut st = shared.state()?;
         let known = st.files(&id)?;
-        let plan = plan::plan(&listing, &known, settle, now);
+        let lookup = |key: &str| {
+            known.get(key).map(|r| plan::Known { size: r.size, mtime_ms: r.mtime_ms, taken: r.status != "seen" })
+        };
+        let plan = plan::plan(&listing, lookup, settle, now);
         for f in &plan.observe {
             st.observe(&id, &f.key, f.size, f.mtime_ms, now)?;
         }
@@ -322,7 +321,7 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
     pause::point(pause::COMMIT).await;
     let window_id = {
         let mut st = shared.state()?;
-        st.commit_window(&run.routing, "files", &consumed, rows, report.as_ref(), now_ms())?
+        st.commit_window(&run.routing, "files", &consumed, rows, report.as_ref(), now)?
     };
     pause::point(pause::COMMITTED).await;
     shared.outbox.notify_one();
@@ -390,13 +389,13 @@ fn load_reference(path: &str) -> Result<Arc<dyn Table + Send>> {
     if crate::check::is_snapshot(std::path::Path::new(path)) {
         return Ok(Arc::new(crate::snapshot::Snapshot::read(std::path::Path::new(path))?));
     }
-    let started = std::time::Instant::now();
+    let started = crate::clock::Stopwatch::start();
     let dataset = Dataset::open("reference", &[path.to_owned()])?;
     let snap = crate::snapshot::Snapshot::build(
         &dataset,
         &crate::snapshot::Selection::default(),
         crate::snapshot::BuildSettings::default(),
-        crate::snapshot::now_rfc3339(),
+        crate::clock::now_rfc3339(),
         &|_, _| {},
     )?;
     tracing::info!(
@@ -527,7 +526,7 @@ fn record(shared: &Shared, run: &mut MonitorRun, result: &Result<CycleOutcome>, 
                 segment,
                 severity: f.severity,
                 columns: f.columns.into_iter().collect(),
-                since: crate::snapshot::rfc3339_ms(f.since_ms),
+                since: crate::clock::rfc3339_ms(f.since_ms),
             }
         })
         .collect();
@@ -738,8 +737,14 @@ pub async fn run_forever(config_path: PathBuf, cfg: Config) -> Result<()> {
                                 let _ = t.await;
                             }
                             let _ = stop_tx.send(false);
+                            // Readiness and the status API know every monitor of the new set
+                            // at once, not from its first cycle on.
                             if let Ok(mut s) = shared.status.lock() {
                                 s.retain(|id, _| new.monitors.iter().any(|m| &m.id == id));
+                                for m in &new.monitors {
+                                    s.entry(m.id.clone())
+                                        .or_insert_with(|| MonitorStatus { id: m.id.clone(), ..Default::default() });
+                                }
                             }
                             cfg = Arc::new(new);
                             tasks = spawn_monitors(&shared, &cfg, fresh, &stop_tx);

@@ -6,9 +6,17 @@
 //! retried, then quarantined). Consumed and quarantined files are never taken again, even if
 //! rewritten (a log file that changes after being read is an anomaly, not new data).
 
-use std::collections::HashMap;
-
-use crate::state::FileRecord;
+/// What the state knows of a file the listing shows (the caller looks it up; this module
+/// reads no state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Known {
+    /// Size at the last observation.
+    pub size: u64,
+    /// Modification time at the last observation (ms since the epoch).
+    pub mtime_ms: i64,
+    /// Consumed or quarantined: never taken again.
+    pub taken: bool,
+}
 
 /// A file as the listing shows it now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +44,7 @@ pub struct Plan {
 }
 
 /// Decides, for every listed file, whether to record it, take it or wait.
-pub fn plan(listing: &[Listed], known: &HashMap<String, FileRecord>, settle_ms: i64, now_ms: i64) -> Plan {
+pub fn plan(listing: &[Listed], known: impl Fn(&str) -> Option<Known>, settle_ms: i64, now_ms: i64) -> Plan {
     let mut out = Plan::default();
     for f in listing {
         let settled = now_ms - f.mtime_ms >= settle_ms;
@@ -45,8 +53,8 @@ pub fn plan(listing: &[Listed], known: &HashMap<String, FileRecord>, settle_ms: 
             let at = (f.mtime_ms + settle_ms).max(now_ms + 1);
             out.next_settle_ms = Some(out.next_settle_ms.map_or(at, |n| n.min(at)));
         };
-        match known.get(&f.key) {
-            Some(k) if k.status != "seen" => {} // consumed or quarantined: never again
+        match known(&f.key) {
+            Some(k) if k.taken => {} // consumed or quarantined: never again
             Some(k) if k.size == f.size && k.mtime_ms == f.mtime_ms => {
                 if settled {
                     out.ready.push(f.clone());
@@ -75,21 +83,27 @@ pub fn plan(listing: &[Listed], known: &HashMap<String, FileRecord>, settle_ms: 
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
 
     fn listed(key: &str, size: u64, mtime_ms: i64) -> Listed {
         Listed { key: key.into(), size, mtime_ms }
     }
 
-    fn record(size: u64, mtime_ms: i64, status: &str) -> FileRecord {
-        FileRecord { size, mtime_ms, status: status.into(), attempts: 0 }
+    fn record(size: u64, mtime_ms: i64, status: &str) -> Known {
+        Known { size, mtime_ms, taken: status != "seen" }
+    }
+
+    fn none(_: &str) -> Option<Known> {
+        None
     }
 
     #[test]
     fn new_files_wait_until_settled() {
         let now = 100_000;
         let l = [listed("old", 10, now - 40_000), listed("fresh", 10, now - 5_000)];
-        let p = plan(&l, &HashMap::new(), 30_000, now);
+        let p = plan(&l, none, 30_000, now);
         assert_eq!(p.ready, vec![listed("old", 10, now - 40_000)]);
         assert_eq!(p.observe.len(), 2);
         assert_eq!(p.waiting, 1);
@@ -100,10 +114,10 @@ mod tests {
     fn growing_files_are_not_taken() {
         let now = 100_000;
         let known = HashMap::from([("f".to_owned(), record(10, now - 50_000, "seen"))]);
-        let p = plan(&[listed("f", 20, now - 50_000)], &known, 30_000, now);
+        let p = plan(&[listed("f", 20, now - 50_000)], |k| known.get(k).copied(), 30_000, now);
         assert!(p.ready.is_empty());
         assert_eq!(p.observe, vec![listed("f", 20, now - 50_000)]);
-        let p = plan(&[listed("f", 10, now - 50_000)], &known, 30_000, now);
+        let p = plan(&[listed("f", 10, now - 50_000)], |k| known.get(k).copied(), 30_000, now);
         assert_eq!(p.ready.len(), 1, "unchanged and settled");
         assert!(p.observe.is_empty());
     }
@@ -115,13 +129,13 @@ mod tests {
             ("a".to_owned(), record(10, 0, "consumed")),
             ("b".to_owned(), record(10, 0, "quarantined")),
         ]);
-        let p = plan(&[listed("a", 99, 5), listed("b", 10, 0)], &known, 0, now);
+        let p = plan(&[listed("a", 99, 5), listed("b", 10, 0)], |k| known.get(k).copied(), 0, now);
         assert_eq!(p, Plan::default());
     }
 
     #[test]
     fn future_mtimes_wait() {
-        let p = plan(&[listed("skewed", 1, 200_000)], &HashMap::new(), 0, 100_000);
+        let p = plan(&[listed("skewed", 1, 200_000)], none, 0, 100_000);
         assert!(p.ready.is_empty());
     }
 }

@@ -143,7 +143,7 @@ pub async fn rows_windows(
         let (forced, s, seg) = (run.monitor.columns.categorical.clone(), settings(run), run.monitor.segments.clone());
         let parts = tokio::task::spawn_blocking(move || profile_parts(file, 0, seg.as_ref(), &forced, s)).await??;
         pause::point(pause::COMMIT).await;
-        shared.state()?.add_parts(&id, &c, &parts, None, super::now_ms())?;
+        shared.state()?.add_parts(&id, &c, &parts, None, now)?;
         pause::point(pause::COMMITTED).await;
         count_consumed(shared, &id, c.rows);
         outcome.consumed += 1;

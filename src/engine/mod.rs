@@ -7,6 +7,7 @@
 
 pub mod policy;
 pub mod report;
+pub mod text;
 
 pub use policy::{Extras, Floors, Policy, Severity};
 pub use report::*;
