@@ -20,6 +20,8 @@
 //! - `layers`: each top-level module uses only the modules its layer allows; no cycles.
 //! - `purity`: `src/stats/` and `src/engine/` do no I/O.
 //! - `snapshot`: reference snapshots: exact equality, sketch bounds, merge, damage.
+//! - `snapshots`: what every command prints, against committed files in
+//!   `tests/data/snapshots/` (`DRIFT_BLESS=1` rewrites them, outside CI).
 //! - `support`: helpers (real Parquet files via arrow, the real binary).
 
 // Benchmarks and tests measure and wait on real time; the rule is for the library.
@@ -41,4 +43,5 @@ mod properties;
 mod purity;
 mod receiver;
 mod snapshot;
+mod snapshots;
 mod support;
