@@ -1,0 +1,385 @@
+//! Argument definitions: the clap structs of every command and the parsers of their values.
+//! The commands themselves live in the sibling modules; this file only says what the command
+//! line accepts and what each flag means (its `--help`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::engine::{Extras, Floors, Policy};
+use crate::output::Format;
+use crate::stats::Correction;
+
+/// drift: catch production data that stopped looking like the training data.
+#[derive(Debug, Parser)]
+#[command(name = "drift", version, about, long_about = None)]
+pub struct Cli {
+    /// Log level (error, warn, info, debug, trace); RUST_LOG wins when set. Default: info for
+    /// the running daemon, warn otherwise.
+    #[arg(long, global = true)]
+    pub log_level: Option<String>,
+    /// Log format on stderr: JSON lines when stderr is not a terminal (auto), or as given.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    pub log_format: crate::logging::LogFormat,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compare current data with reference data once; exit 1 on drift.
+    Check(CheckArgs),
+    /// Build, inspect and merge reference snapshots.
+    #[command(subcommand)]
+    Reference(ReferenceCommand),
+    /// Check the daemon file and every monitor file; print every problem; exit 64 if any.
+    Validate(ValidateArgs),
+    /// Run the daemon: watch every monitor's source and evaluate new data as it lands.
+    Run(RunArgs),
+    /// Print a monitor's evaluation history from the state database.
+    History(HistoryArgs),
+    /// Silence notifications of a monitor (or some of its columns or segments) for a while.
+    #[command(subcommand)]
+    Silence(SilenceCommand),
+    /// Send a test message to a sink; list notifications and their delivery.
+    #[command(subcommand)]
+    Alert(AlertCommand),
+}
+
+/// `drift silence ...`
+#[derive(Debug, Subcommand)]
+pub enum SilenceCommand {
+    /// Add a silence: matching notifications are recorded, not sent, until it ends.
+    Add(SilenceAddArgs),
+    /// List silences (active ones; --all for ended ones too).
+    List(SilenceListArgs),
+    /// End a silence now.
+    Expire(SilenceExpireArgs),
+}
+
+/// `drift silence add` arguments.
+#[derive(Debug, Args)]
+pub struct SilenceAddArgs {
+    /// The daemon file (for the state directory and the monitor ids).
+    #[arg(long, short = 'c')]
+    pub config: PathBuf,
+    /// The monitor id.
+    #[arg(long, short = 'm')]
+    pub monitor: String,
+    /// Only this column (default: every column and the operational alerts).
+    #[arg(long)]
+    pub column: Option<String>,
+    /// Only this segment label ("" for the whole window; default: every segment).
+    #[arg(long)]
+    pub segment: Option<String>,
+    /// When it ends: an RFC 3339 time (2026-11-27T08:00:00Z) or a duration from now (90m, 2h, 3d).
+    #[arg(long)]
+    pub until: String,
+    /// Why (shown by `drift silence list`).
+    #[arg(long)]
+    pub reason: String,
+}
+
+/// `drift silence list` arguments.
+#[derive(Debug, Args)]
+pub struct SilenceListArgs {
+    /// The daemon file.
+    #[arg(long, short = 'c')]
+    pub config: PathBuf,
+    /// Also ended and expired silences.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `drift silence expire` arguments.
+#[derive(Debug, Args)]
+pub struct SilenceExpireArgs {
+    /// The daemon file.
+    #[arg(long, short = 'c')]
+    pub config: PathBuf,
+    /// The silence id (from `drift silence list`).
+    pub id: i64,
+}
+
+/// `drift alert ...`
+#[derive(Debug, Subcommand)]
+pub enum AlertCommand {
+    /// Send a clearly marked test message to a sink, once, and report what it answered.
+    Test(AlertTestArgs),
+    /// List notifications, newest first, with their delivery status.
+    List(AlertListArgs),
+    /// Queue dead-lettered notifications again (after fixing the sink): by id, or all of a sink.
+    Retry(AlertRetryArgs),
+}
+
+/// `drift alert retry` arguments.
+#[derive(Debug, Args)]
+pub struct AlertRetryArgs {
+    /// The daemon file.
+    #[arg(long, short = 'c')]
+    pub config: PathBuf,
+    /// Notification ids (from `drift alert list --status dead`).
+    pub ids: Vec<i64>,
+    /// Every dead-lettered notification of this sink.
+    #[arg(long, conflicts_with = "ids")]
+    pub sink: Option<String>,
+}
+
+/// `drift alert test` arguments.
+#[derive(Debug, Args)]
+pub struct AlertTestArgs {
+    /// The daemon file.
+    #[arg(long, short = 'c')]
+    pub config: PathBuf,
+    /// The sink name (a `[sinks.NAME]` table).
+    #[arg(long)]
+    pub sink: String,
+}
+
+/// `drift alert list` arguments.
+#[derive(Debug, Args)]
+pub struct AlertListArgs {
+    /// The daemon file.
+    #[arg(long, short = 'c')]
+    pub config: PathBuf,
+    /// Only this monitor.
+    #[arg(long, short = 'm')]
+    pub monitor: Option<String>,
+    /// Only notifications in this state: pending, delivered, dead or silenced.
+    #[arg(long, value_parser = ["pending", "delivered", "dead", "silenced"])]
+    pub status: Option<String>,
+    /// How many, newest first.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}
+
+/// `drift run` arguments.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The daemon file.
+    #[arg(long, short = 'c')]
+    pub config: PathBuf,
+    /// Evaluate all pending work once and exit (for cron, CI or a demo).
+    #[arg(long)]
+    pub once: bool,
+    /// With --once: exit 1 when a window drifted.
+    #[arg(long, requires = "once")]
+    pub fail_on_drift: bool,
+}
+
+/// `drift history` arguments.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The daemon file (for the state directory).
+    #[arg(long, short = 'c')]
+    pub config: PathBuf,
+    /// The monitor id.
+    #[arg(long, short = 'm')]
+    pub monitor: String,
+    /// How many windows, newest first.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "table")]
+    pub format: ShowFormat,
+}
+
+/// `drift validate` arguments.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The daemon file (monitors are the other *.toml files of its monitors directory).
+    #[arg(long, short = 'c')]
+    pub config: PathBuf,
+}
+
+/// `drift reference ...`
+#[derive(Debug, Subcommand)]
+pub enum ReferenceCommand {
+    /// Profile training data once into a snapshot file.
+    Build(BuildArgs),
+    /// Print what a snapshot holds.
+    Show(ShowArgs),
+    /// Combine snapshots of disjoint parts into the snapshot of the whole.
+    Merge(MergeArgs),
+}
+
+/// Which columns (shared by `check` and `reference build`).
+#[derive(Debug, Args)]
+pub struct ColumnArgs {
+    /// Only these columns (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',')]
+    pub columns: Vec<String>,
+    /// Leave these columns out.
+    #[arg(long, value_delimiter = ',')]
+    pub exclude: Vec<String>,
+    /// Treat these columns as categories whatever their type (e.g. integer codes).
+    #[arg(long, value_delimiter = ',')]
+    pub categorical: Vec<String>,
+}
+
+/// `drift reference build` arguments.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Training data: Parquet files, directories (recursive) or globs.
+    #[arg(long, short = 'i', required = true, num_args = 1..)]
+    pub input: Vec<String>,
+    /// The snapshot file to write.
+    #[arg(long, short = 'o')]
+    pub output: PathBuf,
+    /// Column selection.
+    #[command(flatten)]
+    pub select: ColumnArgs,
+    /// PSI bins to store edges and counts for.
+    #[arg(long, default_value_t = 10)]
+    pub bins: usize,
+    /// Categories kept per column; the rest are pooled into one count.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_categories: usize,
+    /// Columns with at most this many values keep every value (exact mode); larger ones keep a
+    /// sketch.
+    #[arg(long, default_value_t = 200_000)]
+    pub exact_max_values: u64,
+    /// Sketch cells: the sketch's rank error is at most 1/cells.
+    #[arg(long, default_value_t = 4096)]
+    pub sketch_cells: usize,
+    /// Record this creation time instead of now (reproducible builds; SOURCE_DATE_EPOCH also
+    /// works).
+    #[arg(long)]
+    pub created_at: Option<String>,
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// `drift reference show` arguments.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The snapshot.
+    pub file: PathBuf,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "table")]
+    pub format: ShowFormat,
+}
+
+/// Formats of `reference show`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShowFormat {
+    /// Aligned text.
+    Table,
+    /// The snapshot's metadata as JSON.
+    Json,
+}
+
+/// `drift reference merge` arguments.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Snapshots of disjoint parts, built with the same settings.
+    #[arg(required = true, num_args = 2..)]
+    pub snapshots: Vec<PathBuf>,
+    /// The snapshot file to write.
+    #[arg(long, short = 'o')]
+    pub output: PathBuf,
+    /// Record this creation time instead of now.
+    #[arg(long)]
+    pub created_at: Option<String>,
+}
+
+/// `drift check` arguments.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Reference (training) data: Parquet files, directories (recursive) or globs, or one
+    /// reference snapshot (`drift reference build`).
+    #[arg(long, short = 'r', required = true, num_args = 1..)]
+    pub reference: Vec<String>,
+    /// Current (production) data: Parquet files, directories (recursive) or globs, or one
+    /// snapshot of them.
+    #[arg(long, short = 'c', required = true, num_args = 1..)]
+    pub current: Vec<String>,
+    /// Column selection.
+    #[command(flatten)]
+    pub select: ColumnArgs,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "table")]
+    pub format: Format,
+    /// Significance level for adjusted p-values.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    /// Multiple-testing correction over all p-values of the run.
+    #[arg(long, value_parser = parse_correction, default_value = "bh")]
+    pub correction: Correction,
+    /// KS D warning,critical floors.
+    #[arg(long, value_parser = parse_floors, default_value = "0.1,0.2")]
+    pub ks_floors: Floors,
+    /// PSI warning,critical floors (numeric and categorical).
+    #[arg(long, value_parser = parse_floors, default_value = "0.1,0.25")]
+    pub psi_floors: Floors,
+    /// Missing-rate absolute-change warning,critical floors.
+    #[arg(long, value_parser = parse_floors, default_value = "0.01,0.05")]
+    pub null_floors: Floors,
+    /// Number of PSI bins (reference quantiles).
+    #[arg(long, default_value_t = 10)]
+    pub bins: usize,
+    /// Categories compared one by one before the rarest are pooled into `__other__`.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_categories: usize,
+    /// Minimum non-missing values per side for a test to be evaluated.
+    #[arg(long, default_value_t = 20)]
+    pub min_count: u64,
+    /// Also report Jensen-Shannon distance (informational).
+    #[arg(long)]
+    pub js: bool,
+    /// Also report Wasserstein-1 distance (informational).
+    #[arg(long)]
+    pub wasserstein: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+fn parse_correction(s: &str) -> Result<Correction, String> {
+    match s {
+        "bh" | "fdr" => Ok(Correction::Bh),
+        "bonferroni" => Ok(Correction::Bonferroni),
+        "none" => Ok(Correction::None),
+        _ => Err(format!("unknown correction {s:?}: use bh, bonferroni or none")),
+    }
+}
+
+fn parse_floors(s: &str) -> Result<Floors, String> {
+    let parts: Vec<&str> = s.split(',').collect();
+    let [w, c] = parts.as_slice() else {
+        return Err(format!("{s:?}: give two numbers, warning,critical (e.g. 0.1,0.2)"));
+    };
+    let parse = |x: &str| x.trim().parse::<f64>().map_err(|_| format!("{x:?} is not a number"));
+    let (warning, critical) = (parse(w)?, parse(c)?);
+    // Refused here, before any data is read, so that the error names the flag.
+    if !(warning >= 0.0 && warning <= critical) {
+        return Err(format!(
+            "need 0 <= warning <= critical, got warning {warning} and critical {critical} (e.g. 0.1,0.2)"
+        ));
+    }
+    Ok(Floors { warning, critical })
+}
+
+impl CheckArgs {
+    /// The policy these arguments describe.
+    pub fn policy(&self) -> Policy {
+        Policy {
+            alpha: self.alpha,
+            correction: self.correction,
+            ks: self.ks_floors,
+            psi: self.psi_floors,
+            null_rate: self.null_floors,
+            bins: self.bins,
+            max_categories: self.max_categories,
+            min_count: self.min_count,
+            extras: Extras { js: self.js, wasserstein: self.wasserstein },
+            ..Policy::default()
+        }
+    }
+}

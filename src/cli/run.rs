@@ -1,0 +1,57 @@
+//! `drift validate` and `drift run`: the daemon's configuration and the daemon itself.
+
+use anyhow::Result;
+
+use super::{RunArgs, ValidateArgs, exit, runtime};
+
+/// Runs `drift validate`; returns the exit code.
+pub fn validate(args: &ValidateArgs) -> Result<i32> {
+    match crate::config::load(&args.config) {
+        Ok(cfg) => {
+            let ids: Vec<&str> = cfg.monitors.iter().map(|m| m.id.as_str()).collect();
+            println!(
+                "{}: valid; {} monitor{}: {}",
+                args.config.display(),
+                ids.len(),
+                if ids.len() == 1 { "" } else { "s" },
+                if ids.is_empty() { "(none)".to_owned() } else { ids.join(", ") }
+            );
+            Ok(exit::OK)
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            let n = errors.0.len();
+            eprintln!("drift: {n} problem{} in the configuration", if n == 1 { "" } else { "s" });
+            Ok(exit::CONFIG)
+        }
+    }
+}
+
+/// Runs `drift run`; returns the exit code.
+pub fn run(args: &RunArgs) -> Result<i32> {
+    let cfg = match crate::config::load(&args.config) {
+        Ok(cfg) => cfg,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return Ok(exit::CONFIG);
+        }
+    };
+    let rt = runtime()?;
+    if args.once {
+        let (drift, failed) = match rt.block_on(crate::daemon::run_once(&cfg)) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("drift: error: {e:#}");
+                return Ok(exit::DRIFT);
+            }
+        };
+        return Ok(if failed || (drift && args.fail_on_drift) { exit::DRIFT } else { exit::OK });
+    }
+    match rt.block_on(crate::daemon::run_forever(args.config.clone(), cfg)) {
+        Ok(()) => Ok(exit::OK),
+        Err(e) => {
+            eprintln!("drift: error: {e:#}");
+            Ok(exit::DRIFT)
+        }
+    }
+}
