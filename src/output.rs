@@ -290,3 +290,34 @@ pub fn snapshot_table(snap: &Snapshot) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The text without its ANSI colour codes.
+    fn strip(text: &str) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(i) = rest.find("\x1b[") {
+            out.push_str(&rest[..i]);
+            let after = &rest[i..];
+            rest = &after[after.find('m').unwrap() + 1..];
+        }
+        out + rest
+    }
+
+    #[test]
+    fn colour_paints_the_header_the_findings_and_the_summary_and_changes_nothing_else() {
+        let report = crate::alerts::testing::shifted_report(0.15);
+        let plain = render(&report, Format::Table, false);
+        let painted = render(&report, Format::Table, true);
+        assert!(!plain.contains('\x1b'));
+        assert_eq!(strip(&painted), plain);
+        let lines: Vec<&str> = painted.lines().collect();
+        assert!(lines[0].starts_with("\x1b[1mCOLUMN") && lines[0].ends_with("\x1b[0m"), "{painted}");
+        assert!(lines.iter().any(|l| l.starts_with("\x1b[33m") && l.contains("WARNING")), "{painted}");
+        assert!(lines.iter().all(|l| !l.contains(" ok ") || !l.starts_with('\x1b')), "ok rows are not painted");
+        assert!(lines.last().unwrap().starts_with("\x1b[1;31mDRIFT"), "{painted}");
+    }
+}

@@ -4,7 +4,8 @@
 //! - `check.txt`, `check.json`, `check.md`: `drift check` on the shipped demo pair
 //!   (`examples/data/`) as a table (stdout is a pipe: no colour), JSON and Markdown;
 //! - `reference-show.txt`, `reference-show.json`: `drift reference show` of a snapshot of the
-//!   demo reference built with a fixed `--created-at`;
+//!   demo reference built with a fixed `--created-at`; `reference-show-sketch.txt`: the same
+//!   with every numeric column sketched and categories pooled;
 //! - `run-once.txt`, `history.txt`, `history.json`, `alert-list.txt`, `webhook.jsonl`: a copy of
 //!   the demo monitor (the shipped `monitors/demo.toml`'s settings) after one `drift run --once`:
 //!   what it printed, `drift history` as text and JSON, `drift alert list`, and the line the
@@ -268,6 +269,20 @@ fn reference_show_as_text_and_json() {
     assert_snapshot("reference-show.txt", &n.apply(&text.stdout));
     let json = expect(repo, 0, &["reference", "show", snap_arg, "--format", "json"]);
     assert_snapshot("reference-show.json", &n.apply(&json.stdout));
+}
+
+#[test]
+fn reference_show_of_sketches_and_pooled_categories() {
+    let dir = TempDir::new().unwrap();
+    let snap = dir.path().join("sketch.drift");
+    let snap_arg = snap.to_str().unwrap();
+    let repo = Path::new(REPO);
+    let build =
+        ["reference", "build", "--input", REFERENCE, "--output", snap_arg, "--created-at", "2026-11-01T00:00:00Z"];
+    let small = ["--exact-max-values", "0", "--sketch-cells", "64", "--max-categories", "2"];
+    expect(repo, 0, &[&build[..], &small[..]].concat());
+    let text = expect(repo, 0, &["reference", "show", snap_arg]);
+    assert_snapshot("reference-show-sketch.txt", &Normalizer::new(Some(dir.path())).apply(&text.stdout));
 }
 
 /// A daemon directory with the demo monitor: the demo reference, the demo current file landed in
