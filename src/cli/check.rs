@@ -1,10 +1,10 @@
 //! `drift check`: compare current data with reference data once.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 
 use anyhow::Result;
 
-use super::{CheckArgs, exit, progress_bar};
+use super::{CheckArgs, exit, print, progress_bar};
 use crate::check::{CheckOptions, run_check};
 use crate::output::render;
 
@@ -26,11 +26,7 @@ pub fn check(args: &CheckArgs) -> Result<i32> {
     };
     let report = run_check(reference.as_ref(), current.as_ref(), &options, &args.policy(), &progress)?;
     bar.finish_and_clear();
-    let stdout = std::io::stdout();
-    let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let text = render(&report, args.format, color);
-    let mut lock = stdout.lock();
-    // A closed pipe (`drift check ... | head`) is not an error worth a message.
-    let _ = lock.write_all(text.as_bytes()).and_then(|_| lock.flush());
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    print(&render(&report, args.format, color));
     Ok(if report.drift { exit::DRIFT } else { exit::OK })
 }

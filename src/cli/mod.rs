@@ -4,7 +4,7 @@
 //! renders; `main.rs` only parses and dispatches. Exit codes for the whole CLI live here
 //! ([`exit`]), with the few helpers the commands share.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use anyhow::Result;
 
@@ -56,6 +56,13 @@ pub mod exit {
             _ => ERROR,
         }
     }
+}
+
+/// Writes what a command rendered to stdout. A closed pipe (`drift ... | head`) is not an error
+/// worth a message.
+fn print(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
 }
 
 /// A progress line on stderr, only when stderr is a terminal.

@@ -2,26 +2,20 @@
 
 use anyhow::Result;
 
-use super::{RunArgs, ValidateArgs, exit, runtime};
+use super::{RunArgs, ValidateArgs, exit, print, runtime};
+use crate::output::{problems, validated};
 
 /// Runs `drift validate`; returns the exit code.
 pub fn validate(args: &ValidateArgs) -> Result<i32> {
     match crate::config::load(&args.config) {
         Ok(cfg) => {
             let ids: Vec<&str> = cfg.monitors.iter().map(|m| m.id.as_str()).collect();
-            println!(
-                "{}: valid; {} monitor{}: {}",
-                args.config.display(),
-                ids.len(),
-                if ids.len() == 1 { "" } else { "s" },
-                if ids.is_empty() { "(none)".to_owned() } else { ids.join(", ") }
-            );
+            print(&validated(&args.config, &ids));
             Ok(exit::OK)
         }
         Err(errors) => {
             eprintln!("{errors}");
-            let n = errors.0.len();
-            eprintln!("drift: {n} problem{} in the configuration", if n == 1 { "" } else { "s" });
+            eprint!("{}", problems(errors.0.len()));
             Ok(exit::CONFIG)
         }
     }

@@ -2,7 +2,10 @@
 
 use anyhow::Result;
 
-use super::{SilenceCommand, exit, known_monitor, load};
+use super::{SilenceAddArgs, SilenceCommand, SilenceExpireArgs, SilenceListArgs, exit, known_monitor, load, print};
+use crate::alerts::lifecycle::Silence;
+use crate::output::{SilenceLine, SilenceScope, silence_added, silence_expired, silence_list};
+use crate::state::SilenceRow;
 
 /// Parses `--until`: an RFC 3339 time, or a duration from `now_ms` (`90s`, `90m`, `2h`, `3d`).
 pub fn parse_until(text: &str, now_ms: i64) -> Result<i64, String> {
@@ -32,73 +35,63 @@ pub fn parse_until(text: &str, now_ms: i64) -> Result<i64, String> {
 pub fn silence(cmd: &SilenceCommand) -> Result<i32> {
     let now = crate::clock::now_ms();
     match cmd {
-        SilenceCommand::Add(a) => {
-            let cfg = load(&a.config)?;
-            known_monitor(&cfg, &a.monitor)?;
-            let until_ms = parse_until(&a.until, now).map_err(anyhow::Error::msg)?;
-            if until_ms <= now {
-                anyhow::bail!("--until {:?} is in the past", a.until);
-            }
-            if a.reason.trim().is_empty() {
-                anyhow::bail!("--reason is empty: say why, for whoever wonders tomorrow why nothing paged");
-            }
-            let silence = crate::alerts::lifecycle::Silence {
-                monitor: a.monitor.clone(),
-                column: a.column.clone(),
-                segment: a.segment.clone(),
-                until_ms,
-            };
-            let mut st = crate::state::State::open_shared(&cfg.state_dir)?;
-            let id = st.silence_add(&silence, a.reason.trim(), now)?;
-            println!(
-                "silence {id} added: {} until {}",
-                describe_silence(&silence),
-                crate::clock::rfc3339_ms(until_ms)
-            );
-        }
-        SilenceCommand::List(a) => {
-            let cfg = load(&a.config)?;
-            let st = crate::state::State::open_shared(&cfg.state_dir)?;
-            let rows: Vec<_> = st
-                .silences()?
-                .into_iter()
-                .filter(|r| a.all || (r.expired_ms.is_none() && r.silence.until_ms > now))
-                .collect();
-            if rows.is_empty() {
-                println!("no {}silences", if a.all { "" } else { "active " });
-            }
-            for r in rows {
-                let state = match r.expired_ms {
-                    Some(t) => format!("expired {}", crate::clock::rfc3339_ms(t)),
-                    None if r.silence.until_ms <= now => {
-                        format!("ended {}", crate::clock::rfc3339_ms(r.silence.until_ms))
-                    }
-                    None => format!("until {}", crate::clock::rfc3339_ms(r.silence.until_ms)),
-                };
-                println!("{:>4}  {}  {state}  reason: {}", r.id, describe_silence(&r.silence), r.reason);
-            }
-        }
-        SilenceCommand::Expire(a) => {
-            let cfg = load(&a.config)?;
-            let mut st = crate::state::State::open_shared(&cfg.state_dir)?;
-            if !st.silence_expire(a.id, now)? {
-                anyhow::bail!("no active silence {} (see `drift silence list --all`)", a.id);
-            }
-            println!("silence {} expired", a.id);
-        }
+        SilenceCommand::Add(a) => add(a, now)?,
+        SilenceCommand::List(a) => list(a, now)?,
+        SilenceCommand::Expire(a) => expire(a, now)?,
     }
     Ok(exit::OK)
 }
 
-fn describe_silence(s: &crate::alerts::lifecycle::Silence) -> String {
-    let mut out = format!("monitor {}", s.monitor);
-    if let Some(c) = &s.column {
-        out.push_str(&format!(", column {c}"));
+fn add(a: &SilenceAddArgs, now: i64) -> Result<()> {
+    let cfg = load(&a.config)?;
+    known_monitor(&cfg, &a.monitor)?;
+    let until_ms = parse_until(&a.until, now).map_err(anyhow::Error::msg)?;
+    if until_ms <= now {
+        anyhow::bail!("--until {:?} is in the past", a.until);
     }
-    if let Some(g) = &s.segment {
-        out.push_str(&format!(", segment {g:?}"));
+    if a.reason.trim().is_empty() {
+        anyhow::bail!("--reason is empty: say why, for whoever wonders tomorrow why nothing paged");
     }
-    out
+    let silence =
+        Silence { monitor: a.monitor.clone(), column: a.column.clone(), segment: a.segment.clone(), until_ms };
+    let mut st = crate::state::State::open_shared(&cfg.state_dir)?;
+    let id = st.silence_add(&silence, a.reason.trim(), now)?;
+    print(&silence_added(id, &scope(&silence), until_ms));
+    Ok(())
+}
+
+fn list(a: &SilenceListArgs, now: i64) -> Result<()> {
+    let cfg = load(&a.config)?;
+    let st = crate::state::State::open_shared(&cfg.state_dir)?;
+    let rows: Vec<SilenceRow> =
+        st.silences()?.into_iter().filter(|r| a.all || (r.expired_ms.is_none() && r.silence.until_ms > now)).collect();
+    let lines: Vec<SilenceLine> = rows
+        .iter()
+        .map(|r| SilenceLine {
+            id: r.id,
+            scope: scope(&r.silence),
+            until_ms: r.silence.until_ms,
+            expired_ms: r.expired_ms,
+            reason: &r.reason,
+        })
+        .collect();
+    print(&silence_list(&lines, a.all, now));
+    Ok(())
+}
+
+fn expire(a: &SilenceExpireArgs, now: i64) -> Result<()> {
+    let cfg = load(&a.config)?;
+    let mut st = crate::state::State::open_shared(&cfg.state_dir)?;
+    if !st.silence_expire(a.id, now)? {
+        anyhow::bail!("no active silence {} (see `drift silence list --all`)", a.id);
+    }
+    print(&silence_expired(a.id));
+    Ok(())
+}
+
+/// What a silence covers, as the output shows it.
+fn scope(s: &Silence) -> SilenceScope<'_> {
+    SilenceScope { monitor: &s.monitor, column: s.column.as_deref(), segment: s.segment.as_deref() }
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("source", &["engine", "stats"]),
     ("snapshot", &["engine", "source", "stats", "parallel", "clock"]),
     ("check", &["engine", "source", "snapshot", "parallel"]),
-    ("output", &["engine", "snapshot"]),
+    ("output", &["engine", "snapshot", "clock"]),
     ("alerts", &["engine", "clock"]),
     ("config", &["engine", "stats", "alerts", "source"]),
     ("state", &["alerts", "engine", "clock"]),

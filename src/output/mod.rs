@@ -1,0 +1,47 @@
+//! Rendering: everything a command prints is a string built here, and the CLI only decides
+//! where it goes (rendering is pure: no I/O, no clock). One module per thing rendered:
+//!
+//! - [`render`]: the evaluation of `drift check` (and of a daemon window) as an aligned
+//!   table (colour only on a terminal, drifted columns first, one summary line), Markdown (for
+//!   CI comments and notebooks) or JSON (the contract in `docs/json.md`);
+//! - [`snapshot_table`] and [`snapshot_json`]: `drift reference show`, and the lines `build` and
+//!   `merge` print;
+//! - [`history_table`] and [`history_json`]: `drift history`, from [`HistoryWindow`], whose JSON
+//!   is also a contract (`docs/json.md`);
+//! - [`notification_list`]: `drift alert list` (and the lines of `alert test` and `retry`);
+//! - [`silence_list`]: `drift silence list` (and the lines of `add` and `expire`);
+//! - [`validated`]: `drift validate`.
+//!
+//! What the state database returns is turned into the small view types here
+//! ([`HistoryWindow`], [`NotificationLine`], [`SilenceLine`]) by the CLI, so that rendering needs
+//! neither the state nor the alerting modules.
+
+mod alerts;
+mod align;
+mod config;
+mod history;
+mod report;
+mod silences;
+mod snapshot;
+
+pub use alerts::{NotificationLine, notification_list, requeued, test_delivered, test_not_delivered};
+pub use config::{problems, validated};
+pub use history::{HistoryTest, HistoryWindow, history_json, history_table};
+pub use crate::engine::text::{num, opt, pval};
+pub use report::{Format, render, summary_line};
+pub use silences::{SilenceLine, SilenceScope, silence_added, silence_expired, silence_list};
+pub use snapshot::{snapshot_json, snapshot_merged, snapshot_table, snapshot_written};
+
+/// Pretty JSON and a final newline. The types rendered this way (the report, the snapshot's
+/// metadata, the history) have string keys only, so serializing them cannot fail; if it ever
+/// did, the output would be a JSON object naming the error rather than nothing.
+fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    let mut s = serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    s.push('\n');
+    s
+}
+
+/// `""` for one, `"s"` otherwise.
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
