@@ -40,10 +40,10 @@ pub enum Command {
     Run(RunArgs),
     /// Print a monitor's evaluation history from the state database.
     History(HistoryArgs),
-    /// Silence notifications of a monitor (or some of its columns or segments) for a while.
+    /// Silence a monitor (or some of its columns or segments) for a while; list and expire silences.
     #[command(subcommand)]
     Silence(SilenceCommand),
-    /// Send a test message to a sink; list notifications and their delivery.
+    /// Send a test message to a sink; list notifications and their delivery; queue dead letters again.
     #[command(subcommand)]
     Alert(AlertCommand),
 }
@@ -183,7 +183,7 @@ pub struct HistoryArgs {
     pub limit: usize,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "table")]
-    pub format: ShowFormat,
+    pub format: HistoryFormat,
 }
 
 /// `drift validate` arguments.
@@ -272,6 +272,15 @@ pub enum ShowFormat {
     Json,
 }
 
+/// Formats of `history`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HistoryFormat {
+    /// One line per window, naming the tests that drifted.
+    Table,
+    /// Every window with its tests as JSON (the contract in docs/json.md).
+    Json,
+}
+
 /// `drift reference merge` arguments.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
@@ -281,7 +290,8 @@ pub struct MergeArgs {
     /// The snapshot file to write.
     #[arg(long, short = 'o')]
     pub output: PathBuf,
-    /// Record this creation time instead of now.
+    /// Record this creation time instead of now (reproducible builds; SOURCE_DATE_EPOCH also
+    /// works).
     #[arg(long)]
     pub created_at: Option<String>,
 }
@@ -333,7 +343,7 @@ pub struct CheckArgs {
     /// Also report Wasserstein-1 distance (informational).
     #[arg(long)]
     pub wasserstein: bool,
-    /// Worker threads (default: one per core).
+    /// Worker threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     /// Never show a progress bar.

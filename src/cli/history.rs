@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use super::{HistoryArgs, ShowFormat, exit, known_monitor, load, print};
+use super::{HistoryArgs, HistoryFormat, exit, known_monitor, load, print};
 use crate::output::{HistoryTest, HistoryWindow, history_json, history_table};
 use crate::state::{TestRow, WindowRow};
 
@@ -14,8 +14,8 @@ pub fn history(args: &HistoryArgs) -> Result<i32> {
     let rows = state.history(&args.monitor, args.limit)?;
     let windows: Vec<HistoryWindow> = rows.iter().map(window).collect();
     print(&match args.format {
-        ShowFormat::Json => history_json(&windows),
-        ShowFormat::Table => history_table(&windows),
+        HistoryFormat::Json => history_json(&windows),
+        HistoryFormat::Table => history_table(&windows),
     });
     Ok(exit::OK)
 }

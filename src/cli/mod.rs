@@ -19,8 +19,8 @@ mod silence;
 pub use alert::alert;
 pub use args::{
     AlertCommand, AlertListArgs, AlertRetryArgs, AlertTestArgs, BuildArgs, CheckArgs, Cli, ColumnArgs, Command,
-    HistoryArgs, MergeArgs, ReferenceCommand, RunArgs, ShowArgs, ShowFormat, SilenceAddArgs, SilenceCommand,
-    SilenceExpireArgs, SilenceListArgs, ValidateArgs,
+    HistoryArgs, HistoryFormat, MergeArgs, ReferenceCommand, RunArgs, ShowArgs, ShowFormat, SilenceAddArgs,
+    SilenceCommand, SilenceExpireArgs, SilenceListArgs, ValidateArgs,
 };
 pub use check::check;
 pub use history::history;
@@ -36,7 +36,7 @@ pub use silence::{parse_until, silence};
 /// | `reference ...` | done | | error, including usage | |
 /// | `validate` | valid | | | bad configuration or usage |
 /// | `run` | stopped cleanly (`--once`: done) | runtime failure (`--once --fail-on-drift`: drift) | | bad configuration or usage |
-/// | `history`, `silence ...`, `alert list` | done | | error | |
+/// | `history`, `silence ...`, `alert list`, `alert retry` | done | | error | |
 /// | `alert test` | delivered | not delivered | error | |
 pub mod exit {
     /// Success; for `check`, no drift.
