@@ -33,7 +33,8 @@
 //! - [`snapshot`]: reference snapshots (exact values or a CDF sketch per column), their build,
 //!   merge and versioned, checksummed file format.
 //! - [`check`]: the one-shot job, parallel over columns.
-//! - [`output`]: table, Markdown and JSON rendering.
+//! - [`output`]: everything a command prints, rendered from the library's types: the report as a
+//!   table, Markdown or JSON (`docs/json.md`), snapshots, history, alerts and silences.
 //! - [`config`]: the daemon file and monitor files, parsed raw and compiled into a validated
 //!   model, reporting every problem at once (`drift validate`, exit 64).
 //! - [`daemon`]: `drift run`, the tokio shell: per-monitor polling tasks, the file-taking

@@ -14,7 +14,7 @@
 //!   `list --all` on that monitor;
 //! - `help.txt`: `--help` of `drift` and of every subcommand.
 //!
-//! To regenerate after an intended change: `DRIFT_BLESS=1 cargo test --test it snapshots`, then
+//! To regenerate after an intended change: `DRIFT_BLESS=1 cargo test --test it snapshots::`, then
 //! review `git diff tests/data/snapshots/`. As for the Slack snapshots, blessing panics when
 //! `CI` is set (a blessed run compares each file with itself and proves nothing).
 //!
@@ -60,7 +60,7 @@ fn assert_snapshot(name: &str, text: &str) {
             |i| format!("first difference at line {}", i + 1),
         );
         panic!(
-            "{} differs ({line}; DRIFT_BLESS=1 cargo test --test it snapshots rewrites it, outside CI)\n\
+            "{} differs ({line}; DRIFT_BLESS=1 cargo test --test it snapshots:: rewrites it, outside CI)\n\
              --- now:\n{text}\n--- committed:\n{want}",
             path.display()
         );
