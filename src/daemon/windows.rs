@@ -20,13 +20,15 @@ use arrow_array::types::*;
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
 
-use super::{CycleOutcome, MonitorRun, Shared, pause, record_window_metrics};
+use super::cycle::{CycleOutcome, Fetched};
+use super::status::record_window_metrics;
+use super::{MonitorRun, Shared, pause};
 use crate::check::{CheckOptions, run_check, run_check_segments};
 use crate::config::Window;
 use crate::engine::{Report, SegmentsReport};
 use crate::snapshot::{BuildSettings, Selection, Snapshot};
 use crate::source::{Dataset, ParquetFile, Table, open_bytes};
-use crate::state::{ClockUpdate, Closing, Consumed, Part};
+use crate::state::{ClockUpdate, Closing, Part};
 
 /// Values kept exactly per column in an open window part before it switches to a sketch.
 pub const WINDOW_EXACT_VALUES: u64 = 200_000;
@@ -122,13 +124,78 @@ pub fn evaluate(
     Ok(out)
 }
 
+/// A files window: the batch of files this cycle took, evaluated at once and committed with
+/// their consumption.
+///
+/// A column whose type changes between files cannot be pooled: the files before the change
+/// are evaluated now and the rest stay ready for the next cycle, rather than retrying a batch
+/// that can never open.
+pub async fn files_window(
+    shared: &Arc<Shared>,
+    run: &MonitorRun,
+    Fetched { mut files, mut consumed }: Fetched,
+    now: i64,
+    mut outcome: CycleOutcome,
+) -> Result<CycleOutcome> {
+    let id = &run.monitor.id;
+    let mut conflict = None;
+    let dataset = loop {
+        match Dataset::from_files("current", files.clone()) {
+            Ok(dataset) => break dataset,
+            Err(e) if files.len() > 1 => {
+                files.pop();
+                consumed.pop();
+                conflict = Some(e);
+            }
+            Err(e) => return Err(e).with_context(|| format!("monitor {id}")),
+        }
+    };
+    if let Some(e) = conflict {
+        tracing::warn!(monitor = %id, error = %format!("{e:#}"), "column types change within the batch; evaluating the first {} file(s) now, the rest next cycle", files.len());
+    }
+    let rows: u64 = files.iter().map(|f| f.rows).sum();
+    let report = if rows < run.monitor.min_rows {
+        None
+    } else {
+        let _permit = shared.permits.acquire().await.map_err(|_| anyhow::anyhow!("shutting down"))?;
+        Some(tokio::task::block_in_place(|| evaluate_batch(run, &dataset))?)
+    };
+    pause::point(pause::COMMIT).await;
+    let window_id = shared.state()?.commit_window(&run.routing, "files", &consumed, rows, report.as_ref(), now)?;
+    pause::point(pause::COMMITTED).await;
+    shared.outbox.notify_one();
+    outcome.consumed = consumed.len();
+    for c in &consumed {
+        count_consumed(shared, id, c.rows);
+    }
+    record_window_metrics(shared, id, report.as_ref());
+    tracing::info!(monitor = %id, window = window_id, files = consumed.len(), rows, "files window closed");
+    outcome.windows.push((window_id, report));
+    Ok(outcome)
+}
+
+/// A batch's rows evaluated, with its segments when the monitor has them.
+fn evaluate_batch(run: &MonitorRun, dataset: &Dataset) -> Result<Report> {
+    let segments = match &run.monitor.segments {
+        None => Vec::new(),
+        Some(s) => crate::source::split_by_labels(&dataset.files, &s.by, 1000)?
+            .into_iter()
+            .map(|(label, f)| {
+                let rows = f.rows;
+                let table: Box<dyn Table + Send> = Box::new(Dataset::from_files("current", vec![f])?);
+                Ok((label, rows, table))
+            })
+            .collect::<Result<_>>()?,
+    };
+    evaluate(run, dataset, segments)
+}
+
 /// Row-count windows: each file becomes a part; the window closes at the first file that
 /// brings it to `target` rows.
 pub async fn rows_windows(
     shared: &Arc<Shared>,
     run: &mut MonitorRun,
-    files: Vec<ParquetFile>,
-    consumed: Vec<Consumed>,
+    Fetched { files, consumed }: Fetched,
     target: u64,
     now: i64,
     mut outcome: CycleOutcome,
@@ -249,8 +316,7 @@ fn split_by_window(file: &ParquetFile, column: &str, size_ms: i64, closed_until:
 pub async fn time_windows(
     shared: &Arc<Shared>,
     run: &mut MonitorRun,
-    files: Vec<ParquetFile>,
-    consumed: Vec<Consumed>,
+    Fetched { files, consumed }: Fetched,
     now: i64,
     mut outcome: CycleOutcome,
 ) -> Result<CycleOutcome> {

@@ -1,0 +1,145 @@
+//! One polling cycle of one monitor, as named steps: load the reference once, list the source
+//! and plan what to take ([`plan`]), fetch the settled files (counting a failure against that
+//! file, and quarantining it after [`QUARANTINE_AFTER_ATTEMPTS`]), then hand the files to the
+//! monitor's kind of window ([`windows`]), which evaluates, commits and reports what closed.
+
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use super::metrics::{MonitorLabel, OutcomeLabel};
+use super::{MonitorRun, Shared, pause, plan, reference, windows};
+use crate::config::Window;
+use crate::engine::Report;
+use crate::source::{ParquetFile, open_bytes};
+use crate::state::Consumed;
+
+/// Failed reads of a settled file before it is quarantined.
+pub const QUARANTINE_AFTER_ATTEMPTS: u32 = 3;
+
+/// What one cycle did.
+#[derive(Debug, Clone, Default)]
+pub struct CycleOutcome {
+    /// Files consumed.
+    pub consumed: usize,
+    /// Files quarantined.
+    pub quarantined: usize,
+    /// Windows closed, oldest first: (id, report if evaluated).
+    pub windows: Vec<(i64, Option<Report>)>,
+    /// Files not settled yet.
+    pub waiting: usize,
+    /// When the first of them settles (ms since the epoch).
+    pub next_settle_ms: Option<i64>,
+}
+
+/// The files a cycle read, each with the record of its consumption.
+pub struct Fetched {
+    /// The opened files, in the plan's order.
+    pub files: Vec<ParquetFile>,
+    /// What consuming each one records.
+    pub consumed: Vec<Consumed>,
+}
+
+/// One polling cycle of one monitor.
+pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Result<CycleOutcome> {
+    shared.metrics.runs.get_or_create(&MonitorLabel { monitor: run.monitor.id.clone() }).inc();
+    reference::load_once(run).await?;
+    let plan = list_and_plan(shared, run, now).await?;
+    let mut outcome =
+        CycleOutcome { waiting: plan.waiting, next_settle_ms: plan.next_settle_ms, ..CycleOutcome::default() };
+    let fetched = fetch(shared, run, &plan.ready, now, &mut outcome).await?;
+    // Event-time windows also close on the idle timeout with no new file, and a rows window
+    // whose last part was committed just before a crash closes at the next cycle.
+    match run.monitor.window {
+        Window::Files if fetched.files.is_empty() => Ok(outcome),
+        Window::Files => windows::files_window(shared, run, fetched, now, outcome).await,
+        Window::Rows { rows } => windows::rows_windows(shared, run, fetched, rows, now, outcome).await,
+        Window::Time { .. } => windows::time_windows(shared, run, fetched, now, outcome).await,
+    }
+}
+
+/// Lists the source, records new and changed files, and decides which are ready.
+async fn list_and_plan(shared: &Shared, run: &mut MonitorRun, now: i64) -> Result<plan::Plan> {
+    let id = &run.monitor.id;
+    let listing = run.store.list().await?;
+    let settle = run.monitor.source.settle.as_millis() as i64;
+    let plan = {
+        let mut st = shared.state()?;
+        let known = st.files(id)?;
+        let lookup = |key: &str| {
+            known.get(key).map(|r| plan::Known { size: r.size, mtime_ms: r.mtime_ms, taken: r.status != "seen" })
+        };
+        let plan = plan::plan(&listing, lookup, settle, now);
+        for f in &plan.observe {
+            st.observe(id, &f.key, f.size, f.mtime_ms, now)?;
+        }
+        plan
+    };
+    if !plan.observe.is_empty() {
+        run.last_new_file_ms = now;
+    } else if run.last_new_file_ms == 0 {
+        // After a restart: when the state last saw a new file (or now, for a new monitor).
+        let last = shared.state.lock().ok().and_then(|st| st.last_file_seen(id).ok().flatten());
+        run.last_new_file_ms = last.unwrap_or(now);
+    }
+    Ok(plan)
+}
+
+/// Reads and opens the ready files; a file that cannot be read counts a failed attempt (and
+/// is quarantined after [`QUARANTINE_AFTER_ATTEMPTS`]) while the others go on.
+async fn fetch(
+    shared: &Shared,
+    run: &MonitorRun,
+    ready: &[plan::Listed],
+    now: i64,
+    outcome: &mut CycleOutcome,
+) -> Result<Fetched> {
+    let mut fetched = Fetched { files: Vec::new(), consumed: Vec::new() };
+    for f in ready {
+        let shown = run.store.display(&f.key);
+        let opened = match run.store.fetch(&f.key).await {
+            Ok(bytes) => open_bytes(&shown, bytes),
+            Err(e) => Err(e),
+        };
+        match opened {
+            Ok(pf) => {
+                pause::point(pause::FETCHED).await;
+                fetched.consumed.push(Consumed {
+                    path: f.key.clone(),
+                    size: f.size,
+                    mtime_ms: f.mtime_ms,
+                    rows: pf.rows,
+                });
+                fetched.files.push(pf);
+            }
+            Err(e) => failed_read(shared, run, &f.key, &shown, &format!("{e:#}"), now, outcome)?,
+        }
+    }
+    Ok(fetched)
+}
+
+/// Counts a failed read of one file; quarantines it after the last attempt.
+fn failed_read(
+    shared: &Shared,
+    run: &MonitorRun,
+    key: &str,
+    shown: &std::path::Path,
+    msg: &str,
+    now: i64,
+    outcome: &mut CycleOutcome,
+) -> Result<()> {
+    let id = &run.monitor.id;
+    let mut st = shared.state()?;
+    let attempts = st.failed_attempt(id, key, msg, now)?;
+    let outcome_label = if attempts >= QUARANTINE_AFTER_ATTEMPTS {
+        st.quarantine(id, key, msg, now)?;
+        tracing::error!(monitor = %id, file = %shown.display(), error = %msg, "file quarantined after {attempts} failed reads");
+        outcome.quarantined += 1;
+        "quarantined"
+    } else {
+        tracing::warn!(monitor = %id, file = %shown.display(), error = %msg, attempts, "cannot read file yet; will retry");
+        "retried"
+    };
+    shared.metrics.files.get_or_create(&OutcomeLabel { monitor: id.clone(), outcome: outcome_label.into() }).inc();
+    Ok(())
+}

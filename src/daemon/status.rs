@@ -1,0 +1,262 @@
+//! What a cycle leaves for operators: the status `/api/v1/monitors` shows, the metrics, and
+//! the operational alerts (stale source, failing monitor) stepped with what it saw.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::cycle::CycleOutcome;
+use super::metrics::{self, MonitorLabel, OutcomeLabel, TestLabel};
+use super::{MonitorRun, Shared};
+use crate::alerts::payload::{MONITOR_FAILING, SOURCE_STALE};
+use crate::alerts::route::Operational;
+use crate::engine::{Report, Severity};
+
+/// What `/api/v1/monitors` says of a monitor.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MonitorStatus {
+    /// Id.
+    pub id: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Source path or glob.
+    pub source: String,
+    /// Whether the first scan has finished (readiness waits for every monitor's).
+    pub first_scan_done: bool,
+    /// Last cycle (ms since the epoch).
+    pub last_scan_ms: Option<i64>,
+    /// Last successful cycle.
+    pub last_success_ms: Option<i64>,
+    /// Failed cycles in a row.
+    pub consecutive_failures: u32,
+    /// The last error, if the last cycle failed.
+    pub last_error: Option<String>,
+    /// Files seen but not settled yet.
+    pub files_waiting: usize,
+    /// Files consumed since start.
+    pub files_consumed: u64,
+    /// Files quarantined (ever, while their records are kept).
+    pub files_quarantined: usize,
+    /// Windows evaluated since start.
+    pub windows: u64,
+    /// The last window.
+    pub last_window: Option<WindowSummary>,
+    /// No new file for `stale_after_secs`.
+    pub stale: bool,
+    /// Alerts firing now (as of the last cycle).
+    pub firing: Vec<FiringAlert>,
+}
+
+/// A firing alert in the status.
+#[derive(Debug, Clone, Serialize)]
+pub struct FiringAlert {
+    /// `DataDrift` or an operational alert name.
+    pub alertname: String,
+    /// Segment label ("" for the whole window).
+    pub segment: String,
+    /// Severity last notified.
+    pub severity: Severity,
+    /// Columns last notified.
+    pub columns: Vec<String>,
+    /// Firing since (RFC 3339).
+    pub since: String,
+}
+
+/// A closed window in the status.
+#[derive(Debug, Clone, Serialize)]
+pub struct WindowSummary {
+    /// Window id in the state database.
+    pub id: i64,
+    /// evaluated or insufficient.
+    pub status: String,
+    /// Files and rows.
+    pub files: usize,
+    /// Rows.
+    pub rows: u64,
+    /// Whether it drifted.
+    pub drift: bool,
+    /// Highest severity.
+    pub severity: Severity,
+    /// Drifted columns.
+    pub drifted_columns: Vec<String>,
+}
+
+impl WindowSummary {
+    /// The summary of window `id` (`report` None: too few rows; then `files` is the count).
+    fn new(id: i64, report: Option<&Report>, files: usize) -> WindowSummary {
+        WindowSummary {
+            id,
+            status: if report.is_some() { "evaluated".into() } else { "insufficient".into() },
+            files: report.map_or(files, |r| r.current.files),
+            rows: report.map_or(0, |r| r.current.rows),
+            drift: report.is_some_and(|r| r.drift),
+            severity: report.map_or(Severity::None, |r| r.severity),
+            drifted_columns: report
+                .map(|r| r.columns.iter().filter(|c| c.drift).map(|c| c.column.clone()).collect())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Updates the status and metrics after a cycle and observes the operational alerts.
+pub fn record(shared: &Shared, run: &mut MonitorRun, result: &Result<CycleOutcome>, now: i64) {
+    let stale = update_status(shared, run, result, now);
+    observe_operational(shared, run, result, stale, now);
+    refresh_firing(shared, run);
+}
+
+/// The monitor's status and gauges after a cycle; whether its source is stale.
+fn update_status(shared: &Shared, run: &MonitorRun, result: &Result<CycleOutcome>, now: i64) -> bool {
+    let id = &run.monitor.id;
+    let label = MonitorLabel { monitor: id.clone() };
+    let quarantined = shared.state.lock().ok().and_then(|st| st.quarantined(id).ok()).map_or(0, |q| q.len());
+    // Unknown until the source has been listed once (a monitor failing before that is failing,
+    // not stale).
+    let stale =
+        run.last_new_file_ms > 0 && now - run.last_new_file_ms >= run.monitor.source.stale_after.as_millis() as i64;
+    shared.metrics.stale.get_or_create(&label).set(i64::from(stale));
+    let Ok(mut all) = shared.status.lock() else { return stale };
+    let s = all.entry(id.clone()).or_default();
+    s.id = id.clone();
+    s.description = run.monitor.description.clone();
+    s.source = run.monitor.source.path.clone();
+    s.first_scan_done = true;
+    s.last_scan_ms = Some(now);
+    s.files_quarantined = quarantined;
+    s.stale = stale;
+    match result {
+        Ok(o) => {
+            s.last_success_ms = Some(now);
+            s.consecutive_failures = 0;
+            s.last_error = None;
+            s.files_waiting = o.waiting;
+            s.files_consumed += o.consumed as u64;
+            shared.metrics.last_success.get_or_create(&label).set(now as f64 / 1000.0);
+            for (wid, report) in &o.windows {
+                s.windows += 1;
+                s.last_window = Some(WindowSummary::new(*wid, report.as_ref(), o.consumed));
+            }
+        }
+        Err(e) => {
+            s.consecutive_failures += 1;
+            s.last_error = Some(format!("{e:#}"));
+            shared.metrics.errors.get_or_create(&label).inc();
+            tracing::error!(monitor = %id, error = %format!("{e:#}"), failures = s.consecutive_failures, "monitor cycle failed; will retry");
+        }
+    }
+    stale
+}
+
+/// Steps the stale-source and monitor-failing alerts with what this cycle saw.
+fn observe_operational(shared: &Shared, run: &MonitorRun, result: &Result<CycleOutcome>, stale: bool, now: i64) {
+    let id = &run.monitor.id;
+    let stale_problem = stale.then(|| {
+        format!(
+            "no new file in {} for {} s (stale_after_secs = {}): is the upstream job writing?",
+            run.monitor.source.path,
+            (now - run.last_new_file_ms) / 1000,
+            run.monitor.source.stale_after.as_secs()
+        )
+    });
+    let failing_problem = result.as_ref().err().map(|e| format!("monitor cycle failed: {e:#}"));
+    let failing_after = run.routing.failing_after;
+    for (name, problem, fire_after) in
+        [(SOURCE_STALE, stale_problem, 1), (MONITOR_FAILING, failing_problem, failing_after)]
+    {
+        let queued = shared.state().and_then(|mut st| {
+            st.observe_operational(&run.routing, &Operational::condition(name, problem.as_deref(), fire_after), now)
+        });
+        match queued {
+            Ok(n) if n > 0 => shared.outbox.notify_one(),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(monitor = %id, alert = name, error = %format!("{e:#}"), "cannot record an operational alert")
+            }
+        }
+    }
+}
+
+/// What fires now, read once for the status and the gauges: sets the current series and
+/// removes those that resolved.
+fn refresh_firing(shared: &Shared, run: &mut MonitorRun) {
+    let id = &run.monitor.id;
+    let firing: Vec<FiringAlert> = shared
+        .state()
+        .and_then(|mut st| st.firing(id))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(key, f)| {
+            let (alertname, segment) = crate::alerts::route::split_key(&key);
+            FiringAlert {
+                alertname,
+                segment,
+                severity: f.severity,
+                columns: f.columns.into_iter().collect(),
+                since: crate::clock::rfc3339_ms(f.since_ms),
+            }
+        })
+        .collect();
+    let current: Vec<metrics::AlertLabel> = firing
+        .iter()
+        .map(|f| metrics::AlertLabel {
+            monitor: id.clone(),
+            alertname: f.alertname.clone(),
+            segment: f.segment.clone(),
+            severity: f.severity.as_str().into(),
+        })
+        .collect();
+    for old in run.firing_series.iter().filter(|l| !current.contains(l)) {
+        shared.metrics.alerts_firing.remove(old);
+    }
+    for l in &current {
+        shared.metrics.alerts_firing.get_or_create(l).set(1);
+    }
+    run.firing_series = current;
+    if let Ok(mut all) = shared.status.lock()
+        && let Some(s) = all.get_mut(id)
+    {
+        s.firing = firing;
+    }
+}
+
+/// Window counters and the latest per-test gauges.
+pub fn record_window_metrics(shared: &Shared, id: &str, report: Option<&Report>) {
+    let window_outcome = match report {
+        None => "insufficient",
+        Some(r) if r.drift => "drift",
+        Some(_) => "evaluated",
+    };
+    shared
+        .metrics
+        .windows
+        .get_or_create(&OutcomeLabel { monitor: id.to_owned(), outcome: window_outcome.into() })
+        .inc();
+    if let Some(r) = report {
+        for c in &r.columns {
+            for t in &c.tests {
+                let l = TestLabel {
+                    monitor: id.to_owned(),
+                    column: c.column.clone(),
+                    test: t.test.as_str().into(),
+                    segment: c.segment.clone().unwrap_or_default(),
+                };
+                if let Some(s) = t.statistic {
+                    shared.metrics.statistic.get_or_create(&l).set(s);
+                }
+                shared.metrics.drift.get_or_create(&l).set(match t.severity {
+                    Severity::None => 0,
+                    Severity::Warning => 1,
+                    Severity::Critical => 2,
+                });
+            }
+        }
+        for (column, finding, drift) in r.schema.findings() {
+            let l = TestLabel {
+                monitor: id.to_owned(),
+                column: column.to_owned(),
+                test: finding.into(),
+                segment: String::new(),
+            };
+            shared.metrics.drift.get_or_create(&l).set(if drift { 2 } else { 0 });
+        }
+    }
+}
