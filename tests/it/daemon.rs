@@ -215,11 +215,16 @@ fn daemon_serves_health_metrics_and_status() {
     let metrics = metrics.expect("the drifted window shows in /metrics");
     assert!(metrics.contains("drift_statistic{monitor=\"model\",column=\"x\",test=\"ks\",segment=\"\"}"), "{metrics}");
     assert!(metrics.contains("drift_files_total{monitor=\"model\",outcome=\"consumed\"} 2"), "{metrics}");
-    let (code, body) = http_get(port, "/api/v1/monitors").unwrap();
-    assert_eq!(code, 200);
-    let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+    // The status is written when the cycle ends, just after the window's metrics.
+    let status = wait_for(10, || {
+        let (code, body) = http_get(port, "/api/v1/monitors")?;
+        assert_eq!(code, 200);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        (v[0]["last_window"]["drift"] == true).then_some(v)
+    });
+    let status = status.expect("/api/v1/monitors shows the drifted window");
     assert_eq!(status[0]["id"], "model");
-    assert_eq!(status[0]["last_window"]["drift"], true);
+    assert_eq!(status[0]["windows"], 2, "{status}");
 
     // History is readable while the daemon runs.
     let h = history(&st);
