@@ -1,0 +1,111 @@
+//! Files: what each listing showed, failed reads, quarantine and consumed files.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+use rusqlite::params;
+
+use super::State;
+
+/// What the state knows of one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    /// Size at the last observation.
+    pub size: u64,
+    /// Modification time at the last observation (ms since the epoch).
+    pub mtime_ms: i64,
+    /// `seen`, `consumed` or `quarantined`.
+    pub status: String,
+    /// Failed attempts to read it.
+    pub attempts: u32,
+}
+
+/// A file consumed by a window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consumed {
+    /// Path (as listed).
+    pub path: String,
+    /// Size.
+    pub size: u64,
+    /// Modification time (ms).
+    pub mtime_ms: i64,
+    /// Rows read.
+    pub rows: u64,
+}
+
+impl State {
+    /// Consumed files of a monitor: (path, mtime, when consumed), ms since the epoch.
+    pub fn consumed_files(&self, monitor: &str) -> Result<Vec<(String, i64, i64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT path, mtime_ms, updated_ms FROM files WHERE monitor = ?1 AND status = 'consumed' ORDER BY mtime_ms",
+        )?;
+        let rows = stmt.query_map([monitor], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Every file the monitor has seen, by path.
+    pub fn files(&self, monitor: &str) -> Result<HashMap<String, FileRecord>> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT path, size, mtime_ms, status, attempts FROM files WHERE monitor = ?1")?;
+        let rows = stmt.query_map([monitor], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                FileRecord {
+                    size: r.get::<_, i64>(1)? as u64,
+                    mtime_ms: r.get(2)?,
+                    status: r.get(3)?,
+                    attempts: r.get(4)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<HashMap<_, _>>>()?)
+    }
+
+    /// Records the size and mtime a listing showed for a file not consumed yet.
+    pub fn observe(&mut self, monitor: &str, path: &str, size: u64, mtime_ms: i64, now_ms: i64) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO files (monitor, path, size, mtime_ms, first_seen_ms, status, updated_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'seen', ?5)
+             ON CONFLICT (monitor, path) DO UPDATE SET size = ?3, mtime_ms = ?4, updated_ms = ?5
+             WHERE status = 'seen'",
+            params![monitor, path, size as i64, mtime_ms, now_ms],
+        )?;
+        Ok(())
+    }
+
+    /// Counts a failed read; returns the attempts so far.
+    pub fn failed_attempt(&mut self, monitor: &str, path: &str, error: &str, now_ms: i64) -> Result<u32> {
+        self.conn.execute(
+            "UPDATE files SET attempts = attempts + 1, error = ?3, updated_ms = ?4 WHERE monitor = ?1 AND path = ?2",
+            params![monitor, path, error, now_ms],
+        )?;
+        Ok(self.conn.query_row(
+            "SELECT attempts FROM files WHERE monitor = ?1 AND path = ?2",
+            params![monitor, path],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Sets a file aside for good, with the reason.
+    pub fn quarantine(&mut self, monitor: &str, path: &str, error: &str, now_ms: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE files SET status = 'quarantined', error = ?3, updated_ms = ?4 WHERE monitor = ?1 AND path = ?2",
+            params![monitor, path, error, now_ms],
+        )?;
+        Ok(())
+    }
+
+    /// Quarantined files of a monitor: (path, error).
+    pub fn quarantined(&self, monitor: &str) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT path, COALESCE(error, '') FROM files WHERE monitor = ?1 AND status = 'quarantined' ORDER BY path",
+        )?;
+        let rows = stmt.query_map([monitor], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// When a new file was last seen for the monitor (ms since the epoch).
+    pub fn last_file_seen(&self, monitor: &str) -> Result<Option<i64>> {
+        Ok(self.conn.query_row("SELECT MAX(first_seen_ms) FROM files WHERE monitor = ?1", [monitor], |r| r.get(0))?)
+    }
+}

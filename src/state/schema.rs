@@ -1,0 +1,109 @@
+//! The state database's schema: every table, created if missing, and its version, stored in
+//! `meta` so that a database written by a newer drift is refused rather than misread.
+
+/// The schema version this drift writes (and the newest it reads).
+pub(super) const SCHEMA_VERSION: i64 = 2;
+
+/// Every table and index, created if missing (`CREATE ... IF NOT EXISTS`): an older schema only
+/// lacks tables, so running this upgrades it.
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    monitor TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ms INTEGER NOT NULL,
+    first_seen_ms INTEGER NOT NULL,
+    status TEXT NOT NULL,            -- seen | consumed | quarantined
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    window_id INTEGER,
+    rows INTEGER,
+    updated_ms INTEGER NOT NULL,
+    PRIMARY KEY (monitor, path)
+);
+CREATE TABLE IF NOT EXISTS windows (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    monitor TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    closed_ms INTEGER NOT NULL,
+    files INTEGER NOT NULL,
+    rows INTEGER NOT NULL,
+    status TEXT NOT NULL,            -- evaluated | insufficient
+    start_ms INTEGER,                -- event-time windows: [start, end)
+    end_ms INTEGER,
+    drift INTEGER NOT NULL,
+    severity TEXT NOT NULL,
+    report TEXT                      -- the JSON report
+);
+CREATE INDEX IF NOT EXISTS windows_by_monitor ON windows (monitor, id);
+CREATE TABLE IF NOT EXISTS evaluations (
+    window_id INTEGER NOT NULL REFERENCES windows(id) ON DELETE CASCADE,
+    monitor TEXT NOT NULL,
+    segment TEXT NOT NULL,           -- '' for the whole window
+    column_name TEXT NOT NULL,
+    test TEXT NOT NULL,
+    statistic REAL,
+    p_value REAL,
+    p_value_adjusted REAL,
+    alpha REAL,
+    floor REAL,
+    critical_floor REAL,
+    drift INTEGER NOT NULL,
+    severity TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS evaluations_by_window ON evaluations (window_id);
+CREATE TABLE IF NOT EXISTS window_parts (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    monitor TEXT NOT NULL,
+    window_key INTEGER NOT NULL,     -- 0 for row windows; the window's index for event time
+    segment TEXT NOT NULL,           -- '' without segments; else the rows' segment label
+    file TEXT NOT NULL,              -- the consumed file the rows came from
+    rows INTEGER NOT NULL,
+    profile BLOB NOT NULL,           -- a snapshot of the file's rows (exact up to a cap, else a sketch)
+    created_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS window_parts_by_monitor ON window_parts (monitor, window_key, seq);
+CREATE TABLE IF NOT EXISTS event_clock (
+    monitor TEXT PRIMARY KEY,
+    max_event_ms INTEGER,            -- the latest event time seen (watermark = this - lateness)
+    closed_until_ms INTEGER,         -- rows before this are late: their window is closed
+    last_data_ms INTEGER NOT NULL,   -- wall clock of the last rows, for the idle timeout
+    late_rows INTEGER NOT NULL DEFAULT 0
+);
+-- Schema 2: alerting.
+CREATE TABLE IF NOT EXISTS alert_state (
+    monitor TEXT NOT NULL,
+    key TEXT NOT NULL,               -- segment label ('' = whole window), op:ALERTNAME, op:ALERTNAME:SINK
+    state TEXT NOT NULL,             -- JSON: streaks and what is firing
+    updated_ms INTEGER NOT NULL,
+    PRIMARY KEY (monitor, key)
+);
+CREATE TABLE IF NOT EXISTS silences (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    monitor TEXT NOT NULL,
+    column_name TEXT,                -- NULL: every column
+    segment TEXT,                    -- NULL: every segment
+    until_ms INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    expired_ms INTEGER               -- set by `drift silence expire`
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sink TEXT NOT NULL,
+    monitor TEXT NOT NULL,
+    alertname TEXT NOT NULL,
+    window_id INTEGER,               -- the window that caused it (drift)
+    resolved INTEGER NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    notification TEXT NOT NULL,      -- JSON; never the sink's URL
+    status TEXT NOT NULL,            -- pending | delivered | dead | silenced
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL,
+    next_attempt_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    last_error TEXT                  -- redacted: status and body, never a URL
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (status, sink, id);
+";

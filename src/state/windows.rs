@@ -1,0 +1,248 @@
+//! Windows: committing a closed window (its files, evaluation and alerts in one transaction),
+//! and the parts of open windows, kept until they close.
+
+use anyhow::Result;
+use rusqlite::params;
+
+use super::State;
+use super::alerts::alert_window;
+use super::clock::ClockUpdate;
+use super::files::Consumed;
+use crate::alerts::route::Routing;
+use crate::engine::Report;
+
+/// A part of an open window: the profile of one file's rows of one window and segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// Sequence number (0 before it is stored).
+    pub seq: i64,
+    /// Which window (0 for row windows).
+    pub key: i64,
+    /// Segment label ('' without segments).
+    pub segment: String,
+    /// The consumed file the rows came from (set when stored).
+    pub file: String,
+    /// Rows.
+    pub rows: u64,
+    /// The rows' snapshot, as bytes.
+    pub profile: Vec<u8>,
+}
+
+/// An open window being closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closing {
+    /// Window kind (`rows`, `time`).
+    pub kind: &'static str,
+    /// Which open window (0 for row windows).
+    pub key: i64,
+    /// Parts up to this sequence number belong to it.
+    pub last_seq: i64,
+    /// Files in it.
+    pub files: u64,
+    /// Rows in it.
+    pub rows: u64,
+    /// Event-time windows: `[start, end)` in ms.
+    pub span: Option<(i64, i64)>,
+}
+
+/// Inserts a window row and, if evaluated, every test of its report; returns the window id.
+fn insert_window(
+    tx: &rusqlite::Transaction,
+    monitor: &str,
+    kind: &str,
+    files: u64,
+    rows: u64,
+    report: Option<&Report>,
+    now_ms: i64,
+) -> Result<i64> {
+    let (status, drift, severity, json) = match report {
+        Some(r) => (
+            "evaluated",
+            r.drift,
+            r.severity.as_str(),
+            Some(serde_json::to_string(r).map_err(|e| anyhow::anyhow!("cannot store the report: {e}"))?),
+        ),
+        None => ("insufficient", false, "none", None),
+    };
+    tx.execute(
+        "INSERT INTO windows (monitor, kind, closed_ms, files, rows, status, drift, severity, report)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![monitor, kind, now_ms, files as i64, rows as i64, status, drift, severity, json],
+    )?;
+    let id = tx.last_insert_rowid();
+    if let Some(r) = report {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO evaluations (window_id, monitor, segment, column_name, test, statistic, p_value,
+                 p_value_adjusted, alpha, floor, critical_floor, drift, severity)
+             VALUES (?1, ?2, ?13, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )?;
+        for c in &r.columns {
+            for t in &c.tests {
+                stmt.execute(params![
+                    id,
+                    monitor,
+                    c.column,
+                    t.test.as_str(),
+                    t.statistic,
+                    t.p_value,
+                    t.p_value_adjusted,
+                    t.threshold.alpha,
+                    t.threshold.floor,
+                    t.threshold.critical_floor,
+                    t.drift,
+                    t.severity.as_str(),
+                    c.segment.as_deref().unwrap_or("")
+                ])?;
+            }
+        }
+        // Schema findings have no statistic; a drifting one makes the window critical.
+        let mut schema = tx.prepare_cached(
+            "INSERT INTO evaluations (window_id, monitor, segment, column_name, test, drift, severity)
+             VALUES (?1, ?2, '', ?3, ?4, ?5, ?6)",
+        )?;
+        for (column, finding, drift) in r.schema.findings() {
+            let severity = if drift { "critical" } else { "none" };
+            schema.execute(params![id, monitor, column, finding, drift, severity])?;
+        }
+    }
+    Ok(id)
+}
+
+impl State {
+    /// In one transaction: marks `files` consumed, stores the window and, if evaluated, every
+    /// test of its report, and steps the monitor's alerts, queueing the notifications the
+    /// window causes in the outbox. Returns the window id.
+    pub fn commit_window(
+        &mut self,
+        routing: &Routing,
+        kind: &str,
+        files: &[Consumed],
+        rows: u64,
+        report: Option<&Report>,
+        now_ms: i64,
+    ) -> Result<i64> {
+        let monitor = routing.monitor.as_str();
+        let tx = self.conn.transaction()?;
+        let id = insert_window(&tx, monitor, kind, files.len() as u64, rows, report, now_ms)?;
+        alert_window(&tx, routing, id, report, now_ms)?;
+        for f in files {
+            tx.execute(
+                "INSERT INTO files (monitor, path, size, mtime_ms, first_seen_ms, status, window_id, rows, updated_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'consumed', ?6, ?7, ?5)
+                 ON CONFLICT (monitor, path) DO UPDATE SET size = ?3, mtime_ms = ?4, status = 'consumed',
+                     window_id = ?6, rows = ?7, updated_ms = ?5",
+                params![monitor, f.path, f.size as i64, f.mtime_ms, now_ms, id, f.rows as i64],
+            )?;
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// In one transaction: marks a file consumed and stores its profiles as parts of the
+    /// monitor's open windows (key 0 for row windows), with the
+    /// event clock's progress for event-time windows. Open windows then survive restarts
+    /// without their files.
+    pub fn add_parts(
+        &mut self,
+        monitor: &str,
+        file: &Consumed,
+        parts: &[Part],
+        clock: Option<ClockUpdate>,
+        now_ms: i64,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for p in parts {
+            tx.execute(
+                "INSERT INTO window_parts (monitor, window_key, segment, file, rows, profile, created_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![monitor, p.key, p.segment, file.path, p.rows as i64, p.profile, now_ms],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO files (monitor, path, size, mtime_ms, first_seen_ms, status, rows, updated_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'consumed', ?6, ?5)
+             ON CONFLICT (monitor, path) DO UPDATE SET size = ?3, mtime_ms = ?4, status = 'consumed',
+                 rows = ?6, updated_ms = ?5",
+            params![monitor, file.path, file.size as i64, file.mtime_ms, now_ms, file.rows as i64],
+        )?;
+        if let Some(c) = clock {
+            tx.execute(
+                "INSERT INTO event_clock (monitor, max_event_ms, last_data_ms, late_rows) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (monitor) DO UPDATE SET
+                     max_event_ms = MAX(COALESCE(max_event_ms, ?2), COALESCE(?2, max_event_ms)),
+                     last_data_ms = CASE WHEN ?2 IS NULL THEN last_data_ms ELSE ?3 END,
+                     late_rows = late_rows + ?4",
+                params![monitor, c.max_event_ms, now_ms, c.late_rows as i64],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Open windows: (window_key, rows), by key.
+    pub fn open_windows(&self, monitor: &str) -> Result<Vec<(i64, u64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT window_key, SUM(rows) FROM window_parts WHERE monitor = ?1 GROUP BY window_key ORDER BY window_key",
+        )?;
+        let rows = stmt.query_map([monitor], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// The parts of one open window, oldest first (`seq` set).
+    pub fn parts(&self, monitor: &str, key: i64) -> Result<Vec<Part>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, segment, file, rows, profile FROM window_parts WHERE monitor = ?1 AND window_key = ?2 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map(params![monitor, key], |r| {
+            Ok(Part {
+                seq: r.get(0)?,
+                key,
+                segment: r.get(1)?,
+                file: r.get(2)?,
+                rows: r.get::<_, i64>(3)? as u64,
+                profile: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Rows in an open window so far.
+    pub fn open_rows(&self, monitor: &str, key: i64) -> Result<u64> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COALESCE(SUM(rows), 0) FROM window_parts WHERE monitor = ?1 AND window_key = ?2",
+            params![monitor, key],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
+    /// In one transaction: stores the closed window (as [`State::commit_window`] does, with no
+    /// files of its own), deletes its parts and, for an event-time window, moves the point
+    /// before which rows are late to its end.
+    pub fn close_window(
+        &mut self,
+        routing: &Routing,
+        closing: &Closing,
+        report: Option<&Report>,
+        now_ms: i64,
+    ) -> Result<i64> {
+        let monitor = routing.monitor.as_str();
+        let tx = self.conn.transaction()?;
+        let id = insert_window(&tx, monitor, closing.kind, closing.files, closing.rows, report, now_ms)?;
+        alert_window(&tx, routing, id, report, now_ms)?;
+        if let Some((start, end)) = closing.span {
+            tx.execute("UPDATE windows SET start_ms = ?2, end_ms = ?3 WHERE id = ?1", params![id, start, end])?;
+            tx.execute(
+                "INSERT INTO event_clock (monitor, closed_until_ms, last_data_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (monitor) DO UPDATE SET closed_until_ms = MAX(COALESCE(closed_until_ms, ?2), ?2)",
+                params![monitor, end, now_ms],
+            )?;
+        }
+        tx.execute(
+            "DELETE FROM window_parts WHERE monitor = ?1 AND window_key = ?2 AND seq <= ?3",
+            params![monitor, closing.key, closing.last_seq],
+        )?;
+        tx.commit()?;
+        Ok(id)
+    }
+}
