@@ -27,7 +27,7 @@ use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 
 pub use clock::{Clock, ClockUpdate};
 pub use files::{Consumed, FileRecord};
@@ -36,7 +36,11 @@ pub use outbox::{OutboxRow, Pending, QueueStats};
 pub use silences::SilenceRow;
 pub use windows::{Closing, Part};
 
-use schema::{SCHEMA, SCHEMA_VERSION};
+/// The database file in a state directory.
+const DB_FILE: &str = "drift.sqlite3";
+
+/// How long a statement waits for another connection's write lock before failing.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The open state database, holding the directory lock (or, read-only, not).
 pub struct State {
@@ -45,90 +49,190 @@ pub struct State {
     dir: PathBuf,
 }
 
+/// How a connection is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Read-write: WAL, full sync, foreign keys enforced, the schema created or brought up to date.
+    Write,
+    /// Read-only: nothing is created or changed.
+    Read,
+}
+
 impl State {
     /// Opens (creating if needed) the state in `dir`, taking its lock.
     pub fn open(dir: &Path) -> Result<State> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("{}: cannot create the state directory", dir.display()))?;
-        let lock_path = dir.join("drift.lock");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&lock_path)
-            .with_context(|| format!("{}: cannot open", lock_path.display()))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => bail!(
-                "{}: another drift daemon is using this state directory; stop it, or give this one its own state_dir",
-                dir.display()
-            ),
-            Err(std::fs::TryLockError::Error(e)) => {
-                bail!(
-                    "{}: cannot lock: {e} (is the state directory on NFS? use local or block storage)",
-                    lock_path.display()
-                )
-            }
-        }
-        let db = dir.join("drift.sqlite3");
-        let conn =
-            Connection::open(&db).with_context(|| format!("{}: cannot open the state database", db.display()))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.execute_batch(SCHEMA).with_context(|| format!("{}: cannot create the schema", db.display()))?;
-        let version: Option<String> =
-            conn.query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0)).optional()?;
-        match version.as_deref().map(str::parse::<i64>) {
-            None => {
-                conn.execute(
-                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)",
-                    [SCHEMA_VERSION.to_string()],
-                )?;
-            }
-            Some(Ok(v)) if v < SCHEMA_VERSION => {
-                // Older schemas only lack tables, which SCHEMA has just created.
-                conn.execute("UPDATE meta SET value = ?1 WHERE key = 'schema_version'", [SCHEMA_VERSION.to_string()])?;
-            }
-            Some(Ok(SCHEMA_VERSION)) => {}
-            Some(_) => {
-                bail!("{}: the state was written by a newer drift (schema {version:?}); upgrade drift", db.display())
-            }
-        }
+        create_dir(dir)?;
+        let lock = lock(dir)?;
+        let conn = connect(dir, Access::Write)?;
         Ok(State { conn, _lock: Some(lock), dir: dir.to_owned() })
     }
 
     /// Opens the state for reading while a daemon may be running (`drift history`): no lock,
     /// a read-only connection (WAL lets readers and the writer work at once).
     pub fn open_read_only(dir: &Path) -> Result<State> {
-        let db = dir.join("drift.sqlite3");
+        let db = dir.join(DB_FILE);
         if !db.exists() {
             bail!("{}: no state yet (has `drift run` run with this configuration?)", db.display());
         }
-        let conn = Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .with_context(|| format!("{}: cannot open the state database", db.display()))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let conn = connect(dir, Access::Read)?;
         Ok(State { conn, _lock: None, dir: dir.to_owned() })
     }
 
     /// Opens the state for a command that writes beside a running daemon (`drift silence`):
     /// no lock (SQLite serialises the writes), the schema created if this is the first use.
     pub fn open_shared(dir: &Path) -> Result<State> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("{}: cannot create the state directory", dir.display()))?;
-        let db = dir.join("drift.sqlite3");
-        let conn =
-            Connection::open(&db).with_context(|| format!("{}: cannot open the state database", db.display()))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.execute_batch(SCHEMA).with_context(|| format!("{}: cannot create the schema", db.display()))?;
+        create_dir(dir)?;
+        let conn = connect(dir, Access::Write)?;
         Ok(State { conn, _lock: None, dir: dir.to_owned() })
     }
 
     /// The state directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+}
+
+fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create the state directory", dir.display()))
+}
+
+/// Takes the state directory's lock: one daemon per directory.
+fn lock(dir: &Path) -> Result<File> {
+    let lock_path = dir.join("drift.lock");
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("{}: cannot open", lock_path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "{}: another drift daemon is using this state directory; stop it, or give this one its own state_dir",
+            dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            bail!(
+                "{}: cannot lock: {e} (is the state directory on NFS? use local or block storage)",
+                lock_path.display()
+            )
+        }
+    }
+}
+
+/// The one connection setup of every open: a database written by a newer drift is refused
+/// before anything is changed; a writable connection then gets WAL, full sync and enforced
+/// foreign keys (evaluations go with their window), and the schema is created or brought up
+/// to date.
+fn connect(dir: &Path, access: Access) -> Result<Connection> {
+    let db = dir.join(DB_FILE);
+    let conn = match access {
+        Access::Write => Connection::open(&db),
+        Access::Read => Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY),
+    }
+    .with_context(|| format!("{}: cannot open the state database", db.display()))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let stored = schema::stored_version(&conn, &db)?;
+    if access == Access::Write {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        schema::create(&conn, stored).with_context(|| format!("{}: cannot create the schema", db.display()))?;
+    }
+    Ok(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::schema::SCHEMA_VERSION;
+    use super::*;
+
+    /// A database as a newer drift would leave it: only `meta`, at schema version `version`.
+    fn written_by(dir: &Path, version: &str) {
+        let conn = Connection::open(dir.join(DB_FILE)).unwrap();
+        conn.execute_batch("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)").unwrap();
+        conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?1)", [version]).unwrap();
+    }
+
+    /// Makes the stored version unreadable.
+    fn written_by_garbage(dir: &Path) {
+        let conn = Connection::open(dir.join(DB_FILE)).unwrap();
+        conn.execute("UPDATE meta SET value = 'three' WHERE key = 'schema_version'", []).unwrap();
+    }
+
+    fn tables(dir: &Path) -> Vec<String> {
+        let conn = Connection::open(dir.join(DB_FILE)).unwrap();
+        let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().collect::<rusqlite::Result<_>>().unwrap()
+    }
+
+    fn version(st: &State) -> String {
+        st.conn.query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0)).unwrap()
+    }
+
+    type Open = fn(&Path) -> Result<State>;
+
+    #[test]
+    fn a_newer_schema_is_refused_by_every_open_in_one_line_and_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        written_by(dir.path(), "3");
+        let opens: [(&str, Open); 3] =
+            [("open", State::open), ("open_shared", State::open_shared), ("open_read_only", State::open_read_only)];
+        for (name, open) in opens {
+            let e = format!("{:#}", open(dir.path()).err().unwrap_or_else(|| panic!("{name} opened schema 3")));
+            assert!(e.contains("newer drift") && e.contains("schema 3") && e.contains("upgrade drift"), "{name}: {e}");
+            assert!(e.contains("drift.sqlite3"), "{name} names the file: {e}");
+            assert!(!e.contains('\n'), "{name}: one line: {e}");
+        }
+        assert_eq!(tables(dir.path()), ["meta"], "nothing created in a newer drift's database");
+
+        written_by_garbage(dir.path());
+        let e = format!("{:#}", State::open_shared(dir.path()).err().unwrap());
+        assert!(e.contains("unknown state schema version \"three\""), "{e}");
+    }
+
+    #[test]
+    fn every_writable_open_enforces_foreign_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        for shared in [false, true] {
+            let st = if shared { State::open_shared(dir.path()) } else { State::open(dir.path()) }.unwrap();
+            let on: bool = st.conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+            assert!(on, "foreign_keys off (shared: {shared})");
+            let orphan = st.conn.execute(
+                "INSERT INTO evaluations (window_id, monitor, segment, column_name, test, drift, severity)
+                 VALUES (12345, 'm', '', 'x', 'ks', 0, 'none')",
+                [],
+            );
+            assert!(orphan.is_err(), "an evaluation of no window was stored (shared: {shared})");
+        }
+    }
+
+    #[test]
+    fn writable_opens_record_the_version_and_bring_an_older_schema_up_to_date() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(version(&State::open_shared(dir.path()).unwrap()), SCHEMA_VERSION.to_string());
+        assert_eq!(version(&State::open(dir.path()).unwrap()), SCHEMA_VERSION.to_string());
+
+        let old = tempfile::tempdir().unwrap();
+        written_by(old.path(), "1");
+        let st = State::open_shared(old.path()).unwrap();
+        assert_eq!(version(&st), SCHEMA_VERSION.to_string());
+        assert!(tables(old.path()).contains(&"outbox".to_owned()), "schema 2's tables created");
+        drop(st);
+        let st = State::open_read_only(old.path()).unwrap();
+        assert_eq!(st.history("m", 10).unwrap(), []);
+    }
+
+    #[test]
+    fn the_lock_keeps_a_second_daemon_out_but_not_shared_and_read_only_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(State::open_read_only(dir.path()).err().unwrap().to_string().contains("no state yet"));
+        let _daemon = State::open(dir.path()).unwrap();
+        let e = State::open(dir.path()).err().unwrap().to_string();
+        assert!(e.contains("another drift daemon"), "{e}");
+        State::open_shared(dir.path()).unwrap();
+        let ro = State::open_read_only(dir.path()).unwrap();
+        assert!(ro.conn.execute("DELETE FROM files", []).is_err(), "read-only");
     }
 }

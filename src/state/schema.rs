@@ -1,12 +1,17 @@
 //! The state database's schema: every table, created if missing, and its version, stored in
 //! `meta` so that a database written by a newer drift is refused rather than misread.
 
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use rusqlite::{Connection, OptionalExtension};
+
 /// The schema version this drift writes (and the newest it reads).
 pub(super) const SCHEMA_VERSION: i64 = 2;
 
 /// Every table and index, created if missing (`CREATE ... IF NOT EXISTS`): an older schema only
 /// lacks tables, so running this upgrades it.
-pub(super) const SCHEMA: &str = "
+const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     monitor TEXT NOT NULL,
@@ -107,3 +112,53 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (status, sink, id);
 ";
+
+/// The schema version stored in the database, `None` for a new one (no `meta` table or no
+/// version yet); a version newer than [`SCHEMA_VERSION`], or unreadable, is refused.
+pub(super) fn stored_version(conn: &Connection, db: &Path) -> Result<Option<i64>> {
+    let has_meta: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_meta {
+        return Ok(None);
+    }
+    let version: Option<String> =
+        conn.query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0)).optional()?;
+    match version.as_deref().map(str::parse::<i64>) {
+        None => Ok(None),
+        Some(Ok(v)) if v <= SCHEMA_VERSION => Ok(Some(v)),
+        Some(Ok(v)) => bail!(
+            "{}: the state was written by a newer drift (schema {v}; this drift knows up to {SCHEMA_VERSION}): \
+             upgrade drift",
+            db.display()
+        ),
+        Some(Err(_)) => bail!(
+            "{}: unknown state schema version {:?} (this drift knows up to {SCHEMA_VERSION}): upgrade drift",
+            db.display(),
+            version.unwrap_or_default()
+        ),
+    }
+}
+
+/// Creates the tables that are missing and records [`SCHEMA_VERSION`]; `stored` is what
+/// [`stored_version`] found.
+pub(super) fn create(conn: &Connection, stored: Option<i64>) -> Result<()> {
+    conn.execute_batch(SCHEMA)?;
+    match stored {
+        None => {
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = ?1",
+                [SCHEMA_VERSION.to_string()],
+            )?;
+        }
+        Some(v) if v < SCHEMA_VERSION => {
+            // Older schemas only lack tables, which SCHEMA has just created.
+            conn.execute("UPDATE meta SET value = ?1 WHERE key = 'schema_version'", [SCHEMA_VERSION.to_string()])?;
+        }
+        Some(_) => {}
+    }
+    Ok(())
+}
