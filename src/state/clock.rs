@@ -2,7 +2,7 @@
 //! before which rows are late, and the late rows counted.
 
 use anyhow::Result;
-use rusqlite::OptionalExtension;
+use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::State;
 
@@ -48,4 +48,29 @@ impl State {
             .optional()?
             .unwrap_or_default())
     }
+}
+
+/// Moves the clock for a consumed file, in its transaction: the latest event time only forward,
+/// the wall clock of the last data only when the file had timestamped rows, late rows added.
+pub(super) fn advance(tx: &Transaction, monitor: &str, c: ClockUpdate, now_ms: i64) -> Result<()> {
+    tx.execute(
+        "INSERT INTO event_clock (monitor, max_event_ms, last_data_ms, late_rows) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (monitor) DO UPDATE SET
+             max_event_ms = MAX(COALESCE(max_event_ms, ?2), COALESCE(?2, max_event_ms)),
+             last_data_ms = CASE WHEN ?2 IS NULL THEN last_data_ms ELSE ?3 END,
+             late_rows = late_rows + ?4",
+        params![monitor, c.max_event_ms, now_ms, c.late_rows as i64],
+    )?;
+    Ok(())
+}
+
+/// Rows before `end_ms` are late from now on (a window ending there closed), in the closing
+/// transaction; the point only moves forward.
+pub(super) fn close_until(tx: &Transaction, monitor: &str, end_ms: i64, now_ms: i64) -> Result<()> {
+    tx.execute(
+        "INSERT INTO event_clock (monitor, closed_until_ms, last_data_ms) VALUES (?1, ?2, ?3)
+         ON CONFLICT (monitor) DO UPDATE SET closed_until_ms = MAX(COALESCE(closed_until_ms, ?2), ?2)",
+        params![monitor, end_ms, now_ms],
+    )?;
+    Ok(())
 }

@@ -6,7 +6,7 @@ use rusqlite::params;
 
 use super::State;
 use super::alerts::alert_window;
-use super::clock::ClockUpdate;
+use super::clock::{self, ClockUpdate};
 use super::files::Consumed;
 use crate::alerts::route::Routing;
 use crate::engine::Report;
@@ -166,14 +166,7 @@ impl State {
             params![monitor, file.path, file.size as i64, file.mtime_ms, now_ms, file.rows as i64],
         )?;
         if let Some(c) = clock {
-            tx.execute(
-                "INSERT INTO event_clock (monitor, max_event_ms, last_data_ms, late_rows) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (monitor) DO UPDATE SET
-                     max_event_ms = MAX(COALESCE(max_event_ms, ?2), COALESCE(?2, max_event_ms)),
-                     last_data_ms = CASE WHEN ?2 IS NULL THEN last_data_ms ELSE ?3 END,
-                     late_rows = late_rows + ?4",
-                params![monitor, c.max_event_ms, now_ms, c.late_rows as i64],
-            )?;
+            clock::advance(&tx, monitor, c, now_ms)?;
         }
         tx.commit()?;
         Ok(())
@@ -232,11 +225,7 @@ impl State {
         alert_window(&tx, routing, id, report, now_ms)?;
         if let Some((start, end)) = closing.span {
             tx.execute("UPDATE windows SET start_ms = ?2, end_ms = ?3 WHERE id = ?1", params![id, start, end])?;
-            tx.execute(
-                "INSERT INTO event_clock (monitor, closed_until_ms, last_data_ms) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (monitor) DO UPDATE SET closed_until_ms = MAX(COALESCE(closed_until_ms, ?2), ?2)",
-                params![monitor, end, now_ms],
-            )?;
+            clock::close_until(&tx, monitor, end, now_ms)?;
         }
         tx.execute(
             "DELETE FROM window_parts WHERE monitor = ?1 AND window_key = ?2 AND seq <= ?3",
@@ -246,3 +235,4 @@ impl State {
         Ok(id)
     }
 }
+
