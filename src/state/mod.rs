@@ -21,6 +21,8 @@ mod history;
 mod outbox;
 mod schema;
 mod silences;
+#[cfg(test)]
+mod testing;
 mod windows;
 
 use std::fs::{File, OpenOptions};

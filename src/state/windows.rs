@@ -236,3 +236,126 @@ impl State {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{consumed, count, drifting, routing, temp};
+    use super::*;
+
+    /// Everything a window's commit writes, as row counts.
+    fn written(st: &State) -> [i64; 5] {
+        ["windows", "evaluations", "files WHERE status = 'consumed'", "outbox", "alert_state"].map(|t| count(st, t))
+    }
+
+    #[test]
+    fn a_committed_window_stores_its_files_tests_alerts_and_notifications_together() {
+        let (_dir, mut st) = temp();
+        let id = st
+            .commit_window(&routing(), "files", &[consumed("a", 10), consumed("b", 20)], 30, Some(drifting()), 5)
+            .unwrap();
+        let [windows, evaluations, files, outbox, alerts] = written(&st);
+        assert_eq!((windows, files, outbox, alerts), (1, 2, 2, 1), "critical drift pages slack and pager");
+        assert!(evaluations >= 2, "KS and PSI of x at least: {evaluations}");
+        let by_window = count(&st, &format!("files WHERE window_id = {id} AND rows IS NOT NULL"));
+        assert_eq!(by_window, 2, "each consumed file names its window");
+    }
+
+    /// A step of `commit_window` made to fail by a temporary trigger (on this connection
+    /// only): nothing of the window may remain.
+    fn fails_at(step: &str, table: &str) {
+        let (_dir, mut st) = temp();
+        st.observe("m", "a", 10, 1, 1).unwrap();
+        st.conn
+            .execute_batch(&format!(
+                "CREATE TEMP TRIGGER fail BEFORE INSERT ON {table} BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
+            ))
+            .unwrap();
+        let e = st.commit_window(&routing(), "files", &[consumed("a", 10)], 10, Some(drifting()), 5).unwrap_err();
+        assert!(format!("{e:#}").contains("disk on fire"), "{step}: {e:#}");
+        st.conn.execute_batch("DROP TRIGGER fail").unwrap();
+        assert_eq!(written(&st), [0; 5], "{step}: a failed commit left rows behind");
+        assert_eq!(st.files("m").unwrap()["a"].status, "seen", "{step}: the file is read again");
+    }
+
+    #[test]
+    fn a_commit_that_fails_at_any_step_leaves_nothing() {
+        fails_at("storing a test", "evaluations");
+        fails_at("stepping the alert", "alert_state");
+        fails_at("queueing a notification", "outbox");
+        fails_at("marking the files consumed (last)", "files");
+    }
+
+    fn part(key: i64, segment: &str, rows: u64, profile: &[u8]) -> Part {
+        Part { seq: 0, key, segment: segment.into(), file: String::new(), rows, profile: profile.to_vec() }
+    }
+
+    fn closing(key: i64, last_seq: i64, files: u64, rows: u64) -> Closing {
+        Closing { kind: "rows", key, last_seq, files, rows, span: None }
+    }
+
+    #[test]
+    fn parts_accumulate_and_a_close_deletes_what_it_merged_leaving_the_next_window_empty() {
+        let (_dir, mut st) = temp();
+        let r = routing();
+        st.add_parts("m", &consumed("a", 5), &[part(0, "", 5, b"a-whole"), part(0, "eu", 2, b"a-eu")], None, 1)
+            .unwrap();
+        st.add_parts("m", &consumed("b", 7), &[part(0, "", 7, b"b-whole")], None, 2).unwrap();
+        assert_eq!(st.files("m").unwrap()["a"].status, "consumed", "a part's file is consumed at once");
+        assert_eq!(st.open_rows("m", 0).unwrap(), 14, "every part's rows, segments included");
+        assert_eq!(st.open_windows("m").unwrap(), [(0, 14)]);
+        assert_eq!(st.open_rows("other", 0).unwrap(), 0);
+        let parts = st.parts("m", 0).unwrap();
+        let seen: Vec<(&str, &str, &[u8])> =
+            parts.iter().map(|p| (p.file.as_str(), p.segment.as_str(), p.profile.as_slice())).collect();
+        assert_eq!(seen, [("a", "", &b"a-whole"[..]), ("a", "eu", b"a-eu"), ("b", "", b"b-whole")]);
+        assert!(parts.windows(2).all(|w| w[0].seq < w[1].seq), "oldest first, by sequence");
+
+        // A close over a's parts only (b's did not merge): b stays open for the next close.
+        let first = st.close_window(&r, &closing(0, parts[1].seq, 1, 5), None, 3).unwrap();
+        let rest = st.parts("m", 0).unwrap();
+        assert_eq!(rest.iter().map(|p| p.file.as_str()).collect::<Vec<_>>(), ["b"]);
+        assert_eq!(st.open_rows("m", 0).unwrap(), 7);
+
+        let second = st.close_window(&r, &closing(0, rest[0].seq, 1, 7), Some(drifting()), 4).unwrap();
+        assert!(second > first);
+        assert_eq!(st.parts("m", 0).unwrap(), []);
+        assert_eq!(st.open_windows("m").unwrap(), []);
+        assert_eq!(st.open_rows("m", 0).unwrap(), 0, "the next window starts empty");
+        let stored: Vec<(u64, u64, String)> =
+            st.history("m", 10).unwrap().into_iter().map(|w| (w.files, w.rows, w.status)).collect();
+        assert_eq!(stored, [(1, 7, "evaluated".into()), (1, 5, "insufficient".into())]);
+        assert_eq!(count(&st, "outbox"), 2, "the closed window's drift is queued with it");
+
+        st.add_parts("m", &consumed("c", 3), &[part(0, "", 3, b"c")], None, 5).unwrap();
+        assert_eq!(st.parts("m", 0).unwrap().iter().map(|p| p.file.as_str()).collect::<Vec<_>>(), ["c"]);
+    }
+
+    #[test]
+    fn a_failed_close_keeps_the_parts_and_stores_no_window() {
+        let (_dir, mut st) = temp();
+        st.add_parts("m", &consumed("a", 5), &[part(0, "", 5, b"a")], None, 1).unwrap();
+        let last = st.parts("m", 0).unwrap()[0].seq;
+        st.conn
+            .execute_batch(
+                "CREATE TEMP TRIGGER fail BEFORE DELETE ON window_parts BEGIN SELECT RAISE(ABORT, 'no'); END",
+            )
+            .unwrap();
+        assert!(st.close_window(&routing(), &closing(0, last, 1, 5), Some(drifting()), 2).is_err());
+        st.conn.execute_batch("DROP TRIGGER fail").unwrap();
+        assert_eq!((count(&st, "windows"), count(&st, "outbox")), (0, 0));
+        assert_eq!(st.open_rows("m", 0).unwrap(), 5, "the window is still open");
+    }
+
+    #[test]
+    fn a_failed_part_leaves_the_file_unconsumed() {
+        let (_dir, mut st) = temp();
+        st.observe("m", "a", 10, 1, 1).unwrap();
+        st.conn
+            .execute_batch("CREATE TEMP TRIGGER fail BEFORE INSERT ON event_clock BEGIN SELECT RAISE(ABORT, 'no'); END")
+            .unwrap();
+        let clock = ClockUpdate { max_event_ms: Some(100), late_rows: 0 };
+        assert!(st.add_parts("m", &consumed("a", 5), &[part(3, "", 5, b"a")], Some(clock), 2).is_err());
+        st.conn.execute_batch("DROP TRIGGER fail").unwrap();
+        assert_eq!(st.open_windows("m").unwrap(), []);
+        assert_eq!(st.files("m").unwrap()["a"].status, "seen");
+    }
+}
