@@ -74,3 +74,57 @@ pub(super) fn close_until(tx: &Transaction, monitor: &str, end_ms: i64, now_ms: 
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{consumed, routing, temp};
+    use super::super::{Closing, State};
+    use super::*;
+
+    /// Consumes file `path` with this clock progress.
+    fn rows(st: &mut State, path: &str, max_event_ms: Option<i64>, late_rows: u64, now_ms: i64) {
+        st.add_parts("m", &consumed(path, 1), &[], Some(ClockUpdate { max_event_ms, late_rows }), now_ms).unwrap();
+    }
+
+    fn close(st: &mut State, span: (i64, i64), now_ms: i64) {
+        let closing = Closing { kind: "time", key: span.0, last_seq: 0, files: 0, rows: 0, span: Some(span) };
+        st.close_window(&routing(), &closing, None, now_ms).unwrap();
+    }
+
+    #[test]
+    fn the_clock_moves_forward_only_and_counts_late_rows() {
+        let (_dir, mut st) = temp();
+        st.add_parts("m", &consumed("rows-window", 1), &[], None, 50).unwrap();
+        assert_eq!(st.clock("m").unwrap(), Clock::default(), "row windows have no clock");
+
+        rows(&mut st, "a", Some(5_000), 0, 100);
+        let at = |max, closed, data, late| Clock {
+            max_event_ms: max,
+            closed_until_ms: closed,
+            last_data_ms: data,
+            late_rows: late,
+        };
+        assert_eq!(st.clock("m").unwrap(), at(Some(5_000), None, Some(100), 0));
+        rows(&mut st, "b", Some(3_000), 2, 200);
+        assert_eq!(st.clock("m").unwrap(), at(Some(5_000), None, Some(200), 2), "older events do not move it back");
+        rows(&mut st, "c", None, 4, 300);
+        assert_eq!(st.clock("m").unwrap(), at(Some(5_000), None, Some(200), 6), "no timestamped row: no new data");
+
+        close(&mut st, (0, 4_000), 400);
+        assert_eq!(st.clock("m").unwrap().closed_until_ms, Some(4_000));
+        close(&mut st, (0, 2_000), 500);
+        assert_eq!(st.clock("m").unwrap().closed_until_ms, Some(4_000), "the late point does not move back");
+        assert_eq!(st.history("m", 1).unwrap()[0].span, Some((0, 2_000)), "the window keeps its span");
+        assert_eq!(st.clock("n").unwrap(), Clock::default(), "per monitor");
+    }
+
+    #[test]
+    fn a_window_closed_before_any_data_starts_the_clock() {
+        let (_dir, mut st) = temp();
+        close(&mut st, (0, 1_000), 700);
+        assert_eq!(
+            st.clock("m").unwrap(),
+            Clock { max_event_ms: None, closed_until_ms: Some(1_000), last_data_ms: Some(700), late_rows: 0 }
+        );
+    }
+}
