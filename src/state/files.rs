@@ -109,3 +109,44 @@ impl State {
         Ok(self.conn.query_row("SELECT MAX(first_seen_ms) FROM files WHERE monitor = ?1", [monitor], |r| r.get(0))?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{consumed, routing, temp};
+
+    #[test]
+    fn a_listed_file_is_tracked_until_consumed_and_then_left_alone() {
+        let (_dir, mut st) = temp();
+        assert_eq!(st.last_file_seen("m").unwrap(), None);
+        st.observe("m", "a", 10, 1, 100).unwrap();
+        st.observe("m", "a", 20, 2, 200).unwrap();
+        let a = &st.files("m").unwrap()["a"];
+        assert_eq!((a.size, a.mtime_ms, a.status.as_str(), a.attempts), (20, 2, "seen", 0), "the last listing");
+        assert_eq!(st.last_file_seen("m").unwrap(), Some(100), "first seen, not last listed");
+        st.observe("m", "b", 1, 1, 300).unwrap();
+        assert_eq!(st.last_file_seen("m").unwrap(), Some(300));
+
+        st.commit_window(&routing(), "files", &[consumed("a", 10)], 10, None, 400).unwrap();
+        st.observe("m", "a", 99, 9, 500).unwrap();
+        let a = &st.files("m").unwrap()["a"];
+        assert_eq!((a.size, a.mtime_ms, a.status.as_str()), (100, 1, "consumed"), "a consumed file is not re-listed");
+        assert_eq!(st.consumed_files("m").unwrap(), [("a".to_owned(), 1, 400)]);
+        assert!(st.files("other").unwrap().is_empty() && st.consumed_files("other").unwrap().is_empty());
+    }
+
+    #[test]
+    fn failed_reads_count_up_and_quarantine_sets_the_file_aside_with_its_reason() {
+        let (_dir, mut st) = temp();
+        st.observe("m", "a", 10, 1, 100).unwrap();
+        st.observe("m", "b", 10, 1, 100).unwrap();
+        assert_eq!(st.failed_attempt("m", "a", "truncated", 110).unwrap(), 1);
+        assert_eq!(st.failed_attempt("m", "a", "bad footer", 120).unwrap(), 2);
+        assert_eq!(st.files("m").unwrap()["a"].attempts, 2);
+        assert_eq!(st.files("m").unwrap()["b"].attempts, 0);
+        st.quarantine("m", "a", "bad footer", 130).unwrap();
+        assert_eq!(st.quarantined("m").unwrap(), [("a".to_owned(), "bad footer".to_owned())]);
+        st.observe("m", "a", 11, 2, 140).unwrap();
+        let a = &st.files("m").unwrap()["a"];
+        assert_eq!((a.size, a.status.as_str()), (10, "quarantined"), "listed again, still set aside");
+    }
+}
