@@ -242,3 +242,175 @@ impl State {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{count, drifting, routing, temp};
+    use super::*;
+    use crate::alerts::payload::{DATA_DRIFT, MONITOR_FAILING, NOTIFICATION_LOST, SOURCE_STALE};
+
+    /// Queues a critical drift window's notifications (one per sink: slack, pager).
+    fn drift(st: &mut State, now_ms: i64) {
+        st.commit_window(&routing(), "files", &[], 0, Some(drifting()), now_ms).unwrap();
+    }
+
+    /// Fires operational alert `name` (one notification per sink).
+    fn condition(st: &mut State, name: &str, now_ms: i64) {
+        let op = Operational::condition(name, Some("something is wrong"), 1);
+        assert_eq!(st.observe_operational(&routing(), &op, now_ms).unwrap(), 2);
+    }
+
+    /// Outbox ids of a sink, oldest first.
+    fn ids(st: &State, sink: &str) -> Vec<i64> {
+        let mut all: Vec<i64> =
+            st.notifications(None, None, 100).unwrap().into_iter().filter(|r| r.sink == sink).map(|r| r.id).collect();
+        all.reverse();
+        all
+    }
+
+    fn heads(st: &State) -> Vec<(i64, String)> {
+        st.outbox_heads().unwrap().into_iter().map(|p| (p.id, p.sink)).collect()
+    }
+
+    /// The head of one sink's queue.
+    fn head(st: &State, sink: &str) -> Pending {
+        st.outbox_heads().unwrap().into_iter().find(|p| p.sink == sink).unwrap()
+    }
+
+    fn row(st: &State, id: i64) -> OutboxRow {
+        st.notifications(None, None, 100).unwrap().into_iter().find(|r| r.id == id).unwrap()
+    }
+
+    #[test]
+    fn each_sink_delivers_in_order_and_a_retry_keeps_its_place() {
+        let (_dir, mut st) = temp();
+        drift(&mut st, 10);
+        condition(&mut st, SOURCE_STALE, 20);
+        let (slack, pager) = (ids(&st, "slack"), ids(&st, "pager"));
+        assert_eq!((slack.len(), pager.len()), (2, 2));
+        assert_eq!(heads(&st), [(slack[0], "slack".into()), (pager[0], "pager".into())]);
+        let head = &st.outbox_heads().unwrap()[0];
+        assert_eq!(head.notification.alertname, DATA_DRIFT);
+        assert_eq!((head.attempts, head.created_ms, head.next_attempt_ms), (0, 10, 10));
+        let stats = st.outbox_stats().unwrap();
+        assert_eq!(
+            stats,
+            [
+                QueueStats { sink: "pager".into(), depth: 2, oldest_ms: 10 },
+                QueueStats { sink: "slack".into(), depth: 2, oldest_ms: 10 }
+            ]
+        );
+
+        st.outbox_retry(slack[0], 100, "HTTP 503", 30).unwrap();
+        let head = &st.outbox_heads().unwrap()[0];
+        assert_eq!((head.id, head.attempts, head.next_attempt_ms), (slack[0], 1, 100), "a retry stays the head");
+        assert_eq!(row(&st, slack[0]).last_error.as_deref(), Some("HTTP 503"));
+
+        st.outbox_delivered(slack[0], None, 40).unwrap();
+        let done = row(&st, slack[0]);
+        assert_eq!((done.status.as_str(), done.attempts, done.last_error, done.updated_ms), ("delivered", 2, None, 40));
+        assert_eq!(heads(&st), [(pager[0], "pager".into()), (slack[1], "slack".into())], "slack's next");
+        assert_eq!(st.outbox_stats().unwrap()[1], QueueStats { sink: "slack".into(), depth: 1, oldest_ms: 20 });
+    }
+
+    #[test]
+    fn a_dead_letter_pages_the_other_sinks_once_and_a_delivery_on_its_sink_resolves_it() {
+        let (_dir, mut st) = temp();
+        let r = routing();
+        drift(&mut st, 10);
+        condition(&mut st, SOURCE_STALE, 20);
+        let (slack, pager) = (ids(&st, "slack"), ids(&st, "pager"));
+        st.outbox_dead(slack[0], "HTTP 400: invalid_payload", Some((&r, "slack", "slack refused it")), 30).unwrap();
+        let dead = row(&st, slack[0]);
+        assert_eq!((dead.status.as_str(), dead.attempts), ("dead", 1));
+        let lost = ids(&st, "pager").into_iter().filter(|id| !pager.contains(id)).collect::<Vec<_>>();
+        assert_eq!(lost.len(), 1, "the other sink is told");
+        assert_eq!(row(&st, lost[0]).alertname, NOTIFICATION_LOST);
+        assert_eq!(ids(&st, "slack").len(), 2, "not the sink that failed");
+        let key = format!("op:{NOTIFICATION_LOST}:slack");
+        assert!(st.firing("m").unwrap().iter().any(|(k, _)| *k == key));
+
+        st.outbox_dead(slack[1], "HTTP 400", Some((&r, "slack", "again")), 40).unwrap();
+        assert_eq!(ids(&st, "pager").len(), 3, "a second loss on the same sink does not page again");
+
+        st.outbox_delivered(pager[0], Some((&r, "pager")), 50).unwrap();
+        assert_eq!(count(&st, "alert_state WHERE key LIKE '%:pager'"), 0, "no alert state for a sink that never lost");
+        condition(&mut st, MONITOR_FAILING, 60);
+        let next = *ids(&st, "slack").last().unwrap();
+        st.outbox_delivered(next, Some((&r, "slack")), 70).unwrap();
+        assert!(!st.firing("m").unwrap().iter().any(|(k, _)| *k == key), "slack delivers again: resolved");
+        let resolved = row(&st, *ids(&st, "pager").last().unwrap());
+        assert_eq!((resolved.alertname.as_str(), resolved.resolved), (NOTIFICATION_LOST, true));
+    }
+
+    #[test]
+    fn a_dead_letter_and_its_lost_alert_commit_together() {
+        let (_dir, mut st) = temp();
+        drift(&mut st, 10);
+        let slack = ids(&st, "slack");
+        st.conn
+            .execute_batch("CREATE TEMP TRIGGER fail BEFORE INSERT ON alert_state BEGIN SELECT RAISE(ABORT, 'no'); END")
+            .unwrap();
+        assert!(st.outbox_dead(slack[0], "HTTP 400", Some((&routing(), "slack", "refused")), 30).is_err());
+        st.conn.execute_batch("DROP TRIGGER fail").unwrap();
+        assert_eq!(row(&st, slack[0]).status, "pending", "not dead-lettered without its alert");
+        assert_eq!(count(&st, "outbox"), 2, "nothing queued");
+    }
+
+    #[test]
+    fn dead_letters_queued_again_keep_their_ids_and_so_their_order() {
+        let (_dir, mut st) = temp();
+        drift(&mut st, 10);
+        condition(&mut st, SOURCE_STALE, 20);
+        condition(&mut st, MONITOR_FAILING, 30);
+        let (slack, pager) = (ids(&st, "slack"), ids(&st, "pager"));
+        st.outbox_dead(slack[0], "HTTP 404", None, 40).unwrap();
+        st.outbox_dead(slack[1], "HTTP 404", None, 41).unwrap();
+        st.outbox_dead(pager[0], "HTTP 404", None, 42).unwrap();
+        assert_eq!(head(&st, "slack").id, slack[2]);
+
+        assert_eq!(st.outbox_requeue(&[], Some("slack"), 50).unwrap(), 2);
+        let again = head(&st, "slack");
+        assert_eq!(again.id, slack[0], "the oldest is the head again");
+        assert_eq!((again.attempts, again.created_ms, again.next_attempt_ms), (0, 50, 50), "counted afresh");
+        assert_eq!(ids(&st, "slack"), slack, "no new rows");
+        assert_eq!(st.outbox_requeue(&[], Some("slack"), 51).unwrap(), 0, "none left dead");
+
+        assert_eq!(st.outbox_requeue(&[pager[1]], None, 52).unwrap(), 0, "a pending one is not a dead letter");
+        assert_eq!(st.outbox_requeue(&[pager[0], 999], None, 53).unwrap(), 1);
+        assert_eq!(head(&st, "pager").id, pager[0]);
+    }
+
+    #[test]
+    fn a_damaged_notification_is_dead_lettered_and_its_sink_goes_on() {
+        let (_dir, mut st) = temp();
+        drift(&mut st, 10);
+        condition(&mut st, SOURCE_STALE, 20);
+        let slack = ids(&st, "slack");
+        st.conn.execute("UPDATE outbox SET notification = '{' WHERE id = ?1", [slack[0]]).unwrap();
+        assert!(heads(&st).contains(&(slack[1], "slack".into())));
+        let damaged = row(&st, slack[0]);
+        assert_eq!(damaged.status, "dead");
+        assert!(damaged.last_error.unwrap().contains("unreadable"));
+    }
+
+    #[test]
+    fn notifications_are_listed_newest_first_by_monitor_and_status() {
+        let (_dir, mut st) = temp();
+        drift(&mut st, 10);
+        let other = Routing { monitor: "n".into(), ..routing() };
+        let op = Operational::condition(SOURCE_STALE, Some("stale"), 1);
+        st.observe_operational(&other, &op, 20).unwrap();
+        let all = st.notifications(None, None, 10).unwrap();
+        assert_eq!(all.len(), 4);
+        assert!(all.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+        assert_eq!(st.notifications(None, None, 1).unwrap()[0].id, all[0].id);
+        let m = st.notifications(Some("m"), None, 10).unwrap();
+        assert!(m.len() == 2 && m.iter().all(|r| r.monitor == "m" && r.alertname == DATA_DRIFT));
+        assert!(m.iter().all(|r| r.window_id.is_some() && !r.idempotency_key.is_empty()));
+        st.outbox_dead(m[0].id, "HTTP 410", None, 30).unwrap();
+        let dead = st.notifications(None, Some("dead"), 10).unwrap();
+        assert_eq!(dead.iter().map(|r| r.id).collect::<Vec<_>>(), [m[0].id]);
+        assert_eq!(st.notifications(Some("n"), Some("dead"), 10).unwrap(), []);
+    }
+}
