@@ -94,3 +94,66 @@ impl State {
         Ok(states.into_iter().filter_map(|(k, s)| s.firing.map(|f| (k, f))).collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{clean, count, drifting, routing, temp};
+    use super::*;
+    use crate::alerts::payload::MONITOR_FAILING;
+    use crate::engine::Severity;
+
+    /// Commits a window; returns (alertname, resolved) of what it queued.
+    fn window(st: &mut State, report: Option<&Report>, now_ms: i64) -> Vec<(String, bool)> {
+        let before = count(st, "outbox");
+        st.commit_window(&routing(), "files", &[], 0, report, now_ms).unwrap();
+        let all = st.notifications(None, None, 100).unwrap();
+        all.into_iter().take((count(st, "outbox") - before) as usize).map(|r| (r.alertname, r.resolved)).collect()
+    }
+
+    #[test]
+    fn drift_fires_once_holds_through_insufficient_windows_and_resolves_when_clean() {
+        let (_dir, mut st) = temp();
+        assert_eq!(window(&mut st, Some(drifting()), 10).len(), 2, "slack and pager");
+        let firing = st.firing("m").unwrap();
+        assert_eq!(firing.len(), 1);
+        let (key, f) = &firing[0];
+        assert_eq!((key.as_str(), f.severity, f.since_ms), ("", Severity::Critical, 10));
+        assert!(f.columns.contains("x"));
+        assert_eq!(window(&mut st, Some(drifting()), 20), [], "no re-page while it holds");
+        assert_eq!(window(&mut st, None, 30), [], "an insufficient window says nothing");
+        assert_eq!(st.firing("m").unwrap().len(), 1);
+        let resolved = window(&mut st, Some(clean()), 40);
+        assert_eq!(resolved, [("DataDrift".to_owned(), true), ("DataDrift".to_owned(), true)]);
+        assert_eq!(st.firing("m").unwrap(), []);
+        assert_eq!(st.firing("other").unwrap(), []);
+    }
+
+    #[test]
+    fn an_unreadable_alert_state_starts_over_instead_of_failing_the_window() {
+        let (_dir, mut st) = temp();
+        window(&mut st, Some(drifting()), 10);
+        st.conn.execute("UPDATE alert_state SET state = 'not json'", []).unwrap();
+        assert_eq!(st.firing("m").unwrap(), [], "left out when unreadable");
+        assert_eq!(window(&mut st, Some(drifting()), 20).len(), 2, "fires again from scratch");
+        assert_eq!(st.firing("m").unwrap()[0].1.since_ms, 20, "and the state is readable again");
+    }
+
+    #[test]
+    fn an_operational_alert_counts_its_streak_across_opens_and_resolves() {
+        let dir = tempfile::tempdir().unwrap();
+        let failing = Operational::condition(MONITOR_FAILING, Some("cycle failed"), 2);
+        let r = routing();
+        assert_eq!(State::open(dir.path()).unwrap().observe_operational(&r, &failing, 10).unwrap(), 0);
+        let mut st = State::open(dir.path()).unwrap();
+        assert_eq!(
+            st.observe_operational(&r, &failing, 20).unwrap(),
+            2,
+            "the second failure in a row, after a restart"
+        );
+        assert_eq!(st.firing("m").unwrap()[0].0, format!("op:{MONITOR_FAILING}"));
+        assert_eq!(st.observe_operational(&r, &failing, 30).unwrap(), 0, "no re-page while it holds");
+        let fixed = Operational::condition(MONITOR_FAILING, None, 2);
+        assert_eq!(st.observe_operational(&r, &fixed, 40).unwrap(), 2, "resolved on both sinks");
+        assert_eq!(st.firing("m").unwrap(), []);
+    }
+}

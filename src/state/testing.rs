@@ -45,3 +45,9 @@ pub(super) fn drifting() -> &'static Report {
 pub(super) fn consumed(path: &str, rows: u64) -> Consumed {
     Consumed { path: path.into(), size: 100, mtime_ms: 1, rows }
 }
+
+/// A report without drift (computed once).
+pub(super) fn clean() -> &'static Report {
+    static R: OnceLock<Report> = OnceLock::new();
+    R.get_or_init(|| crate::alerts::testing::shifted_report(0.0))
+}
