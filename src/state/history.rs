@@ -118,3 +118,90 @@ impl State {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{consumed, count, drifting, routing, temp};
+    use super::super::{Closing, Part};
+    use crate::alerts::lifecycle::Silence;
+    use crate::alerts::payload::{MONITOR_FAILING, SOURCE_STALE};
+    use crate::alerts::route::Operational;
+
+    #[test]
+    fn history_lists_windows_newest_first_with_their_tests_and_reports() {
+        let (_dir, mut st) = temp();
+        let r = routing();
+        let evaluated = st.commit_window(&r, "files", &[consumed("a", 10)], 10, Some(drifting()), 10).unwrap();
+        let insufficient = st.commit_window(&r, "files", &[consumed("b", 3)], 3, None, 20).unwrap();
+        let closing = Closing { kind: "time", key: 0, last_seq: 0, files: 2, rows: 8, span: Some((0, 1_000)) };
+        let timed = st.close_window(&r, &closing, Some(drifting()), 30).unwrap();
+
+        let latest = st.history("m", 2).unwrap();
+        assert_eq!(latest.iter().map(|w| w.id).collect::<Vec<_>>(), [timed, insufficient], "newest first, limited");
+        assert_eq!((latest[0].span, latest[0].files, latest[0].rows), (Some((0, 1_000)), 2, 8));
+        let w = &latest[1];
+        assert_eq!((w.status.as_str(), w.drift, w.severity.as_str(), w.span), ("insufficient", false, "none", None));
+        assert_eq!(w.tests, []);
+
+        let w = &st.history("m", 10).unwrap()[2];
+        assert_eq!((w.id, w.closed_ms, w.files, w.rows), (evaluated, 10, 1, 10));
+        assert_eq!((w.status.as_str(), w.drift, w.severity.as_str()), ("evaluated", true, "critical"));
+        let tests = drifting().columns.iter().map(|c| c.tests.len()).sum::<usize>();
+        assert_eq!(w.tests.len(), tests, "every test of the report");
+        assert!(w.tests.iter().all(|t| t.column == "x" && t.segment.is_empty()));
+        assert!(w.tests.iter().any(|t| t.drift && t.severity == "critical" && t.p_value_adjusted.is_some()));
+
+        let report: serde_json::Value = serde_json::from_str(&st.report(evaluated).unwrap().unwrap()).unwrap();
+        assert_eq!(report, serde_json::to_value(drifting()).unwrap(), "the stored report is the report");
+        assert_eq!(st.report(insufficient).unwrap(), None);
+        assert_eq!(st.report(999).unwrap(), None);
+        assert_eq!(st.history("other", 10).unwrap(), []);
+    }
+
+    #[test]
+    fn prune_removes_old_windows_with_their_tests_old_quarantine_and_finished_notifications() {
+        let (_dir, mut st) = temp();
+        let r = routing();
+        // Old: a window (with its tests and two notifications) and a quarantined file.
+        let old = st.commit_window(&r, "files", &[consumed("a", 10)], 10, Some(drifting()), 1_000).unwrap();
+        st.observe("m", "q-old", 1, 1, 1_000).unwrap();
+        st.quarantine("m", "q-old", "bad footer", 1_000).unwrap();
+        let part = Part { seq: 0, key: 0, segment: String::new(), file: String::new(), rows: 5, profile: vec![1] };
+        st.add_parts("m", &consumed("p", 5), &[part], None, 1_000).unwrap();
+        let drift_rows: Vec<_> = st.notifications(None, None, 10).unwrap().into_iter().map(|n| n.id).collect();
+        st.outbox_delivered(drift_rows[0], None, 1_500).unwrap();
+        st.outbox_dead(drift_rows[1], "HTTP 410", None, 1_600).unwrap();
+        let stale = Operational::condition(SOURCE_STALE, Some("no new file"), 1);
+        st.observe_operational(&r, &stale, 1_000).unwrap();
+        let stale_rows: Vec<_> = st.notifications(None, None, 2).unwrap().into_iter().map(|n| n.id).collect();
+        st.outbox_delivered(stale_rows[0], None, 5_000).unwrap();
+        let silence = Silence { monitor: "m".into(), column: None, segment: None, until_ms: 2_000 };
+        st.silence_add(&silence, "maintenance", 1_100).unwrap();
+        st.observe_operational(&r, &Operational::condition(MONITOR_FAILING, Some("cycle failed"), 1), 1_200).unwrap();
+        assert_eq!(count(&st, "outbox WHERE status = 'silenced'"), 2);
+        // New: a window and a quarantined file.
+        let new = st.commit_window(&r, "files", &[consumed("b", 10)], 10, Some(drifting()), 5_000).unwrap();
+        st.observe("m", "q-new", 1, 1, 5_000).unwrap();
+        st.quarantine("m", "q-new", "bad footer", 5_000).unwrap();
+        let tests_of = |st: &super::State, id: i64| count(st, &format!("evaluations WHERE window_id = {id}"));
+        assert!(tests_of(&st, old) > 0);
+        let new_tests = tests_of(&st, new);
+
+        assert_eq!(st.prune(3_000, 3_000, 3_000).unwrap(), 1, "windows deleted");
+        assert_eq!(st.history("m", 10).unwrap().iter().map(|w| w.id).collect::<Vec<_>>(), [new]);
+        assert_eq!(tests_of(&st, old), 0, "the old window's tests go with it");
+        assert_eq!(count(&st, "evaluations"), new_tests);
+        let files = st.files("m").unwrap();
+        assert!(!files.contains_key("q-old"), "old quarantine record");
+        assert!(files.contains_key("q-new"));
+        assert_eq!(files["a"].status, "consumed", "consumed records stay: they keep a file from being read twice");
+        assert_eq!(st.open_rows("m", 0).unwrap(), 5, "open windows stay");
+        let left: Vec<(i64, String)> =
+            st.notifications(None, None, 10).unwrap().into_iter().map(|n| (n.id, n.status)).rev().collect();
+        assert_eq!(
+            left,
+            [(stale_rows[1], "pending".into()), (stale_rows[0], "delivered".into())],
+            "pending and recent"
+        );
+    }
+}
