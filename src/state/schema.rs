@@ -148,9 +148,9 @@ pub(super) fn create(conn: &Connection, stored: Option<i64>) -> Result<()> {
     conn.execute_batch(SCHEMA)?;
     match stored {
         None => {
+            // DO NOTHING: another process opening a new state at the same time has written it.
             conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)
-                 ON CONFLICT (key) DO UPDATE SET value = ?1",
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?1) ON CONFLICT (key) DO NOTHING",
                 [SCHEMA_VERSION.to_string()],
             )?;
         }
