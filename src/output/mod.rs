@@ -24,10 +24,10 @@ mod report;
 mod silences;
 mod snapshot;
 
+pub use crate::engine::text::{num, opt, pval};
 pub use alerts::{NotificationLine, notification_list, requeued, test_delivered, test_not_delivered};
 pub use config::{problems, validated};
 pub use history::{HistoryTest, HistoryWindow, history_json, history_table};
-pub use crate::engine::text::{num, opt, pval};
 pub use report::{Format, render, summary_line};
 pub use silences::{SilenceLine, SilenceScope, silence_added, silence_expired, silence_list};
 pub use snapshot::{snapshot_json, snapshot_merged, snapshot_table, snapshot_written};
