@@ -17,7 +17,7 @@ use crate::engine::Severity;
 
 /// When an alert fires, repeats and resolves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Policy {
+pub struct Timing {
     /// Consecutive drifted windows before firing (at least 1).
     pub fire_after: u32,
     /// Consecutive clean windows before resolving (at least 1).
@@ -30,9 +30,9 @@ pub struct Policy {
     pub group_interval_ms: i64,
 }
 
-impl Default for Policy {
+impl Default for Timing {
     fn default() -> Self {
-        Policy {
+        Timing {
             fire_after: 1,
             resolve_after: 2,
             repeat_interval_ms: 4 * 3600 * 1000,
@@ -110,7 +110,7 @@ pub enum Notify {
 }
 
 /// The next state after one observation, and the notification it calls for, if any.
-pub fn step(state: &AlertState, obs: &Observation, policy: &Policy, now_ms: i64) -> (AlertState, Option<Notify>) {
+pub fn step(state: &AlertState, obs: &Observation, timing: &Timing, now_ms: i64) -> (AlertState, Option<Notify>) {
     let mut next = state.clone();
     match obs {
         Observation::Insufficient => (next, None),
@@ -118,7 +118,7 @@ pub fn step(state: &AlertState, obs: &Observation, policy: &Policy, now_ms: i64)
             next.drift_streak = next.drift_streak.saturating_add(1);
             next.clean_streak = 0;
             match &mut next.firing {
-                None if next.drift_streak >= policy.fire_after.max(1) => {
+                None if next.drift_streak >= timing.fire_after.max(1) => {
                     next.firing = Some(Firing {
                         since_ms: now_ms,
                         severity: *severity,
@@ -132,9 +132,9 @@ pub fn step(state: &AlertState, obs: &Observation, policy: &Policy, now_ms: i64)
                 Some(f) => {
                     let changed = f.severity != *severity || f.columns != *columns;
                     let since = now_ms - f.notified_ms;
-                    let reason = if *severity > f.severity || (changed && since >= policy.group_interval_ms) {
+                    let reason = if *severity > f.severity || (changed && since >= timing.group_interval_ms) {
                         Some(Reason::Changed)
-                    } else if since >= policy.repeat_interval_ms {
+                    } else if since >= timing.repeat_interval_ms {
                         Some(if changed { Reason::Changed } else { Reason::Repeat })
                     } else {
                         None
@@ -155,7 +155,7 @@ pub fn step(state: &AlertState, obs: &Observation, policy: &Policy, now_ms: i64)
                 }
                 Some(f) => {
                     next.clean_streak = next.clean_streak.saturating_add(1);
-                    if next.clean_streak < policy.resolve_after.max(1) {
+                    if next.clean_streak < timing.resolve_after.max(1) {
                         return (next, None);
                     }
                     let since_ms = f.since_ms;
@@ -229,7 +229,7 @@ mod tests {
     }
 
     /// Runs observations one minute apart; returns the notifications by window index.
-    fn run(policy: Policy, obs: &[Observation]) -> (AlertState, Vec<(usize, Notify)>) {
+    fn run(policy: Timing, obs: &[Observation]) -> (AlertState, Vec<(usize, Notify)>) {
         let mut st = AlertState::default();
         let mut out = Vec::new();
         for (i, o) in obs.iter().enumerate() {
@@ -243,7 +243,7 @@ mod tests {
     #[test]
     fn fires_once_then_resolves_after_clean_windows() {
         let w = drift(Severity::Warning, &["x"]);
-        let (st, n) = run(Policy::default(), &[w.clone(), w.clone(), w, Observation::Clean, Observation::Clean]);
+        let (st, n) = run(Timing::default(), &[w.clone(), w.clone(), w, Observation::Clean, Observation::Clean]);
         assert_eq!(n, vec![(0, Notify::Firing(Reason::New)), (4, Notify::Resolved { since_ms: 0 })]);
         assert_eq!(st, AlertState::default());
     }
@@ -251,7 +251,7 @@ mod tests {
     #[test]
     fn fire_after_needs_consecutive_drifted_windows() {
         let w = drift(Severity::Critical, &["x"]);
-        let p = Policy { fire_after: 3, ..Policy::default() };
+        let p = Timing { fire_after: 3, ..Timing::default() };
         let (_, n) = run(p, &[w.clone(), w.clone(), Observation::Clean, w.clone(), w.clone(), w]);
         assert_eq!(n, vec![(5, Notify::Firing(Reason::New))], "the clean window restarts the count");
     }
@@ -259,7 +259,7 @@ mod tests {
     #[test]
     fn insufficient_windows_count_neither_way() {
         let w = drift(Severity::Warning, &["x"]);
-        let p = Policy { fire_after: 2, ..Policy::default() };
+        let p = Timing { fire_after: 2, ..Timing::default() };
         let i = Observation::Insufficient;
         let (_, n) = run(p, &[w.clone(), i.clone(), w, Observation::Clean, i, Observation::Clean]);
         assert_eq!(n, vec![(2, Notify::Firing(Reason::New)), (5, Notify::Resolved { since_ms: 2 * MIN })]);
@@ -269,14 +269,14 @@ mod tests {
     fn a_drifted_window_between_clean_ones_keeps_it_firing() {
         let w = drift(Severity::Warning, &["x"]);
         let c = Observation::Clean;
-        let (st, n) = run(Policy::default(), &[w.clone(), c.clone(), w, c.clone()]);
+        let (st, n) = run(Timing::default(), &[w.clone(), c.clone(), w, c.clone()]);
         assert_eq!(n, vec![(0, Notify::Firing(Reason::New))], "no flapping");
         assert!(st.firing.is_some());
     }
 
     #[test]
     fn notifies_again_on_change_or_after_the_repeat_interval() {
-        let p = Policy { repeat_interval_ms: 3 * MIN, group_interval_ms: 0, ..Policy::default() };
+        let p = Timing { repeat_interval_ms: 3 * MIN, group_interval_ms: 0, ..Timing::default() };
         let x = drift(Severity::Warning, &["x"]);
         let xy = drift(Severity::Warning, &["x", "y"]);
         let xy_crit = drift(Severity::Critical, &["x", "y"]);
@@ -296,7 +296,7 @@ mod tests {
 
     #[test]
     fn flickering_columns_are_notified_at_most_once_per_group_interval_but_escalations_at_once() {
-        let p = Policy { group_interval_ms: 5 * MIN, ..Policy::default() };
+        let p = Timing { group_interval_ms: 5 * MIN, ..Timing::default() };
         let x = drift(Severity::Warning, &["x"]);
         let xy = drift(Severity::Warning, &["x", "y"]);
         let xy_crit = drift(Severity::Critical, &["x", "y"]);
@@ -319,10 +319,10 @@ mod tests {
     #[test]
     fn the_state_survives_serialization_so_a_restart_does_not_re_page() {
         let w = drift(Severity::Warning, &["x"]);
-        let (st, _) = step(&AlertState::default(), &w, &Policy::default(), 0);
+        let (st, _) = step(&AlertState::default(), &w, &Timing::default(), 0);
         let restored: AlertState = serde_json::from_str(&serde_json::to_string(&st).unwrap()).unwrap();
         assert_eq!(restored, st);
-        assert_eq!(step(&restored, &w, &Policy::default(), MIN).1, None);
+        assert_eq!(step(&restored, &w, &Timing::default(), MIN).1, None);
     }
 
     #[test]

@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::lifecycle::{AlertState, Notify, Observation, Policy, Silence, silenced, step};
+use super::lifecycle::{AlertState, Notify, Observation, Silence, Timing, silenced, step};
 use super::payload::{DATA_DRIFT, NOTIFICATION_LOST, Notification, findings};
 use crate::engine::{Report, Severity};
 
@@ -37,7 +37,7 @@ pub struct Routing {
     /// Monitor id.
     pub monitor: String,
     /// When alerts fire, repeat and resolve.
-    pub policy: Policy,
+    pub timing: Timing,
     /// Sinks for warnings.
     pub warning: Vec<String>,
     /// Sinks for critical drift.
@@ -122,7 +122,7 @@ pub fn window(
     let mut out = Decision::default();
     for key in keys {
         let before = prior.get(&key).cloned().unwrap_or_default();
-        let (mut after, notify) = step(&before, &observe(report, &key), &routing.policy, now_ms);
+        let (mut after, notify) = step(&before, &observe(report, &key), &routing.timing, now_ms);
         if let (Some(notify), Some(r)) = (notify, report) {
             out.outgoing
                 .extend(notification(routing, window_id, r, &key, notify, &before, &mut after, silences, now_ms));
@@ -257,13 +257,13 @@ pub fn operational(
     silences: &[Silence],
     now_ms: i64,
 ) -> Decision {
-    let policy = Policy { fire_after: op.fire_after, resolve_after: 1, ..routing.policy };
+    let timing = Timing { fire_after: op.fire_after, resolve_after: 1, ..routing.timing };
     let obs = match op.problem {
         Some(_) => Observation::Drift { severity: Severity::Critical, columns: BTreeSet::new() },
         None => Observation::Clean,
     };
     let before = prior.cloned().unwrap_or_default();
-    let (after, notify) = step(&before, &obs, &policy, now_ms);
+    let (after, notify) = step(&before, &obs, &timing, now_ms);
     let mut out = Decision::default();
     if after != before || prior.is_none() {
         out.states.push((op.key.clone(), after.clone()));
@@ -384,7 +384,7 @@ mod tests {
     fn the_resolved_message_reaches_every_sink_that_was_paged_and_only_those() {
         let r = Routing {
             no_resolved: BTreeSet::new(),
-            policy: Policy { resolve_after: 1, group_interval_ms: 0, ..Policy::default() },
+            timing: Timing { resolve_after: 1, group_interval_ms: 0, ..Timing::default() },
             ..routing()
         };
         let report = crate::alerts::testing::shifted_report;

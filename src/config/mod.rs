@@ -262,7 +262,7 @@ pub struct Alerts {
     /// to `critical`.
     pub operational: Vec<String>,
     /// Fire after, resolve after, repeat and group intervals.
-    pub policy: crate::alerts::lifecycle::Policy,
+    pub timing: crate::alerts::lifecycle::Timing,
     /// Consecutive failed cycles before the monitor-failing alert fires.
     pub failing_after: u32,
 }
@@ -640,7 +640,7 @@ impl Config {
     pub fn routing(&self, m: &Monitor) -> crate::alerts::route::Routing {
         crate::alerts::route::Routing {
             monitor: m.id.clone(),
-            policy: m.alerts.policy,
+            timing: m.alerts.timing,
             warning: m.alerts.warning.clone(),
             critical: m.alerts.critical.clone(),
             operational: m.alerts.operational.clone(),
@@ -842,7 +842,7 @@ fn compile_monitor(
         warning: a.warning.unwrap_or_default(),
         operational: a.operational.unwrap_or_else(|| critical.clone()),
         critical,
-        policy: crate::alerts::lifecycle::Policy {
+        timing: crate::alerts::lifecycle::Timing {
             fire_after: a.fire_after.unwrap_or(defaults::FIRE_AFTER).max(1),
             resolve_after: a.resolve_after.unwrap_or(defaults::RESOLVE_AFTER).max(1),
             repeat_interval_ms: (a.repeat_interval_secs.unwrap_or(defaults::REPEAT_INTERVAL_SECS) as i64)

@@ -233,3 +233,74 @@ pub const ALERTS_KEYS: &[&str] = &[
     "group_interval_secs",
     "failing_after",
 ];
+
+#[cfg(test)]
+mod tests {
+    /// A struct's name and its keys.
+    type Named = Vec<(String, Vec<String>)>;
+
+    /// `(struct, its fields)` and `(struct, its KEYS list)` as written in this file.
+    fn structs_and_keys(text: &str) -> (Named, Named) {
+        let mut structs = Vec::new();
+        let mut keys = Vec::new();
+        let mut rest = text;
+        while let Some(at) = rest.find("pub struct Raw") {
+            let body = &rest[at + "pub struct ".len()..];
+            let name = body.split_whitespace().next().unwrap().to_owned();
+            // A field's key is its name, or the `#[serde(rename = "...")]` above it.
+            let mut fields = Vec::new();
+            let mut renamed: Option<String> = None;
+            for line in body[..body.find("\n}").unwrap()].lines().map(str::trim) {
+                if let Some(r) = line.strip_prefix("#[serde(rename = \"") {
+                    renamed = r.split('"').next().map(str::to_owned);
+                } else if let Some((field, _)) = line.strip_prefix("pub ").and_then(|l| l.split_once(':')) {
+                    let key = renamed.take().unwrap_or_else(|| field.to_owned());
+                    if key != "unknown" {
+                        fields.push(key);
+                    }
+                }
+            }
+            structs.push((name, fields));
+            rest = &body[1..];
+        }
+        let mut rest = text;
+        while let Some(at) = rest.find("/// Keys of [`Raw") {
+            let body = &rest[at + "/// Keys of [`".len()..];
+            let name = body[..body.find('`').unwrap()].to_owned();
+            let value = &body[body.find("&[&str] =").unwrap() + "&[&str] =".len()..];
+            let list = &value[value.find("&[").unwrap() + 2..value.find("];").unwrap()];
+            keys.push((
+                name,
+                list.split(',').map(|k| k.trim().trim_matches('"').to_owned()).filter(|k| !k.is_empty()).collect(),
+            ));
+            rest = &body[1..];
+        }
+        (structs, keys)
+    }
+
+    /// Every table's list of keys (used to report unknown keys with a suggestion) names exactly
+    /// the fields of its struct: a key added to one and not the other fails here.
+    #[test]
+    fn every_keys_list_names_exactly_its_structs_fields() {
+        let source = include_str!("raw.rs");
+        let source = &source[..source.find("#[cfg(test)]").unwrap()];
+        let (structs, keys) = structs_and_keys(source);
+        assert!(structs.len() >= 11, "{structs:?}");
+        for (name, fields) in &structs {
+            let Some((_, list)) = keys.iter().find(|(k, _)| k == name) else {
+                panic!("{name} has no `/// Keys of [`{name}`]` list");
+            };
+            let mut a = fields.clone();
+            let mut b = list.clone();
+            a.sort();
+            b.sort();
+            assert_eq!(a, b, "{name}: fields vs its keys list");
+        }
+        // The reader itself: a field missing from a list is found.
+        let (s, k) = structs_and_keys(
+            "pub struct RawX {\n    pub a: u8,\n    pub b: u8,\n    pub unknown: U,\n}\n/// Keys of [`RawX`].\npub const X_KEYS: &[&str] = &[\"a\"];\n",
+        );
+        assert_eq!(s, [("RawX".to_owned(), vec!["a".to_owned(), "b".to_owned()])]);
+        assert_eq!(k, [("RawX".to_owned(), vec!["a".to_owned()])]);
+    }
+}

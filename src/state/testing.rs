@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use tempfile::TempDir;
 
 use super::{Consumed, State};
-use crate::alerts::lifecycle::Policy;
+use crate::alerts::lifecycle::Timing;
 use crate::alerts::route::Routing;
 use crate::engine::Report;
 
@@ -27,7 +27,7 @@ pub(super) fn count(st: &State, from: &str) -> i64 {
 pub(super) fn routing() -> Routing {
     Routing {
         monitor: "m".into(),
-        policy: Policy { fire_after: 1, resolve_after: 1, group_interval_ms: 0, ..Policy::default() },
+        timing: Timing { fire_after: 1, resolve_after: 1, group_interval_ms: 0, ..Timing::default() },
         warning: vec!["slack".into()],
         critical: vec!["slack".into(), "pager".into()],
         operational: vec!["slack".into(), "pager".into()],
