@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use super::{RunArgs, ValidateArgs, exit, print, runtime};
-use crate::output::{problems, validated};
+use crate::output::{OnceMonitor, once_monitor, problems, validated};
 
 /// Runs `drift validate`; returns the exit code.
 pub fn validate(args: &ValidateArgs) -> Result<i32> {
@@ -32,13 +32,33 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     };
     let rt = runtime()?;
     if args.once {
-        let (drift, failed) = match rt.block_on(crate::daemon::run_once(&cfg)) {
+        let outcomes = match rt.block_on(crate::daemon::run_once(&cfg)) {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("drift: error: {e:#}");
                 return Ok(exit::DRIFT);
             }
         };
+        let (mut drift, mut failed) = (false, false);
+        for o in &outcomes {
+            match &o.result {
+                Ok(c) => {
+                    drift |= c.windows.iter().any(|w| w.1.as_ref().is_some_and(|r| r.drift));
+                    print(&once_monitor(&OnceMonitor {
+                        id: &o.id,
+                        min_rows: o.min_rows,
+                        windows: &c.windows,
+                        consumed: c.consumed,
+                        waiting: c.waiting,
+                        open_rows: o.open_rows,
+                    }));
+                }
+                Err(e) => {
+                    failed = true;
+                    eprintln!("drift: monitor {}: {e:#}", o.id);
+                }
+            }
+        }
         return Ok(if failed || (drift && args.fail_on_drift) { exit::DRIFT } else { exit::OK });
     }
     match rt.block_on(crate::daemon::run_forever(args.config.clone(), cfg)) {

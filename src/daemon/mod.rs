@@ -132,50 +132,40 @@ pub fn prepare(cfg: &Config) -> Result<(Arc<Shared>, Vec<MonitorRun>)> {
     Ok((shared, runs))
 }
 
-/// `drift run --once`: one cycle of every monitor, in order. Returns whether any window drifted
-/// and whether any monitor failed.
-pub async fn run_once(cfg: &Config) -> Result<(bool, bool)> {
+/// What `drift run --once` did for one monitor, for the CLI to print.
+#[derive(Debug)]
+pub struct OnceOutcome {
+    /// Monitor id.
+    pub id: String,
+    /// The monitor's `min_rows` (why a window was insufficient).
+    pub min_rows: u64,
+    /// The cycle's outcome, or its error.
+    pub result: Result<CycleOutcome>,
+    /// Rows in the monitor's open windows after the cycle.
+    pub open_rows: u64,
+}
+
+/// `drift run --once`: one cycle of every monitor, in order, then the notifications delivered
+/// (retries waited for up to the drain timeout) and old history pruned.
+pub async fn run_once(cfg: &Config) -> Result<Vec<OnceOutcome>> {
     let (shared, mut runs) = prepare(cfg)?;
-    let (mut drift, mut failed) = (false, false);
+    let mut out = Vec::new();
     for run in &mut runs {
         let now = now_ms();
         let result = cycle(&shared, run, now).await;
-        failed |= result.is_err();
-        if let Ok(o) = &result {
-            drift |= o.windows.iter().any(|w| w.1.as_ref().is_some_and(|r| r.drift));
-            let id = &run.monitor.id;
-            for (wid, report) in &o.windows {
-                match report {
-                    Some(r) => {
-                        println!("{id}: window {wid}: {} files, {} rows:", r.current.files, r.current.rows);
-                        print!("{}", crate::output::render(r, crate::output::Format::Table, false));
-                    }
-                    None => println!(
-                        "{id}: window {wid}: fewer rows than min_rows ({}): insufficient, not evaluated",
-                        run.monitor.min_rows
-                    ),
-                }
-            }
-            let open: u64 = shared
-                .state
-                .lock()
-                .ok()
-                .and_then(|st| st.open_windows(id).ok())
-                .map_or(0, |w| w.iter().map(|x| x.1).sum());
-            if o.windows.is_empty() && o.consumed > 0 {
-                println!("{id}: {} files added to open windows ({open} rows so far)", o.consumed);
-            } else if o.windows.is_empty() {
-                println!("{id}: no new settled files ({} waiting to settle)", o.waiting);
-            }
-        }
         record(&shared, run, &result, now);
-        if let Err(e) = &result {
-            eprintln!("drift: monitor {}: {e:#}", run.monitor.id);
-        }
+        let id = run.monitor.id.clone();
+        let open_rows: u64 = shared
+            .state
+            .lock()
+            .ok()
+            .and_then(|st| st.open_windows(&id).ok())
+            .map_or(0, |w| w.iter().map(|x| x.1).sum());
+        out.push(OnceOutcome { id, min_rows: run.monitor.min_rows, result, open_rows });
     }
     deliver_before_exit(&shared, cfg).await?;
     prune(&shared, cfg);
-    Ok((drift, failed))
+    Ok(out)
 }
 
 /// Delivers what is queued, waiting for retries due before `deadline_ms`; returns how many

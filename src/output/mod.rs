@@ -10,6 +10,7 @@
 //!   is also a contract (`docs/json.md`);
 //! - [`notification_list`]: `drift alert list` (and the lines of `alert test` and `retry`);
 //! - [`silence_list`]: `drift silence list` (and the lines of `add` and `expire`);
+//! - [`once_monitor`]: what `drift run --once` did per monitor;
 //! - [`validated`]: `drift validate`.
 //!
 //! What the state database returns is turned into the small view types here
@@ -20,6 +21,7 @@ mod alerts;
 mod align;
 mod config;
 mod history;
+mod once;
 mod report;
 mod silences;
 mod snapshot;
@@ -28,6 +30,7 @@ pub use crate::engine::text::{num, opt, pval};
 pub use alerts::{NotificationLine, notification_list, requeued, test_delivered, test_not_delivered};
 pub use config::{problems, validated};
 pub use history::{HistoryTest, HistoryWindow, history_json, history_table};
+pub use once::{OnceMonitor, once_monitor};
 pub use report::{Format, render, summary_line};
 pub use silences::{SilenceLine, SilenceScope, silence_added, silence_expired, silence_list};
 pub use snapshot::{snapshot_json, snapshot_merged, snapshot_table, snapshot_written};

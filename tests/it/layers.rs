@@ -24,7 +24,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("alerts", &["engine", "clock"]),
     ("config", &["engine", "stats", "alerts", "source"]),
     ("state", &["alerts", "engine", "clock"]),
-    ("daemon", &["state", "alerts", "config", "engine", "source", "check", "snapshot", "stats", "clock", "output"]),
+    ("daemon", &["state", "alerts", "config", "engine", "source", "check", "snapshot", "stats", "clock"]),
     (
         "cli",
         &[
