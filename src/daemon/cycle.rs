@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use super::metrics::{MonitorLabel, OutcomeLabel};
+use super::metrics::{FileOutcome, MonitorLabel};
 use super::{MonitorRun, Shared, pause, plan, reference, windows};
 use crate::config::Window;
 use crate::engine::Report;
@@ -131,15 +131,15 @@ fn failed_read(
     let id = &run.monitor.id;
     let mut st = shared.state()?;
     let attempts = st.failed_attempt(id, key, msg, now)?;
-    let outcome_label = if attempts >= QUARANTINE_AFTER_ATTEMPTS {
+    let counted = if attempts >= QUARANTINE_AFTER_ATTEMPTS {
         st.quarantine(id, key, msg, now)?;
         tracing::error!(monitor = %id, file = %shown.display(), error = %msg, "file quarantined after {attempts} failed reads");
         outcome.quarantined += 1;
-        "quarantined"
+        FileOutcome::Quarantined
     } else {
         tracing::warn!(monitor = %id, file = %shown.display(), error = %msg, attempts, "cannot read file yet; will retry");
-        "retried"
+        FileOutcome::Retried
     };
-    shared.metrics.files.get_or_create(&OutcomeLabel { monitor: id.clone(), outcome: outcome_label.into() }).inc();
+    shared.metrics.file(id, counted, 1);
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::AtomicU64;
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -16,13 +16,81 @@ pub struct MonitorLabel {
     pub monitor: String,
 }
 
-/// `monitor` and `outcome` labels.
+/// What happened to a settled file.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum FileOutcome {
+    /// Read and committed with its window (or window part).
+    Consumed,
+    /// Could not be read; tried again next cycle.
+    Retried,
+    /// Could not be read after the last attempt; set aside.
+    Quarantined,
+}
+
+/// What a closed window was.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum WindowOutcome {
+    /// Evaluated, no drift.
+    Evaluated,
+    /// Fewer rows than `min_rows`.
+    Insufficient,
+    /// Evaluated, drifted.
+    Drift,
+}
+
+/// An outcome's label value (`consumed`, `drift` …).
+trait LabelWord {
+    fn word(&self) -> &'static str;
+}
+
+impl LabelWord for FileOutcome {
+    fn word(&self) -> &'static str {
+        match self {
+            FileOutcome::Consumed => "consumed",
+            FileOutcome::Retried => "retried",
+            FileOutcome::Quarantined => "quarantined",
+        }
+    }
+}
+
+impl LabelWord for WindowOutcome {
+    fn word(&self) -> &'static str {
+        match self {
+            WindowOutcome::Evaluated => "evaluated",
+            WindowOutcome::Insufficient => "insufficient",
+            WindowOutcome::Drift => "drift",
+        }
+    }
+}
+
+impl EncodeLabelValue for FileOutcome {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        std::fmt::Write::write_str(encoder, self.word())
+    }
+}
+
+impl EncodeLabelValue for WindowOutcome {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        std::fmt::Write::write_str(encoder, self.word())
+    }
+}
+
+/// `monitor` and `outcome` labels of the files counter.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct OutcomeLabel {
+pub struct FileLabel {
     /// Monitor id.
     pub monitor: String,
     /// What happened.
-    pub outcome: String,
+    pub outcome: FileOutcome,
+}
+
+/// `monitor` and `outcome` labels of the windows counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WindowLabel {
+    /// Monitor id.
+    pub monitor: String,
+    /// What it was.
+    pub outcome: WindowOutcome,
 }
 
 /// `sink` label.
@@ -64,13 +132,13 @@ pub struct Metrics {
     /// Polling cycles run.
     pub runs: Family<MonitorLabel, Counter>,
     /// Files by outcome: consumed, quarantined, retried.
-    pub files: Family<OutcomeLabel, Counter>,
+    pub files: Family<FileLabel, Counter>,
     /// Rows read.
     pub rows: Family<MonitorLabel, Counter>,
     /// Failed cycles.
     pub errors: Family<MonitorLabel, Counter>,
     /// Windows by outcome: evaluated, insufficient, drift.
-    pub windows: Family<OutcomeLabel, Counter>,
+    pub windows: Family<WindowLabel, Counter>,
     /// Unix time of the last successful cycle.
     pub last_success: Family<MonitorLabel, Gauge<f64, AtomicU64>>,
     /// 1 while the source is stale.
@@ -166,20 +234,29 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Counts `n` files of `monitor` with this outcome.
+    pub fn file(&self, monitor: &str, outcome: FileOutcome, n: u64) {
+        self.files.get_or_create(&FileLabel { monitor: monitor.to_owned(), outcome }).inc_by(n);
+    }
+
+    /// Counts a closed window of `monitor`.
+    pub fn window(&self, monitor: &str, outcome: WindowOutcome) {
+        self.windows.get_or_create(&WindowLabel { monitor: monitor.to_owned(), outcome }).inc();
+    }
+
     /// Metrics with one series in every family, so that the exposition lists every metric the
     /// daemon can export (an empty family prints nothing): for checking dashboards and alert
     /// rules against the code.
     pub fn sample() -> Metrics {
         let m = Metrics::default();
         let monitor = MonitorLabel { monitor: "m".into() };
-        let outcome = OutcomeLabel { monitor: "m".into(), outcome: "o".into() };
         let test = TestLabel { monitor: "m".into(), column: "c".into(), test: "ks".into(), segment: String::new() };
         let sink = SinkLabel { sink: "s".into() };
         m.runs.get_or_create(&monitor).inc();
-        m.files.get_or_create(&outcome).inc();
+        m.file(&monitor.monitor, FileOutcome::Consumed, 1);
         m.rows.get_or_create(&monitor).inc();
         m.errors.get_or_create(&monitor).inc();
-        m.windows.get_or_create(&outcome).inc();
+        m.window(&monitor.monitor, WindowOutcome::Evaluated);
         m.last_success.get_or_create(&monitor).set(1.0);
         m.stale.get_or_create(&monitor).set(0);
         m.statistic.get_or_create(&test).set(0.5);

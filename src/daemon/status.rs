@@ -5,7 +5,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::cycle::CycleOutcome;
-use super::metrics::{self, MonitorLabel, OutcomeLabel, TestLabel};
+use super::metrics::{self, MonitorLabel, TestLabel, WindowOutcome};
 use super::{MonitorRun, Shared};
 use crate::alerts::payload::{MONITOR_FAILING, SOURCE_STALE};
 use crate::alerts::route::Operational;
@@ -220,16 +220,14 @@ fn refresh_firing(shared: &Shared, run: &mut MonitorRun) {
 
 /// Window counters and the latest per-test gauges.
 pub fn record_window_metrics(shared: &Shared, id: &str, report: Option<&Report>) {
-    let window_outcome = match report {
-        None => "insufficient",
-        Some(r) if r.drift => "drift",
-        Some(_) => "evaluated",
-    };
-    shared
-        .metrics
-        .windows
-        .get_or_create(&OutcomeLabel { monitor: id.to_owned(), outcome: window_outcome.into() })
-        .inc();
+    shared.metrics.window(
+        id,
+        match report {
+            None => WindowOutcome::Insufficient,
+            Some(r) if r.drift => WindowOutcome::Drift,
+            Some(_) => WindowOutcome::Evaluated,
+        },
+    );
     if let Some(r) = report {
         for c in &r.columns {
             for t in &c.tests {

@@ -223,8 +223,8 @@ pub async fn rows_windows(
 }
 
 fn count_consumed(shared: &Shared, id: &str, rows: u64) {
-    use super::metrics::{MonitorLabel, OutcomeLabel};
-    shared.metrics.files.get_or_create(&OutcomeLabel { monitor: id.to_owned(), outcome: "consumed".into() }).inc();
+    use super::metrics::{FileOutcome, MonitorLabel};
+    shared.metrics.file(id, FileOutcome::Consumed, 1);
     shared.metrics.rows.get_or_create(&MonitorLabel { monitor: id.to_owned() }).inc_by(rows);
 }
 
