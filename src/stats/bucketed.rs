@@ -447,6 +447,10 @@ pub fn compare(r: &Sample, c: &Sample, bins: usize, mode: KsMode) -> NumericComp
 }
 
 /// [`compare`], also saying whether the bucketed path was taken (for tests).
+///
+/// Both samples are counted into the same monotone buckets; the KS statistic is exact at every
+/// bucket boundary, and only the buckets where it could be larger inside (candidates), and
+/// those holding the PSI edges and the medians, are gathered and sorted.
 fn compare_traced(r: &Sample, c: &Sample, bins: usize, mode: KsMode) -> (NumericComparison, bool) {
     if r.len() + c.len() < SORT_ALL_BELOW {
         return (compare_sorted(&r.sorted(), &c.sorted(), bins, mode), false);
@@ -454,10 +458,41 @@ fn compare_traced(r: &Sample, c: &Sample, bins: usize, mode: KsMode) -> (Numeric
     let (bk, center) = Bucketing::new(r, c);
     let (mut rb, r_mean, r_std) = Bucketed::count(r, &bk, center);
     let (mut cb, c_mean, c_std) = Bucketed::count(c, &bk, center);
-    let (n, m) = (r.len() as u128, c.len() as u128);
-    let point = |b: usize| (rb.prefix[b] as u128 * m).abs_diff(cb.prefix[b] as u128 * n);
+    let (lower, candidates) = ks_candidates(&mut rb, &mut cb);
+    let bins = bins.max(1);
+    need_order_statistics(&mut rb, &mut cb, bins);
+    rb.gather(&bk);
+    cb.gather(&bk);
+    let best = ks_inside(&rb, &cb, &candidates, lower);
+    let (rn, cn) = (r.len(), c.len());
+    let edges = edges_from(|i| rb.rank_value(i), rn, bins);
+    let counts = |s: &Bucketed| -> Vec<u64> {
+        let mut out = Vec::with_capacity(edges.len() + 1);
+        let mut prev = 0;
+        for &e in &edges {
+            let below = s.count_below(e, &bk);
+            out.push(below - prev);
+            prev = below;
+        }
+        out.push(s.sample.len() as u64 - prev);
+        out
+    };
+    let result = NumericComparison {
+        ks: ks_from_numerator(best, rn as u64, cn as u64, mode),
+        reference_counts: counts(&rb),
+        current_counts: counts(&cb),
+        reference: moments(&rb, r_mean, r_std),
+        current: moments(&cb, c_mean, c_std),
+        edges,
+    };
+    (result, true)
+}
 
-    // KS: exact at every boundary; candidates where the in-bucket bound beats it.
+/// The KS numerator's lower bound from the bucket boundaries (exact there), and the buckets
+/// whose inside could exceed it (marked as needed in both samples).
+fn ks_candidates(rb: &mut Bucketed, cb: &mut Bucketed) -> (u128, Vec<usize>) {
+    let (n, m) = (rb.sample.len() as u128, cb.sample.len() as u128);
+    let point = |b: usize| (rb.prefix[b] as u128 * m).abs_diff(cb.prefix[b] as u128 * n);
     let lower = (0..=Bucketing::COUNT).map(point).max().unwrap_or(0);
     let mut candidates = Vec::new();
     for b in 0..Bucketing::COUNT {
@@ -477,9 +512,13 @@ fn compare_traced(r: &Sample, c: &Sample, bins: usize, mode: KsMode) -> (Numeric
             candidates.push(b);
         }
     }
-    // Order statistics: PSI edges (reference) and medians (both); the edges' buckets (both).
-    let (rn, cn) = (r.len(), c.len());
-    let bins = bins.max(1);
+    (lower, candidates)
+}
+
+/// Marks the buckets holding order statistics as needed: the reference's PSI edges (in both
+/// samples, to count around them) and each sample's median.
+fn need_order_statistics<'a>(rb: &mut Bucketed<'a>, cb: &mut Bucketed<'a>, bins: usize) {
+    let rn = rb.sample.len();
     for k in 1..bins {
         let (lo, hi, _) = quantile_ranks(rn, k as f64 / bins as f64);
         let (blo, bhi) = (rb.bucket_of_rank(lo), rb.bucket_of_rank(hi));
@@ -488,17 +527,20 @@ fn compare_traced(r: &Sample, c: &Sample, bins: usize, mode: KsMode) -> (Numeric
             cb.need(b);
         }
     }
-    for s in [&mut rb, &mut cb] {
+    for s in [rb, cb] {
         let (lo, hi, _) = quantile_ranks(s.sample.len(), 0.5);
         let (blo, bhi) = (s.bucket_of_rank(lo), s.bucket_of_rank(hi));
         s.need(blo);
         s.need(bhi);
     }
-    rb.gather(&bk);
-    cb.gather(&bk);
+}
 
+/// The KS numerator: `lower` raised by a merge of both samples' sorted runs inside each
+/// candidate bucket.
+fn ks_inside(rb: &Bucketed, cb: &Bucketed, candidates: &[usize], lower: u128) -> u128 {
+    let (n, m) = (rb.sample.len() as u128, cb.sample.len() as u128);
     let mut best = lower;
-    for &b in &candidates {
+    for &b in candidates {
         let (mut i, mut j) = (rb.prefix[b] as u128, cb.prefix[b] as u128);
         let (ra, ca) = (rb.runs(b), cb.runs(b));
         let (mut x, mut y) = (0usize, 0usize);
@@ -520,33 +562,15 @@ fn compare_traced(r: &Sample, c: &Sample, bins: usize, mode: KsMode) -> (Numeric
             best = best.max((i * m).abs_diff(j * n));
         }
     }
-    let edges = edges_from(|i| rb.rank_value(i), rn, bins);
-    let counts = |s: &Bucketed| -> Vec<u64> {
-        let mut out = Vec::with_capacity(edges.len() + 1);
-        let mut prev = 0;
-        for &e in &edges {
-            let below = s.count_below(e, &bk);
-            out.push(below - prev);
-            prev = below;
-        }
-        out.push(s.sample.len() as u64 - prev);
-        out
-    };
-    let moments = |s: &Bucketed, mean: f64, std: f64| {
-        let (lo, hi, g) = quantile_ranks(s.sample.len(), 0.5);
-        let first = (0..Bucketing::COUNT).find(|&b| s.len_of(b) > 0).unwrap_or(0);
-        let last = (0..Bucketing::COUNT).rev().find(|&b| s.len_of(b) > 0).unwrap_or(0);
-        Moments { mean, std, min: s.lo[first], median: lerp(s.rank_value(lo), s.rank_value(hi), g), max: s.hi[last] }
-    };
-    let result = NumericComparison {
-        ks: ks_from_numerator(best, rn as u64, cn as u64, mode),
-        reference_counts: counts(&rb),
-        current_counts: counts(&cb),
-        reference: moments(&rb, r_mean, r_std),
-        current: moments(&cb, c_mean, c_std),
-        edges,
-    };
-    (result, true)
+    best
+}
+
+/// Mean, spread, extremes and median of one side, from its buckets.
+fn moments(s: &Bucketed, mean: f64, std: f64) -> Moments {
+    let (lo, hi, g) = quantile_ranks(s.sample.len(), 0.5);
+    let first = (0..Bucketing::COUNT).find(|&b| s.len_of(b) > 0).unwrap_or(0);
+    let last = (0..Bucketing::COUNT).rev().find(|&b| s.len_of(b) > 0).unwrap_or(0);
+    Moments { mean, std, min: s.lo[first], median: lerp(s.rank_value(lo), s.rank_value(hi), g), max: s.hi[last] }
 }
 
 #[cfg(test)]
