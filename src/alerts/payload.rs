@@ -23,7 +23,7 @@ const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 /// One drifted test or schema finding of a column.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
-    /// Column.
+    /// The column the test ran on (or the schema finding is about).
     pub column: String,
     /// Test (`ks`, `psi`, `chi2`, `null_rate`) or schema finding (`column_missing`, `type_changed`).
     pub test: String,
@@ -35,7 +35,7 @@ pub struct Finding {
     pub effect: Option<f64>,
     /// Warning floor.
     pub floor: Option<f64>,
-    /// Critical floor.
+    /// The floor above which the effect is critical (none for schema findings).
     pub critical_floor: Option<f64>,
     /// Adjusted p-value.
     pub p_value_adjusted: Option<f64>,

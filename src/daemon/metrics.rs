@@ -118,7 +118,7 @@ pub struct AlertLabel {
 pub struct TestLabel {
     /// Monitor id.
     pub monitor: String,
-    /// Column.
+    /// The column tested (`column` label).
     pub column: String,
     /// Test name.
     pub test: String,

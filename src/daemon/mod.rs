@@ -50,7 +50,7 @@ use store::SourceStore;
 pub struct Shared {
     /// The state database.
     pub state: Mutex<State>,
-    /// Metrics.
+    /// The Prometheus registry `/metrics` serves, shared by the monitors and the outbox worker.
     pub metrics: Metrics,
     /// Per monitor status, by id.
     pub status: Mutex<BTreeMap<String, MonitorStatus>>,

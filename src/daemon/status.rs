@@ -14,9 +14,9 @@ use crate::engine::{Report, Severity};
 /// What `/api/v1/monitors` says of a monitor.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct MonitorStatus {
-    /// Id.
+    /// The monitor's id (its file name without `.toml`).
     pub id: String,
-    /// Description.
+    /// The `description` of its monitor file, if any.
     pub description: Option<String>,
     /// Source path or glob.
     pub source: String,
@@ -70,13 +70,13 @@ pub struct WindowSummary {
     pub status: String,
     /// Files and rows.
     pub files: usize,
-    /// Rows.
+    /// Current rows in the window (0 when it was too small to evaluate).
     pub rows: u64,
     /// Whether it drifted.
     pub drift: bool,
     /// Highest severity.
     pub severity: Severity,
-    /// Drifted columns.
+    /// The columns that drifted, in the report's order (empty without drift).
     pub drifted_columns: Vec<String>,
 }
 

@@ -107,7 +107,7 @@ enum Body {
 /// A column of a dataset: its name, the type it was read as, and its class.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DatasetColumn {
-    /// Name.
+    /// The column's name as the files spell it.
     pub name: String,
     /// Arrow type of the first file holding it, as text.
     pub data_type: String,

@@ -25,7 +25,7 @@ pub struct FileRecord {
 pub struct Consumed {
     /// Path (as listed).
     pub path: String,
-    /// Size.
+    /// Size in bytes when it was read (a later change of size shows it was rewritten).
     pub size: u64,
     /// Modification time (ms).
     pub mtime_ms: i64,

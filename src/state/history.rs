@@ -14,7 +14,7 @@ pub struct WindowRow {
     pub closed_ms: i64,
     /// Files and rows in it.
     pub files: u64,
-    /// Rows.
+    /// Current rows in the window.
     pub rows: u64,
     /// `evaluated` or `insufficient`.
     pub status: String,
@@ -33,11 +33,11 @@ pub struct WindowRow {
 pub struct TestRow {
     /// Segment ('' for the whole window).
     pub segment: String,
-    /// Column.
+    /// The column tested, or the column of a schema finding.
     pub column: String,
     /// Test name.
     pub test: String,
-    /// Statistic.
+    /// The test's statistic (KS D, PSI, chi-square, z); none for schema findings.
     pub statistic: Option<f64>,
     /// Adjusted p-value.
     pub p_value_adjusted: Option<f64>,

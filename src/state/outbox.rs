@@ -42,11 +42,11 @@ pub struct QueueStats {
 pub struct OutboxRow {
     /// Outbox id.
     pub id: i64,
-    /// Sink.
+    /// The sink it goes to (a name from `[sinks]`).
     pub sink: String,
-    /// Monitor.
+    /// The monitor it is about.
     pub monitor: String,
-    /// Alert name.
+    /// `DataDrift` or an operational alert's name.
     pub alertname: String,
     /// Causing window.
     pub window_id: Option<i64>,
@@ -56,7 +56,7 @@ pub struct OutboxRow {
     pub idempotency_key: String,
     /// pending, delivered, dead or silenced.
     pub status: String,
-    /// Attempts.
+    /// Delivery attempts so far (0 while it waits for its first).
     pub attempts: u32,
     /// Queued at.
     pub created_ms: i64,

@@ -22,7 +22,7 @@ pub struct Part {
     pub segment: String,
     /// The consumed file the rows came from (set when stored).
     pub file: String,
-    /// Rows.
+    /// Rows of the file that fell into this part (this window, and this segment if any).
     pub rows: u64,
     /// The rows' snapshot, as bytes.
     pub profile: Vec<u8>,
