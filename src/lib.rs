@@ -79,6 +79,7 @@
 
 pub mod alerts;
 pub mod check;
+pub mod checks;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -7,6 +7,8 @@
 //! `drift.columns` the statistics behind them. `drift.payload_version` is bumped on any
 //! incompatible change; `drift.idempotency_key` is also sent as the `Idempotency-Key` header.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -142,6 +144,9 @@ pub struct Notification {
     pub external_url: Option<String>,
     /// Receiver (sink) name.
     pub receiver: String,
+    /// Another kind of check's own numbers, by kind (`latency`, …): sent as `drift.<kind>`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub details: BTreeMap<String, Value>,
 }
 
 impl Notification {
@@ -165,6 +170,7 @@ impl Notification {
             findings: Vec::new(),
             external_url: None,
             receiver: String::new(),
+            details: BTreeMap::new(),
         }
     }
 
@@ -182,6 +188,18 @@ impl Notification {
     /// Whether this is about data drift (rather than the monitor's health or a test).
     pub fn is_drift(&self) -> bool {
         self.alertname == DATA_DRIFT && !self.test
+    }
+
+    /// Whether this is another kind of check's alert about a window (it carries its kind's
+    /// detail).
+    pub fn is_check(&self) -> bool {
+        !self.test && self.alertname != DATA_DRIFT && !self.details.is_empty()
+    }
+
+    /// Whether this is about a window (data drift or another kind of check), with findings to
+    /// show, rather than about the monitor's health or a test.
+    pub fn is_about_a_window(&self) -> bool {
+        self.is_drift() || self.is_check()
     }
 
     /// The drifted columns, each once, in the findings' order (most severe first).
@@ -205,6 +223,10 @@ impl Notification {
             format!("test-{}", self.at_ms)
         } else if self.alertname == DATA_DRIFT {
             format!("{}-{}-{status}", fingerprint(&group), self.window)
+        } else if self.is_check() {
+            // Another kind of check: one per alert, window and status.
+            let labels = [("alertname", self.alertname.as_str()), group[0], group[1]];
+            format!("{}-{}-{status}", fingerprint(&labels), self.window)
         } else {
             let labels = [("alertname", self.alertname.as_str()), group[0], group[1]];
             format!("{}-{}-{status}", fingerprint(&labels), self.at_ms)
@@ -230,7 +252,9 @@ pub fn webhook(n: &Notification) -> Value {
             .collect()
     };
     let group_key = format!("{{}}:{{monitor={:?}, segment={:?}}}", n.monitor, n.segment);
-    json!({
+    // `drift.columns` holds drift findings only; another kind's numbers go under its name.
+    let columns: &[Finding] = if n.alertname == DATA_DRIFT { &n.findings } else { &[] };
+    let mut body = json!({
         "version": "4",
         "groupKey": group_key,
         "truncatedAlerts": 0,
@@ -249,9 +273,13 @@ pub fn webhook(n: &Notification) -> Value {
             "window": n.window,
             "severity": n.severity,
             "rows": {"current": n.rows_current, "reference": n.rows_reference},
-            "columns": n.findings,
+            "columns": columns,
         },
-    })
+    });
+    for (kind, detail) in &n.details {
+        body["drift"][kind] = detail.clone();
+    }
+    body
 }
 
 fn alert(n: &Notification, column: Option<&str>, severity: Severity, status: &str, starts: &str, ends: &str) -> Value {
@@ -272,6 +300,23 @@ pub(crate) fn summary(n: &Notification) -> String {
     let segment = if n.segment.is_empty() { String::new() } else { format!(" [{}]", n.segment) };
     if n.test {
         return format!("[TEST] drift test message for sink {}: not an alert, nothing to do", n.receiver);
+    }
+    if n.is_check() {
+        // Another kind of check about a window.
+        if n.resolved {
+            return format!("{}{segment}: {} resolved (window {})", n.monitor, n.alertname, n.window);
+        }
+        let what: Vec<String> =
+            n.findings.iter().map(|f| f.summary.clone().unwrap_or_else(|| f.column.clone())).collect();
+        return format!(
+            "{}{segment}: {} {}: {} (window {}, {} rows)",
+            n.monitor,
+            n.severity.as_str(),
+            n.alertname,
+            what.join("; "),
+            n.window,
+            n.rows_current
+        );
     }
     if n.alertname != DATA_DRIFT {
         let what = n.detail.as_deref().unwrap_or_default();
@@ -412,5 +457,37 @@ mod tests {
         assert_eq!(alerts[0]["fingerprint"], "21bfc5f4f3a493f9", "checkout / age");
         assert_eq!(alerts[1]["fingerprint"], "90fc39da37d0ba4a", "checkout / country");
         assert_eq!(webhook(&eu)["alerts"][0]["fingerprint"], "fdfabb6c8f9b9767", "checkout [eu] / age");
+    }
+
+    /// Another kind of check's notification: its numbers under `drift.<kind>`, `drift.columns`
+    /// kept for drift only, and a delivery key of its own (never drift's for the same window).
+    #[test]
+    fn another_kind_of_check_sends_its_detail_under_its_kind_with_a_key_of_its_own() {
+        let mut n = Notification::new("LatencySLOBreached", "checkout", 1_000);
+        n.window = 7;
+        n.severity = Severity::Critical;
+        n.findings = vec![Finding {
+            column: "p99".into(),
+            test: "slo".into(),
+            statistic: Some(412.0),
+            effect: Some(412.0),
+            floor: Some(250.0),
+            critical_floor: Some(400.0),
+            p_value_adjusted: None,
+            severity: Severity::Critical,
+            summary: Some("p99 412 ms >= 400 ms".into()),
+        }];
+        n.details.insert("latency".into(), json!({"p99_ms": 412.0}));
+        let body = webhook(&n);
+        assert_eq!(body["drift"]["latency"], json!({"p99_ms": 412.0}));
+        assert_eq!(body["drift"]["columns"], json!([]));
+        assert_eq!(body["alerts"][0]["labels"]["alertname"], "LatencySLOBreached");
+        let drift = Notification { alertname: DATA_DRIFT.into(), details: BTreeMap::new(), ..n.clone() };
+        assert_ne!(n.idempotency_key(), drift.idempotency_key());
+        assert!(n.idempotency_key().ends_with("-7-firing"), "{}", n.idempotency_key());
+        assert!(summary(&n).contains("LatencySLOBreached: p99 412 ms >= 400 ms (window 7"), "{}", summary(&n));
+        let slack = crate::alerts::slack::message(&n);
+        let header = slack["blocks"][0]["text"]["text"].as_str().unwrap();
+        assert_eq!(header, "🔴 LatencySLOBreached in checkout: 1 finding(s)");
     }
 }

@@ -13,15 +13,24 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::lifecycle::{AlertState, Notify, Observation, Silence, Timing, silenced, step};
-use super::payload::{DATA_DRIFT, NOTIFICATION_LOST, Notification, findings};
+use super::payload::{DATA_DRIFT, Finding, NOTIFICATION_LOST, Notification, findings};
+use crate::engine::check::{CheckAlert, CheckResult, CheckStatus};
 use crate::engine::{Report, Severity};
 
 /// Key prefix of operational alerts in the alert state.
 pub const OPERATIONAL: &str = "op:";
 
+/// Key prefix of the alerts of other kinds of check (`check:ALERTNAME:SEGMENT`).
+pub const CHECK: &str = "check:";
+
 /// An alert state's key as (alertname, segment): a segment label for data drift, `op:NAME`
-/// for an operational alert, `op:NAME:SINK` for lost notifications (segment `sink=SINK`).
+/// for an operational alert, `op:NAME:SINK` for lost notifications (segment `sink=SINK`),
+/// `check:NAME:SEGMENT` for another kind of check.
 pub fn split_key(key: &str) -> (String, String) {
+    if let Some(rest) = key.strip_prefix(CHECK) {
+        let (name, segment) = rest.split_once(':').unwrap_or((rest, ""));
+        return (name.to_owned(), segment.to_owned());
+    }
     match key.strip_prefix(OPERATIONAL) {
         Some(op) => match op.split_once(':') {
             Some((name, sink)) => (name.to_owned(), format!("sink={sink}")),
@@ -114,40 +123,54 @@ pub fn window(
     silences: &[Silence],
     now_ms: i64,
 ) -> Decision {
-    let mut keys: BTreeSet<String> = prior.keys().filter(|k| !k.starts_with(OPERATIONAL)).cloned().collect();
+    let mut keys: BTreeSet<String> =
+        prior.keys().filter(|k| !k.starts_with(OPERATIONAL) && !k.starts_with(CHECK)).cloned().collect();
     keys.insert(String::new());
     if let Some(g) = report.and_then(|r| r.segments.as_ref()) {
         keys.extend(g.evaluated.iter().map(|(label, _)| label.clone()));
     }
     let mut out = Decision::default();
     for key in keys {
-        let before = prior.get(&key).cloned().unwrap_or_default();
-        let (mut after, notify) = step(&before, &observe(report, &key), &routing.timing, now_ms);
-        if let (Some(notify), Some(r)) = (notify, report) {
-            out.outgoing
-                .extend(notification(routing, window_id, r, &key, notify, &before, &mut after, silences, now_ms));
-        }
-        if after != before || !prior.contains_key(&key) {
-            out.states.push((key, after));
-        }
+        let content = report.map(|r| drift_content(r, &key));
+        step_alert(routing, window_id, &key, observe(report, &key), content, prior, silences, now_ms, &mut out);
+    }
+    // Other kinds of check: every alert they report now, and those known from before (absent
+    // now: not evaluable, counts neither way).
+    let mut check_keys: BTreeSet<String> = prior.keys().filter(|k| k.starts_with(CHECK)).cloned().collect();
+    for c in report.map_or(&[][..], |r| &r.checks[..]) {
+        check_keys.extend(c.alerts.iter().map(|a| format!("{CHECK}{}:{}", c.alertname, a.segment)));
+    }
+    for key in check_keys {
+        let (alertname, segment) = split_key(&key);
+        let found = report.and_then(|r| {
+            r.checks
+                .iter()
+                .filter(|c| c.alertname == alertname)
+                .find_map(|c| c.alerts.iter().find(|a| a.segment == segment).map(|a| (c, a)))
+        });
+        let obs = found.map_or(Observation::Insufficient, |(_, a)| check_observation(a));
+        let content = match (report, found) {
+            (Some(r), Some((c, a))) => Some(check_content(r, c, a)),
+            _ => None,
+        };
+        step_alert(routing, window_id, &key, obs, content, prior, silences, now_ms, &mut out);
     }
     out
 }
 
-/// The notification one alert's step calls for, addressed; records in `after` the sinks a
-/// firing message went to.
-#[allow(clippy::too_many_arguments)]
-fn notification(
-    routing: &Routing,
-    window_id: i64,
-    r: &Report,
-    key: &str,
-    notify: Notify,
-    before: &AlertState,
-    after: &mut AlertState,
-    silences: &[Silence],
-    now_ms: i64,
-) -> Vec<Outgoing> {
+/// What a notification about one alert of a window says: its name, rows, findings and the
+/// kind's own detail.
+struct Content {
+    alertname: String,
+    segment: String,
+    rows_current: u64,
+    rows_reference: u64,
+    findings: Vec<Finding>,
+    details: BTreeMap<String, serde_json::Value>,
+}
+
+/// Data drift's content for the whole window (`key` "") or a segment.
+fn drift_content(r: &Report, key: &str) -> Content {
     let segment = (!key.is_empty()).then_some(key);
     let rows_current = match segment {
         None => r.current.rows,
@@ -157,13 +180,101 @@ fn notification(
             .and_then(|g| g.evaluated.iter().find(|(l, _)| l == s))
             .map_or(r.current.rows, |(_, rows)| *rows),
     };
-    let base = Notification {
+    Content {
+        alertname: DATA_DRIFT.to_owned(),
         segment: key.to_owned(),
-        window: window_id,
         rows_current,
         rows_reference: r.reference.rows,
+        findings: findings(r, segment),
+        details: BTreeMap::new(),
+    }
+}
+
+/// What one alert of another kind of check says, for the lifecycle.
+fn check_observation(a: &CheckAlert) -> Observation {
+    match a.status {
+        CheckStatus::Insufficient => Observation::Insufficient,
+        CheckStatus::Clean => Observation::Clean,
+        CheckStatus::Breached => Observation::Drift {
+            severity: a.findings.iter().map(|f| f.severity).max().unwrap_or(Severity::Warning).max(Severity::Warning),
+            columns: a.findings.iter().map(|f| f.subject.clone()).collect(),
+        },
+    }
+}
+
+/// Another kind of check's content: its findings shown like drifted tests, its detail under
+/// its kind.
+fn check_content(r: &Report, c: &CheckResult, a: &CheckAlert) -> Content {
+    let findings = a
+        .findings
+        .iter()
+        .map(|f| Finding {
+            column: f.subject.clone(),
+            test: f.test.clone(),
+            statistic: f.value,
+            effect: f.value,
+            floor: f.floor,
+            critical_floor: f.critical_floor,
+            p_value_adjusted: None,
+            severity: f.severity,
+            summary: f.summary.clone(),
+        })
+        .collect();
+    Content {
+        alertname: c.alertname.clone(),
+        segment: a.segment.clone(),
+        rows_current: a.rows,
+        rows_reference: r.reference.rows,
+        findings,
+        details: BTreeMap::from([(c.kind.clone(), c.detail.clone())]),
+    }
+}
+
+/// Steps one alert with what the window says and queues what it notifies.
+#[allow(clippy::too_many_arguments)]
+fn step_alert(
+    routing: &Routing,
+    window_id: i64,
+    key: &str,
+    obs: Observation,
+    content: Option<Content>,
+    prior: &BTreeMap<String, AlertState>,
+    silences: &[Silence],
+    now_ms: i64,
+    out: &mut Decision,
+) {
+    let before = prior.get(key).cloned().unwrap_or_default();
+    let (mut after, notify) = step(&before, &obs, &routing.timing, now_ms);
+    if let (Some(notify), Some(content)) = (notify, content) {
+        out.outgoing.extend(notification(routing, window_id, content, notify, &before, &mut after, silences, now_ms));
+    }
+    if after != before || !prior.contains_key(key) {
+        out.states.push((key.to_owned(), after));
+    }
+}
+
+/// The notification one alert's step calls for, addressed; records in `after` the sinks a
+/// firing message went to.
+#[allow(clippy::too_many_arguments)]
+fn notification(
+    routing: &Routing,
+    window_id: i64,
+    content: Content,
+    notify: Notify,
+    before: &AlertState,
+    after: &mut AlertState,
+    silences: &[Silence],
+    now_ms: i64,
+) -> Vec<Outgoing> {
+    let segment = content.segment.clone();
+    let base = Notification {
+        segment: content.segment,
+        window: window_id,
+        rows_current: content.rows_current,
+        rows_reference: content.rows_reference,
         external_url: routing.external_url.clone(),
-        ..Notification::new(DATA_DRIFT, &routing.monitor, now_ms)
+        details: content.details,
+        ..Notification::new(&content.alertname, &routing.monitor, now_ms)
     };
     let (n, sinks, columns) = match notify {
         Notify::Firing(_) => {
@@ -171,7 +282,7 @@ fn notification(
             let n = Notification {
                 severity: firing.severity,
                 starts_at_ms: firing.since_ms,
-                findings: findings(r, segment),
+                findings: content.findings,
                 ..base
             };
             (n, routing.sinks(firing.severity).to_vec(), firing.columns)
@@ -195,7 +306,7 @@ fn notification(
             (n, sinks, last.columns)
         }
     };
-    let quiet = silenced(silences, &routing.monitor, key, &columns, now_ms);
+    let quiet = silenced(silences, &routing.monitor, &segment, &columns, now_ms);
     if !quiet && let Some(f) = after.firing.as_mut() {
         f.sinks.get_or_insert_default().extend(sinks.iter().cloned());
     }
@@ -325,6 +436,74 @@ mod tests {
             no_resolved: ["pager".to_owned()].into(),
             ..Routing::default()
         }
+    }
+
+    /// A report of a calm window carrying another kind of check's result for the whole window.
+    fn with_check(status: CheckStatus) -> Report {
+        use crate::engine::check::CheckFinding;
+        let mut r = crate::alerts::testing::shifted_report(0.0);
+        let findings = match status {
+            CheckStatus::Breached => vec![CheckFinding {
+                subject: "p99".into(),
+                test: "slo".into(),
+                value: Some(412.0),
+                floor: Some(250.0),
+                critical_floor: Some(400.0),
+                severity: Severity::Critical,
+                summary: Some("p99 412 ms >= 400 ms".into()),
+            }],
+            _ => Vec::new(),
+        };
+        r.checks = vec![CheckResult {
+            kind: "latency".into(),
+            alertname: "LatencySLOBreached".into(),
+            alerts: vec![CheckAlert { segment: String::new(), status, findings, rows: 2000 }],
+            detail: serde_json::json!({"p99_ms": 412.0}),
+        }];
+        r
+    }
+
+    /// Another kind of check's alert goes through the same lifecycle and routing as drift's,
+    /// under its own key and name: fires on a breach (critical: both sinks), holds through a
+    /// window without the check, resolves after clean windows, and never touches drift's alert.
+    #[test]
+    fn another_kind_of_checks_alerts_fire_route_and_resolve_like_drift() {
+        let r = Routing { timing: Timing { resolve_after: 2, group_interval_ms: 0, ..Timing::default() }, ..routing() };
+        let mut prior = BTreeMap::new();
+        let apply = |d: &Decision, prior: &mut BTreeMap<String, AlertState>| {
+            for (k, s) in &d.states {
+                prior.insert(k.clone(), s.clone());
+            }
+        };
+        let d = window(&r, 1, Some(&with_check(CheckStatus::Breached)), &prior, &[], 1000);
+        apply(&d, &mut prior);
+        let sinks: Vec<&str> = d.outgoing.iter().map(|o| o.sink.as_str()).collect();
+        assert_eq!(sinks, ["slack", "pager"], "critical");
+        let n = &d.outgoing[0].notification;
+        assert_eq!((n.alertname.as_str(), n.window, n.rows_current), ("LatencySLOBreached", 1, 2000));
+        assert_eq!(n.findings[0].column, "p99");
+        assert_eq!(n.details["latency"], serde_json::json!({"p99_ms": 412.0}));
+        assert!(prior.contains_key("check:LatencySLOBreached:"), "{:?}", prior.keys());
+        assert!(prior[""].firing.is_none(), "drift's own alert is not touched");
+        assert_eq!(
+            split_key("check:LatencySLOBreached:region=a:b"),
+            ("LatencySLOBreached".into(), "region=a:b".into())
+        );
+
+        // A window without the check's result (too small): counts neither way.
+        let d = window(&r, 2, None, &prior, &[], 2000);
+        apply(&d, &mut prior);
+        assert!(d.outgoing.is_empty());
+        assert!(prior["check:LatencySLOBreached:"].firing.is_some());
+        // Two clean windows: resolved, to the sink that wants it.
+        let d = window(&r, 3, Some(&with_check(CheckStatus::Clean)), &prior, &[], 3000);
+        apply(&d, &mut prior);
+        assert!(d.outgoing.is_empty(), "resolve_after = 2");
+        let d = window(&r, 4, Some(&with_check(CheckStatus::Clean)), &prior, &[], 4000);
+        let sinks: Vec<&str> = d.outgoing.iter().map(|o| o.sink.as_str()).collect();
+        assert_eq!(sinks, ["slack"], "pager has send_resolved = false");
+        assert!(d.outgoing[0].notification.resolved);
+        assert_eq!(d.outgoing[0].notification.alertname, "LatencySLOBreached");
     }
 
     #[test]

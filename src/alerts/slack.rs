@@ -24,16 +24,22 @@ const MAX_HEADER: usize = 150;
 
 /// The message body for an incoming webhook.
 pub fn message(n: &Notification) -> Value {
-    if !n.is_drift() {
+    if !n.is_about_a_window() {
         return operational(n);
     }
     let segment = if n.segment.is_empty() { String::new() } else { format!(" [{}]", n.segment) };
     let columns = n.columns();
-    let header = if n.resolved {
+    let header = if n.resolved && n.is_drift() {
         format!("✅ Resolved: {}{segment}", n.monitor)
+    } else if n.resolved {
+        format!("✅ Resolved: {}{segment} — {}", n.monitor, n.alertname)
     } else {
         let icon = if n.severity == Severity::Critical { "🔴" } else { "🟠" };
-        format!("{icon} Drift in {}{segment}: {} column(s)", n.monitor, columns.len())
+        if n.is_drift() {
+            format!("{icon} Drift in {}{segment}: {} column(s)", n.monitor, columns.len())
+        } else {
+            format!("{icon} {} in {}{segment}: {} finding(s)", n.alertname, n.monitor, columns.len())
+        }
     };
     let mut context = vec![
         format!("*{}*", if n.resolved { "resolved" } else { n.severity.as_str() }),

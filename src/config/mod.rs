@@ -193,6 +193,8 @@ pub struct Monitor {
     pub segments: Option<Segments>,
     /// Sink names per severity.
     pub alerts: Alerts,
+    /// Other kinds of check on every evaluated window (`crate::checks`).
+    pub checks: crate::checks::Checks,
 }
 
 /// Where a monitor's data lands.
@@ -677,14 +679,21 @@ fn compile_monitor(
     errors: &mut Vec<ConfigError>,
 ) -> Option<Monitor> {
     let before = errors.len();
-    let raw: RawMonitor = parse(file, errors)?;
+    let mut raw: RawMonitor = parse(file, errors)?;
     let base = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let id = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
     let mut e = Problems { file, errors, read_secrets: false };
     if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         e.push("", "the file name is the monitor id: use letters, digits, '-' and '_' only");
     }
-    e.unknown("", &raw.unknown, MONITOR_KEYS);
+    // The tables of registered kinds of check are theirs, not unknown.
+    let (checks, check_problems) = crate::checks::compile(&mut raw.unknown);
+    for (key, message) in check_problems {
+        e.push(&key, message);
+    }
+    let known: Vec<&str> =
+        MONITOR_KEYS.iter().copied().chain(crate::checks::REGISTRY.iter().map(|r| r.table)).collect();
+    e.unknown("", &raw.unknown, &known);
 
     let s = raw.source.unwrap_or_default();
     e.unknown("source", &s.unknown, SOURCE_KEYS);
@@ -866,6 +875,7 @@ fn compile_monitor(
         policy,
         segments,
         alerts,
+        checks,
     })
 }
 

@@ -87,6 +87,19 @@ pub fn evaluate(
     whole: &dyn Table,
     segments: Vec<(String, u64, Box<dyn Table + Send>)>,
 ) -> Result<Report> {
+    let (mut report, chosen) = evaluate_drift(run, whole, segments)?;
+    let segments: Vec<(String, &dyn Table)> =
+        chosen.iter().map(|(l, _, c)| (l.clone(), c.as_ref() as &dyn Table)).collect();
+    run.monitor.checks.run(&mut report, whole, &segments)?;
+    Ok(report)
+}
+
+/// The drift report of a window (and its segments), and the segments evaluated.
+fn evaluate_drift(
+    run: &MonitorRun,
+    whole: &dyn Table,
+    segments: Vec<(String, u64, Box<dyn Table + Send>)>,
+) -> Result<(Report, Vec<Chosen>)> {
     let m = &run.monitor;
     let reference = run.reference.clone().context("the reference is loaded before any window")?;
     let options = CheckOptions {
@@ -97,7 +110,7 @@ pub fn evaluate(
         segment_exclude: m.segments.as_ref().map(|s| s.by.clone()).unwrap_or_default(),
     };
     let Some(cfg) = &m.segments else {
-        return run_check(reference.as_ref(), whole, &options, &m.policy, &|_, _| {});
+        return Ok((run_check(reference.as_ref(), whole, &options, &m.policy, &|_, _| {})?, Vec::new()));
     };
     let by_ref = run.reference_segments.clone().unwrap_or_default();
     let mut sorted = segments;
@@ -121,7 +134,8 @@ pub fn evaluate(
         chosen.iter().map(|(l, r, c)| (l.clone(), r.as_ref() as &dyn Table, c.as_ref() as &dyn Table)).collect();
     let mut out = run_check_segments(reference.as_ref(), whole, &pairs, &options, &m.policy, &|_, _| {})?;
     out.segments = Some(report);
-    Ok(out)
+    drop(pairs);
+    Ok((out, chosen))
 }
 
 /// A files window: the batch of files this cycle took, evaluated at once and committed with

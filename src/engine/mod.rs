@@ -5,6 +5,7 @@
 //! [`judge`] once, which applies the multiple-testing correction across every p-value of the
 //! evaluation and the decision policy.
 
+pub mod check;
 pub mod policy;
 pub mod report;
 pub mod text;
@@ -555,5 +556,6 @@ pub fn judge(
         summary,
         segments: None,
         policy: policy.clone(),
+        checks: Vec::new(),
     }
 }

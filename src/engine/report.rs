@@ -37,6 +37,10 @@ pub struct Report {
     pub segments: Option<SegmentsReport>,
     /// Every threshold used.
     pub policy: Policy,
+    /// Other kinds of check configured for the window (latency, model quality …), each with
+    /// its alerts; absent when none is configured.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<super::check::CheckResult>,
 }
 
 /// Size of one side.

@@ -22,14 +22,15 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("check", &["engine", "source", "snapshot", "parallel"]),
     ("output", &["engine", "snapshot", "clock"]),
     ("alerts", &["engine", "clock"]),
-    ("config", &["engine", "stats", "alerts", "source"]),
+    ("checks", &["engine", "source"]),
+    ("config", &["engine", "stats", "alerts", "source", "checks"]),
     ("state", &["alerts", "engine", "clock"]),
-    ("daemon", &["state", "alerts", "config", "engine", "source", "check", "snapshot", "stats", "clock"]),
+    ("daemon", &["state", "alerts", "config", "engine", "source", "check", "checks", "snapshot", "stats", "clock"]),
     (
         "cli",
         &[
-            "alerts", "check", "clock", "config", "daemon", "engine", "logging", "output", "snapshot", "source",
-            "state", "stats",
+            "alerts", "check", "checks", "clock", "config", "daemon", "engine", "logging", "output", "snapshot",
+            "source", "state", "stats",
         ],
     ),
 ];
