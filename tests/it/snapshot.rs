@@ -348,3 +348,35 @@ fn exact_snapshots_of_large_columns_give_the_raw_test_results() {
     let close = |k: &str| (a[k].as_f64().unwrap() - b[k].as_f64().unwrap()).abs() <= 1e-12 * b["std"].as_f64().unwrap();
     assert!(close("mean") && close("std"), "{a} vs {b}: sums in another order");
 }
+
+/// `tests/data/snapshot/format1-sketch.drift`: written by the first file format (drift 0.1.0,
+/// `reference build --input tests/data/golden/mixed/reference.parquet --max-categories 3
+/// --exact-max-values 0 --sketch-cells 64`), so `country` has a pooled tail. Later formats must
+/// keep reading it.
+fn format1_fixture() -> String {
+    format!("{}/tests/data/snapshot/format1-sketch.drift", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn a_format_1_snapshot_still_reads_and_compares() {
+    let old = format1_fixture();
+    let json = drift(&["reference", "show", "--format", "json", &old]);
+    assert_eq!(json.status.code(), Some(0), "{}", String::from_utf8_lossy(&json.stderr));
+    let meta: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(meta["format_version"], 1);
+    let (code, via) = check_json(&[&old], &[&golden("current.parquet")], &[]);
+    assert_eq!(code, 1, "the golden pair drifts");
+    // The same reference built now, with the same settings.
+    let dir = TempDir::new().unwrap();
+    let new = dir.path().join("new.drift");
+    let args = ["--max-categories", "3", "--exact-max-values", "0", "--sketch-cells", "64"];
+    build(&[&golden("reference.parquet")], &new, &args);
+    let (_, now) = check_json(&[s(&new)], &[&golden("current.parquet")], &[]);
+    for name in ["age", "income", "score", "clicks", "country", "device", "is_member"] {
+        assert_eq!(column(&via, name)["drift"], column(&now, name)["drift"], "{name}");
+    }
+    for name in ["age", "income", "score", "clicks", "device", "is_member"] {
+        assert_eq!(column(&via, name)["tests"], column(&now, name)["tests"], "{name}: the old file holds all it needs");
+    }
+    assert_eq!(test(column(&via, "country"), "chi2")["pooled"], true);
+}
