@@ -171,3 +171,36 @@ fn null_rate_two_proportion_matches_scipy() {
         }
     }
 }
+
+/// The `cases` of a generated file (`make_false_alarm_goldens.py`).
+fn cases(name: &str) -> Vec<Value> {
+    let file = read(name);
+    let cases = file["cases"].as_array().unwrap_or_else(|| panic!("{name}: no cases")).clone();
+    assert!(cases.len() >= 10, "{name}: every case is checked");
+    cases
+}
+
+#[test]
+fn fisher_exact_matches_scipy() {
+    for case in cases("fisher.json") {
+        let name = case["name"].as_str().unwrap();
+        let t: Vec<Vec<u64>> = case["table"].as_array().unwrap().iter().map(counts).collect();
+        let table = [[t[0][0], t[0][1]], [t[1][0], t[1][1]]];
+        let want = case["p_value"].as_f64().unwrap();
+        assert_p(name, fisher_exact(table), want);
+        // Rows or columns swapped, or the table transposed: the same two-sided p.
+        assert_p(name, fisher_exact([table[1], table[0]]), want);
+        assert_p(name, fisher_exact([[t[0][1], t[0][0]], [t[1][1], t[1][0]]]), want);
+        assert_p(name, fisher_exact([[t[0][0], t[1][0]], [t[0][1], t[1][1]]]), want);
+    }
+}
+
+#[test]
+fn unseen_binomial_tail_matches_scipy() {
+    for case in cases("unseen.json") {
+        let name = case["name"].as_str().unwrap();
+        let (k, n) = (case["k"].as_u64().unwrap(), case["n"].as_u64().unwrap());
+        let p = case["p"].as_f64().unwrap();
+        assert_p(name, binom_sf(k, n, p), case["p_value"].as_f64().unwrap());
+    }
+}
