@@ -21,8 +21,10 @@ use anyhow::{Result, bail};
 /// First bytes of every snapshot.
 pub const MAGIC: &[u8; 8] = b"DRIFTREF";
 
-/// The format this build writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format this build writes and the newest it reads. Version 2 adds, per categorical
+/// column, `singletons` and `pooled_max` to the metadata; version 1 files still read (see
+/// `CategoricalProfile`).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Whether `head` (the first bytes of a file) starts like a snapshot.
 pub fn looks_like_snapshot(head: &[u8]) -> bool {

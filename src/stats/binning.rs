@@ -73,16 +73,27 @@ pub fn bounded_label(label: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(format!("{head}…#{h:016x}"))
 }
 
+/// Categories pooled away before a table was built (a capped snapshot, or labels beyond the
+/// tracking limit): counted in the total, not listed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tail {
+    /// Their values.
+    pub count: u64,
+    /// How many categories.
+    pub distinct: u64,
+    /// How many of them were seen once.
+    pub singletons: u64,
+    /// The largest count among them (an upper bound when not known exactly).
+    pub max: u64,
+}
+
 /// Category frequencies of one side. Keys are the category labels as text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CategoryCounts {
     counts: HashMap<String, u64>,
     total: u64,
-    /// Values of categories already pooled away (a capped reference snapshot): counted in
-    /// `total`, not listed.
-    pooled: u64,
-    /// How many distinct categories were pooled away.
-    pooled_distinct: u64,
+    /// Categories already pooled away.
+    tail: Tail,
 }
 
 impl CategoryCounts {
@@ -103,8 +114,10 @@ impl CategoryCounts {
             None if full => {
                 // Memory stays bounded on ID-like or free-text columns: later unseen labels
                 // are pooled (each occurrence counted as one more pooled category, an upper bound).
-                self.pooled += n;
-                self.pooled_distinct += 1;
+                self.tail.count += n;
+                self.tail.distinct += 1;
+                self.tail.singletons += u64::from(n == 1);
+                self.tail.max = self.tail.max.max(n);
             }
             None => {
                 self.counts.insert(label.into_owned(), n);
@@ -113,17 +126,53 @@ impl CategoryCounts {
         self.total += n;
     }
 
-    /// Records `count` values of `distinct` categories that were pooled before this table was
-    /// built (by a capped reference snapshot); they count in the total but are not listed.
-    pub fn add_pooled(&mut self, count: u64, distinct: u64) {
-        self.pooled += count;
-        self.pooled_distinct += distinct;
-        self.total += count;
+    /// Records categories that were pooled before this table was built (by a capped snapshot):
+    /// they count in the total but are not listed. Their largest count is the larger of the
+    /// two tails' (the caller bounds it when the tails may share categories).
+    pub fn add_tail(&mut self, tail: Tail) {
+        self.tail.count += tail.count;
+        self.tail.distinct += tail.distinct;
+        self.tail.singletons += tail.singletons;
+        self.tail.max = self.tail.max.max(tail.max);
+        self.total += tail.count;
     }
 
     /// Values and distinct categories pooled before this table was built.
     pub fn pooled(&self) -> (u64, u64) {
-        (self.pooled, self.pooled_distinct)
+        (self.tail.count, self.tail.distinct)
+    }
+
+    /// The categories pooled before this table was built.
+    pub fn tail(&self) -> Tail {
+        self.tail
+    }
+
+    /// Categories seen exactly once, listed or pooled (Good-Turing's N1).
+    pub fn singletons(&self) -> u64 {
+        self.counts.values().filter(|&&c| c == 1).count() as u64 + self.tail.singletons
+    }
+
+    /// Whether `label` is listed (pooled categories are not).
+    pub fn contains(&self, label: &str) -> bool {
+        self.counts.contains_key(bounded_label(label).as_ref())
+    }
+
+    /// This table with at most `cap` categories listed: the `cap` most frequent (ties by
+    /// label), the others pooled into the tail, as a capped snapshot stores them. Borrowed
+    /// when nothing needs pooling.
+    pub fn capped(&self, cap: usize) -> std::borrow::Cow<'_, CategoryCounts> {
+        if self.counts.len() <= cap {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let counts: HashMap<String, u64> = self.top(cap).into_iter().collect();
+        let mut out = CategoryCounts { counts, total: self.total, tail: self.tail };
+        for (_, v) in self.iter().filter(|(k, _)| !out.counts.contains_key(*k)) {
+            out.tail.count += v;
+            out.tail.distinct += 1;
+            out.tail.singletons += u64::from(v == 1);
+            out.tail.max = out.tail.max.max(v);
+        }
+        std::borrow::Cow::Owned(out)
     }
 
     /// Total number of (non-null) values counted.
@@ -133,7 +182,7 @@ impl CategoryCounts {
 
     /// Number of distinct categories, including pooled ones.
     pub fn distinct(&self) -> usize {
-        self.counts.len() + self.pooled_distinct as usize
+        self.counts.len() + self.tail.distinct as usize
     }
 
     /// Count of one category (0 when absent).
@@ -193,7 +242,7 @@ pub struct CategoryTable {
 /// reference snapshot can apply it without seeing the current data.
 pub fn align_categories(reference: &CategoryCounts, current: &CategoryCounts, max_categories: usize) -> CategoryTable {
     let unseen = current.missing_from(reference);
-    let pooled = reference.pooled_distinct > 0 || reference.distinct() + unseen.len() > max_categories;
+    let pooled = reference.tail.distinct > 0 || reference.distinct() + unseen.len() > max_categories;
     let mut labels: Vec<String> = if pooled {
         reference.top(max_categories).into_iter().map(|(k, _)| k).collect()
     } else {

@@ -29,6 +29,18 @@ pub fn psi(reference: &[u64], current: &[u64], eps: f64) -> f64 {
         .sum()
 }
 
+/// PSI less what sampling noise alone gives it: `max(0, psi - dof * (1/n + 1/N))`, with `dof`
+/// the chi-square degrees of freedom of the same bins and `n`, `N` the two sides' counts.
+/// Between two samples of one distribution PSI is about `(1/n + 1/N) * chi2(dof)`, whose mean
+/// this removes, so a floor on it means "this large beyond noise" at any window size (with 10
+/// bins the two differ by 0.045 at 200 rows and by under 0.001 from 10 000 rows).
+pub fn psi_corrected(psi: f64, dof: u64, n: u64, big_n: u64) -> f64 {
+    if n == 0 || big_n == 0 {
+        return psi;
+    }
+    (psi - dof as f64 * (1.0 / n as f64 + 1.0 / big_n as f64)).max(0.0)
+}
+
 /// Jensen-Shannon distance (base 2) between two count vectors.
 pub fn js_distance(reference: &[u64], current: &[u64]) -> f64 {
     assert_eq!(reference.len(), current.len(), "js_distance needs aligned bins");

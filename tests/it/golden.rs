@@ -204,3 +204,48 @@ fn unseen_binomial_tail_matches_scipy() {
         assert_p(name, binom_sf(k, n, p), case["p_value"].as_f64().unwrap());
     }
 }
+
+#[test]
+fn pooled_tables_match_scipy() {
+    for case in cases("pooled.json") {
+        let name = case["name"].as_str().unwrap();
+        let side = |v: &Value| {
+            let mut c = CategoryCounts::new();
+            for (k, n) in v.as_object().unwrap() {
+                c.add(k, n.as_u64().unwrap());
+            }
+            c
+        };
+        let (r, c) = (side(&case["ref"]), side(&case["cur"]));
+        let min_expected = case["min_expected"].as_f64().unwrap();
+        match fit_categories(&r, &c, min_expected) {
+            Fitted::Insufficient { testable_from } => {
+                assert_eq!(case["insufficient"], true, "{name}");
+                assert_eq!(testable_from, case["testable_from"].as_u64(), "{name}");
+            }
+            Fitted::Table(t) => {
+                assert_eq!(case["insufficient"], false, "{name}");
+                let labels: Vec<&str> = case["labels"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+                assert_eq!(t.labels, labels, "{name}");
+                assert_eq!(t.reference, counts(&case["ref_counts"]), "{name}");
+                assert_eq!(t.current, counts(&case["cur_counts"]), "{name}");
+                let chi = chi2_homogeneity(&t.reference, &t.current);
+                assert_eq!(chi.dof, case["chi2_dof"].as_u64().unwrap(), "{name}");
+                let want_stat = case["chi2_statistic"].as_f64().unwrap();
+                assert_abs(name, "chi2", chi.statistic, want_stat, 1e-9 * want_stat.max(1.0));
+                assert_p(name, chi.p_value, case["chi2_pvalue"].as_f64().unwrap());
+                let p = psi(&t.reference, &t.current, 1e-4);
+                assert_abs(name, "psi", p, case["psi"].as_f64().unwrap(), 1e-9);
+                let (n, big_n) = (c.total(), r.total());
+                let corrected = psi_corrected(p, chi.dof, n, big_n);
+                assert_abs(name, "psi_corrected", corrected, case["psi_corrected"].as_f64().unwrap(), 1e-9);
+            }
+        }
+        let u = unseen(&r, &c);
+        let want = &case["unseen"];
+        assert_eq!(u.count, want["unseen"].as_u64().unwrap(), "{name}");
+        assert_eq!(r.singletons(), want["singletons"].as_u64().unwrap(), "{name}");
+        assert_abs(name, "expected unseen rate", u.expected, want["expected_rate"].as_f64().unwrap(), 1e-15);
+        assert_p(name, u.p_value(), want["p_value"].as_f64().unwrap());
+    }
+}

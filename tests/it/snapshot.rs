@@ -224,7 +224,7 @@ fn damaged_snapshots_are_one_clear_error() {
             "newer.drift",
             {
                 let mut b = bytes.clone();
-                b[8] = 2;
+                b[8] = 3;
                 b
             },
             "newer than this drift reads",
@@ -297,7 +297,7 @@ fn show_tells_what_the_model_was_trained_on() {
     assert!(text.contains("not profiled: score (Float64): excluded"), "{text}");
     let json = drift(&["reference", "show", "--format", "json", s(&snap)]);
     let meta: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!(meta["format_version"], 1);
+    assert_eq!(meta["format_version"], 2);
     assert_eq!(meta["schema"].as_array().unwrap().len(), 8);
     let age = meta["columns"].as_array().unwrap().iter().find(|c| c["name"] == "age").unwrap();
     assert_eq!(age["numeric"]["mode"], "exact");
