@@ -121,6 +121,7 @@ fn column_text(column: &str, findings: &[&Finding]) -> String {
                     "ks" => "D ",
                     "psi" | "chi2" => "PSI ",
                     "null_rate" => "Δ missing ",
+                    "unseen" => "new values ",
                     _ => "",
                 };
                 let floor = if f.severity == Severity::Critical { f.critical_floor } else { f.floor };

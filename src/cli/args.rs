@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::engine::{Extras, Floors, Policy};
+use crate::engine::{Extras, Floors, Policy, PsiEffect};
 use crate::output::Format;
 use crate::stats::Correction;
 
@@ -328,6 +328,17 @@ pub struct CheckArgs {
     /// Missing-rate absolute-change warning,critical floors.
     #[arg(long, value_parser = parse_floors, default_value = "0.01,0.05")]
     pub null_floors: Floors,
+    /// Warning,critical floors on the share of values unseen in the reference, beyond the
+    /// reference's own estimate of it (categorical columns).
+    #[arg(long, value_parser = parse_floors, default_value = "0.01,0.05")]
+    pub unseen_floors: Floors,
+    /// Which PSI the PSI floors see: `corrected` (PSI less its sampling noise) or `classic`.
+    #[arg(long, value_parser = parse_psi_effect, default_value = "corrected")]
+    pub psi_effect: PsiEffect,
+    /// Expected count a category needs for its own bin, and below which the missing-rate test
+    /// is exact; 0 restores one bin per category and the z-test.
+    #[arg(long, value_parser = parse_min_expected, default_value = "5")]
+    pub min_expected: f64,
     /// Number of PSI bins (reference quantiles).
     #[arg(long, default_value_t = 10)]
     pub bins: usize,
@@ -360,6 +371,17 @@ fn parse_correction(s: &str) -> Result<Correction, String> {
     }
 }
 
+fn parse_psi_effect(s: &str) -> Result<PsiEffect, String> {
+    PsiEffect::parse(s).ok_or_else(|| format!("unknown psi effect {s:?}: use corrected or classic"))
+}
+
+fn parse_min_expected(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if x >= 0.0 && x.is_finite() => Ok(x),
+        _ => Err(format!("{s:?}: give a number >= 0 (5 by default; 0 restores one bin per category)")),
+    }
+}
+
 fn parse_floors(s: &str) -> Result<Floors, String> {
     let parts: Vec<&str> = s.split(',').collect();
     let [w, c] = parts.as_slice() else {
@@ -385,6 +407,9 @@ impl CheckArgs {
             ks: self.ks_floors,
             psi: self.psi_floors,
             null_rate: self.null_floors,
+            unseen: self.unseen_floors,
+            psi_effect: self.psi_effect,
+            min_expected: self.min_expected,
             bins: self.bins,
             max_categories: self.max_categories,
             min_count: self.min_count,

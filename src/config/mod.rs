@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use raw::*;
 
-use crate::engine::{Floors, Policy};
+use crate::engine::{Floors, Policy, PsiEffect};
 use crate::stats::Correction;
 
 /// One problem in one file.
@@ -793,9 +793,19 @@ fn compile_monitor(
             Correction::Bh
         }
     };
+    let psi_effect = match p.psi_effect.as_deref() {
+        None => d.psi_effect,
+        Some(s) => PsiEffect::parse(s).unwrap_or_else(|| {
+            e.push("policy.psi_effect", format!("unknown psi effect {s:?}; use corrected or classic"));
+            d.psi_effect
+        }),
+    };
     let policy = Policy {
         alpha: p.alpha.unwrap_or(d.alpha),
         correction,
+        psi_effect,
+        min_expected: p.min_expected.unwrap_or(d.min_expected),
+        unseen: floors(&mut e, "policy.unseen_floors", p.unseen_floors.as_ref(), d.unseen),
         ks: floors(&mut e, "policy.ks_floors", p.ks_floors.as_ref(), d.ks),
         psi: floors(&mut e, "policy.psi_floors", p.psi_floors.as_ref(), d.psi),
         null_rate: floors(&mut e, "policy.null_floors", p.null_floors.as_ref(), d.null_rate),

@@ -5,12 +5,13 @@
 //! [`judge`] once, which applies the multiple-testing correction across every p-value of the
 //! evaluation and the decision policy.
 
+mod categorical;
 pub mod check;
 pub mod policy;
 pub mod report;
 pub mod text;
 
-pub use policy::{Extras, Floors, Policy, Severity};
+pub use policy::{Extras, Floors, Policy, PsiEffect, Severity};
 pub use report::*;
 
 use crate::stats::sketch::CdfSketch;
@@ -100,7 +101,7 @@ impl ColumnData {
         }
     }
 
-    fn missing(&self) -> u64 {
+    pub(crate) fn missing(&self) -> u64 {
         self.nulls + self.nan
     }
 
@@ -212,7 +213,7 @@ pub fn compare_column<'a>(
         }
         (Values::Categorical(r), Values::Categorical(c)) => {
             if enough {
-                categorical_tests(r, c, policy, &mut tests);
+                categorical::categorical_tests(r, c, policy, &mut tests);
             } else {
                 tests.push(TestResult::new(TestKind::Chi2, TestStatus::Insufficient));
             }
@@ -226,7 +227,7 @@ pub fn compare_column<'a>(
         }
         _ => panic!("compare_column({name}): the sides hold different kinds of values"),
     };
-    tests.push(null_rate_test(reference, current, policy));
+    tests.push(categorical::null_rate_test(reference, current, policy));
     ColumnReport {
         column: name.to_owned(),
         segment: None,
@@ -242,7 +243,7 @@ pub fn compare_column<'a>(
     }
 }
 
-fn floors_threshold(alpha: f64, f: Floors) -> Threshold {
+pub(crate) fn floors_threshold(alpha: f64, f: Floors) -> Threshold {
     Threshold { alpha: Some(alpha), floor: Some(f.warning), critical_floor: Some(f.critical) }
 }
 
@@ -299,7 +300,9 @@ fn push_psi(
     let chi = stats::chi2_homogeneity(rc, cc);
     let mut t = TestResult::new(TestKind::Psi, TestStatus::Ok);
     t.statistic = Some(psi);
-    t.effect = Some(psi);
+    let corrected = psi_corrected(psi, chi.dof, rc, cc);
+    t.psi_corrected = Some(corrected);
+    t.effect = Some(psi_effect(policy, psi, corrected));
     t.p_value = Some(chi.p_value);
     t.chi2_statistic = Some(chi.statistic);
     t.dof = Some(chi.dof);
@@ -313,6 +316,19 @@ fn push_psi(
         let mut j = TestResult::new(TestKind::Js, TestStatus::Informational);
         j.statistic = Some(stats::js_distance(rc, cc));
         tests.push(j);
+    }
+}
+
+/// `max(0, PSI - dof (1/n + 1/N))` for the bins' counts.
+fn psi_corrected(psi: f64, dof: u64, rc: &[u64], cc: &[u64]) -> f64 {
+    stats::psi_corrected(psi, dof, cc.iter().sum(), rc.iter().sum())
+}
+
+/// The PSI the floors see.
+fn psi_effect(policy: &Policy, psi: f64, corrected: f64) -> f64 {
+    match policy.psi_effect {
+        PsiEffect::Classic => psi,
+        PsiEffect::Corrected => corrected,
     }
 }
 
@@ -457,43 +473,6 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
     a.max(1)
 }
 
-fn categorical_tests(r: &CategoryCounts, c: &CategoryCounts, policy: &Policy, tests: &mut Vec<TestResult>) {
-    let table = stats::align_categories(r, c, policy.max_categories);
-    let psi = stats::psi(&table.reference, &table.current, policy.psi_eps);
-    let chi = stats::chi2_homogeneity(&table.reference, &table.current);
-    let mut t = TestResult::new(TestKind::Chi2, TestStatus::Ok);
-    t.statistic = Some(chi.statistic);
-    t.effect = Some(psi);
-    t.psi = Some(psi);
-    t.p_value = Some(chi.p_value);
-    t.dof = Some(chi.dof);
-    t.categories = Some(table.labels.len());
-    t.pooled = Some(table.pooled);
-    t.threshold = floors_threshold(policy.alpha, policy.psi);
-    tests.push(t);
-    if policy.extras.js {
-        let mut j = TestResult::new(TestKind::Js, TestStatus::Informational);
-        j.statistic = Some(stats::js_distance(&table.reference, &table.current));
-        tests.push(j);
-    }
-}
-
-fn null_rate_test(r: &ColumnData, c: &ColumnData, policy: &Policy) -> TestResult {
-    if r.rows < policy.min_count || c.rows < policy.min_count {
-        return TestResult::new(TestKind::NullRate, TestStatus::Insufficient);
-    }
-    let rr = r.missing() as f64 / r.rows as f64;
-    let cr = c.missing() as f64 / c.rows as f64;
-    let mut t = TestResult::new(TestKind::NullRate, TestStatus::Ok);
-    t.statistic = Some(cr - rr);
-    t.effect = Some((cr - rr).abs());
-    t.p_value = Some(stats::two_proportion_p(r.missing(), r.rows, c.missing(), c.rows));
-    t.reference_rate = Some(rr);
-    t.current_rate = Some(cr);
-    t.threshold = floors_threshold(policy.alpha, policy.null_rate);
-    t
-}
-
 /// Applies the multiple-testing correction over every p-value of the evaluation and the
 /// decision policy, orders the columns (drifted first) and builds the report.
 pub fn judge(
@@ -521,6 +500,7 @@ pub fn judge(
             TestKind::Ks => policy.ks,
             TestKind::Psi | TestKind::Chi2 => policy.psi,
             TestKind::NullRate => policy.null_rate,
+            TestKind::Unseen => policy.unseen,
             TestKind::Js | TestKind::Wasserstein => continue,
         };
         let effect = t.effect.unwrap_or(0.0);

@@ -172,6 +172,8 @@ pub enum TestKind {
     Chi2,
     /// Change in the missing rate.
     NullRate,
+    /// Share of a categorical window's values the reference never saw.
+    Unseen,
     /// Jensen-Shannon distance, informational.
     Js,
     /// Wasserstein-1, informational.
@@ -186,6 +188,7 @@ impl TestKind {
             TestKind::Psi => "psi",
             TestKind::Chi2 => "chi2",
             TestKind::NullRate => "null_rate",
+            TestKind::Unseen => "unseen",
             TestKind::Js => "js",
             TestKind::Wasserstein => "wasserstein",
         }
@@ -198,7 +201,8 @@ impl TestKind {
 pub enum TestStatus {
     /// Evaluated.
     Ok,
-    /// Too few values on a side (see `policy.min_count`): reported, never drift.
+    /// Too few values on a side (see `policy.min_count`), or for chi2 fewer than two bins
+    /// that fit the window (see `testable_from`): reported, never drift.
     Insufficient,
     /// Computed for information only: no p-value, never drift.
     Informational,
@@ -224,8 +228,9 @@ pub struct TestResult {
     pub status: TestStatus,
     /// The test's own statistic (KS D, PSI, chi-square, missing-rate difference, ...).
     pub statistic: Option<f64>,
-    /// The effect size compared with the floors (KS: D; psi and chi2: PSI; null_rate: the
-    /// absolute change in the missing rate).
+    /// The effect size compared with the floors (KS: D; psi and chi2: `psi_corrected`, or the
+    /// PSI under `psi_effect = classic`; null_rate: the absolute change in the missing rate;
+    /// unseen: the unseen share beyond the reference's estimate).
     pub effect: Option<f64>,
     /// Raw p-value.
     pub p_value: Option<f64>,
@@ -237,7 +242,8 @@ pub struct TestResult {
     pub drift: bool,
     /// none, warning or critical.
     pub severity: Severity,
-    /// KS: how the p-value was computed.
+    /// KS and null_rate: how the p-value was computed (null_rate: `exact` is Fisher's exact
+    /// test, `asymptotic` the z-test).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<KsMethod>,
     /// psi: the bin edges (reference quantiles, duplicates collapsed).
@@ -255,19 +261,29 @@ pub struct TestResult {
     /// chi2 and psi: degrees of freedom of the chi-square test.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dof: Option<u64>,
-    /// chi2: categorical PSI (also in `effect`).
+    /// chi2: the classic categorical PSI (the `effect` under `psi_effect = classic`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub psi: Option<f64>,
+    /// psi and chi2: `max(0, PSI - dof (1/n + 1/N))`, the PSI beyond its sampling noise (the
+    /// `effect` by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub psi_corrected: Option<f64>,
+    /// chi2, when insufficient for lack of bins: the smallest window (non-missing values) whose
+    /// bins would be testable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub testable_from: Option<u64>,
     /// chi2: number of category bins compared, and whether rare ones were pooled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub categories: Option<usize>,
-    /// chi2: rare categories pooled into `__other__`.
+    /// chi2: reference categories pooled into `__other__` (too rare for the window, or beyond
+    /// the category cap).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pooled: Option<bool>,
-    /// null_rate: reference missing rate.
+    /// null_rate: reference missing rate; unseen: the share the reference expects (its
+    /// singletons, plus a capped reference's pooled tail, over N).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reference_rate: Option<f64>,
-    /// null_rate: current missing rate.
+    /// null_rate: current missing rate; unseen: the window's share of unseen values.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_rate: Option<f64>,
     /// wasserstein: the distance divided by the reference standard deviation.
@@ -302,6 +318,8 @@ impl TestResult {
             chi2_statistic: None,
             dof: None,
             psi: None,
+            psi_corrected: None,
+            testable_from: None,
             categories: None,
             pooled: None,
             reference_rate: None,

@@ -564,13 +564,13 @@ fn a_window_and_its_segments_are_one_correction_family() {
     for m in &members {
         *by_segment.entry(m.key.0.as_str()).or_default() += 1;
     }
-    // The whole window: region (chi2, null_rate), x and y (ks, psi, null_rate); each segment:
-    // x and y (the segmenting column is left out).
+    // The whole window: region (chi2, unseen, null_rate), x and y (ks, psi, null_rate); each
+    // segment: x and y (the segmenting column is left out).
     assert_eq!(
         by_segment.into_iter().collect::<Vec<_>>(),
-        [("", 8), ("region=east", 6), ("region=north", 6), ("region=south", 6)]
+        [("", 9), ("region=east", 6), ("region=north", 6), ("region=south", 6)]
     );
-    // Stored adjusted p-values are BH over all 26 tests at once...
+    // Stored adjusted p-values are BH over all 27 tests at once...
     assert_corrected(&members, "bh", 0.05, "segments");
     // ...not BH within each segment (which is what the test would see if each segment were
     // its own family).
@@ -584,15 +584,15 @@ fn a_window_and_its_segments_are_one_correction_family() {
     }
     let differ = members.iter().zip(&per_segment).filter(|(m, a)| !close(m.adjusted, **a)).count();
     assert!(differ >= 10, "per-segment BH differs from the union in {differ} tests only");
-    // Bonferroni over the same family: m = 26, and a decision depends on it. North's KS test
+    // Bonferroni over the same family: m = 27, and a decision depends on it. North's KS test
     // of x (p = 0.0021, D = 0.117) would drift in a family of its segment's 6 tests
-    // (0.0125 < alpha) but not in the window's 26 (0.054).
+    // (0.0125 < alpha) but not in the window's 27 (0.057).
     let (_, bonf) = d.stored_family("bonferroni");
     assert_eq!(bonf.iter().map(|m| m.p).collect::<Vec<_>>(), members.iter().map(|m| m.p).collect::<Vec<_>>());
     assert_corrected(&bonf, "bonferroni", 0.05, "segments");
     let north = find(&bonf, "region=north", "x", "ks");
     assert!(north.p * 6.0 < 0.05 && north.effect >= north.floor, "{north:?}");
-    assert!(close(north.adjusted, north.p * 26.0) && !north.drift, "{north:?}");
+    assert!(close(north.adjusted, north.p * 27.0) && !north.drift, "{north:?}");
     assert!(find(&members, "region=north", "x", "ks").drift, "BH over the union still finds it");
 }
 
@@ -659,12 +659,15 @@ fn labels_beyond_a_million_are_pooled_not_tracked() {
     let report = serde_json::to_value(&report).unwrap();
     let col = column(&report, "id");
     // Compared, not an error: the reference's categories plus __other__, where the pooled
-    // values (the 2 000 "a" too) are counted.
+    // values (the 2 000 "a" too) are counted. (__other__ would expect nothing, so the last of
+    // the three tied reference categories, "c", joins it: 3 bins.) Every pooled value is also
+    // unseen as far as the window can tell.
     let chi2 = test(col, "chi2");
     assert_eq!(
         (&chi2["pooled"], &chi2["categories"], &chi2["severity"]),
-        (&Value::Bool(true), &serde_json::json!(4), &Value::from("critical"))
+        (&Value::Bool(true), &serde_json::json!(3), &Value::from("critical"))
     );
+    assert_eq!(test(col, "unseen")["severity"], "critical");
     assert_eq!(report["drift"], true);
     assert_eq!(col["current"]["distinct"], 1_001_001);
     assert_eq!(col["new_categories_total"], 1_000_000, "only tracked labels can be named as new");
