@@ -1,7 +1,7 @@
 //! How the engine's numbers and findings read in words, shared by the CLI's output and the
 //! alert messages so both print them alike. Pure.
 
-use super::ColumnReport;
+use super::{ColumnReport, TestStatus};
 
 /// Formats a number compactly: 4 significant digits, scientific when tiny.
 pub fn num(x: f64) -> String {
@@ -42,6 +42,11 @@ pub fn column_note(c: &ColumnReport) -> String {
     {
         let noun = if n == 1 { "category" } else { "categories" };
         notes.push(format!("{n} new {noun} ({:.1}% of rows)", share * 100.0));
+    }
+    if let Some(n) = c.tests.iter().find_map(|t| t.testable_from) {
+        notes.push(format!("too few values for its categories: testable from {n} per window"));
+    } else if c.tests.iter().any(|t| t.status == TestStatus::Insufficient && t.categories.is_some()) {
+        notes.push("too few values for its categories at any window size".to_owned());
     }
     if let Some(eps) = c.tests.iter().find_map(|t| t.error_bound) {
         notes.push(format!("reference sketch: D ±{}", num(eps)));
