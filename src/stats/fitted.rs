@@ -92,7 +92,8 @@ pub fn testable_from(reference: &CategoryCounts, min_expected: f64) -> Option<u6
     if smaller == 0 {
         return None;
     }
-    let fits = |m: u64| expects_enough(top, total, m, min_expected) && expects_enough(total - top, total, m, min_expected);
+    let fits =
+        |m: u64| expects_enough(top, total, m, min_expected) && expects_enough(total - top, total, m, min_expected);
     // The closed form, then the exact floating-point predicate the bins use decides.
     let mut m = ((min_expected * total as f64 / smaller as f64).ceil() as u64).max(1);
     while m > 1 && fits(m - 1) {
@@ -191,7 +192,8 @@ mod tests {
         assert_eq!(full.capped(4).into_owned(), full);
         let capped = full.capped(2);
         assert_eq!(capped.tail(), Tail { count: 35, distinct: 2, singletons: 0, max: 30 });
-        let (Fitted::Table(a), Fitted::Table(b)) = (fit_categories(&full, &cur, 5.0), fit_categories(&capped, &cur, 5.0))
+        let (Fitted::Table(a), Fitted::Table(b)) =
+            (fit_categories(&full, &cur, 5.0), fit_categories(&capped, &cur, 5.0))
         else {
             panic!()
         };
@@ -204,7 +206,10 @@ mod tests {
         assert_eq!(fit_categories(&r, &counts(&[("a", 50)]), 5.0), Fitted::Insufficient { testable_from: Some(5000) });
         let Fitted::Table(t) = fit_categories(&r, &counts(&[("a", 5000)]), 5.0) else { panic!() };
         assert_eq!(t.labels, vec!["a", OTHER]);
-        assert_eq!(fit_categories(&r, &counts(&[("a", 4999)]), 5.0), Fitted::Insufficient { testable_from: Some(5000) });
+        assert_eq!(
+            fit_categories(&r, &counts(&[("a", 4999)]), 5.0),
+            Fitted::Insufficient { testable_from: Some(5000) }
+        );
         // A constant column has no second bin at any size.
         assert_eq!(testable_from(&counts(&[("a", 100)]), 5.0), None);
     }

@@ -117,7 +117,10 @@ fn new_categories_are_reported_with_their_share() {
     // The new value shares __other__ with "c" (the bin __other__ needs to expect 5 values), so
     // chi2's PSI stays under its floor; the unseen-values test pages instead.
     let unseen = test(k, "unseen");
-    assert_eq!((&unseen["severity"], &unseen["current_rate"]), (&serde_json::json!("critical"), &serde_json::json!(0.15)));
+    assert_eq!(
+        (&unseen["severity"], &unseen["current_rate"]),
+        (&serde_json::json!("critical"), &serde_json::json!(0.15))
+    );
     assert_eq!(code, 1);
     // Under the old rules "zz" has its own bin and chi2 drifts.
     let (code, rep) = check_json(&[s(&rp)], &[s(&cp)], &["--min-expected", "0", "--psi-effect", "classic"]);

@@ -225,7 +225,8 @@ fn pooled_tables_match_scipy() {
             }
             Fitted::Table(t) => {
                 assert_eq!(case["insufficient"], false, "{name}");
-                let labels: Vec<&str> = case["labels"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+                let labels: Vec<&str> =
+                    case["labels"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
                 assert_eq!(t.labels, labels, "{name}");
                 assert_eq!(t.reference, counts(&case["ref_counts"]), "{name}");
                 assert_eq!(t.current, counts(&case["cur_counts"]), "{name}");

@@ -4,7 +4,9 @@
 //! - `golden`: every statistic against SciPy's golden vectors (`tests/data/golden/`).
 //! - `mixed`: the golden Parquet pair through `drift check --format json`.
 //! - `properties`: invariants over random inputs (proptest).
-//! - `false_drift`: the false-drift rate of the default policy on same-distribution splits.
+//! - `false_drift`: the false-drift rate of the default policy on same-distribution splits, and
+//!   on stationary windows drawn fresh as a monitor sees them (Zipf categorical columns too).
+//! - `power`: the rules that keep stationary data quiet still detect real changes.
 //! - `alerts`: delivery to a scripted Slack-like server on loopback (`receiver`), and the
 //!   alert lifecycle through the real binary.
 //! - `check`: `drift check` on real Parquet files: types, nulls, schema, file sets, formats.
@@ -18,6 +20,8 @@
 //!   p-values and decisions, alpha and floors reach the engine, swapped floors are refused, a
 //!   window and its segments are one family, the label cap pools, untimed rows are late.
 //! - `layers`: each top-level module uses only the modules its layer allows; no cycles.
+//! - `small_counts`: bins that fit the window, unseen values, PSI beyond its noise, Fisher's
+//!   missing-rate test, and the flags and keys that restore the old rules.
 //! - `purity`: `src/stats/` and `src/engine/` do no I/O.
 //! - `snapshot`: reference snapshots: exact equality, sketch bounds, merge, damage.
 //! - `snapshots`: what every command prints, against committed files in
@@ -39,9 +43,11 @@ mod golden;
 mod layers;
 mod mixed;
 mod policy;
+mod power;
 mod properties;
 mod purity;
 mod receiver;
+mod small_counts;
 mod snapshot;
 mod snapshots;
 mod support;

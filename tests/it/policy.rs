@@ -22,7 +22,7 @@ use crate::support::{check_json, column, drift, s, test, write};
 // Helpers
 
 /// Named columns of one Parquet file.
-type Columns = Vec<(&'static str, ArrayRef)>;
+pub(crate) type Columns = Vec<(&'static str, ArrayRef)>;
 
 fn f64s(v: Vec<f64>) -> ArrayRef {
     Arc::new(Float64Array::from(v))
@@ -95,14 +95,14 @@ fn find<'a>(members: &'a [Member], segment: &str, column: &str, test: &str) -> &
 }
 
 /// A daemon file and monitors over `incoming/`, against `reference.parquet`, in a tempdir.
-struct Daemon {
+pub(crate) struct Daemon {
     dir: TempDir,
-    config: PathBuf,
+    pub(crate) config: PathBuf,
 }
 
 impl Daemon {
     /// Each monitor is (id, extra TOML appended after its `[window]` table).
-    fn new(reference: Columns, window: &str, monitors: &[(&str, &str)]) -> Daemon {
+    pub(crate) fn new(reference: Columns, window: &str, monitors: &[(&str, &str)]) -> Daemon {
         let dir = TempDir::new().unwrap();
         let root = dir.path();
         write(root, "reference.parquet", reference);
@@ -124,14 +124,14 @@ impl Daemon {
     }
 
     /// Lands a Parquet file in `incoming/`, settled (its mtime 5 s in the past).
-    fn land(&self, name: &str, columns: Columns) {
+    pub(crate) fn land(&self, name: &str, columns: Columns) {
         let p = write(&self.dir.path().join("incoming"), name, columns);
         let f = std::fs::File::options().write(true).open(&p).unwrap();
         f.set_modified(SystemTime::now() - Duration::from_secs(5)).unwrap();
     }
 
     /// `drift run --once`, which must succeed.
-    fn once(&self) -> String {
+    pub(crate) fn once(&self) -> String {
         let out = drift(&["run", "--once", "--config", s(&self.config)]);
         let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{text}");
@@ -139,14 +139,14 @@ impl Daemon {
     }
 
     /// `drift history --format json` of a monitor, newest window first.
-    fn history(&self, monitor: &str) -> Value {
+    pub(crate) fn history(&self, monitor: &str) -> Value {
         let out = drift(&["history", "--config", s(&self.config), "--monitor", monitor, "--format", "json"]);
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
     /// The stored JSON report of a window.
-    fn report(&self, window: &Value) -> Value {
+    pub(crate) fn report(&self, window: &Value) -> Value {
         let state = drift::state::State::open_read_only(&self.dir.path().join("state")).unwrap();
         let text = state.report(window["window"].as_i64().unwrap()).unwrap().expect("evaluated");
         serde_json::from_str(&text).unwrap()

@@ -310,23 +310,32 @@ fn capped_categories_compare_as_check_would() {
     let mut rng = Rng::new(5);
     let labels = ["a", "b", "c", "d", "e", "f"];
     let draw = |rng: &mut Rng, w: &[f64], n: usize| -> Vec<&str> { (0..n).map(|_| labels[rng.choose(w)]).collect() };
-    let r = write(
-        dir.path(),
-        "r.parquet",
-        vec![("k", Arc::new(StringArray::from(draw(&mut rng, &[6.0, 5.0, 4.0, 3.0, 2.0, 1.0], 3000))) as ArrayRef)],
-    );
-    let c = write(
-        dir.path(),
-        "c.parquet",
-        vec![("k", Arc::new(StringArray::from(draw(&mut rng, &[6.0, 5.0, 1.0, 3.0, 2.0, 4.0], 2000))) as ArrayRef)],
-    );
+    // The reference also holds 30 labels seen once (Good-Turing's singletons, all in the
+    // pooled tail), and the window 12 values never seen.
+    let singles: Vec<String> = (0..30).map(|i| format!("once{i:02}")).collect();
+    let mut reference: Vec<&str> = draw(&mut rng, &[6.0, 5.0, 4.0, 3.0, 2.0, 1.0], 3000);
+    reference.extend(singles.iter().map(String::as_str));
+    let mut current = draw(&mut rng, &[6.0, 5.0, 1.0, 3.0, 2.0, 4.0], 2000);
+    current.extend(["fresh"; 12]);
+    let r = write(dir.path(), "r.parquet", vec![("k", Arc::new(StringArray::from(reference)) as ArrayRef)]);
+    let c = write(dir.path(), "c.parquet", vec![("k", Arc::new(StringArray::from(current)) as ArrayRef)]);
     let snap = dir.path().join("ref.drift");
-    build(&[s(&r)], &snap, &["--max-categories", "3"]);
-    let (_, raw) = check_json(&[s(&r)], &[s(&c)], &["--max-categories", "3"]);
-    let (_, via) = check_json(&[s(&snap)], &[s(&c)], &["--max-categories", "3"]);
-    let (a, b) = (test(column(&raw, "k"), "chi2"), test(column(&via, "k"), "chi2"));
-    assert_eq!(a["pooled"], true);
-    assert_eq!(a, b, "pooling in the snapshot follows the rule check applies");
+    for cap in ["10000", "3"] {
+        build(&[s(&r)], &snap, &["--max-categories", cap]);
+        let (_, raw) = check_json(&[s(&r)], &[s(&c)], &["--max-categories", cap]);
+        let (_, via) = check_json(&[s(&snap)], &[s(&c)], &["--max-categories", cap]);
+        let (a, b) = (test(column(&raw, "k"), "chi2"), test(column(&via, "k"), "chi2"));
+        assert_eq!(a["pooled"], true, "cap {cap}");
+        assert_eq!(a, b, "cap {cap}: pooling in the snapshot follows the rule check applies");
+        let (a, b) = (test(column(&raw, "k"), "unseen"), test(column(&via, "k"), "unseen"));
+        assert_eq!(a, b, "cap {cap}: the snapshot knows the reference's singletons");
+    }
+    // With the cap at 3, the listed categories must beat every pooled one to keep a bin: the
+    // snapshot stores the pooled categories' largest count for that.
+    let meta = meta_without_provenance(&snap);
+    let k = meta["columns"].as_array().unwrap().iter().find(|c| c["name"] == "k").unwrap();
+    assert_eq!(k["categorical"]["singletons"], 30);
+    assert!(k["categorical"]["pooled_max"].as_u64().unwrap() > 1, "{k}");
 }
 
 #[test]

@@ -59,6 +59,8 @@ def fisher_cases():
         ("far_tail", [[0, 1000000], [90, 910]]),
         ("underflow", [[0, 1000000], [1000, 0]]),
         ("large_margins", [[3, 2000000], [2, 500]]),
+        # The `holes` column of tests/it/small_counts.rs: 10 of 20 000 missing, then 3 of 200.
+        ("small_counts_holes", [[10, 19990], [3, 197]]),
     ]
     # Mirror images are equally probable: the tie rule decides whether they count.
     for k, m in [(1, 10), (3, 20), (7, 50), (13, 100), (30, 100), (120, 1000), (2, 7)]:
