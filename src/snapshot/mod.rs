@@ -10,7 +10,10 @@
 //! explicit pooled count, by the same rule `check` applies. Snapshots of disjoint parts merge
 //! into the snapshot of the union: identical in exact mode, within the bound in sketch mode.
 
+mod categorical;
 pub mod codec;
+
+pub use categorical::CategoricalProfile;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -25,7 +28,7 @@ use crate::stats::binning::edges_from;
 use crate::stats::bucketed::ranked;
 use crate::stats::sample::{lerp, quantile_ranks};
 use crate::stats::sketch::{CdfSketch, DEFAULT_CELLS, Span};
-use crate::stats::{CategoryCounts, Moments, Sample, SortedSample, Tail, bin_counts, quantile_edges};
+use crate::stats::{CategoryCounts, Moments, Sample, SortedSample, bin_counts, quantile_edges};
 
 /// Settings a snapshot was built with; merging needs them equal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,28 +146,6 @@ pub struct NumericProfile {
     pub rank_error: f64,
     /// Index of the blob holding the values or the sketch.
     pub blob: usize,
-}
-
-/// What a snapshot knows of one categorical column.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CategoricalProfile {
-    /// Non-missing values.
-    pub count: u64,
-    /// Categories and counts, most frequent first (ties by label), at most `max_categories`.
-    pub categories: Vec<(String, u64)>,
-    /// Values of the categories beyond the cap.
-    pub pooled_count: u64,
-    /// How many categories were pooled.
-    pub pooled_distinct: u64,
-    /// Categories seen exactly once, listed or pooled: the reference's own estimate of unseen
-    /// values (Good-Turing). Since format 2; a format 1 file counts its listed singletons and
-    /// every pooled category.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub singletons: Option<u64>,
-    /// The largest count among the pooled categories (listed categories keep a bin only above
-    /// it). Since format 2; a format 1 file takes the smallest listed count.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub pooled_max: Option<u64>,
 }
 
 /// One column of a snapshot.
@@ -358,45 +339,6 @@ fn profile_numeric(sample: &Sample, settings: &BuildSettings, blob: usize) -> (N
         blob,
     };
     (profile, Blob::Sketch(sketch))
-}
-
-/// The profile of a column's categories: the `cap` most frequent listed (ties by label), the
-/// rest pooled, with what the small-count rules need (singletons, the pooled categories'
-/// largest count), exactly as `CategoryCounts::capped` pools them for `check`.
-fn cap_categories(counts: &CategoryCounts, cap: usize) -> CategoricalProfile {
-    let capped = counts.capped(cap);
-    let tail = capped.tail();
-    CategoricalProfile {
-        count: counts.total(),
-        categories: capped.top(cap),
-        pooled_count: tail.count,
-        pooled_distinct: tail.distinct,
-        singletons: Some(counts.singletons()),
-        pooled_max: Some(tail.max),
-    }
-}
-
-impl CategoricalProfile {
-    fn counts(&self) -> CategoryCounts {
-        let mut c = CategoryCounts::new();
-        for (k, v) in &self.categories {
-            c.add(k, *v);
-        }
-        let listed_singletons = c.singletons();
-        // Format 1 stored neither: every pooled category counts as a singleton and may reach
-        // the smallest listed count (both bounds keep the small-count rules conservative).
-        let singletons = match self.singletons {
-            Some(s) => s.saturating_sub(listed_singletons),
-            None => self.pooled_distinct,
-        };
-        let max = match self.pooled_max {
-            Some(m) => m,
-            None if self.pooled_distinct > 0 => self.categories.iter().map(|c| c.1).min().unwrap_or(u64::MAX),
-            None => 0,
-        };
-        c.add_tail(Tail { count: self.pooled_count, distinct: self.pooled_distinct, singletons, max });
-        c
-    }
 }
 
 impl Snapshot {
@@ -664,7 +606,7 @@ fn profile_column(
         (Class::Empty, _) => profile.kind = "empty".into(),
         (_, Values::Categorical(counts)) => {
             profile.kind = "categorical".into();
-            profile.categorical = Some(cap_categories(&counts, settings.max_categories));
+            profile.categorical = Some(categorical::cap(&counts, settings.max_categories));
         }
         (_, Values::Numeric(sample)) => {
             profile.kind = "numeric".into();
@@ -705,18 +647,7 @@ fn merge_column(
         bail!("kinds differ ({} and {})", a.kind, b.kind);
     }
     if let (Some(ac), Some(bc)) = (&a.categorical, &b.categorical) {
-        let mut counts = ac.counts();
-        let other = bc.counts();
-        // A category pooled in a part may be listed, or pooled, in the other: its merged count
-        // is bounded by what is recorded plus both parts' pooled maxima.
-        let spill = counts.tail().max + other.tail().max;
-        for (k, v) in other.iter() {
-            counts.add(k, v);
-        }
-        counts.add_tail(other.tail());
-        let mut merged = cap_categories(&counts, settings.max_categories);
-        merged.pooled_max = merged.pooled_max.map(|m| m + spill);
-        a.categorical = Some(merged);
+        a.categorical = Some(categorical::merge(ac, bc, settings.max_categories));
         return Ok(());
     }
     match (a.numeric.take(), &b.numeric, ablob.take(), bblob) {
