@@ -24,10 +24,14 @@
 //!
 //! ## Code map
 //!
-//! - [`stats`]: the pure statistics core (KS with exact and Kolmogorov p-values, PSI, chi-square,
-//!   JS, Wasserstein, BH, the bucketed exact comparison, the CDF sketch). Numbers match SciPy's
+//! - [`stats`]: the pure statistics core (KS with exact and Kolmogorov p-values, PSI and
+//!   `psi_corrected`, chi-square, category bins that fit the window and the unseen-values count
+//!   ([`stats::fitted`]), the exact binomial and Fisher tests ([`stats::exact`]), JS,
+//!   Wasserstein, BH, the bucketed exact comparison, the CDF sketch). Numbers match SciPy's
 //!   golden vectors in `tests/data/golden/`.
 //! - [`engine`]: per-column comparison and the decision policy; builds the [`engine::Report`].
+//!   The tests that count (chi-square over fitted bins, unseen values, the missing rate) live in
+//!   its `categorical` module.
 //! - [`source`]: the only module that reads storage: path expansion, Parquet footers, schema
 //!   unification, column decode.
 //! - [`snapshot`]: reference snapshots (exact values or a CDF sketch per column), their build,

@@ -342,7 +342,7 @@ pub struct CheckArgs {
     /// Number of PSI bins (reference quantiles).
     #[arg(long, default_value_t = 10)]
     pub bins: usize,
-    /// Categories compared one by one before the rarest are pooled into `__other__`.
+    /// At most this many reference categories keep their own bin; the rest share `__other__`.
     #[arg(long, default_value_t = 10_000)]
     pub max_categories: usize,
     /// Minimum non-missing values per side for a test to be evaluated.

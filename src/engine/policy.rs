@@ -118,7 +118,7 @@ pub struct Policy {
     pub bins: usize,
     /// Lower clip of PSI proportions.
     pub psi_eps: f64,
-    /// Categories compared one by one before the rarest are pooled into `other`.
+    /// At most this many reference categories keep their own bin; the rest share `__other__`.
     pub max_categories: usize,
     /// Minimum values per side for a test to be evaluated.
     pub min_count: u64,
