@@ -241,12 +241,7 @@ fn first_at_most(from: u64, to: u64, bound: f64, lp: impl Fn(u64) -> f64, fallin
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The golden tolerance for p-values (tests/data/golden/README.md): relative.
-    fn assert_p(got: f64, want: f64) {
-        let tol = 1e-6 * want + 1e-300;
-        assert!((got - want).abs() <= tol, "p {got:e} vs SciPy {want:e} (tol {tol:e})");
-    }
+    use crate::stats::testing::assert_p;
 
     #[test]
     fn stirling_errors_continue_the_table() {

@@ -44,3 +44,13 @@ pub use kolmogorov::{kstwo_sf, smirnov};
 pub use ks::{KsMethod, KsMode, KsResult, ks_2samp, ks_from_numerator, ks_statistic};
 pub use proportion::{two_proportion_p, two_proportion_z};
 pub use sample::{SampleError, SortedSample};
+
+/// Helpers for the unit tests of the statistics.
+#[cfg(test)]
+pub(crate) mod testing {
+    /// The golden tolerance for p-values (tests/data/golden/README.md): relative.
+    pub(crate) fn assert_p(got: f64, want: f64) {
+        let tol = 1e-6 * want + 1e-300;
+        assert!((got - want).abs() <= tol, "p {got:e} vs SciPy {want:e} (tol {tol:e})");
+    }
+}

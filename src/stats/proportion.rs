@@ -31,12 +31,7 @@ pub fn two_proportion_p(x1: u64, n1: u64, x2: u64, n2: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The golden tolerance for p-values (tests/data/golden/README.md): relative.
-    fn assert_p(got: f64, want: f64) {
-        let tol = 1e-6 * want + 1e-300;
-        assert!((got - want).abs() <= tol, "p {got:e} vs SciPy {want:e} (tol {tol:e})");
-    }
+    use crate::stats::testing::assert_p;
 
     #[test]
     fn equal_rates_and_known_value() {
