@@ -114,7 +114,7 @@ pub struct SideSummary {
     pub rows: u64,
     /// Non-missing values (what the tests use).
     pub count: u64,
-    /// Nulls.
+    /// Null values (NaN is counted apart; both are missing).
     pub nulls: u64,
     /// NaN (floats only; excluded from the tests, counted as missing for the null-rate test).
     pub nan: u64,
@@ -134,13 +134,13 @@ pub struct SideSummary {
 /// Numeric summary statistics (±inf included as values).
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
 pub struct NumericSummary {
-    /// Mean.
+    /// Arithmetic mean of the non-missing values.
     pub mean: f64,
     /// Population standard deviation.
     pub std: f64,
     /// Minimum.
     pub min: f64,
-    /// Median.
+    /// Median of the non-missing values (NumPy's linear interpolation between the two middle ranks).
     pub median: f64,
     /// Maximum.
     pub max: f64,
@@ -151,7 +151,7 @@ pub struct NumericSummary {
 pub struct CategoryShare {
     /// Label.
     pub category: String,
-    /// Count.
+    /// How many of the side's non-missing values are this category.
     pub count: u64,
     /// Share of non-missing values.
     pub share: f64,
@@ -236,7 +236,7 @@ pub struct TestResult {
     pub p_value: Option<f64>,
     /// p-value after the multiple-testing correction.
     pub p_value_adjusted: Option<f64>,
-    /// Thresholds.
+    /// The significance level and the warning and critical floors this test was judged with.
     pub threshold: Threshold,
     /// Significant and above the warning floor.
     pub drift: bool,
@@ -356,7 +356,7 @@ impl SchemaReport {
 /// A column whose type changed kind.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TypeChange {
-    /// Column.
+    /// The column whose kind changed.
     pub column: String,
     /// Reference Arrow type.
     pub reference: String,
@@ -367,7 +367,7 @@ pub struct TypeChange {
 /// A column left out of the comparison.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Skipped {
-    /// Column.
+    /// The column left out of the comparison.
     pub column: String,
     /// Arrow type.
     #[serde(rename = "type")]
