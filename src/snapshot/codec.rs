@@ -18,6 +18,9 @@
 
 use anyhow::{Result, bail};
 
+use super::Blob;
+use crate::stats::sketch::{CdfSketch, Span};
+
 /// First bytes of every snapshot.
 pub const MAGIC: &[u8; 8] = b"DRIFTREF";
 
@@ -199,6 +202,81 @@ pub fn key_of(v: f64) -> u64 {
 /// Inverse of [`key_of`].
 pub fn value_of(k: u64) -> f64 {
     f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
+}
+
+/// The bytes of one blob: a kind tag, then runs (and for a sketch, its spans).
+pub(super) fn encode_blob(b: &Blob) -> Vec<u8> {
+    let mut out = Vec::new();
+    let put_runs = |out: &mut Vec<u8>, runs: &[(f64, u64)]| {
+        put_varint(out, runs.len() as u64);
+        let mut prev = 0u64;
+        for &(v, c) in runs {
+            let k = key_of(v);
+            put_varint(out, k - prev);
+            put_varint(out, c);
+            prev = k;
+        }
+    };
+    match b {
+        Blob::Exact(runs) => {
+            out.push(0);
+            put_runs(&mut out, runs);
+        }
+        Blob::Sketch(s) => {
+            out.push(1);
+            put_runs(&mut out, s.anchors());
+            put_varint(&mut out, s.spans().len() as u64);
+            for sp in s.spans() {
+                out.extend_from_slice(&sp.lo.to_bits().to_le_bytes());
+                out.extend_from_slice(&sp.hi.to_bits().to_le_bytes());
+                put_varint(&mut out, sp.count);
+            }
+        }
+    }
+    out
+}
+
+/// A blob from its bytes.
+pub(super) fn decode_blob(bytes: &[u8]) -> Result<Blob> {
+    let Some((&tag, rest)) = bytes.split_first() else { bail!("corrupted snapshot (empty value list)") };
+    let mut r = Varints::new(rest);
+    let runs = |r: &mut Varints| -> Result<Vec<(f64, u64)>> {
+        let n = r.varint()?;
+        let mut out = Vec::with_capacity(n.min(1 << 24) as usize);
+        let mut k = 0u64;
+        for _ in 0..n {
+            k = k
+                .checked_add(r.varint()?)
+                .ok_or_else(|| anyhow::anyhow!("corrupted snapshot (values out of order)"))?;
+            let v = value_of(k);
+            if v.is_nan() {
+                bail!("corrupted snapshot (NaN in a value list)");
+            }
+            out.push((v, r.varint()?));
+        }
+        Ok(out)
+    };
+    let blob = match tag {
+        0 => Blob::Exact(runs(&mut r)?),
+        1 => {
+            let anchors = runs(&mut r)?;
+            let n = r.varint()?;
+            let mut spans = Vec::with_capacity(n.min(1 << 24) as usize);
+            for _ in 0..n {
+                let lo = f64::from_bits(r.u64_le()?);
+                let hi = f64::from_bits(r.u64_le()?);
+                spans.push(Span { lo, hi, count: r.varint()? });
+            }
+            Blob::Sketch(
+                CdfSketch::from_parts(anchors, spans).map_err(|e| anyhow::anyhow!("corrupted snapshot ({e})"))?,
+            )
+        }
+        t => bail!("corrupted snapshot (unknown value list kind {t})"),
+    };
+    if !r.done() {
+        bail!("corrupted snapshot (trailing bytes in a value list)");
+    }
+    Ok(blob)
 }
 
 #[cfg(test)]
