@@ -15,6 +15,7 @@ pub use policy::{Extras, Floors, Policy, PsiEffect, Severity};
 pub use report::*;
 
 use crate::stats::sketch::CdfSketch;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::stats::{self, CategoryCounts, KsMode, Moments, NumericComparison, Sample, SortedSample};
@@ -142,88 +143,24 @@ fn shares(v: Vec<(String, u64)>, total: u64) -> Vec<CategoryShare> {
 /// # Panics
 /// If the two sides hold different kinds of values (the caller reports that as a schema
 /// change instead of comparing).
-pub fn compare_column<'a>(
-    name: &str,
-    reference: &'a ColumnData,
-    current: &'a ColumnData,
-    policy: &Policy,
-) -> ColumnReport {
+pub fn compare_column(name: &str, reference: &ColumnData, current: &ColumnData, policy: &Policy) -> ColumnReport {
     let mut tests = Vec::new();
-    let mut new_categories = None;
-    let mut new_total = None;
-    let mut new_share = None;
+    let mut fresh = None;
     let enough = reference.count() >= policy.min_count && current.count() >= policy.min_count;
-    let mut moments = (None, None);
-    let kind = match (&reference.values, &current.values) {
+    let (kind, moments) = match (&reference.values, &current.values) {
         (Values::Numeric(r), Values::Numeric(c)) => {
-            match (r, c) {
-                (Some(r), Some(c)) if enough => {
-                    let cmp = numeric_tests(r, c, policy, &mut tests);
-                    moments = (Some(cmp.reference), Some(cmp.current));
-                }
-                _ => {
-                    tests.push(TestResult::new(TestKind::Ks, TestStatus::Insufficient));
-                    tests.push(TestResult::new(TestKind::Psi, TestStatus::Insufficient));
-                }
-            }
-            ColumnKind::Numeric
+            (ColumnKind::Numeric, compare_samples(r.as_ref(), c.as_ref(), enough, policy, &mut tests))
         }
         (Values::Sorted(_), Values::Numeric(_) | Values::Sorted(_)) | (Values::Numeric(_), Values::Sorted(_)) => {
-            let exact = |v: &'a Values| -> Option<(std::borrow::Cow<'a, SortedSample>, Option<Moments>)> {
-                match v {
-                    Values::Sorted(s) => Some((std::borrow::Cow::Borrowed(&s.sample), Some(s.moments))),
-                    Values::Numeric(Some(x)) => Some((std::borrow::Cow::Owned(x.sorted()), None)),
-                    _ => None,
-                }
-            };
-            match (exact(&reference.values), exact(&current.values)) {
-                (Some((rs, rm)), Some((cs, cm))) if enough => {
-                    let cmp = stats::bucketed::compare_sorted_with(&rs, &cs, policy.bins, KsMode::Auto, rm, cm);
-                    exact_tests(&cmp, Some((&rs, &cs)), policy, &mut tests);
-                    moments = (Some(cmp.reference), Some(cmp.current));
-                }
-                (r, c) => {
-                    tests.push(TestResult::new(TestKind::Ks, TestStatus::Insufficient));
-                    tests.push(TestResult::new(TestKind::Psi, TestStatus::Insufficient));
-                    moments = (r.and_then(|x| x.1), c.and_then(|x| x.1));
-                }
-            }
-            ColumnKind::Numeric
+            (ColumnKind::Numeric, compare_sorted(&reference.values, &current.values, enough, policy, &mut tests))
         }
         (Values::Sketched(_), Values::Numeric(_) | Values::Sorted(_) | Values::Sketched(_))
         | (Values::Numeric(_) | Values::Sorted(_), Values::Sketched(_)) => {
-            let side = |v: &'a Values| match v {
-                Values::Sketched(s) => Some(Side::Sketch(s)),
-                Values::Numeric(Some(x)) => Some(Side::Sample(x)),
-                Values::Sorted(s) => Some(Side::Sorted(s)),
-                _ => None,
-            };
-            match (side(&reference.values), side(&current.values)) {
-                (Some(r), Some(c)) if enough => {
-                    let (rm, cm) = approximate_tests(r, c, policy, &mut tests);
-                    moments = (Some(rm), Some(cm));
-                }
-                (r, c) => {
-                    tests.push(TestResult::new(TestKind::Ks, TestStatus::Insufficient));
-                    tests.push(TestResult::new(TestKind::Psi, TestStatus::Insufficient));
-                    moments = (r.and_then(Side::known_moments), c.and_then(Side::known_moments));
-                }
-            }
-            ColumnKind::Numeric
+            (ColumnKind::Numeric, compare_sketched(&reference.values, &current.values, enough, policy, &mut tests))
         }
         (Values::Categorical(r), Values::Categorical(c)) => {
-            if enough {
-                categorical::categorical_tests(r, c, policy, &mut tests);
-            } else {
-                tests.push(TestResult::new(TestKind::Chi2, TestStatus::Insufficient));
-            }
-            let fresh = c.missing_from(r);
-            let fresh_count: u64 = fresh.iter().map(|f| f.1).sum();
-            new_total = Some(fresh.len());
-            new_share = Some(if c.total() == 0 { 0.0 } else { fresh_count as f64 / c.total() as f64 });
-            let fresh = stats::binning::most_frequent(fresh, 20);
-            new_categories = Some(shares(fresh, c.total()));
-            ColumnKind::Categorical
+            fresh = Some(compare_categories(r, c, enough, policy, &mut tests));
+            (ColumnKind::Categorical, (None, None))
         }
         _ => panic!("compare_column({name}): the sides hold different kinds of values"),
     };
@@ -237,10 +174,125 @@ pub fn compare_column<'a>(
         reference: reference.summary(moments.0),
         current: current.summary(moments.1),
         tests,
-        new_categories,
-        new_categories_total: new_total,
-        new_categories_share: new_share,
+        new_categories_total: fresh.as_ref().map(|f| f.total),
+        new_categories_share: fresh.as_ref().map(|f| f.share),
+        new_categories: fresh.map(|f| f.shown),
     }
+}
+
+/// The moments of each side, where a comparison computed or knew them.
+type SideMoments = (Option<Moments>, Option<Moments>);
+
+/// The numeric tests' places when a side has too few values to compare.
+fn push_insufficient_numeric(tests: &mut Vec<TestResult>) {
+    tests.push(TestResult::new(TestKind::Ks, TestStatus::Insufficient));
+    tests.push(TestResult::new(TestKind::Psi, TestStatus::Insufficient));
+}
+
+/// Two sides of raw numeric values (`None`: every row missing).
+fn compare_samples(
+    r: Option<&Sample>,
+    c: Option<&Sample>,
+    enough: bool,
+    policy: &Policy,
+    tests: &mut Vec<TestResult>,
+) -> SideMoments {
+    match (r, c) {
+        (Some(r), Some(c)) if enough => {
+            let cmp = numeric_tests(r, c, policy, tests);
+            (Some(cmp.reference), Some(cmp.current))
+        }
+        _ => {
+            push_insufficient_numeric(tests);
+            (None, None)
+        }
+    }
+}
+
+/// Numeric sides of which at least one is already sorted (an exact snapshot) and none is a
+/// sketch: the other side is sorted and both are compared exactly.
+fn compare_sorted<'a>(
+    r: &'a Values,
+    c: &'a Values,
+    enough: bool,
+    policy: &Policy,
+    tests: &mut Vec<TestResult>,
+) -> SideMoments {
+    let exact = |v: &'a Values| -> Option<(Cow<'a, SortedSample>, Option<Moments>)> {
+        match v {
+            Values::Sorted(s) => Some((Cow::Borrowed(&s.sample), Some(s.moments))),
+            Values::Numeric(Some(x)) => Some((Cow::Owned(x.sorted()), None)),
+            _ => None,
+        }
+    };
+    match (exact(r), exact(c)) {
+        (Some((rs, rm)), Some((cs, cm))) if enough => {
+            let cmp = stats::bucketed::compare_sorted_with(&rs, &cs, policy.bins, KsMode::Auto, rm, cm);
+            exact_tests(&cmp, Some((&rs, &cs)), policy, tests);
+            (Some(cmp.reference), Some(cmp.current))
+        }
+        (r, c) => {
+            push_insufficient_numeric(tests);
+            (r.and_then(|x| x.1), c.and_then(|x| x.1))
+        }
+    }
+}
+
+/// Numeric sides of which at least one is a snapshot's sketch: the approximate tests.
+fn compare_sketched<'a>(
+    r: &'a Values,
+    c: &'a Values,
+    enough: bool,
+    policy: &Policy,
+    tests: &mut Vec<TestResult>,
+) -> SideMoments {
+    let side = |v: &'a Values| match v {
+        Values::Sketched(s) => Some(Side::Sketch(s)),
+        Values::Numeric(Some(x)) => Some(Side::Sample(x)),
+        Values::Sorted(s) => Some(Side::Sorted(s)),
+        _ => None,
+    };
+    match (side(r), side(c)) {
+        (Some(r), Some(c)) if enough => {
+            let (rm, cm) = approximate_tests(r, c, policy, tests);
+            (Some(rm), Some(cm))
+        }
+        (r, c) => {
+            push_insufficient_numeric(tests);
+            (r.and_then(Side::known_moments), c.and_then(Side::known_moments))
+        }
+    }
+}
+
+/// Categories the current data has and the reference lacks.
+struct NewCategories {
+    /// The most frequent of them, with their shares of the current values.
+    shown: Vec<CategoryShare>,
+    /// How many there are.
+    total: usize,
+    /// Their share of the current values.
+    share: f64,
+}
+
+/// Two sides of category counts: the categorical tests and the new categories.
+fn compare_categories(
+    r: &CategoryCounts,
+    c: &CategoryCounts,
+    enough: bool,
+    policy: &Policy,
+    tests: &mut Vec<TestResult>,
+) -> NewCategories {
+    if enough {
+        categorical::categorical_tests(r, c, policy, tests);
+    } else {
+        tests.push(TestResult::new(TestKind::Chi2, TestStatus::Insufficient));
+    }
+    let fresh = c.missing_from(r);
+    let fresh_count: u64 = fresh.iter().map(|f| f.1).sum();
+    let total = fresh.len();
+    let share = if c.total() == 0 { 0.0 } else { fresh_count as f64 / c.total() as f64 };
+    let fresh = stats::binning::most_frequent(fresh, 20);
+    NewCategories { shown: shares(fresh, c.total()), total, share }
 }
 
 pub(crate) fn floors_threshold(alpha: f64, f: Floors) -> Threshold {
