@@ -14,7 +14,7 @@ pub mod text;
 pub use policy::{Extras, Floors, Policy, PsiEffect, Severity};
 pub use report::*;
 
-use crate::stats::sketch::CdfSketch;
+use crate::stats::sketch::{CdfSketch, KsInterval};
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -431,9 +431,29 @@ fn sketch_counts(s: &CdfSketch, edges: &[f64]) -> Vec<u64> {
 /// stored in a snapshot when the bins match) and is marked approximate whenever a count comes
 /// from a sketch.
 fn approximate_tests(r: Side, c: Side, policy: &Policy, tests: &mut Vec<TestResult>) -> (Moments, Moments) {
-    let (n, m) = (r.len(), c.len());
-    // Reference edges and counts.
-    let (edges, rc, mut exact, rm) = match r {
+    let (edges, rc, reference_exact, rm) = reference_bins(r, policy);
+    let (iv, cc, current_exact, cm) = match (r, c) {
+        (Side::Sketch(rs), Side::Sample(cs)) | (Side::Sample(cs), Side::Sketch(rs)) => {
+            sketch_against_sample(rs, cs, matches!(c, Side::Sample(_)), &edges)
+        }
+        (Side::Sketch(rs), Side::Sorted(cs)) | (Side::Sorted(cs), Side::Sketch(rs)) => {
+            sketch_against_sorted(rs, cs, matches!(c, Side::Sorted(_)), &edges)
+        }
+        (Side::Sketch(rs), Side::Sketch(cs)) => {
+            (rs.sketch.ks_interval_sketch(&cs.sketch), sketch_counts(&cs.sketch, &edges), false, cs.moments)
+        }
+        (Side::Sample(_) | Side::Sorted(_), Side::Sample(_) | Side::Sorted(_)) => {
+            unreachable!("two exact sides take the exact path")
+        }
+    };
+    push_ks_interval(iv, r.len(), c.len(), policy, tests);
+    push_psi(&edges, &rc, &cc, policy, tests, (!(reference_exact && current_exact)).then_some(true));
+    (rm, cm)
+}
+
+/// The reference's PSI edges and counts, whether they are exact, and its moments.
+fn reference_bins(r: Side, policy: &Policy) -> (Vec<f64>, Vec<u64>, bool, Moments) {
+    match r {
         Side::Sketch(s) if policy.bins == s.bins => (s.edges.clone(), s.edge_counts.clone(), s.edges_exact, s.moments),
         Side::Sketch(s) => {
             let (edges, counts) = s.sketch.approximate_bins(policy.bins);
@@ -450,57 +470,64 @@ fn approximate_tests(r: Side, c: Side, policy: &Policy, tests: &mut Vec<TestResu
             let counts = stats::bin_counts(&x.sample, &edges);
             (edges, counts, true, x.moments)
         }
-    };
-    // KS interval, current counts in the bins, current moments.
-    let (iv, cc, cm) = match (r, c) {
-        (Side::Sketch(rs), Side::Sample(cs)) | (Side::Sample(cs), Side::Sketch(rs)) => {
-            // The exact side is ranked at the sketch's breakpoints (and the edges) in one pass.
-            let own = rs.sketch.breakpoints();
-            let mut points: Vec<f64> = own.iter().chain(&edges).copied().collect();
-            points.sort_by(f64::total_cmp);
-            points.dedup();
-            let ranks = stats::bucketed::ranks_at(cs, &points);
-            let at = |x: f64| points.binary_search_by(|p| p.total_cmp(&x)).expect("every point was ranked");
-            let below: Vec<u64> = own.iter().map(|&x| ranks.below[at(x)]).collect();
-            let at_or_below: Vec<u64> = own.iter().map(|&x| ranks.at_or_below[at(x)]).collect();
-            let iv = rs.sketch.ks_interval_at(&own, &below, &at_or_below, cs.len() as u64);
-            if matches!(c, Side::Sample(_)) {
-                let mut cc = Vec::with_capacity(edges.len() + 1);
-                let mut prev = 0u64;
-                for &e in &edges {
-                    let b = ranks.below[at(e)];
-                    cc.push(b - prev);
-                    prev = b;
-                }
-                cc.push(m - prev);
-                (iv, cc, ranks.moments)
-            } else {
-                exact = false;
-                (iv, sketch_counts(&rs.sketch, &edges), rs.moments)
-            }
-        }
-        (Side::Sketch(rs), Side::Sorted(cs)) | (Side::Sorted(cs), Side::Sketch(rs)) => {
-            // Sorted values: ranks at the breakpoints by binary search.
-            let own = rs.sketch.breakpoints();
-            let below: Vec<u64> = own.iter().map(|&x| cs.sample.count_below(x) as u64).collect();
-            let at_or_below: Vec<u64> = own.iter().map(|&x| cs.sample.count_at_or_below(x) as u64).collect();
-            let iv = rs.sketch.ks_interval_at(&own, &below, &at_or_below, cs.sample.len() as u64);
-            if matches!(c, Side::Sorted(_)) {
-                (iv, stats::bin_counts(&cs.sample, &edges), cs.moments)
-            } else {
-                exact = false;
-                (iv, sketch_counts(&rs.sketch, &edges), rs.moments)
-            }
-        }
-        (Side::Sketch(rs), Side::Sketch(cs)) => {
-            exact = false;
-            (rs.sketch.ks_interval_sketch(&cs.sketch), sketch_counts(&cs.sketch, &edges), cs.moments)
-        }
-        (Side::Sample(_) | Side::Sorted(_), Side::Sample(_) | Side::Sorted(_)) => {
-            unreachable!("two exact sides take the exact path")
-        }
-    };
+    }
+}
 
+/// A sketch against raw values: the KS interval, the current counts in `edges`, whether they
+/// are exact, and the current moments. The values are ranked at the sketch's breakpoints (and
+/// the edges) in one pass; `current_is_sample` says which side they are.
+fn sketch_against_sample(
+    rs: &SketchedNumeric,
+    cs: &Sample,
+    current_is_sample: bool,
+    edges: &[f64],
+) -> (KsInterval, Vec<u64>, bool, Moments) {
+    let own = rs.sketch.breakpoints();
+    let mut points: Vec<f64> = own.iter().chain(edges).copied().collect();
+    points.sort_by(f64::total_cmp);
+    points.dedup();
+    let ranks = stats::bucketed::ranks_at(cs, &points);
+    let at = |x: f64| points.binary_search_by(|p| p.total_cmp(&x)).expect("every point was ranked");
+    let below: Vec<u64> = own.iter().map(|&x| ranks.below[at(x)]).collect();
+    let at_or_below: Vec<u64> = own.iter().map(|&x| ranks.at_or_below[at(x)]).collect();
+    let iv = rs.sketch.ks_interval_at(&own, &below, &at_or_below, cs.len() as u64);
+    if current_is_sample {
+        let mut cc = Vec::with_capacity(edges.len() + 1);
+        let mut prev = 0u64;
+        for &e in edges {
+            let b = ranks.below[at(e)];
+            cc.push(b - prev);
+            prev = b;
+        }
+        cc.push(cs.len() as u64 - prev);
+        (iv, cc, true, ranks.moments)
+    } else {
+        (iv, sketch_counts(&rs.sketch, edges), false, rs.moments)
+    }
+}
+
+/// A sketch against sorted values (ranks at the breakpoints by binary search), returning what
+/// [`sketch_against_sample`] does.
+fn sketch_against_sorted(
+    rs: &SketchedNumeric,
+    cs: &SortedColumn,
+    current_is_sorted: bool,
+    edges: &[f64],
+) -> (KsInterval, Vec<u64>, bool, Moments) {
+    let own = rs.sketch.breakpoints();
+    let below: Vec<u64> = own.iter().map(|&x| cs.sample.count_below(x) as u64).collect();
+    let at_or_below: Vec<u64> = own.iter().map(|&x| cs.sample.count_at_or_below(x) as u64).collect();
+    let iv = rs.sketch.ks_interval_at(&own, &below, &at_or_below, cs.sample.len() as u64);
+    if current_is_sorted {
+        (iv, stats::bin_counts(&cs.sample, edges), true, cs.moments)
+    } else {
+        (iv, sketch_counts(&rs.sketch, edges), false, rs.moments)
+    }
+}
+
+/// The KS test from an interval on its numerator `D n m`: D is the middle, the p-value and the
+/// floors use the lower end.
+fn push_ks_interval(iv: KsInterval, n: u64, m: u64, policy: &Policy, tests: &mut Vec<TestResult>) {
     let nm = n as f64 * m as f64;
     let (d_lo, d_hi) = (iv.lo as f64 / nm, iv.hi as f64 / nm);
     let g = gcd(n, m) as u128;
@@ -514,8 +541,6 @@ fn approximate_tests(r: Side, c: Side, policy: &Policy, tests: &mut Vec<TestResu
     t.error_bound = Some((d_hi - d_lo) / 2.0);
     t.threshold = floors_threshold(policy.alpha, policy.ks);
     tests.push(t);
-    push_psi(&edges, &rc, &cc, policy, tests, (!exact).then_some(true));
-    (rm, cm)
 }
 
 fn gcd(mut a: u64, mut b: u64) -> u64 {
