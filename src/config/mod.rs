@@ -695,7 +695,34 @@ fn compile_monitor(
         MONITOR_KEYS.iter().copied().chain(crate::checks::REGISTRY.iter().map(|r| r.table)).collect();
     e.unknown("", &raw.unknown, &known);
 
-    let s = raw.source.unwrap_or_default();
+    // One table at a time, in this order: the order of the reported problems.
+    let source = source(&mut e, raw.source.unwrap_or_default(), &base, poll_default);
+    let reference = reference(&mut e, raw.reference.unwrap_or_default(), &base);
+    let (window, timestamp_column, min_rows) = window(&mut e, raw.window.unwrap_or_default());
+    let columns = columns(&mut e, raw.columns.unwrap_or_default());
+    let policy = policy(&mut e, raw.policy.unwrap_or_default());
+    let segments = raw.segments.map(|sg| segments(&mut e, sg));
+    let alerts = alerts(&mut e, raw.alerts.unwrap_or_default(), sinks);
+
+    (errors.len() == before).then_some(Monitor {
+        id,
+        file: file.to_owned(),
+        description: raw.description,
+        source,
+        reference,
+        window,
+        timestamp_column,
+        min_rows,
+        columns,
+        policy,
+        segments,
+        alerts,
+        checks,
+    })
+}
+
+/// `[source]`: where the monitor's Parquet files arrive and how often to look.
+fn source(e: &mut Problems, s: RawSource, base: &Path, poll_default: u64) -> Source {
     e.unknown("source", &s.unknown, SOURCE_KEYS);
     let path = match &s.path {
         None => {
@@ -703,7 +730,7 @@ fn compile_monitor(
             String::new()
         }
         Some(p) => {
-            let full = resolve(&base, p);
+            let full = resolve(base, p);
             let text = full.display().to_string();
             let glob = p.contains(['*', '?', '[']);
             if !glob && !full.is_dir() {
@@ -717,30 +744,34 @@ fn compile_monitor(
     if s.poll_secs == Some(0) {
         e.push("source.poll_secs", "must be at least 1");
     }
-    let source = Source {
+    Source {
         path,
         settle: secs(s.settle_secs, defaults::SETTLE_SECS),
         poll: secs(s.poll_secs, poll_default),
         stale_after: secs(s.stale_after_secs, defaults::STALE_AFTER_SECS),
-    };
+    }
+}
 
-    let r = raw.reference.unwrap_or_default();
+/// `[reference]`: the snapshot or Parquet files windows are compared with.
+fn reference(e: &mut Problems, r: RawReference, base: &Path) -> String {
     e.unknown("reference", &r.unknown, REFERENCE_KEYS);
-    let reference = match &r.path {
+    match &r.path {
         None => {
             e.push("reference.path", "required: a snapshot (drift reference build) or Parquet files");
             String::new()
         }
         Some(p) => {
-            let full = resolve(&base, p).display().to_string();
+            let full = resolve(base, p).display().to_string();
             if let Err(err) = crate::source::expand_inputs(std::slice::from_ref(&full)) {
                 e.push("reference.path", format!("{err:#}"));
             }
             full
         }
-    };
+    }
+}
 
-    let w = raw.window.unwrap_or_default();
+/// `[window]`: the window, its event-time column (if any) and its minimum rows.
+fn window(e: &mut Problems, w: RawWindow) -> (Window, Option<String>, u64) {
     e.unknown("window", &w.unknown, WINDOW_KEYS);
     let window = match w.kind.as_deref().unwrap_or("files") {
         "files" => Window::Files,
@@ -772,16 +803,21 @@ fn compile_monitor(
             Window::Files
         }
     };
+    (window, w.timestamp_column, w.min_rows.unwrap_or(defaults::MIN_ROWS))
+}
 
-    let c = raw.columns.unwrap_or_default();
+/// `[columns]`: which columns are compared, and which are categorical.
+fn columns(e: &mut Problems, c: RawColumns) -> Columns {
     e.unknown("columns", &c.unknown, COLUMNS_KEYS);
-    let columns = Columns {
+    Columns {
         include: c.include.unwrap_or_default(),
         exclude: c.exclude.unwrap_or_default(),
         categorical: c.categorical.unwrap_or_default(),
-    };
+    }
+}
 
-    let p = raw.policy.unwrap_or_default();
+/// `[policy]`: the tests' thresholds, over the engine's defaults.
+fn policy(e: &mut Problems, p: RawPolicy) -> Policy {
     e.unknown("policy", &p.unknown, POLICY_KEYS);
     let d = Policy::default();
     let correction = match p.correction.as_deref() {
@@ -805,10 +841,10 @@ fn compile_monitor(
         correction,
         psi_effect,
         min_expected: p.min_expected.unwrap_or(d.min_expected),
-        unseen: floors(&mut e, "policy.unseen_floors", p.unseen_floors.as_ref(), d.unseen),
-        ks: floors(&mut e, "policy.ks_floors", p.ks_floors.as_ref(), d.ks),
-        psi: floors(&mut e, "policy.psi_floors", p.psi_floors.as_ref(), d.psi),
-        null_rate: floors(&mut e, "policy.null_floors", p.null_floors.as_ref(), d.null_rate),
+        unseen: floors(e, "policy.unseen_floors", p.unseen_floors.as_ref(), d.unseen),
+        ks: floors(e, "policy.ks_floors", p.ks_floors.as_ref(), d.ks),
+        psi: floors(e, "policy.psi_floors", p.psi_floors.as_ref(), d.psi),
+        null_rate: floors(e, "policy.null_floors", p.null_floors.as_ref(), d.null_rate),
         bins: p.bins.unwrap_or(d.bins),
         max_categories: p.max_categories.unwrap_or(d.max_categories),
         min_count: p.min_count.unwrap_or(d.min_count),
@@ -820,21 +856,25 @@ fn compile_monitor(
             e.push("policy", msg);
         }
     }
+    policy
+}
 
-    let segments = raw.segments.map(|sg| {
-        e.unknown("segments", &sg.unknown, SEGMENTS_KEYS);
-        let by = sg.by.unwrap_or_default();
-        if by.is_empty() {
-            e.push("segments.by", "required: the columns whose values define segments");
-        }
-        let max_segments = sg.max_segments.unwrap_or(defaults::MAX_SEGMENTS);
-        if max_segments == 0 {
-            e.push("segments.max_segments", "must be at least 1");
-        }
-        Segments { by, min_rows: sg.min_rows.unwrap_or(defaults::SEGMENT_MIN_ROWS), max_segments }
-    });
+/// `[segments]` (when present): the columns whose values split each window.
+fn segments(e: &mut Problems, sg: RawSegments) -> Segments {
+    e.unknown("segments", &sg.unknown, SEGMENTS_KEYS);
+    let by = sg.by.unwrap_or_default();
+    if by.is_empty() {
+        e.push("segments.by", "required: the columns whose values define segments");
+    }
+    let max_segments = sg.max_segments.unwrap_or(defaults::MAX_SEGMENTS);
+    if max_segments == 0 {
+        e.push("segments.max_segments", "must be at least 1");
+    }
+    Segments { by, min_rows: sg.min_rows.unwrap_or(defaults::SEGMENT_MIN_ROWS), max_segments }
+}
 
-    let a = raw.alerts.unwrap_or_default();
+/// `[alerts]`: the sinks each severity goes to (defined in the daemon file) and the timing.
+fn alerts(e: &mut Problems, a: RawAlerts, sinks: &BTreeMap<String, Sink>) -> Alerts {
     e.unknown("alerts", &a.unknown, ALERTS_KEYS);
     for (key, names) in
         [("alerts.warning", &a.warning), ("alerts.critical", &a.critical), ("alerts.operational", &a.operational)]
@@ -857,7 +897,7 @@ fn compile_monitor(
         }
     }
     let critical = a.critical.unwrap_or_default();
-    let alerts = Alerts {
+    Alerts {
         warning: a.warning.unwrap_or_default(),
         operational: a.operational.unwrap_or_else(|| critical.clone()),
         critical,
@@ -870,23 +910,7 @@ fn compile_monitor(
                 .saturating_mul(1000),
         },
         failing_after: a.failing_after.unwrap_or(defaults::FAILING_AFTER).max(1),
-    };
-
-    (errors.len() == before).then_some(Monitor {
-        id,
-        file: file.to_owned(),
-        description: raw.description,
-        source,
-        reference,
-        window,
-        timestamp_column: w.timestamp_column,
-        min_rows: w.min_rows.unwrap_or(defaults::MIN_ROWS),
-        columns,
-        policy,
-        segments,
-        alerts,
-        checks,
-    })
+    }
 }
 
 #[cfg(test)]
