@@ -443,9 +443,21 @@ fn load_with(file: &Path, read_secrets: bool) -> Result<Config, ConfigErrors> {
     let base = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let raw: RawDaemon = parse(file, &mut errors).unwrap_or_default();
     let mut e = Problems { file, errors: &mut errors, read_secrets };
+    // One step at a time, in this order: the order of the reported problems.
+    let mut config = daemon_settings(&mut e, file, &raw, &base);
+    config.sinks = sinks(&mut e, raw.sinks.unwrap_or_default(), &base);
+    config.external_url = external_url(&mut e, raw.external_url);
+    let poll_default = raw.poll_secs.unwrap_or(defaults::POLL_SECS);
+    config.monitors = monitors(file, &config.monitors_dir, poll_default, &config.sinks, read_secrets, &mut errors);
+    if errors.is_empty() { Ok(config) } else { Err(ConfigErrors(errors)) }
+}
+
+/// The daemon file's own settings (state directory, address, monitors directory, limits,
+/// retention); sinks, external URL and monitors are left empty for the next steps.
+fn daemon_settings(e: &mut Problems, file: &Path, raw: &RawDaemon, base: &Path) -> Config {
     e.unknown("", &raw.unknown, DAEMON_KEYS);
     let state_dir = match &raw.state_dir {
-        Some(s) if !s.is_empty() => resolve(&base, s),
+        Some(s) if !s.is_empty() => resolve(base, s),
         _ => {
             e.push("state_dir", "required: a local directory for the state database (not NFS)");
             PathBuf::new()
@@ -456,7 +468,7 @@ fn load_with(file: &Path, read_secrets: bool) -> Result<Config, ConfigErrors> {
         e.push("listen", format!("{listen_text:?} is not an address:port such as 127.0.0.1:9464"));
         defaults::LISTEN.parse().expect("default address")
     });
-    let monitors_dir = resolve(&base, raw.monitors_dir.as_deref().unwrap_or(defaults::MONITORS_DIR));
+    let monitors_dir = resolve(base, raw.monitors_dir.as_deref().unwrap_or(defaults::MONITORS_DIR));
     let max_concurrent_evaluations = raw.max_concurrent_evaluations.unwrap_or(defaults::MAX_CONCURRENT_EVALUATIONS);
     if max_concurrent_evaluations == 0 {
         e.push("max_concurrent_evaluations", "must be at least 1");
@@ -464,7 +476,8 @@ fn load_with(file: &Path, read_secrets: bool) -> Result<Config, ConfigErrors> {
     if raw.poll_secs == Some(0) {
         e.push("poll_secs", "must be at least 1");
     }
-    let r = raw.retention.unwrap_or_default();
+    let no_retention = RawRetention::default();
+    let r = raw.retention.as_ref().unwrap_or(&no_retention);
     e.unknown("retention", &r.unknown, RETENTION_KEYS);
     let days = |v: Option<u64>, d: u64| Duration::from_secs(v.unwrap_or(d) * 86_400);
     let retention = Retention {
@@ -472,8 +485,24 @@ fn load_with(file: &Path, read_secrets: bool) -> Result<Config, ConfigErrors> {
         quarantine: days(r.quarantine_days, defaults::QUARANTINE_DAYS),
         notifications: days(r.notifications_days, defaults::NOTIFICATIONS_DAYS),
     };
+    Config {
+        file: file.to_owned(),
+        state_dir,
+        listen,
+        monitors_dir,
+        max_concurrent_evaluations,
+        drain_timeout: secs(raw.drain_timeout_secs, defaults::DRAIN_TIMEOUT_SECS),
+        retention,
+        sinks: BTreeMap::new(),
+        external_url: None,
+        monitors: Vec::new(),
+    }
+}
+
+/// `[sinks.NAME]`: where notifications go, by name.
+fn sinks(e: &mut Problems, raw: BTreeMap<String, RawSink>, base: &Path) -> BTreeMap<String, Sink> {
     let mut sinks = BTreeMap::new();
-    for (name, s) in raw.sinks.unwrap_or_default() {
+    for (name, s) in raw {
         let key = format!("sinks.{name}");
         e.unknown(&key, &s.unknown, SINK_KEYS);
         match s.kind.as_deref() {
@@ -482,12 +511,12 @@ fn load_with(file: &Path, read_secrets: bool) -> Result<Config, ConfigErrors> {
             }
             Some("file") => match &s.path {
                 Some(p) => {
-                    sinks.insert(name, Sink::File { path: resolve(&base, p) });
+                    sinks.insert(name, Sink::File { path: resolve(base, p) });
                 }
                 None => e.push(&format!("{key}.path"), "required for a file sink"),
             },
             Some(kind @ ("slack" | "webhook")) => {
-                if let Some(h) = http_sink(&mut e, &key, &base, &s, kind == "slack") {
+                if let Some(h) = http_sink(e, &key, base, &s, kind == "slack") {
                     sinks.insert(name, if kind == "slack" { Sink::Slack(h) } else { Sink::Webhook(h) });
                 }
             }
@@ -498,17 +527,33 @@ fn load_with(file: &Path, read_secrets: bool) -> Result<Config, ConfigErrors> {
             None => e.push(&format!("{key}.type"), "required: slack, webhook, log or file"),
         }
     }
-    let external_url = raw.external_url.filter(|u| !u.is_empty());
+    sinks
+}
+
+/// `external_url`: the link put in notifications (empty is none).
+fn external_url(e: &mut Problems, raw: Option<String>) -> Option<String> {
+    let external_url = raw.filter(|u| !u.is_empty());
     if let Some(u) = &external_url
         && !(u.starts_with("https://") || u.starts_with("http://"))
     {
         e.push("external_url", format!("{u:?} is not an http(s) URL"));
     }
-    let poll_default = raw.poll_secs.unwrap_or(defaults::POLL_SECS);
+    external_url
+}
 
+/// Every `*.toml` in the monitors directory but the daemon file itself, compiled in name order.
+fn monitors(
+    file: &Path,
+    monitors_dir: &Path,
+    poll_default: u64,
+    sinks: &BTreeMap<String, Sink>,
+    read_secrets: bool,
+    errors: &mut Vec<ConfigError>,
+) -> Vec<Monitor> {
     let mut monitors = Vec::new();
-    match std::fs::read_dir(&monitors_dir) {
-        Err(err) => e.push("monitors_dir", format!("{}: cannot list: {err}", monitors_dir.display())),
+    match std::fs::read_dir(monitors_dir) {
+        Err(err) => Problems { file, errors, read_secrets }
+            .push("monitors_dir", format!("{}: cannot list: {err}", monitors_dir.display())),
         Ok(entries) => {
             let mut files: Vec<PathBuf> = entries
                 .filter_map(|d| d.ok().map(|d| d.path()))
@@ -517,28 +562,13 @@ fn load_with(file: &Path, read_secrets: bool) -> Result<Config, ConfigErrors> {
                 .collect();
             files.sort();
             for f in files {
-                if let Some(m) = compile_monitor(&f, poll_default, &sinks, &mut errors) {
+                if let Some(m) = compile_monitor(&f, poll_default, sinks, errors) {
                     monitors.push(m);
                 }
             }
         }
     }
-    if errors.is_empty() {
-        Ok(Config {
-            file: file.to_owned(),
-            state_dir,
-            listen,
-            monitors_dir,
-            max_concurrent_evaluations,
-            drain_timeout: secs(raw.drain_timeout_secs, defaults::DRAIN_TIMEOUT_SECS),
-            retention,
-            sinks,
-            external_url,
-            monitors,
-        })
-    } else {
-        Err(ConfigErrors(errors))
-    }
+    monitors
 }
 
 /// Reads a secret from `env` (a variable's name) or `file`; exactly one must be given.
