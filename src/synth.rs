@@ -148,18 +148,7 @@ pub fn demo_batch(side: DemoSide) -> RecordBatch {
         }
         ts.push(base_ms + i as i64 * 60_000);
     }
-    let mut fields = vec![
-        Field::new("event_time", DataType::Timestamp(arrow_schema::TimeUnit::Millisecond, None), false),
-        Field::new("age", DataType::Int64, false),
-        Field::new("income", DataType::Float64, false),
-        Field::new("session_minutes", DataType::Float64, false),
-        Field::new("basket_value", DataType::Float64, true),
-        Field::new("num_items", DataType::Int64, false),
-        Field::new("score", DataType::Float64, false),
-        Field::new("country", dict_type(), false),
-        Field::new("device", dict_type(), false),
-        Field::new("is_returning", DataType::Boolean, false),
-    ];
+    let fields = demo_fields(cur);
     let mut columns: Vec<ArrayRef> = vec![
         Arc::new(TimestampMillisecondArray::from(ts)),
         Arc::new(age.finish()),
@@ -172,14 +161,30 @@ pub fn demo_batch(side: DemoSide) -> RecordBatch {
         Arc::new(device.finish()),
         Arc::new(returning.finish()),
     ];
-    if cur {
-        fields.push(Field::new("promo_code", dict_type(), true));
-        columns.push(Arc::new(promo.finish()));
-    } else {
-        fields.push(Field::new("legacy_flag", DataType::Boolean, false));
-        columns.push(Arc::new(legacy.finish()));
-    }
+    columns.push(if cur { Arc::new(promo.finish()) } else { Arc::new(legacy.finish()) });
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).expect("demo schema matches its columns")
+}
+
+/// The demo's schema: the current side has `promo_code` where the reference has `legacy_flag`.
+fn demo_fields(current: bool) -> Vec<Field> {
+    let mut fields = vec![
+        Field::new("event_time", DataType::Timestamp(arrow_schema::TimeUnit::Millisecond, None), false),
+        Field::new("age", DataType::Int64, false),
+        Field::new("income", DataType::Float64, false),
+        Field::new("session_minutes", DataType::Float64, false),
+        Field::new("basket_value", DataType::Float64, true),
+        Field::new("num_items", DataType::Int64, false),
+        Field::new("score", DataType::Float64, false),
+        Field::new("country", dict_type(), false),
+        Field::new("device", dict_type(), false),
+        Field::new("is_returning", DataType::Boolean, false),
+    ];
+    fields.push(if current {
+        Field::new("promo_code", dict_type(), true)
+    } else {
+        Field::new("legacy_flag", DataType::Boolean, false)
+    });
+    fields
 }
 
 fn dict_type() -> DataType {
