@@ -107,7 +107,7 @@ fn sketch_against_sample(
     let mut points: Vec<f64> = own.iter().chain(edges).copied().collect();
     points.sort_by(f64::total_cmp);
     points.dedup();
-    let ranks = stats::bucketed::ranks_at(cs, &points);
+    let ranks = stats::ranks::ranks_at(cs, &points);
     let at = |x: f64| points.binary_search_by(|p| p.total_cmp(&x)).expect("every point was ranked");
     let below: Vec<u64> = own.iter().map(|&x| ranks.below[at(x)]).collect();
     let at_or_below: Vec<u64> = own.iter().map(|&x| ranks.at_or_below[at(x)]).collect();

@@ -10,7 +10,7 @@ use super::{
 use crate::engine::Values;
 use crate::source::{Class, Dataset, DatasetColumn};
 use crate::stats::binning::edges_from;
-use crate::stats::bucketed::ranked;
+use crate::stats::ranks::ranked;
 use crate::stats::sample::{lerp, quantile_ranks};
 use crate::stats::sketch::CdfSketch;
 use crate::stats::{Sample, bin_counts, quantile_edges};

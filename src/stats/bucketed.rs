@@ -197,7 +197,7 @@ impl Moments {
 /// IEEE-754 order key, which is logarithmic in magnitude (good for skewed, heavy-tailed data);
 /// whichever spreads a probe of the data more evenly.
 #[derive(Debug, Clone, Copy)]
-enum Bucketing {
+pub(super) enum Bucketing {
     Linear { lo: f64, scale: f64 },
     Key { lo: u64, shift: u32 },
 }
@@ -210,10 +210,10 @@ fn key(x: f64) -> u64 {
 }
 
 impl Bucketing {
-    const COUNT: usize = INNER_BUCKETS + 2;
+    pub(super) const COUNT: usize = INNER_BUCKETS + 2;
 
     /// The bucketing, and a central value of the data (to shift sums of squares by).
-    fn new(r: &Sample, c: &Sample) -> (Bucketing, f64) {
+    pub(super) fn new(r: &Sample, c: &Sample) -> (Bucketing, f64) {
         let mut probe: Vec<f64> = Vec::with_capacity(8192);
         for s in [r, c] {
             let step = (s.len() / 4096).max(1);
@@ -255,7 +255,7 @@ impl Bucketing {
     /// Bucket of `x`: monotone non-decreasing in `x` (which is all correctness needs); values
     /// below the range go to 0, values far above it to the last bucket.
     #[inline]
-    fn of(&self, x: f64) -> usize {
+    pub(super) fn of(&self, x: f64) -> usize {
         const LAST: usize = INNER_BUCKETS + 1;
         match *self {
             Bucketing::Linear { lo, scale, .. } => {
@@ -297,25 +297,25 @@ fn gather_needed(values: &[f64], size: usize, keep: impl Fn(f64) -> bool) -> Vec
 }
 
 /// Per-sample bucket counts and the sorted contents of the buckets that were needed.
-struct Bucketed<'a> {
-    sample: &'a Sample,
+pub(super) struct Bucketed<'a> {
+    pub(super) sample: &'a Sample,
     /// prefix[b] = values in buckets before b; prefix[COUNT] = n.
-    prefix: Vec<u64>,
+    pub(super) prefix: Vec<u64>,
     /// Sorted values of the gathered buckets, in bucket order.
-    gathered: Vec<f64>,
+    pub(super) gathered: Vec<f64>,
     /// Offset of each gathered bucket in `gathered` (valid only where gathered).
-    offset: Vec<usize>,
-    needed: Vec<bool>,
+    pub(super) offset: Vec<usize>,
+    pub(super) needed: Vec<bool>,
     /// Smallest and largest value per bucket: a bucket whose two are equal holds one distinct
     /// value (ties, integers, rounded data) and never needs sorting.
-    lo: Vec<f64>,
-    hi: Vec<f64>,
+    pub(super) lo: Vec<f64>,
+    pub(super) hi: Vec<f64>,
 }
 
 impl<'a> Bucketed<'a> {
     /// Counts the sample into buckets, keeping each bucket's smallest and largest value, and
     /// the sample's mean and population standard deviation (sums shifted by `center`).
-    fn count(sample: &'a Sample, b: &Bucketing, center: f64) -> (Bucketed<'a>, f64, f64) {
+    pub(super) fn count(sample: &'a Sample, b: &Bucketing, center: f64) -> (Bucketed<'a>, f64, f64) {
         let (cells, s1, s2) = match *b {
             Bucketing::Linear { .. } => count_cells(&sample.values, center, |x| b.of(x)),
             Bucketing::Key { .. } => count_cells(&sample.values, center, |x| b.of(x)),
@@ -346,33 +346,33 @@ impl<'a> Bucketed<'a> {
         (bucketed, mean, std)
     }
 
-    fn len_of(&self, bucket: usize) -> u64 {
+    pub(super) fn len_of(&self, bucket: usize) -> u64 {
         self.prefix[bucket + 1] - self.prefix[bucket]
     }
 
     /// The one value of a non-empty bucket whose values are all equal.
-    fn single(&self, bucket: usize) -> Option<f64> {
+    pub(super) fn single(&self, bucket: usize) -> Option<f64> {
         (self.len_of(bucket) > 0 && self.lo[bucket] == self.hi[bucket]).then_some(self.lo[bucket])
     }
 
     /// Marks a bucket for gathering unless it is empty or holds a single value.
-    fn need(&mut self, bucket: usize) {
+    pub(super) fn need(&mut self, bucket: usize) {
         if self.len_of(bucket) > 0 && self.single(bucket).is_none() {
             self.needed[bucket] = true;
         }
     }
 
     /// The bucket holding the value of rank `r` (0-based).
-    fn bucket_of_rank(&self, r: usize) -> usize {
+    pub(super) fn bucket_of_rank(&self, r: usize) -> usize {
         self.prefix.partition_point(|&p| p <= r as u64) - 1
     }
 
-    fn needed_size(&self) -> u64 {
+    pub(super) fn needed_size(&self) -> u64 {
         (0..Bucketing::COUNT).filter(|&b| self.needed[b]).map(|b| self.len_of(b)).sum()
     }
 
     /// One pass: copy the values of the needed buckets, sort them.
-    fn gather(&mut self, b: &Bucketing) {
+    pub(super) fn gather(&mut self, b: &Bucketing) {
         let size = self.needed_size() as usize;
         if size == 0 {
             return; // every bucket that matters holds one value: nothing to sort
@@ -394,7 +394,7 @@ impl<'a> Bucketed<'a> {
 
     /// The distinct values of a bucket with their counts, ascending: from the gathered values,
     /// or the one repeated value, or nothing for an empty bucket.
-    fn runs(&self, bucket: usize) -> Vec<(f64, u64)> {
+    pub(super) fn runs(&self, bucket: usize) -> Vec<(f64, u64)> {
         if let Some(v) = self.single(bucket) {
             return vec![(v, self.len_of(bucket))];
         }
@@ -412,13 +412,13 @@ impl<'a> Bucketed<'a> {
     }
 
     /// Sorted values of a gathered bucket.
-    fn slice(&self, bucket: usize) -> &[f64] {
+    pub(super) fn slice(&self, bucket: usize) -> &[f64] {
         let start = self.offset[bucket];
         debug_assert!(start != usize::MAX, "bucket {bucket} was not gathered");
         &self.gathered[start..start + self.len_of(bucket) as usize]
     }
 
-    fn rank_value(&self, r: usize) -> f64 {
+    pub(super) fn rank_value(&self, r: usize) -> f64 {
         let b = self.bucket_of_rank(r);
         match self.single(b) {
             Some(v) => v,
@@ -428,7 +428,7 @@ impl<'a> Bucketed<'a> {
 
     /// Number of values below `x`; `x`'s bucket must have been gathered unless it is empty or
     /// holds a single value.
-    fn count_below(&self, x: f64, b: &Bucketing) -> u64 {
+    pub(super) fn count_below(&self, x: f64, b: &Bucketing) -> u64 {
         let bucket = b.of(x);
         let inside = if self.len_of(bucket) == 0 {
             0
@@ -576,6 +576,7 @@ fn moments(s: &Bucketed, mean: f64, std: f64) -> Moments {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::ranks::ranks_at;
     use crate::synth::Rng;
 
     fn assert_same(name: &str, r: Vec<f64>, c: Vec<f64>, expect_bucketed: bool) {
@@ -673,187 +674,5 @@ mod tests {
         assert_eq!((s.unwrap().values(), nan), (&[1.0, 0.0][..], 2));
         assert_eq!(Sample::new(vec![1.0, f64::NAN]), Err(SampleError::NaN(1)));
         assert!(Sample::new(vec![-0.0]).unwrap().values()[0].is_sign_positive());
-    }
-}
-
-/// How many values of a sample lie below and at or below each of some sorted points, with the
-/// sample's summary, in one pass and without sorting: each value finds its place among the
-/// points through the bucket table (only points sharing its bucket are compared).
-#[derive(Debug, Clone, PartialEq)]
-pub struct RanksAt {
-    /// `below[k]`: values `< points[k]`.
-    pub below: Vec<u64>,
-    /// `at_or_below[k]`: values `<= points[k]`.
-    pub at_or_below: Vec<u64>,
-    /// Summary of the sample (the median exact: the one or two slots holding it are sorted).
-    pub moments: Moments,
-}
-
-/// [`RanksAt`] for `points`, which must be sorted ascending and distinct (and not NaN).
-pub fn ranks_at(sample: &Sample, points: &[f64]) -> RanksAt {
-    debug_assert!(points.windows(2).all(|w| w[0] < w[1]), "points must be sorted and distinct");
-    let (bk, center) = Bucketing::new(sample, sample);
-    match bk {
-        Bucketing::Linear { .. } => ranks_with(sample, points, center, |x| bk.of(x)),
-        Bucketing::Key { .. } => ranks_with(sample, points, center, |x| bk.of(x)),
-    }
-}
-
-fn ranks_with(sample: &Sample, points: &[f64], center: f64, bucket: impl Fn(f64) -> usize) -> RanksAt {
-    let k = points.len();
-    // start[b]: how many points lie in buckets before b.
-    let mut start = vec![0u32; Bucketing::COUNT + 1];
-    for &p in points {
-        start[bucket(p) + 1] += 1;
-    }
-    for b in 1..start.len() {
-        start[b] += start[b - 1];
-    }
-    // slot 2i: strictly between points i-1 and i; slot 2i+1: equal to point i.
-    let slot_of = |x: f64| -> usize {
-        let b = bucket(x);
-        let (mut p, end) = (start[b] as usize, start[b + 1] as usize);
-        while p < end && points[p] < x {
-            p += 1;
-        }
-        if p < end && points[p] == x { 2 * p + 1 } else { 2 * p }
-    };
-    let mut slots = vec![0u64; 2 * k + 1];
-    let (mut s1, mut s2) = ([0.0f64; 4], [0.0f64; 4]);
-    let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
-    // Each value's slot, kept so the median pass below need not find it again.
-    let mut slot_ids: Vec<u32> = Vec::with_capacity(sample.len());
-    for (i, &x) in sample.values.iter().enumerate() {
-        let slot = slot_of(x);
-        slots[slot] += 1;
-        slot_ids.push(slot as u32);
-        let d = x - center;
-        s1[i & 3] += d;
-        s2[i & 3] += d * d;
-        min = if x < min { x } else { min };
-        max = if x > max { x } else { max };
-    }
-    let mut below = Vec::with_capacity(k);
-    let mut at_or_below = Vec::with_capacity(k);
-    let mut acc = 0u64;
-    let mut prefix = Vec::with_capacity(2 * k + 2);
-    prefix.push(0u64);
-    for (i, &c) in slots.iter().enumerate() {
-        acc += c;
-        prefix.push(acc);
-        if i % 2 == 0 && i / 2 < k {
-            below.push(acc);
-        } else if i % 2 == 1 {
-            at_or_below.push(acc);
-        }
-    }
-    // The median's ranks: from a point's slot directly, else from the values of that slot,
-    // gathered in one more pass (both ranks at once) and partially sorted.
-    let n = sample.len();
-    let (lo, hi, g) = quantile_ranks(n, 0.5);
-    let slot_of_rank = |rank: usize| prefix.partition_point(|&p| p <= rank as u64) - 1;
-    let wanted: Vec<usize> = [slot_of_rank(lo), slot_of_rank(hi)].into_iter().filter(|s| s % 2 == 0).collect();
-    let mut inside: Vec<(usize, f64)> = Vec::new();
-    if !wanted.is_empty() {
-        for (&x, &s) in sample.values.iter().zip(&slot_ids) {
-            let s = s as usize;
-            if wanted.contains(&s) {
-                inside.push((s, x));
-            }
-        }
-        inside.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
-    }
-    let value_at = |rank: usize| -> f64 {
-        let slot = slot_of_rank(rank);
-        if slot % 2 == 1 {
-            return points[slot / 2];
-        }
-        let first = inside.partition_point(|e| e.0 < slot);
-        inside[first + rank - prefix[slot] as usize].1
-    };
-    let median = lerp(value_at(lo), value_at(hi), g);
-    let (s1, s2) = ((s1[0] + s1[1]) + (s1[2] + s1[3]), (s2[0] + s2[1]) + (s2[2] + s2[3]));
-    let nf = n as f64;
-    let var = (s2 - s1 * s1 / nf) / nf;
-    let moments = Moments {
-        mean: center + s1 / nf,
-        std: if var.is_nan() { f64::NAN } else { var.max(0.0).sqrt() },
-        min,
-        median,
-        max,
-    };
-    RanksAt { below, at_or_below, moments }
-}
-
-/// Exact order statistics of an unsorted sample at chosen ranks, sorting only the buckets that
-/// hold them (what a reference sketch and its PSI edges need from millions of values).
-pub struct Ranked<'a> {
-    buckets: Bucketed<'a>,
-    bucketing: Bucketing,
-    mean: f64,
-    std: f64,
-}
-
-/// Prepares [`Ranked`] for the values at `ranks` and for counting below any value lying
-/// between the values at the two ranks of each pair in `ranges`.
-pub fn ranked<'a>(sample: &'a Sample, ranks: &[usize], ranges: &[(usize, usize)]) -> Ranked<'a> {
-    let (bk, center) = Bucketing::new(sample, sample);
-    let (mut b, mean, std) = Bucketed::count(sample, &bk, center);
-    for &r in ranks {
-        let k = b.bucket_of_rank(r);
-        b.need(k);
-    }
-    for &(lo, hi) in ranges {
-        for k in b.bucket_of_rank(lo)..=b.bucket_of_rank(hi) {
-            b.need(k);
-        }
-    }
-    b.gather(&bk);
-    Ranked { buckets: b, bucketing: bk, mean, std }
-}
-
-impl Ranked<'_> {
-    /// Number of values.
-    pub fn len(&self) -> usize {
-        self.buckets.sample.len()
-    }
-
-    /// Always false (samples are never empty).
-    pub fn is_empty(&self) -> bool {
-        false
-    }
-
-    /// The value of rank `r` (0-based); `r` must have been asked for.
-    pub fn value(&self, r: usize) -> f64 {
-        self.buckets.rank_value(r)
-    }
-
-    /// Values `< x`; `x` must be a value at an asked rank or inside an asked range.
-    pub fn count_below(&self, x: f64) -> u64 {
-        self.buckets.count_below(x, &self.bucketing)
-    }
-
-    /// Values `<= x`; same condition as [`Ranked::count_below`].
-    pub fn count_at_or_below(&self, x: f64) -> u64 {
-        let b = &self.buckets;
-        let bucket = self.bucketing.of(x);
-        let inside = if b.len_of(bucket) == 0 {
-            0
-        } else if let Some(v) = b.single(bucket) {
-            if v <= x { b.len_of(bucket) } else { 0 }
-        } else {
-            b.slice(bucket).partition_point(|&v| v <= x) as u64
-        };
-        b.prefix[bucket] + inside
-    }
-
-    /// Mean (sums shifted by a central value of the data).
-    pub fn mean(&self) -> f64 {
-        self.mean
-    }
-
-    /// Population standard deviation.
-    pub fn std(&self) -> f64 {
-        self.std
     }
 }

@@ -30,6 +30,7 @@ pub mod fitted;
 pub mod kolmogorov;
 pub mod ks;
 pub mod proportion;
+pub mod ranks;
 pub mod sample;
 pub mod sketch;
 

@@ -78,7 +78,7 @@ impl CdfSketch {
 
     /// Sketches `n` values known through the value at each of [`CdfSketch::anchor_ranks`] and
     /// exact counts below and at or below those values (a sorted sample, or
-    /// [`super::bucketed::Ranked`] without sorting everything).
+    /// [`super::ranks::Ranked`] without sorting everything).
     pub fn from_order(
         n: usize,
         cells: usize,
