@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::purity::{expand, production, strip, use_trees};
+use crate::purity::{code_after_tests, expand, production, strip, use_trees};
 
 /// Each top-level module and the modules it may use.
 const LAYERS: &[(&str, &[&str])] = &[
@@ -88,7 +88,8 @@ fn graph() -> Vec<(String, String, BTreeSet<String>)> {
             continue;
         }
         let text = std::fs::read_to_string(&p).unwrap();
-        let mut used = uses(&strip(production(&text)));
+        assert!(!code_after_tests(&text), "{rel}: production code after its `mod tests` (tests come last)");
+        let mut used = uses(&production(&strip(&text)));
         used.remove(&module);
         out.push((rel, module, used));
     }
@@ -173,5 +174,11 @@ fn the_reference_reader_sees_grouped_inline_and_nested_paths() {
                 macro_rules! m { () => { $crate::output::x() } }\nuse super::plan;";
     let used: Vec<String> = uses(&strip(code)).into_iter().collect();
     assert_eq!(used, ["clock", "engine", "output", "stats"]);
-    assert_eq!(production("fn a() {}\n#[cfg(test)]\nmod tests { use crate::state; }"), "fn a() {}");
+    assert_eq!(production("fn a() {}\n#[cfg(test)]\nmod tests { use crate::state; }"), "fn a() {}\n");
+    // A test-only declaration early in a file hides nothing after it.
+    let early =
+        "#[cfg(test)]\nmod testing;\nuse crate::state::X;\n#[cfg(test)]\nmod tests {\n    fn f() { if x { y() } }\n}\n";
+    assert_eq!(uses(&production(&strip(early))).into_iter().collect::<Vec<_>>(), ["state"]);
+    assert!(!code_after_tests(early));
+    assert!(code_after_tests("#[cfg(test)]\nmod tests {\n}\npub fn late() {}\n"));
 }
