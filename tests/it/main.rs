@@ -10,6 +10,7 @@
 //! - `alerts`: delivery to a scripted Slack-like server on loopback (`receiver`), and the
 //!   alert lifecycle through the real binary.
 //! - `check`: `drift check` on real Parquet files: types, nulls, schema, file sets, formats.
+//! - `checks`: another kind of check on a window alerts through the daemon's state and outbox.
 //! - `config`: shipped configuration examples validate; invalid fixtures fail, all at once.
 //! - `daemon`: `drift run` on real files, SQLite and HTTP: once-only, settle, quarantine, crashes.
 //! - `deploy`: the dashboard and alert rules query exported metrics; the image's and the pod's
@@ -32,6 +33,7 @@
 #![allow(clippy::disallowed_methods)]
 mod alerts;
 mod check;
+mod checks;
 mod config;
 mod daemon;
 mod demo;
