@@ -30,7 +30,7 @@ pub struct ColumnData {
     pub data_type: String,
     /// Rows, including missing.
     pub rows: u64,
-    /// Nulls.
+    /// Null values (counted, then dropped: nulls never reach the statistics).
     pub nulls: u64,
     /// NaN values (floats).
     pub nan: u64,

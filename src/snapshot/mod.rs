@@ -63,7 +63,7 @@ pub struct SourceFile {
     pub path: String,
     /// Size in bytes.
     pub size: u64,
-    /// Rows.
+    /// Rows the file held when the snapshot was built.
     pub rows: u64,
 }
 
@@ -129,7 +129,7 @@ pub struct NumericProfile {
     pub min: Num,
     /// Largest value.
     pub max: Num,
-    /// Mean.
+    /// Arithmetic mean of the column's non-missing values.
     pub mean: Num,
     /// Sum of squared deviations from the mean (population variance = m2 / count).
     pub m2: Num,
@@ -153,18 +153,18 @@ pub struct NumericProfile {
 /// One column of a snapshot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ColumnProfile {
-    /// Name.
+    /// The column's name as the input spells it.
     pub name: String,
     /// Arrow type as text.
     #[serde(rename = "type")]
     pub data_type: String,
     /// numeric, categorical or empty (no value at all; takes the current data's kind).
     pub kind: String,
-    /// Rows.
+    /// Values plus missing ones.
     pub rows: u64,
-    /// Nulls.
+    /// Null values.
     pub nulls: u64,
-    /// NaN.
+    /// NaN values (floats only; missing like nulls).
     pub nan: u64,
     /// Numeric details.
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -177,7 +177,7 @@ pub struct ColumnProfile {
 /// A column of the source schema and why it is not profiled, if it is not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SchemaField {
-    /// Name.
+    /// The column's name as the input spells it.
     pub name: String,
     /// Arrow type as text.
     #[serde(rename = "type")]
