@@ -28,7 +28,7 @@ use drift::synth::Rng;
 use tempfile::TempDir;
 
 use crate::receiver::{Receiver, Reply};
-use crate::support::{Daemon, drift, s, spawn_run, unused_port, wait_for, write};
+use crate::support::{Daemon, drift, s, unused_port, wait_for, write};
 
 /// What a webhook URL's secret part looks like in these tests: it must never leak.
 const SECRET: &str = "T0SECRET/B0SECRET/XoXoSeCrEtToKeN";
@@ -497,7 +497,7 @@ fn a_notification_queued_before_a_kill_is_delivered_once_after_restart() {
     let port = unused_port();
     let (dir, config) = config_dir(&format!("http://127.0.0.1:{port}/services/{SECRET}"), "");
     let root = dir.path();
-    let mut daemon = spawn_run(&config, true);
+    let daemon = Daemon::start(&config, &[]);
     land(root, "1.parquet", 1.0, 2);
     // The window is evaluated and its notification queued; Slack is down, so it stays pending.
     let db = root.join("state/drift.sqlite3");
@@ -513,9 +513,7 @@ fn a_notification_queued_before_a_kill_is_delivered_once_after_restart() {
         (n >= 1).then_some(n)
     });
     assert_eq!(queued, Some(1), "queued and tried once while Slack is down");
-    daemon.kill().unwrap();
-    let out = daemon.wait_with_output().unwrap();
-    let logs = String::from_utf8_lossy(&out.stderr).into_owned();
+    let logs = daemon.kill_9();
     assert!(logs.contains("will retry"), "{logs}");
     assert!(!logs.contains("SECRET"), "the URL leaked into the logs:\n{logs}");
 
@@ -539,11 +537,10 @@ fn a_kill_during_the_send_redelivers_with_the_same_idempotency_key() {
     let root = dir.path();
     let text = std::fs::read_to_string(&config).unwrap().replace("timeout_secs = 1", "timeout_secs = 60");
     std::fs::write(&config, text).unwrap();
-    let mut daemon = spawn_run(&config, false);
+    let daemon = Daemon::start(&config, &[]);
     land(root, "1.parquet", 1.0, 2);
     let in_flight = wait_for(30, || (!rx.received().is_empty()).then_some(()));
-    daemon.kill().unwrap();
-    daemon.wait().unwrap();
+    daemon.kill_9();
     assert!(in_flight.is_some(), "the request reached the receiver");
     let (code, out) = once(&config);
     assert_eq!(code, 0, "{out}");

@@ -26,18 +26,6 @@ pub fn drift(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_drift")).args(args).env_remove("RUST_LOG").output().unwrap()
 }
 
-/// Starts `drift run --config CONFIG` at log level info, stdout discarded, stderr piped (to
-/// read with `wait_with_output`) or discarded.
-pub fn spawn_run(config: &Path, capture_stderr: bool) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_drift"))
-        .args(["run", "--config", s(config)])
-        .env("RUST_LOG", "info")
-        .stdout(std::process::Stdio::null())
-        .stderr(if capture_stderr { std::process::Stdio::piped() } else { std::process::Stdio::null() })
-        .spawn()
-        .unwrap()
-}
-
 /// Runs `drift check --format json` and parses the report.
 pub fn check_json(reference: &[&str], current: &[&str], extra: &[&str]) -> (i32, serde_json::Value) {
     let mut args = vec!["check", "--format", "json", "--reference"];
@@ -99,6 +87,7 @@ pub fn unused_port() -> u16 {
 pub struct Daemon {
     pub child: std::process::Child,
     log: std::sync::Arc<std::sync::Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Daemon {
@@ -115,14 +104,14 @@ impl Daemon {
             .unwrap();
         let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let (stderr, sink) = (child.stderr.take().unwrap(), log.clone());
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
                 let mut l = sink.lock().unwrap();
                 l.push_str(&line);
                 l.push('\n');
             }
         });
-        Daemon { child, log }
+        Daemon { child, log, reader: Some(reader) }
     }
 
     /// The log so far.
@@ -150,10 +139,14 @@ impl Daemon {
         assert!(ok, "kill {sig}");
     }
 
-    /// SIGKILL, and reaps the process.
-    pub fn kill_9(mut self) {
+    /// SIGKILL, reaps the process, and returns its whole log (read to the end of the pipe).
+    pub fn kill_9(mut self) -> String {
         self.signal("-KILL");
         self.child.wait().unwrap();
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
+        self.log()
     }
 
     /// Waits up to `secs` for the exit; the exit code.
