@@ -131,7 +131,7 @@ pub fn window(
     }
     let mut out = Decision::default();
     for key in keys {
-        let content = report.map(|r| drift_content(r, &key));
+        let content = || report.map(|r| drift_content(r, &key));
         step_alert(routing, window_id, &key, observe(report, &key), content, prior, silences, now_ms, &mut out);
     }
     // Other kinds of check: every alert they report now, and those known from before (absent
@@ -149,7 +149,7 @@ pub fn window(
                 .find_map(|c| c.alerts.iter().find(|a| a.segment == segment).map(|a| (c, a)))
         });
         let obs = found.map_or(Observation::Insufficient, |(_, a)| check_observation(a));
-        let content = match (report, found) {
+        let content = || match (report, found) {
             (Some(r), Some((c, a))) => Some(check_content(r, c, a)),
             _ => None,
         };
@@ -230,14 +230,15 @@ fn check_content(r: &Report, c: &CheckResult, a: &CheckAlert) -> Content {
     }
 }
 
-/// Steps one alert with what the window says and queues what it notifies.
+/// Steps one alert with what the window says and queues what it notifies; `content` is called
+/// only when it does.
 #[allow(clippy::too_many_arguments)]
 fn step_alert(
     routing: &Routing,
     window_id: i64,
     key: &str,
     obs: Observation,
-    content: Option<Content>,
+    content: impl FnOnce() -> Option<Content>,
     prior: &BTreeMap<String, AlertState>,
     silences: &[Silence],
     now_ms: i64,
@@ -245,7 +246,10 @@ fn step_alert(
 ) {
     let before = prior.get(key).cloned().unwrap_or_default();
     let (mut after, notify) = step(&before, &obs, &routing.timing, now_ms);
-    if let (Some(notify), Some(content)) = (notify, content) {
+    // The content (findings and their words) is built only for a step that notifies.
+    if let Some(notify) = notify
+        && let Some(content) = content()
+    {
         out.outgoing.extend(notification(routing, window_id, content, notify, &before, &mut after, silences, now_ms));
     }
     if after != before || !prior.contains_key(key) {
