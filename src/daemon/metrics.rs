@@ -38,13 +38,9 @@ pub enum WindowOutcome {
     Drift,
 }
 
-/// An outcome's label value (`consumed`, `drift` …).
-trait LabelWord {
-    fn word(&self) -> &'static str;
-}
-
-impl LabelWord for FileOutcome {
-    fn word(&self) -> &'static str {
+impl FileOutcome {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
         match self {
             FileOutcome::Consumed => "consumed",
             FileOutcome::Retried => "retried",
@@ -53,8 +49,9 @@ impl LabelWord for FileOutcome {
     }
 }
 
-impl LabelWord for WindowOutcome {
-    fn word(&self) -> &'static str {
+impl WindowOutcome {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
         match self {
             WindowOutcome::Evaluated => "evaluated",
             WindowOutcome::Insufficient => "insufficient",
@@ -65,13 +62,13 @@ impl LabelWord for WindowOutcome {
 
 impl EncodeLabelValue for FileOutcome {
     fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
-        std::fmt::Write::write_str(encoder, self.word())
+        std::fmt::Write::write_str(encoder, self.as_str())
     }
 }
 
 impl EncodeLabelValue for WindowOutcome {
     fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
-        std::fmt::Write::write_str(encoder, self.word())
+        std::fmt::Write::write_str(encoder, self.as_str())
     }
 }
 
