@@ -92,14 +92,23 @@ pub fn run_check_segments(
     );
     let mut columns = Vec::with_capacity(work.len());
     let mut errors = Vec::new();
+    let mut damaged = None;
     for r in results {
         match r {
             Ok(c) => columns.push(c),
-            Err(e) => errors.push(format!("{e:#}")),
+            Err(e) => {
+                damaged = damaged.or_else(|| crate::source::file_of(&e).map(std::path::Path::to_owned));
+                errors.push(format!("{e:#}"));
+            }
         }
     }
     if !errors.is_empty() {
-        bail!("{}", errors.join("\n"));
+        let text = errors.join("\n");
+        // Still the error of the first damaged file, so that the daemon sets it aside.
+        return Err(match damaged {
+            Some(path) => crate::source::FileError::new(&path, text).into(),
+            None => anyhow::anyhow!(text),
+        });
     }
     Ok(engine::judge(columns, schema, skipped, reference.summary(), current.summary(), policy))
 }

@@ -7,6 +7,8 @@
 //! every string. Every error is one line that names the file (and the column) and what to do.
 
 pub(crate) mod decode;
+mod footer;
+mod guard;
 mod paths;
 
 use std::collections::HashMap;
@@ -20,6 +22,8 @@ use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 
+pub use footer::{MAX_FOOTER_BYTES, MAX_RESERVED_VALUES};
+pub use guard::{FileError, file_of, guarded};
 pub use paths::expand_inputs;
 
 use crate::engine::ColumnData;
@@ -90,14 +94,17 @@ impl Table for Dataset {
 pub struct ParquetFile {
     /// Path as given or found (for messages and provenance).
     pub path: PathBuf,
-    /// Row count from the footer.
+    /// Row count from the footer (checked against its row groups; the decoded rows are checked
+    /// against it).
     pub rows: u64,
+    /// The file's length in bytes.
+    len: u64,
     meta: ArrowReaderMetadata,
     body: Body,
 }
 
 /// Where a file's bytes are read from: the local file system, or bytes already fetched
-/// (through object_store, by the daemon).
+/// (by the daemon).
 #[derive(Debug, Clone)]
 enum Body {
     Path,
@@ -194,21 +201,23 @@ impl Dataset {
     pub fn read_column_into(&self, name: &str, as_categorical: bool, buffer: Vec<f64>) -> Result<ColumnData> {
         let col = self.column(name).with_context(|| format!("no column {name:?}"))?;
         let categorical = as_categorical || col.class == Class::Categorical;
-        let mut acc = decode::Accumulator::new(categorical, self.rows as usize, buffer);
+        // The footers' row counts are untrusted: the reservation is capped by the bytes.
+        let bytes = self.files.iter().map(|f| f.len).sum();
+        let mut acc = decode::Accumulator::new(categorical, footer::reservation(self.rows, bytes), buffer);
         for f in &self.files {
             let Some(idx) = f.meta.schema().index_of(name).ok() else {
                 acc.add_missing_rows(f.rows);
                 continue;
             };
-            match &f.body {
+            guarded(&f.path, || match &f.body {
                 Body::Path => {
                     let file = File::open(&f.path).with_context(|| {
                         format!("{}: cannot open: check the file exists and is readable", f.path.display())
                     })?;
-                    decode_column(file, f, idx, name, &mut acc)?;
+                    decode_column(file, f, idx, name, &mut acc)
                 }
-                Body::Bytes(b) => decode_column(b.clone(), f, idx, name, &mut acc)?,
-            }
+                Body::Bytes(b) => decode_column(b.clone(), f, idx, name, &mut acc),
+            })?;
         }
         Ok(acc.finish(col.data_type.clone()))
     }
@@ -228,11 +237,20 @@ fn decode_column<R: parquet::file::reader::ChunkReader + 'static>(
         .with_batch_size(64 * 1024)
         .build()
         .with_context(|| format!("{}: column {name:?}: cannot read", f.path.display()))?;
+    let mut rows = 0u64;
     for batch in batches {
         let batch = batch.with_context(|| {
             format!("{}: column {name:?}: corrupt data; the file may be truncated or damaged", f.path.display())
         })?;
+        rows += batch.num_rows() as u64;
         acc.add(batch.column(0).as_ref()).with_context(|| format!("{}: column {name:?}", f.path.display()))?;
+    }
+    if rows != f.rows {
+        bail!(
+            "{}: column {name:?}: the footer claims {} rows but the pages hold {rows}; the file is damaged",
+            f.path.display(),
+            f.rows
+        );
     }
     Ok(())
 }
@@ -251,6 +269,10 @@ fn is_pandas_index(name: &str) -> bool {
 /// Reads the footer of one file, after checking both magic numbers so that a file that is not
 /// Parquet and one that is cut short (or still being written) get different messages.
 pub fn open_file(path: &Path) -> Result<ParquetFile> {
+    guarded(path, || open_file_unguarded(path))
+}
+
+fn open_file_unguarded(path: &Path) -> Result<ParquetFile> {
     let shown = path.display();
     let mut file = File::open(path).with_context(|| format!("{shown}: cannot open: check the path and permissions"))?;
     let len = file.metadata().with_context(|| format!("{shown}: cannot stat"))?.len();
@@ -258,18 +280,20 @@ pub fn open_file(path: &Path) -> Result<ParquetFile> {
     if len < 12 || file.read_exact(&mut head).is_err() || &head != b"PAR1" {
         bail!("{shown}: not a Parquet file (no PAR1 header); pass only Parquet files or a directory of them");
     }
-    let mut tail = [0u8; 4];
-    file.seek(SeekFrom::End(-4))
+    let mut tail = [0u8; 8];
+    file.seek(SeekFrom::End(-8))
         .and_then(|_| file.read_exact(&mut tail))
         .with_context(|| format!("{shown}: cannot read"))?;
-    if &tail != b"PAR1" {
+    if &tail[4..] != b"PAR1" {
         bail!("{shown}: truncated Parquet file (no footer): it may still be being written, or was cut short");
     }
+    footer::check_footer_len(&shown, tail, len)?;
     let plain = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
         .map_err(|e| anyhow::anyhow!("{shown}: unreadable Parquet footer: {e}"))?;
+    footer::check_metadata(&shown, plain.metadata(), len)?;
     let meta = with_dictionary_hint(&plain).unwrap_or(plain);
     let rows = meta.metadata().file_metadata().num_rows().max(0) as u64;
-    Ok(ParquetFile { path: path.to_owned(), rows, meta, body: Body::Path })
+    Ok(ParquetFile { path: path.to_owned(), rows, len, meta, body: Body::Path })
 }
 
 impl ParquetFile {
@@ -291,12 +315,12 @@ impl ParquetFile {
                 })
                 .collect()
         }
-        match &self.body {
+        guarded(&self.path, || match &self.body {
             Body::Path => {
                 read(File::open(&self.path).with_context(|| format!("{}: cannot open", self.path.display()))?, self)
             }
             Body::Bytes(b) => read(b.clone(), self),
-        }
+        })
     }
 }
 
@@ -383,6 +407,10 @@ fn conform(batch: &arrow_array::RecordBatch, schema: &arrow_schema::SchemaRef) -
 /// Reads the footer of a file already fetched into memory; `name` is shown in messages. The
 /// same checks as [`open_file`]: not Parquet, truncated (no footer yet) and corrupt differ.
 pub fn open_bytes(name: &Path, bytes: bytes::Bytes) -> Result<ParquetFile> {
+    guarded(name, || open_bytes_unguarded(name, bytes))
+}
+
+fn open_bytes_unguarded(name: &Path, bytes: bytes::Bytes) -> Result<ParquetFile> {
     let shown = name.display();
     if bytes.len() < 12 || &bytes[..4] != b"PAR1" {
         bail!("{shown}: not a Parquet file (no PAR1 header)");
@@ -390,11 +418,16 @@ pub fn open_bytes(name: &Path, bytes: bytes::Bytes) -> Result<ParquetFile> {
     if &bytes[bytes.len() - 4..] != b"PAR1" {
         bail!("{shown}: truncated Parquet file (no footer): it may still be being written, or was cut short");
     }
+    let len = bytes.len() as u64;
+    let mut last8 = [0u8; 8];
+    last8.copy_from_slice(&bytes[bytes.len() - 8..]);
+    footer::check_footer_len(&shown, last8, len)?;
     let plain = ArrowReaderMetadata::load(&bytes, ArrowReaderOptions::new())
         .map_err(|e| anyhow::anyhow!("{shown}: unreadable Parquet footer: {e}"))?;
+    footer::check_metadata(&shown, plain.metadata(), len)?;
     let meta = with_dictionary_hint(&plain).unwrap_or(plain);
     let rows = meta.metadata().file_metadata().num_rows().max(0) as u64;
-    Ok(ParquetFile { path: name.to_owned(), rows, meta, body: Body::Bytes(bytes) })
+    Ok(ParquetFile { path: name.to_owned(), rows, len, meta, body: Body::Bytes(bytes) })
 }
 
 /// Re-derives the reader metadata asking for string columns as dictionaries, so dictionary-
