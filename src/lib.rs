@@ -42,7 +42,7 @@
 //! - [`config`]: the daemon file and monitor files, parsed raw and compiled into a validated
 //!   model, reporting every problem at once (`drift validate`, exit 64).
 //! - [`daemon`]: `drift run`, the tokio shell: per-monitor polling tasks, the file-taking
-//!   rules ([`daemon::plan`], pure), listing and fetching through object_store, windows by
+//!   rules ([`daemon::plan`], pure), listing (no one entry fails it) and fetching, windows by
 //!   files, rows or event time and segments ([`daemon::windows`]), the outbox worker that
 //!   delivers notifications ([`daemon::deliver`]: reqwest, rustls with ring), HTTP endpoints
 //!   and metrics. The only place that spawns tasks.

@@ -36,6 +36,8 @@ pub mod defaults {
     pub const SETTLE_SECS: u64 = 30;
     /// Staleness: six hours without a new file.
     pub const STALE_AFTER_SECS: u64 = 6 * 3600;
+    /// Failed reads of a file (footer, pages, decoding, profiling) before it is quarantined.
+    pub const QUARANTINE_AFTER_ATTEMPTS: u32 = 3;
     /// Minimum rows per window.
     pub const MIN_ROWS: u64 = 100;
     /// Segments: minimum rows per segment.

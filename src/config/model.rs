@@ -157,6 +157,10 @@ pub struct Source {
     pub poll: Duration,
     /// No new file for this long: the source is stale.
     pub stale_after: Duration,
+    /// Whether listing follows symbolic links (a loop is skipped, never fatal).
+    pub follow_symlinks: bool,
+    /// Failed reads of one file before it is quarantined (at least 1).
+    pub quarantine_after_attempts: u32,
 }
 
 /// How a monitor cuts data into windows.

@@ -94,11 +94,16 @@ fn source(e: &mut Problems, s: RawSource, base: &Path, poll_default: u64) -> Sou
     if s.poll_secs == Some(0) {
         e.push("source.poll_secs", "must be at least 1");
     }
+    if s.quarantine_after_attempts == Some(0) {
+        e.push("source.quarantine_after_attempts", "must be at least 1 (3 by default)");
+    }
     Source {
         path,
         settle: secs(s.settle_secs, defaults::SETTLE_SECS),
         poll: secs(s.poll_secs, poll_default),
         stale_after: secs(s.stale_after_secs, defaults::STALE_AFTER_SECS),
+        follow_symlinks: s.follow_symlinks.unwrap_or(false),
+        quarantine_after_attempts: s.quarantine_after_attempts.unwrap_or(defaults::QUARANTINE_AFTER_ATTEMPTS),
     }
 }
 

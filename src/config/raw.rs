@@ -113,12 +113,15 @@ pub struct RawSource {
     pub settle_secs: Option<u64>,
     pub poll_secs: Option<u64>,
     pub stale_after_secs: Option<u64>,
+    pub follow_symlinks: Option<bool>,
+    pub quarantine_after_attempts: Option<u32>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
 
 /// Keys of [`RawSource`].
-pub const SOURCE_KEYS: &[&str] = &["path", "settle_secs", "poll_secs", "stale_after_secs"];
+pub const SOURCE_KEYS: &[&str] =
+    &["path", "settle_secs", "poll_secs", "stale_after_secs", "follow_symlinks", "quarantine_after_attempts"];
 
 /// `[reference]`.
 #[derive(Debug, Default, Deserialize)]

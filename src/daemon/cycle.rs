@@ -1,7 +1,9 @@
 //! One polling cycle of one monitor, as named steps: load the reference once, list the source
 //! and plan what to take ([`plan`]), fetch the settled files (counting a failure against that
-//! file, and quarantining it after [`QUARANTINE_AFTER_ATTEMPTS`]), then hand the files to the
-//! monitor's kind of window ([`windows`]), which evaluates, commits and reports what closed.
+//! file, and quarantining it after `[source] quarantine_after_attempts`), then hand the files to
+//! the monitor's kind of window ([`windows`]), which evaluates, commits and reports what closed;
+//! a file that fails there (damaged pages, a reader panic) is counted the same way
+//! ([`failed_read`]) and the others go on without it.
 
 use std::sync::Arc;
 
@@ -14,8 +16,9 @@ use crate::engine::Report;
 use crate::source::{ParquetFile, open_bytes};
 use crate::state::Consumed;
 
-/// Failed reads of a settled file before it is quarantined.
-pub const QUARANTINE_AFTER_ATTEMPTS: u32 = 3;
+/// Failed reads of a settled file before it is quarantined, by default
+/// (`[source] quarantine_after_attempts`).
+pub const QUARANTINE_AFTER_ATTEMPTS: u32 = crate::config::defaults::QUARANTINE_AFTER_ATTEMPTS;
 
 /// What one cycle did.
 #[derive(Debug, Clone, Default)]
@@ -61,7 +64,13 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
 /// Lists the source, records new and changed files, and decides which are ready.
 async fn list_and_plan(shared: &Shared, run: &mut MonitorRun, now: i64) -> Result<plan::Plan> {
     let id = &run.monitor.id;
-    let listing = run.store.list().await?;
+    let listing = run.store.list(run.monitor.source.follow_symlinks).await?;
+    for skip in &listing.newly_skipped {
+        let error = skip.error.as_deref().unwrap_or_default();
+        tracing::warn!(monitor = %id, entry = %skip.path, reason = skip.reason.as_str(), error, "source entry skipped: {}", skip.reason.advice());
+        shared.metrics.skipped(id, skip.reason.as_str());
+    }
+    let listing = listing.files;
     let settle = run.monitor.source.settle.as_millis() as i64;
     let plan = {
         let mut st = shared.state()?;
@@ -86,7 +95,7 @@ async fn list_and_plan(shared: &Shared, run: &mut MonitorRun, now: i64) -> Resul
 }
 
 /// Reads and opens the ready files; a file that cannot be read counts a failed attempt (and
-/// is quarantined after [`QUARANTINE_AFTER_ATTEMPTS`]) while the others go on.
+/// is quarantined after the configured attempts) while the others go on.
 async fn fetch(
     shared: &Shared,
     run: &MonitorRun,
@@ -118,8 +127,9 @@ async fn fetch(
     Ok(fetched)
 }
 
-/// Counts a failed read of one file; quarantines it after the last attempt.
-fn failed_read(
+/// Counts a failed read (or decode, or profile) of one file; quarantines it after the last
+/// attempt. The file is left out of this cycle either way.
+pub(super) fn failed_read(
     shared: &Shared,
     run: &MonitorRun,
     key: &str,
@@ -131,9 +141,9 @@ fn failed_read(
     let id = &run.monitor.id;
     let mut st = shared.state()?;
     let attempts = st.failed_attempt(id, key, msg, now)?;
-    let counted = if attempts >= QUARANTINE_AFTER_ATTEMPTS {
+    let counted = if attempts >= run.monitor.source.quarantine_after_attempts {
         st.quarantine(id, key, msg, now)?;
-        tracing::error!(monitor = %id, file = %shown.display(), error = %msg, "file quarantined after {attempts} failed reads");
+        tracing::error!(monitor = %id, file = %shown.display(), error = %msg, "file quarantined after {attempts} failed reads; `drift quarantine release` reads it again");
         outcome.quarantined += 1;
         FileOutcome::Quarantined
     } else {

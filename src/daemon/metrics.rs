@@ -90,6 +90,15 @@ pub struct WindowLabel {
     pub outcome: WindowOutcome,
 }
 
+/// `monitor` and `reason` labels of the skipped-entries counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SkipLabel {
+    /// Monitor id.
+    pub monitor: String,
+    /// invalid_name, symlink, loop, unreadable or not_a_file.
+    pub reason: String,
+}
+
 /// `sink` label.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SinkLabel {
@@ -156,6 +165,10 @@ pub struct Metrics {
     pub outbox_oldest_age: Family<SinkLabel, Gauge<f64, AtomicU64>>,
     /// 1 per alert firing now (series disappear when they resolve).
     pub alerts_firing: Family<AlertLabel, Gauge>,
+    /// Source entries skipped by listings, each counted once per process, by reason.
+    pub entries_skipped: Family<SkipLabel, Counter>,
+    /// Files quarantined and not released, per monitor.
+    pub quarantined_now: Family<MonitorLabel, Gauge>,
 }
 
 impl Default for Metrics {
@@ -177,6 +190,8 @@ impl Default for Metrics {
             outbox_depth: Family::default(),
             outbox_oldest_age: Family::default(),
             alerts_firing: Family::default(),
+            entries_skipped: Family::default(),
+            quarantined_now: Family::default(),
             registry: Registry::default(),
         };
         registry.register("runs", "Polling cycles run per monitor", m.runs.clone());
@@ -226,14 +241,34 @@ impl Default for Metrics {
             "1 per alert firing now, by monitor, alert name, segment and severity",
             m.alerts_firing.clone(),
         );
+        register_input(&m, &mut registry);
         Metrics { registry, ..m }
     }
+}
+
+/// The families of the input side: skipped source entries and quarantined files.
+fn register_input(m: &Metrics, registry: &mut Registry) {
+    registry.register(
+        "source_entries_skipped",
+        "Source entries a listing skipped (invalid_name, symlink, loop, unreadable, not_a_file), once each",
+        m.entries_skipped.clone(),
+    );
+    registry.register(
+        "files_quarantined",
+        "Files quarantined and not released (drift quarantine release), per monitor",
+        m.quarantined_now.clone(),
+    );
 }
 
 impl Metrics {
     /// Counts `n` files of `monitor` with this outcome.
     pub fn file(&self, monitor: &str, outcome: FileOutcome, n: u64) {
         self.files.get_or_create(&FileLabel { monitor: monitor.to_owned(), outcome }).inc_by(n);
+    }
+
+    /// Counts a source entry of `monitor` a listing skipped.
+    pub fn skipped(&self, monitor: &str, reason: &str) {
+        self.entries_skipped.get_or_create(&SkipLabel { monitor: monitor.to_owned(), reason: reason.to_owned() }).inc();
     }
 
     /// Counts a closed window of `monitor`.
@@ -270,6 +305,8 @@ impl Metrics {
             severity: "critical".into(),
         };
         m.alerts_firing.get_or_create(&alert).set(1);
+        m.skipped("m", "symlink");
+        m.quarantined_now.get_or_create(&monitor).set(0);
         m
     }
 

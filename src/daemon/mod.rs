@@ -1,6 +1,6 @@
 //! The daemon (`drift run`): the tokio shell around the engine. One task per monitor polls its
-//! source, takes the files that settled ([`plan`]), reads them through object_store
-//! ([`store`]), evaluates each window against the reference on the blocking pool (a semaphore
+//! source (no one entry can fail its listing), takes the files that settled ([`plan`]), reads
+//! them ([`store`]), evaluates each window against the reference on the blocking pool (a semaphore
 //! bounds concurrent evaluations) and commits the consumed files with the evaluation in one
 //! transaction ([`crate::state`]). A failing monitor is logged, counted and retried with
 //! backoff; the others carry on. The same transaction steps the monitor's alerts and queues
@@ -19,6 +19,8 @@
 pub mod cycle;
 pub mod deliver;
 pub mod http;
+mod isolate;
+mod listing;
 pub mod metrics;
 pub mod pause;
 pub mod plan;

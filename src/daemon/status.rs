@@ -114,6 +114,7 @@ fn update_status(shared: &Shared, run: &MonitorRun, result: &Result<CycleOutcome
     let stale =
         run.last_new_file_ms > 0 && now - run.last_new_file_ms >= run.monitor.source.stale_after.as_millis() as i64;
     shared.metrics.stale.get_or_create(&label).set(i64::from(stale));
+    shared.metrics.quarantined_now.get_or_create(&label).set(quarantined as i64);
     let Ok(mut all) = shared.status.lock() else { return stale };
     let s = all.entry(id.clone()).or_default();
     s.id = id.clone();

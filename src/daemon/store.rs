@@ -1,24 +1,33 @@
-//! A monitor's source through object_store: listing (size and modification time) and fetching
-//! whole files. Local directories and globs today, object-storage URLs later through the same
-//! code path. Listing, not inotify, so network file systems behave like local disks.
+//! A monitor's source: listing (size and modification time, [`super::listing`]: no entry can
+//! fail it) and fetching whole files. Local directories and globs. Listing, not inotify, so
+//! network file systems behave like local disks.
 
+use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
-use futures::TryStreamExt;
-use object_store::local::LocalFileSystem;
-use object_store::{ObjectStore, ObjectStoreExt};
 
+use super::listing::{Skipped, walk};
 use super::plan::Listed;
 
 /// Where a monitor's files land.
 #[derive(Debug, Clone)]
 pub struct SourceStore {
-    store: Arc<LocalFileSystem>,
     root: PathBuf,
     pattern: Option<glob::Pattern>,
+    /// Entries already reported as skipped (each is reported once per process).
+    reported: Arc<Mutex<HashSet<String>>>,
+}
+
+/// What a listing found.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Every wanted file, sorted by key.
+    pub files: Vec<Listed>,
+    /// Entries skipped that were not reported before.
+    pub newly_skipped: Vec<Skipped>,
 }
 
 fn is_glob(s: &str) -> bool {
@@ -49,9 +58,7 @@ impl SourceStore {
             // `dir/*.parquet` where `dir` is the root: fine; a file root cannot hold a pattern.
             anyhow::bail!("{path}: {} is not a directory", root.display());
         }
-        let store =
-            LocalFileSystem::new_with_prefix(&root).with_context(|| format!("{}: cannot open", root.display()))?;
-        Ok(SourceStore { store: Arc::new(store), root, pattern })
+        Ok(SourceStore { root, pattern, reported: Arc::default() })
     }
 
     /// The display path of a listed key.
@@ -70,28 +77,23 @@ impl SourceStore {
         }
     }
 
-    /// Every wanted file with its size and modification time.
-    pub async fn list(&self) -> Result<Vec<Listed>> {
-        let metas: Vec<object_store::ObjectMeta> = self
-            .store
-            .list(None)
-            .try_collect()
+    /// Every wanted file with its size and modification time; an entry that cannot be listed is
+    /// skipped (and returned once, the first time), never a failed listing.
+    pub async fn list(&self, follow_symlinks: bool) -> Result<Listing> {
+        let root = self.root.clone();
+        let (files, skipped) = tokio::task::spawn_blocking(move || walk(&root, follow_symlinks))
             .await
-            .with_context(|| format!("{}: cannot list", self.root.display()))?;
-        let mut out: Vec<Listed> = metas
-            .into_iter()
-            .filter(|m| self.wanted(m.location.as_ref()))
-            .map(|m| Listed { key: m.location.to_string(), size: m.size, mtime_ms: m.last_modified.timestamp_millis() })
-            .collect();
-        out.sort_by(|a, b| a.key.cmp(&b.key));
-        Ok(out)
+            .map_err(|e| anyhow::anyhow!("{}: cannot list: {e}", self.root.display()))??;
+        let files = files.into_iter().filter(|f| self.wanted(&f.key)).collect();
+        let mut reported = self.reported.lock().unwrap_or_else(|e| e.into_inner());
+        let newly_skipped = skipped.into_iter().filter(|s| reported.insert(s.path.clone())).collect();
+        Ok(Listing { files, newly_skipped })
     }
 
     /// The whole file.
     pub async fn fetch(&self, key: &str) -> Result<Bytes> {
-        let location = object_store::path::Path::from(key);
-        let got =
-            self.store.get(&location).await.with_context(|| format!("{}: cannot read", self.display(key).display()))?;
-        got.bytes().await.with_context(|| format!("{}: cannot read", self.display(key).display()))
+        let path = self.display(key);
+        let bytes = tokio::fs::read(&path).await.with_context(|| format!("{}: cannot read", path.display()))?;
+        Ok(Bytes::from(bytes))
     }
 }

@@ -22,7 +22,7 @@ use arrow_schema::{DataType, TimeUnit};
 
 use super::cycle::{CycleOutcome, Fetched};
 use super::status::record_window_metrics;
-use super::{MonitorRun, Shared, pause};
+use super::{MonitorRun, Shared, isolate, pause};
 use crate::check::{CheckOptions, run_check, run_check_segments};
 use crate::config::Window;
 use crate::engine::{Report, SegmentsReport};
@@ -170,13 +170,9 @@ pub async fn files_window(
     if let Some(e) = conflict {
         tracing::warn!(monitor = %id, error = %format!("{e:#}"), "column types change within the batch; evaluating the first {} file(s) now, the rest next cycle", files.len());
     }
-    let rows: u64 = files.iter().map(|f| f.rows).sum();
-    let report = if rows < run.monitor.min_rows {
-        None
-    } else {
-        let _permit = shared.permits.acquire().await.map_err(|_| anyhow::anyhow!("shutting down"))?;
-        Some(tokio::task::block_in_place(|| evaluate_batch(run, &dataset))?)
-    };
+    // A file the evaluation fails on is set aside and the rest evaluated without it.
+    let evaluated = isolate::evaluate_files(shared, run, &mut files, &mut consumed, dataset, now, &mut outcome);
+    let Some((report, rows)) = evaluated.await? else { return Ok(outcome) };
     pause::point(pause::COMMIT).await;
     let window_id = shared.state()?.commit_window(&run.routing, "files", &consumed, rows, report.as_ref(), now)?;
     pause::point(pause::COMMITTED).await;
@@ -192,7 +188,7 @@ pub async fn files_window(
 }
 
 /// A batch's rows evaluated, with its segments when the monitor has them.
-fn evaluate_batch(run: &MonitorRun, dataset: &Dataset) -> Result<Report> {
+pub(super) fn evaluate_batch(run: &MonitorRun, dataset: &Dataset) -> Result<Report> {
     let segments = match &run.monitor.segments {
         None => Vec::new(),
         Some(s) => crate::source::split_by_labels(&dataset.files, &s.by, 1000)?
@@ -225,7 +221,9 @@ pub async fn rows_windows(
     }
     for (file, c) in files.into_iter().zip(consumed) {
         let (forced, s, seg) = (run.monitor.columns.categorical.clone(), settings(run), run.monitor.segments.clone());
-        let parts = tokio::task::spawn_blocking(move || profile_parts(file, 0, seg.as_ref(), &forced, s)).await??;
+        let shown = file.path.clone();
+        let work = move || profile_parts(file, 0, seg.as_ref(), &forced, s);
+        let Some(parts) = isolate::per_file(shared, run, &c, shown, now, &mut outcome, work).await? else { continue };
         pause::point(pause::COMMIT).await;
         shared.state()?.add_parts(&id, &c, &parts, None, now)?;
         pause::point(pause::COMMITTED).await;
@@ -347,15 +345,17 @@ pub async fn time_windows(
         let closed_until = shared.state()?.clock(&id)?.closed_until_ms;
         let (forced, s, col) = (run.monitor.columns.categorical.clone(), settings(run), column.clone());
         let seg = run.monitor.segments.clone();
-        let (parts, max_event, late) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let shown = file.path.clone();
+        let work = move || -> Result<_> {
             let Split { parts: split, max_event, late } = split_by_window(&file, &col, size_ms, closed_until)?;
             let mut parts = Vec::with_capacity(split.len());
             for (k, f) in split {
                 parts.extend(profile_parts(f, k, seg.as_ref(), &forced, s)?);
             }
             Ok((parts, max_event, late))
-        })
-        .await??;
+        };
+        let profiled = isolate::per_file(shared, run, &c, shown, now, &mut outcome, work).await?;
+        let Some((parts, max_event, late)) = profiled else { continue };
         if late > 0 {
             tracing::warn!(monitor = %id, file = %c.path, late, "rows after their window closed (or without a timestamp): counted, not evaluated");
         }

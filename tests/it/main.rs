@@ -17,6 +17,9 @@
 //!   daemon files work in their layouts.
 //! - `demo`: the shipped example pair is reproducible and shows the drift it was built with.
 //! - `errors`: every kind of bad input gives one line naming the file and exit code 2.
+//! - `faults`: the fault suite (issue #10, input side): damaged pages, reader panics, lying
+//!   footers, names that are not UTF-8, symlink loops and the bad-input corpus
+//!   (`tests/data/bad/`) through `drift check` and the daemon; quarantine and its release.
 //! - `policy`: the decision policy as documented: the correction (flag and key) sets adjusted
 //!   p-values and decisions, alpha and floors reach the engine, swapped floors are refused, a
 //!   window and its segments are one family, the label cap pools, untimed rows are late.
@@ -40,6 +43,7 @@ mod demo;
 mod deploy;
 mod errors;
 mod false_drift;
+mod faults;
 mod foreign;
 mod golden;
 mod layers;

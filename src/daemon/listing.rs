@@ -1,0 +1,152 @@
+//! Listing a source directory so that no single entry can fail it: a name that is not UTF-8,
+//! a symbolic link (not followed unless `[source] follow_symlinks`), a loop or a second path to
+//! a directory already listed, a subdirectory that cannot be read, something that is not a
+//! regular file: each is skipped and reported ([`Skipped`]), and the rest is listed. Only the
+//! root itself failing to open fails the listing. Hidden and `_` entries are not descended into.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use super::plan::Listed;
+
+/// A test hook, never set in production: directories with this name read as permission
+/// denied, for the fault suite where tests run as root (whom no permission stops).
+pub const DENY_VARIABLE: &str = "DRIFT_TEST_DENY_DIR";
+
+/// `std::fs::read_dir`, or permission denied for the directory [`DENY_VARIABLE`] names.
+fn read_dir(path: &Path) -> std::io::Result<std::fs::ReadDir> {
+    static DENIED: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let denied = DENIED.get_or_init(|| std::env::var(DENY_VARIABLE).ok());
+    if denied.as_deref().is_some_and(|d| path.file_name().is_some_and(|n| n == d)) {
+        return Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+    }
+    std::fs::read_dir(path)
+}
+
+/// Why an entry was skipped (the `reason` label of `drift_source_entries_skipped_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SkipReason {
+    /// Its name is not valid UTF-8.
+    Name,
+    /// A symbolic link, and the source does not follow them.
+    Symlink,
+    /// A directory already listed through another path (a symlink loop, or a second link).
+    Loop,
+    /// A directory or entry that cannot be read (permissions, vanished).
+    Unreadable,
+    /// Named like a Parquet file but not a regular file (a FIFO, a socket, a device).
+    Special,
+}
+
+impl SkipReason {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::Name => "invalid_name",
+            SkipReason::Symlink => "symlink",
+            SkipReason::Loop => "loop",
+            SkipReason::Unreadable => "unreadable",
+            SkipReason::Special => "not_a_file",
+        }
+    }
+
+    /// What to tell an operator.
+    pub fn advice(self) -> &'static str {
+        match self {
+            SkipReason::Name => "its name is not valid UTF-8; rename it to read it",
+            SkipReason::Symlink => "symbolic link not followed; set [source] follow_symlinks = true to follow links",
+            SkipReason::Loop => "directory already listed through another path (a symlink loop?); skipped",
+            SkipReason::Unreadable => "cannot be read; check its permissions",
+            SkipReason::Special => "not a regular file; skipped",
+        }
+    }
+}
+
+/// An entry left out of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// The entry's path (lossily shown if not UTF-8).
+    pub path: String,
+    /// Why.
+    pub reason: SkipReason,
+    /// The system's error, if one.
+    pub error: Option<String>,
+}
+
+/// Every regular file below `root` (keys relative to it, `/`-separated) with size and mtime,
+/// and the entries skipped.
+pub fn walk(root: &Path, follow_symlinks: bool) -> Result<(Vec<Listed>, Vec<Skipped>)> {
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    let mut visited: HashSet<PathBuf> = HashSet::new();
+    let top = read_dir(root).with_context(|| format!("{}: cannot list", root.display()))?;
+    if let Ok(c) = root.canonicalize() {
+        visited.insert(c);
+    }
+    let mut stack: Vec<(std::fs::ReadDir, String)> = vec![(top, String::new())];
+    while let Some((dir, prefix)) = stack.pop() {
+        for entry in dir {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    let path = root.join(&prefix).display().to_string();
+                    skipped.push(Skipped { path, reason: SkipReason::Unreadable, error: Some(e.to_string()) });
+                    break;
+                }
+            };
+            let shown = entry.path().display().to_string();
+            let skip = |reason, error: Option<std::io::Error>| Skipped {
+                path: shown.clone(),
+                reason,
+                error: error.map(|e| e.to_string()),
+            };
+            let Ok(name) = entry.file_name().into_string() else {
+                skipped.push(skip(SkipReason::Name, None));
+                continue;
+            };
+            if name.starts_with('.') || name.starts_with('_') {
+                continue;
+            }
+            let key = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+            let meta = match entry.file_type() {
+                Ok(t) if t.is_symlink() && !follow_symlinks => {
+                    skipped.push(skip(SkipReason::Symlink, None));
+                    continue;
+                }
+                Ok(t) if t.is_symlink() => std::fs::metadata(entry.path()),
+                Ok(_) => entry.metadata(),
+                Err(e) => Err(e),
+            };
+            let meta = match meta {
+                Ok(m) => m,
+                Err(e) => {
+                    skipped.push(skip(SkipReason::Unreadable, Some(e)));
+                    continue;
+                }
+            };
+            if meta.is_dir() {
+                match entry.path().canonicalize().map(|c| visited.insert(c)) {
+                    Ok(false) => skipped.push(skip(SkipReason::Loop, None)),
+                    Ok(true) => match read_dir(&entry.path()) {
+                        Ok(d) => stack.push((d, key)),
+                        Err(e) => skipped.push(skip(SkipReason::Unreadable, Some(e))),
+                    },
+                    Err(e) => skipped.push(skip(SkipReason::Unreadable, Some(e))),
+                }
+            } else if meta.is_file() {
+                let mtime_ms = meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_millis() as i64);
+                files.push(Listed { key, size: meta.len(), mtime_ms });
+            } else if key.ends_with(".parquet") || key.ends_with(".parq") {
+                skipped.push(skip(SkipReason::Special, None));
+            }
+        }
+    }
+    files.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok((files, skipped))
+}
