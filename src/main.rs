@@ -24,6 +24,7 @@ fn main() {
         Command::History(args) => cli::history(args),
         Command::Silence(cmd) => cli::silence(cmd),
         Command::Alert(cmd) => cli::alert(cmd),
+        Command::Quarantine(cmd) => cli::quarantine(cmd),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -107,6 +107,8 @@ pub const SOURCE_STALE: &str = "DriftSourceStale";
 pub const MONITOR_FAILING: &str = "DriftMonitorFailing";
 /// A notification was dead-lettered on another sink: a lost page pages.
 pub const NOTIFICATION_LOST: &str = "DriftNotificationDeadLettered";
+/// A monitor has quarantined files not released yet (`drift quarantine list`).
+pub const FILES_QUARANTINED: &str = "DriftFilesQuarantined";
 
 /// A notification about one monitor (and segment) window, firing or resolved; or an
 /// operational alert about the monitor itself; or a test message. Stored as JSON in the outbox.

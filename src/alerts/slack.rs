@@ -94,11 +94,12 @@ fn operational(n: &Notification) -> Value {
 
 /// What an operational alert means, for a header a person reads on a phone.
 fn title(alertname: &str) -> String {
-    use crate::alerts::payload::{MONITOR_FAILING, NOTIFICATION_LOST, SOURCE_STALE};
+    use crate::alerts::payload::{FILES_QUARANTINED, MONITOR_FAILING, NOTIFICATION_LOST, SOURCE_STALE};
     let plain = match alertname {
         SOURCE_STALE => "no new data",
         MONITOR_FAILING => "monitor failing",
         NOTIFICATION_LOST => "notifications not delivered",
+        FILES_QUARANTINED => "files quarantined",
         other => return other.to_owned(),
     };
     format!("{plain} ({alertname})")

@@ -46,6 +46,45 @@ pub enum Command {
     /// Send a test message to a sink; list notifications and their delivery; queue dead letters again.
     #[command(subcommand)]
     Alert(AlertCommand),
+    /// List the files monitors set aside after failed reads; release them to be read again.
+    #[command(subcommand)]
+    Quarantine(QuarantineCommand),
+}
+
+/// `drift quarantine ...`
+#[derive(Debug, Subcommand)]
+pub enum QuarantineCommand {
+    /// List quarantined files, newest first, with why each was set aside.
+    List(QuarantineListArgs),
+    /// Release quarantined files (after fixing or replacing them): the next cycle reads them again.
+    Release(QuarantineReleaseArgs),
+}
+
+/// `drift quarantine list` arguments.
+#[derive(Debug, Args)]
+pub struct QuarantineListArgs {
+    /// The daemon file.
+    #[arg(long, short = 'c')]
+    pub config: PathBuf,
+    /// Only this monitor.
+    #[arg(long, short = 'm')]
+    pub monitor: Option<String>,
+}
+
+/// `drift quarantine release` arguments.
+#[derive(Debug, Args)]
+pub struct QuarantineReleaseArgs {
+    /// The daemon file.
+    #[arg(long, short = 'c')]
+    pub config: PathBuf,
+    /// The monitor id.
+    #[arg(long, short = 'm')]
+    pub monitor: String,
+    /// Paths as `drift quarantine list` shows them.
+    pub paths: Vec<String>,
+    /// Every quarantined file of the monitor.
+    #[arg(long, conflicts_with = "paths")]
+    pub all: bool,
 }
 
 /// `drift silence ...`

@@ -1,5 +1,6 @@
 //! What a cycle leaves for operators: the status `/api/v1/monitors` shows, the metrics, and
-//! the operational alerts (stale source, failing monitor) stepped with what it saw.
+//! the operational alerts (stale source, failing monitor, quarantined files) stepped with what
+//! it saw.
 
 use anyhow::Result;
 use serde::Serialize;
@@ -7,7 +8,7 @@ use serde::Serialize;
 use super::cycle::CycleOutcome;
 use super::metrics::{self, MonitorLabel, TestLabel, WindowOutcome};
 use super::{MonitorRun, Shared};
-use crate::alerts::payload::{MONITOR_FAILING, SOURCE_STALE};
+use crate::alerts::payload::{FILES_QUARANTINED, MONITOR_FAILING, SOURCE_STALE};
 use crate::alerts::route::Operational;
 use crate::engine::{Report, Severity};
 
@@ -160,9 +161,13 @@ fn observe_operational(shared: &Shared, run: &MonitorRun, result: &Result<CycleO
     });
     let failing_problem = result.as_ref().err().map(|e| format!("monitor cycle failed: {e:#}"));
     let failing_after = run.routing.failing_after;
-    for (name, problem, fire_after) in
-        [(SOURCE_STALE, stale_problem, 1), (MONITOR_FAILING, failing_problem, failing_after)]
-    {
+    let quarantined = shared.state().and_then(|st| st.quarantine_list(Some(id))).unwrap_or_default();
+    let quarantine_problem = quarantine_problem(id, &quarantined);
+    for (name, problem, fire_after) in [
+        (SOURCE_STALE, stale_problem, 1),
+        (MONITOR_FAILING, failing_problem, failing_after),
+        (FILES_QUARANTINED, quarantine_problem, 1),
+    ] {
         let queued = shared.state().and_then(|mut st| {
             st.observe_operational(&run.routing, &Operational::condition(name, problem.as_deref(), fire_after), now)
         });
@@ -174,6 +179,25 @@ fn observe_operational(shared: &Shared, run: &MonitorRun, result: &Result<CycleO
             }
         }
     }
+}
+
+/// Files listed by name in the quarantine alert, newest first.
+const QUARANTINE_ALERT_NAMES: usize = 10;
+
+/// What `DriftFilesQuarantined` says while `monitor` has quarantined files (newest first):
+/// how many, the newest ten, why the newest was set aside, and how to release them.
+pub fn quarantine_problem(monitor: &str, files: &[crate::state::QuarantinedFile]) -> Option<String> {
+    let newest = files.first()?;
+    let names: Vec<&str> = files.iter().take(QUARANTINE_ALERT_NAMES).map(|f| f.path.as_str()).collect();
+    let more = files.len().saturating_sub(QUARANTINE_ALERT_NAMES);
+    let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+    Some(format!(
+        "{} quarantined file(s) not evaluated, newest first: {}{more}; the newest failed with: {}; fix or replace \
+         them, then `drift quarantine release --monitor {monitor}` reads them again",
+        files.len(),
+        names.join(", "),
+        newest.error
+    ))
 }
 
 /// What fires now, read once for the status and the gauges: sets the current series and

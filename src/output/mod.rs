@@ -22,6 +22,7 @@ mod align;
 mod config;
 mod history;
 mod once;
+mod quarantine;
 mod report;
 mod silences;
 mod snapshot;
@@ -31,6 +32,7 @@ pub use alerts::{NotificationLine, notification_list, requeued, test_delivered, 
 pub use config::{problems, validated};
 pub use history::{HistoryTest, HistoryWindow, history_json, history_table};
 pub use once::{OnceMonitor, once_monitor};
+pub use quarantine::{QuarantineLine, quarantine_list, quarantine_released};
 pub use report::{Format, render, summary_line};
 pub use silences::{SilenceLine, SilenceScope, silence_added, silence_expired, silence_list};
 pub use snapshot::{snapshot_json, snapshot_merged, snapshot_table, snapshot_written};

@@ -11,14 +11,16 @@
 //! One file per concern, each an `impl State` block with its row types: `files` (listing
 //! observations, failed reads, quarantine, consumed files), `windows` (committing and closing
 //! windows, the parts of open ones), `clock` (the event clock of event-time windows), `alerts`
-//! (alert state), `silences`, `outbox` (notifications waiting for delivery) and `history`
-//! (stored windows, reports, pruning); `schema` holds the tables and their version.
+//! (alert state), `silences`, `outbox` (notifications waiting for delivery), `quarantine`
+//! (quarantined files listed and released) and `history` (stored windows, reports, pruning);
+//! `schema` holds the tables and their version.
 
 mod alerts;
 mod clock;
 mod files;
 mod history;
 mod outbox;
+mod quarantine;
 mod schema;
 mod silences;
 #[cfg(test)]
@@ -35,6 +37,7 @@ pub use clock::{Clock, ClockUpdate};
 pub use files::{Consumed, FileRecord};
 pub use history::{TestRow, WindowRow};
 pub use outbox::{OutboxRow, Pending, QueueStats};
+pub use quarantine::QuarantinedFile;
 pub use silences::SilenceRow;
 pub use windows::{Closing, Part};
 

@@ -221,3 +221,84 @@ fn an_unreadable_source_directory_fails_the_cycle_with_one_plain_line() {
     assert_eq!(line.matches("cannot list").count(), 1, "{line}");
     assert!(line.contains("incoming: cannot list: ") && line.to_lowercase().contains("permission denied"), "{line}");
 }
+
+/// The notifications the file sink received: (alertname, status, detail).
+fn audit(st: &Setup) -> Vec<(String, String, String)> {
+    let text = std::fs::read_to_string(st.dir.path().join("alerts.jsonl")).unwrap_or_default();
+    text.lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let detail = v["drift"]["detail"].as_str().unwrap_or_default().to_owned();
+            (
+                v["commonLabels"]["alertname"].as_str().unwrap().to_owned(),
+                v["status"].as_str().unwrap().to_owned(),
+                detail,
+            )
+        })
+        .collect()
+}
+
+/// A quarantined file is visible (its log line, `drift_files_total{outcome="quarantined"}`,
+/// the `drift_files_quarantined` gauge, `DriftFilesQuarantined` with the file in its detail,
+/// `drift quarantine list`), and `drift quarantine release` has it read again once fixed, which
+/// resolves the alert.
+#[test]
+fn a_quarantined_file_alerts_is_listed_and_released_to_be_read_again() {
+    let st = setup("quarantine_after_attempts = 1\n", "");
+    land(&st, "a.parquet", 2);
+    let b = damaged_page(&st, "b.parquet");
+    let d = crate::support::Daemon::start(&st.config, &[]);
+    let port = d.port();
+    let line = d.wait_log(30, &["file quarantined after 1 failed reads", "b.parquet"]);
+    assert!(line.is_some_and(|l| l.contains("corrupt data")), "{}", d.log());
+    let metrics = crate::support::wait_for(30, || {
+        let m = crate::support::http_get(port, "/metrics")?.1;
+        m.contains("drift_files_quarantined{monitor=\"model\"} 1").then_some(m)
+    })
+    .unwrap_or_else(|| panic!("{}", d.log()));
+    assert!(metrics.contains("drift_files_total{monitor=\"model\",outcome=\"quarantined\"} 1"), "{metrics}");
+    let firing = crate::support::wait_for(30, || {
+        audit(&st).into_iter().find(|(name, status, _)| name == "DriftFilesQuarantined" && status == "firing")
+    })
+    .unwrap_or_else(|| panic!("no DriftFilesQuarantined: {:?}", audit(&st)));
+    assert!(firing.2.starts_with("1 quarantined file(s) not evaluated, newest first: b.parquet; "), "{}", firing.2);
+    assert!(
+        firing.2.contains("corrupt data") && firing.2.contains("drift quarantine release --monitor model"),
+        "{}",
+        firing.2
+    );
+
+    let out = drift(&["quarantine", "list", "--config", s(&st.config)]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text.starts_with("model  b.parquet  since ") && text.contains("after 1 failed read(s): "), "{text}");
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let out = drift(&["quarantine", "release", "--config", s(&st.config), "--monitor", "model", "nope.parquet"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("[\"nope.parquet\"]: not quarantined in monitor model"), "{err}");
+
+    // Fixed: a good file in its place, released; the next cycle evaluates it.
+    std::fs::remove_file(&b).unwrap();
+    land(&st, "b.parquet", 4);
+    let out = drift(&["quarantine", "release", "--config", s(&st.config), "--monitor", "model", "b.parquet"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "released 1 file(s) of monitor model; its next cycle reads them again: b.parquet\n"
+    );
+    let read = d.wait_log(30, &["files window closed", "\"files\":1", "\"rows\":300", "\"window\":2"]);
+    assert!(read.is_some(), "b read again: {}", d.log());
+    let resolved = crate::support::wait_for(30, || {
+        audit(&st).into_iter().find(|(name, status, _)| name == "DriftFilesQuarantined" && status == "resolved")
+    });
+    assert!(resolved.is_some(), "{:?}", audit(&st));
+    let gauge = crate::support::wait_for(30, || {
+        let m = crate::support::http_get(port, "/metrics")?.1;
+        m.contains("drift_files_quarantined{monitor=\"model\"} 0").then_some(())
+    });
+    assert!(gauge.is_some());
+    let out = drift(&["quarantine", "list", "--config", s(&st.config), "--monitor", "model"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "no quarantined files\n");
+}

@@ -394,6 +394,9 @@ fn help_of_every_command() {
         &["alert", "test"],
         &["alert", "list"],
         &["alert", "retry"],
+        &["quarantine"],
+        &["quarantine", "list"],
+        &["quarantine", "release"],
     ];
     for cmd in commands {
         transcript(&mut out, repo, &[*cmd, &["--help"][..]].concat());
