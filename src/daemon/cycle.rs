@@ -50,6 +50,9 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
     let plan = list_and_plan(shared, run, now).await?;
     let mut outcome =
         CycleOutcome { waiting: plan.waiting, next_settle_ms: plan.next_settle_ms, ..CycleOutcome::default() };
+    if !plan.ready.is_empty() {
+        pause::point(pause::LISTED).await;
+    }
     let fetched = fetch(shared, run, &plan.ready, now, &mut outcome).await?;
     // Event-time windows also close on the idle timeout with no new file, and a rows window
     // whose last part was committed just before a crash closes at the next cycle.
@@ -121,10 +124,19 @@ async fn fetch(
                 });
                 fetched.files.push(pf);
             }
+            Err(e) if vanished(&e) => {
+                tracing::warn!(monitor = %run.monitor.id, file = %shown.display(), "file vanished between listing and reading (deleted or renamed); skipped")
+            }
             Err(e) => failed_read(shared, run, &f.key, &shown, &format!("{e:#}"), now, outcome)?,
         }
     }
     Ok(fetched)
+}
+
+/// Whether a read failed because the file is gone: not the file's fault, and nothing to retry
+/// (if it comes back, the next listing shows it).
+fn vanished(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound))
 }
 
 /// Counts a failed read (or decode, or profile) of one file; quarantines it after the last

@@ -11,17 +11,10 @@ use anyhow::{Context, Result};
 
 use super::plan::Listed;
 
-/// A test hook, never set in production: directories with this name read as permission
-/// denied, for the fault suite where tests run as root (whom no permission stops).
-pub const DENY_VARIABLE: &str = "DRIFT_TEST_DENY_DIR";
-
-/// `std::fs::read_dir`, or permission denied for the directory [`DENY_VARIABLE`] names.
+/// `std::fs::read_dir`, or permission denied where the fault suite's hook says
+/// ([`crate::source::DENY_VARIABLE`]).
 fn read_dir(path: &Path) -> std::io::Result<std::fs::ReadDir> {
-    static DENIED: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    let denied = DENIED.get_or_init(|| std::env::var(DENY_VARIABLE).ok());
-    if denied.as_deref().is_some_and(|d| path.file_name().is_some_and(|n| n == d)) {
-        return Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
-    }
+    crate::source::test_denied(path)?;
     std::fs::read_dir(path)
 }
 

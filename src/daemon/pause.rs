@@ -7,6 +7,8 @@
 //! costs one check of a value read once. It is a test hook, never set in production; the
 //! points are where crash safety is decided:
 //!
+//! - [`LISTED`]: the source has been listed and the ready files chosen; none is read yet (a
+//!   test removes one here to see a file vanish between listing and reading).
 //! - [`FETCHED`]: a settled file has been read and opened; nothing about it is committed.
 //! - [`COMMIT`]: just before the transaction that consumes files (a files window, a window
 //!   part) or closes a window: the evaluation is done, nothing is stored.
@@ -15,6 +17,8 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
+/// The source has been listed; no ready file is read yet.
+pub const LISTED: &str = "listed";
 /// A settled file has been read and opened.
 pub const FETCHED: &str = "fetched";
 /// Just before a consuming or closing transaction.

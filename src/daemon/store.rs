@@ -93,6 +93,7 @@ impl SourceStore {
     /// The whole file.
     pub async fn fetch(&self, key: &str) -> Result<Bytes> {
         let path = self.display(key);
+        crate::source::test_denied(&path).with_context(|| format!("{}: cannot read", path.display()))?;
         let bytes = tokio::fs::read(&path).await.with_context(|| format!("{}: cannot read", path.display()))?;
         Ok(Bytes::from(bytes))
     }

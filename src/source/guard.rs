@@ -43,6 +43,24 @@ pub fn file_of(e: &anyhow::Error) -> Option<&Path> {
     e.chain().find_map(|c| c.downcast_ref::<FileError>()).map(|f| f.path.as_path())
 }
 
+/// A test hook, never set in production: files and directories with this name read as
+/// permission denied, for the fault suite, whose tests run as root in CI (whom no permission
+/// stops). Checked where a file is opened or a directory listed (here and in the daemon).
+pub const DENY_VARIABLE: &str = "DRIFT_TEST_DENY";
+
+/// Permission denied for a path named as [`DENY_VARIABLE`] says; `Ok` otherwise (and always
+/// without the variable, read once).
+pub fn test_denied(path: &Path) -> std::io::Result<()> {
+    static DENIED: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let denied = DENIED.get_or_init(|| std::env::var(DENY_VARIABLE).ok());
+    match denied {
+        Some(d) if path.file_name().is_some_and(|n| n == d.as_str()) => {
+            Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied))
+        }
+        _ => Ok(()),
+    }
+}
+
 thread_local! {
     static GUARDED: Cell<u32> = const { Cell::new(0) };
 }

@@ -23,7 +23,7 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 
 pub use footer::{MAX_FOOTER_BYTES, MAX_RESERVED_VALUES};
-pub use guard::{FileError, file_of, guarded};
+pub use guard::{DENY_VARIABLE, FileError, file_of, guarded, test_denied};
 pub use paths::expand_inputs;
 
 use crate::engine::ColumnData;
@@ -274,7 +274,9 @@ pub fn open_file(path: &Path) -> Result<ParquetFile> {
 
 fn open_file_unguarded(path: &Path) -> Result<ParquetFile> {
     let shown = path.display();
-    let mut file = File::open(path).with_context(|| format!("{shown}: cannot open: check the path and permissions"))?;
+    let mut file = test_denied(path)
+        .and_then(|_| File::open(path))
+        .with_context(|| format!("{shown}: cannot open: check the path and permissions"))?;
     let len = file.metadata().with_context(|| format!("{shown}: cannot stat"))?.len();
     let mut head = [0u8; 4];
     if len < 12 || file.read_exact(&mut head).is_err() || &head != b"PAR1" {

@@ -2,6 +2,7 @@
 //! directories searched recursively for `*.parquet` / `*.parq` (skipping hidden and `_`-prefixed
 //! entries such as `_SUCCESS`), and glob patterns.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
@@ -18,9 +19,17 @@ fn hidden(p: &Path) -> bool {
     p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.') || n.starts_with('_'))
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| anyhow::anyhow!("{}: cannot list directory: {e}", dir.display()))?;
+/// Every Parquet file below `dir`; a directory reached again (a symlink loop, or a second link
+/// to it) is not listed twice.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, visited: &mut HashSet<PathBuf>) -> Result<()> {
+    if let Ok(canonical) = dir.canonicalize()
+        && !visited.insert(canonical)
+    {
+        return Ok(());
+    }
+    let entries = super::test_denied(dir)
+        .and_then(|_| std::fs::read_dir(dir))
+        .map_err(|e| anyhow::anyhow!("{}: cannot list directory: {e}", dir.display()))?;
     for entry in entries {
         let entry = entry.map_err(|e| anyhow::anyhow!("{}: cannot list directory: {e}", dir.display()))?;
         let path = entry.path();
@@ -28,7 +37,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
             continue;
         }
         if path.is_dir() {
-            walk(&path, out)?;
+            walk(&path, out, visited)?;
         } else if is_parquet_name(&path) {
             out.push(path);
         }
@@ -46,7 +55,7 @@ pub fn expand_inputs(inputs: &[String]) -> Result<Vec<PathBuf>> {
         let path = Path::new(input);
         if path.is_dir() {
             let before = out.len();
-            walk(path, &mut out)?;
+            walk(path, &mut out, &mut HashSet::new())?;
             if out.len() == before {
                 bail!("{input}: directory holds no Parquet files (looked for *.parquet and *.parq recursively)");
             }
@@ -58,7 +67,7 @@ pub fn expand_inputs(inputs: &[String]) -> Result<Vec<PathBuf>> {
             for m in matches {
                 let p = m.map_err(|e| anyhow::anyhow!("{input}: {e}"))?;
                 if p.is_dir() {
-                    walk(&p, &mut out)?;
+                    walk(&p, &mut out, &mut HashSet::new())?;
                 } else {
                     out.push(p);
                 }

@@ -148,7 +148,7 @@ pub fn unreadable_dir(dir: &Path) -> Vec<(&'static str, String)> {
     std::fs::create_dir_all(dir).unwrap();
     write(dir, "hidden-by-permissions.parquet", batch(300, 7, 0.0));
     if running_as_root() {
-        vec![("DRIFT_TEST_DENY_DIR", dir.file_name().unwrap().to_str().unwrap().to_owned())]
+        vec![("DRIFT_TEST_DENY", dir.file_name().unwrap().to_str().unwrap().to_owned())]
     } else {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o000)).unwrap();
         Vec::new()
