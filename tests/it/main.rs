@@ -11,15 +11,17 @@
 //!   alert lifecycle through the real binary.
 //! - `check`: `drift check` on real Parquet files: types, nulls, schema, file sets, formats.
 //! - `checks`: another kind of check on a window alerts through the daemon's state and outbox.
+//! - `corpus`: the bad-input corpus (`tests/data/bad/`, its `make.py`, and cases made at run
+//!   time) through `drift check` (the exit code and one line pinned per case) and the daemon.
 //! - `config`: shipped configuration examples validate; invalid fixtures fail, all at once.
 //! - `daemon`: `drift run` on real files, SQLite and HTTP: once-only, settle, quarantine, crashes.
 //! - `deploy`: the dashboard and alert rules query exported metrics; the image's and the pod's
 //!   daemon files work in their layouts.
 //! - `demo`: the shipped example pair is reproducible and shows the drift it was built with.
 //! - `errors`: every kind of bad input gives one line naming the file and exit code 2.
-//! - `faults`: the fault suite (issue #10, input side): damaged pages, reader panics, lying
-//!   footers, names that are not UTF-8, symlink loops and the bad-input corpus
-//!   (`tests/data/bad/`) through `drift check` and the daemon; quarantine and its release.
+//! - `faults`: the fault suite (issue #10, input side): a damaged page quarantined while its
+//!   neighbours are evaluated, names that are not UTF-8, symlink loops and unreadable
+//!   directories skipped, quarantine seen (log, metric, alert) and released.
 //! - `policy`: the decision policy as documented: the correction (flag and key) sets adjusted
 //!   p-values and decisions, alpha and floors reach the engine, swapped floors are refused, a
 //!   window and its segments are one family, the label cap pools, untimed rows are late.
@@ -38,6 +40,7 @@ mod alerts;
 mod check;
 mod checks;
 mod config;
+mod corpus;
 mod daemon;
 mod demo;
 mod deploy;
