@@ -3,7 +3,7 @@
 //! file, and quarantining it after `[source] quarantine_after_attempts`), then hand the files to
 //! the monitor's kind of window ([`windows`]), which evaluates, commits and reports what closed;
 //! a file that fails there (damaged pages, a reader panic) is counted the same way
-//! ([`failed_read`]) and the others go on without it.
+//! (`failed_read`) and the others go on without it.
 
 use std::sync::Arc;
 

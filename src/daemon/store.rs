@@ -1,4 +1,4 @@
-//! A monitor's source: listing (size and modification time, [`super::listing`]: no entry can
+//! A monitor's source: listing (size and modification time, `daemon::listing`: no entry can
 //! fail it) and fetching whole files. Local directories and globs. Listing, not inotify, so
 //! network file systems behave like local disks.
 
