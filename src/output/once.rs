@@ -18,6 +18,8 @@ pub struct OnceMonitor<'a> {
     pub waiting: usize,
     /// Rows in open windows after the cycle.
     pub open_rows: u64,
+    /// Files quarantined by this cycle.
+    pub quarantined: usize,
 }
 
 /// The lines for one monitor.
@@ -40,6 +42,12 @@ pub fn once_monitor(m: &OnceMonitor) -> String {
         out.push_str(&format!("{id}: {} files added to open windows ({} rows so far)\n", m.consumed, m.open_rows));
     } else if m.windows.is_empty() {
         out.push_str(&format!("{id}: no new settled files ({} waiting to settle)\n", m.waiting));
+    }
+    if m.quarantined > 0 {
+        out.push_str(&format!(
+            "{id}: {} file(s) quarantined after failed reads (see `drift quarantine list`)\n",
+            m.quarantined
+        ));
     }
     out
 }

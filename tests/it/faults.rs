@@ -126,6 +126,10 @@ fn a_file_with_a_damaged_page_is_quarantined_while_its_neighbours_are_evaluated(
             .find(|l| l.contains("file quarantined after 3 failed reads"))
             .unwrap_or_else(|| panic!("{out}"));
         assert!(line.contains("b.parquet") && line.contains("corrupt data"), "names the file and why: {line}");
+        assert!(
+            out.contains("model: 1 file(s) quarantined after failed reads (see `drift quarantine list`)\n"),
+            "{out}"
+        );
         let (_, out) = once(&st);
         assert!(!out.contains("b.parquet"), "quarantined: not read again: {out}");
         let state = drift::state::State::open(&st.dir.path().join("state")).unwrap();
