@@ -143,3 +143,50 @@ pub fn walk(root: &Path, follow_symlinks: bool) -> Result<(Vec<Listed>, Vec<Skip
     files.sort_by(|a, b| a.key.cmp(&b.key));
     Ok((files, skipped))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_entries_are_skipped_with_their_reason_and_the_rest_listed_in_order() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::TempDir::new().unwrap();
+        let root = dir.path();
+        for f in ["b.parquet", "a/c.parquet", ".hidden/x.parquet", "_tmp/y.parquet", "notes.txt"] {
+            std::fs::create_dir_all(root.join(f).parent().unwrap()).unwrap();
+            std::fs::write(root.join(f), b"data").unwrap();
+        }
+        std::fs::write(root.join(std::ffi::OsStr::from_bytes(b"bad\xff.parquet")), b"data").unwrap();
+        std::os::unix::fs::symlink("..", root.join("a/up")).unwrap();
+        std::os::unix::fs::symlink("b.parquet", root.join("link.parquet")).unwrap();
+        let fifo = std::process::Command::new("mkfifo").arg(root.join("pipe.parquet")).status();
+        let fifo = fifo.is_ok_and(|s| s.success());
+
+        let reasons = |skipped: &[Skipped]| {
+            let mut r: Vec<(String, &str)> = skipped
+                .iter()
+                .map(|s| (s.path.strip_prefix(&root.display().to_string()).unwrap().to_owned(), s.reason.as_str()))
+                .collect();
+            r.sort();
+            r
+        };
+        let (files, skipped) = walk(root, false).unwrap();
+        let keys: Vec<&str> = files.iter().map(|f| f.key.as_str()).collect();
+        assert_eq!(keys, ["a/c.parquet", "b.parquet", "notes.txt"], "hidden and _ directories are not entered");
+        assert_eq!(files[1].size, 4);
+        let mut want =
+            vec![("/a/up", "symlink"), ("/bad\u{fffd}.parquet", "invalid_name"), ("/link.parquet", "symlink")];
+        if fifo {
+            want.push(("/pipe.parquet", "not_a_file"));
+        }
+        let want: Vec<(String, &str)> = want.into_iter().map(|(p, r)| (p.to_owned(), r)).collect();
+        assert_eq!(reasons(&skipped), want);
+
+        let (files, skipped) = walk(root, true).unwrap();
+        let keys: Vec<&str> = files.iter().map(|f| f.key.as_str()).collect();
+        assert_eq!(keys, ["a/c.parquet", "b.parquet", "link.parquet", "notes.txt"], "a followed link is listed");
+        assert!(reasons(&skipped).contains(&("/a/up".to_owned(), "loop")), "{skipped:?}");
+        assert!(walk(&root.join("missing"), false).is_err(), "only the root itself fails a listing");
+    }
+}
