@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::faults::{age, history, once, running_as_root, setup};
+use crate::ingest::{age, history, once, running_as_root, setup};
 use crate::support::{Daemon, drift, s};
 
 /// What the daemon does with a case next to a good file.

@@ -2,6 +2,9 @@
 //!
 //! - `foreign`: pandas/pyarrow-written files in every codec read like our own.
 //! - `golden`: every statistic against SciPy's golden vectors (`tests/data/golden/`).
+//! - `ingest`: the input side of the fault suite (issue #10): a damaged page quarantined while
+//!   its neighbours are evaluated, names that are not UTF-8, symlink loops and unreadable
+//!   directories skipped, quarantine seen (log, metric, alert) and released.
 //! - `mixed`: the golden Parquet pair through `drift check --format json`.
 //! - `properties`: invariants over random inputs (proptest).
 //! - `false_drift`: the false-drift rate of the default policy on same-distribution splits, and
@@ -19,9 +22,6 @@
 //!   daemon files work in their layouts.
 //! - `demo`: the shipped example pair is reproducible and shows the drift it was built with.
 //! - `errors`: every kind of bad input gives one line naming the file and exit code 2.
-//! - `faults`: the fault suite (issue #10, input side): a damaged page quarantined while its
-//!   neighbours are evaluated, names that are not UTF-8, symlink loops and unreadable
-//!   directories skipped, quarantine seen (log, metric, alert) and released.
 //! - `policy`: the decision policy as documented: the correction (flag and key) sets adjusted
 //!   p-values and decisions, alpha and floors reach the engine, swapped floors are refused, a
 //!   window and its segments are one family, the label cap pools, untimed rows are late.
@@ -46,9 +46,9 @@ mod demo;
 mod deploy;
 mod errors;
 mod false_drift;
-mod faults;
 mod foreign;
 mod golden;
+mod ingest;
 mod layers;
 mod mixed;
 mod policy;

@@ -1,4 +1,4 @@
-//! The fault suite of issue #10 (input side): no file, file name or reader panic stalls, blinds
+//! The input side of the fault suite (issue #10): no file, file name or reader panic stalls, blinds
 //! or kills a monitor. A file whose pages are damaged behind a valid footer is counted against
 //! itself and quarantined while its neighbours are evaluated; a name that is not UTF-8, a
 //! symlink loop or an unreadable directory is one warning, not a failed listing; quarantined
