@@ -18,6 +18,7 @@
 
 pub mod cycle;
 pub mod deliver;
+pub mod fault;
 pub mod http;
 pub mod metrics;
 pub mod pause;

@@ -22,7 +22,7 @@ use arrow_schema::{DataType, TimeUnit};
 
 use super::cycle::{CycleOutcome, Fetched};
 use super::status::record_window_metrics;
-use super::{MonitorRun, Shared, pause};
+use super::{MonitorRun, Shared, fault, pause};
 use crate::check::{CheckOptions, run_check, run_check_segments};
 use crate::config::Window;
 use crate::engine::{Report, SegmentsReport};
@@ -175,10 +175,17 @@ pub async fn files_window(
         None
     } else {
         let _permit = shared.permits.acquire().await.map_err(|_| anyhow::anyhow!("shutting down"))?;
-        Some(tokio::task::block_in_place(|| evaluate_batch(run, &dataset))?)
+        Some(tokio::task::block_in_place(|| {
+            fault::point(fault::EVALUATE, id);
+            evaluate_batch(run, &dataset)
+        })?)
     };
     pause::point(pause::COMMIT).await;
-    let window_id = shared.state()?.commit_window(&run.routing, "files", &consumed, rows, report.as_ref(), now)?;
+    let window_id = {
+        let mut st = shared.state()?;
+        fault::point(fault::STATE, id);
+        st.commit_window(&run.routing, "files", &consumed, rows, report.as_ref(), now)?
+    };
     pause::point(pause::COMMITTED).await;
     shared.outbox.notify_one();
     outcome.consumed = consumed.len();
@@ -405,6 +412,7 @@ pub async fn close(
     let _permit = shared.permits.acquire().await.map_err(|_| anyhow::anyhow!("shutting down"))?;
     let min_rows = run.monitor.min_rows;
     let (report, rows, files) = tokio::task::block_in_place(|| -> Result<(Option<Report>, u64, u64)> {
+        fault::point(fault::EVALUATE, &id);
         let whole = match Snapshot::merge(&profiles, String::new()) {
             Ok(whole) => whole,
             Err(e) => {
@@ -444,7 +452,11 @@ pub async fn close(
     let kind = if span.is_some() { "time" } else { "rows" };
     let closing = Closing { kind, key, last_seq, files, rows, span };
     pause::point(pause::COMMIT).await;
-    let wid = shared.state()?.close_window(&run.routing, &closing, report.as_ref(), now)?;
+    let wid = {
+        let mut st = shared.state()?;
+        fault::point(fault::STATE, &id);
+        st.close_window(&run.routing, &closing, report.as_ref(), now)?
+    };
     pause::point(pause::COMMITTED).await;
     shared.outbox.notify_one();
     record_window_metrics(shared, &id, report.as_ref());
