@@ -47,6 +47,9 @@ fn daemon_settings(e: &mut Problems, file: &Path, raw: &RawDaemon, base: &Path) 
     if max_concurrent_evaluations == 0 {
         e.push("max_concurrent_evaluations", "must be at least 1");
     }
+    if raw.cycle_timeout_secs == Some(0) {
+        e.push("cycle_timeout_secs", "must be at least 1 (the default, 900, suits most monitors)");
+    }
     if raw.poll_secs == Some(0) {
         e.push("poll_secs", "must be at least 1");
     }
@@ -66,6 +69,7 @@ fn daemon_settings(e: &mut Problems, file: &Path, raw: &RawDaemon, base: &Path) 
         monitors_dir,
         max_concurrent_evaluations,
         drain_timeout: secs(raw.drain_timeout_secs, defaults::DRAIN_TIMEOUT_SECS),
+        cycle_timeout: secs(raw.cycle_timeout_secs, defaults::CYCLE_TIMEOUT_SECS).max(Duration::from_secs(1)),
         retention,
         sinks: BTreeMap::new(),
         external_url: None,

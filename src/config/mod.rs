@@ -46,6 +46,8 @@ pub mod defaults {
     pub const MAX_CONCURRENT_EVALUATIONS: usize = 2;
     /// SIGTERM drain timeout.
     pub const DRAIN_TIMEOUT_SECS: u64 = 30;
+    /// A monitor's cycle running longer than this is cancelled and counted as failed.
+    pub const CYCLE_TIMEOUT_SECS: u64 = 900;
     /// History retention, days.
     pub const HISTORY_DAYS: u64 = 90;
     /// Quarantine retention, days.

@@ -24,6 +24,9 @@ pub struct Config {
     pub max_concurrent_evaluations: usize,
     /// How long SIGTERM waits for in-flight work.
     pub drain_timeout: Duration,
+    /// A monitor's cycle running longer is cancelled, counted as failed, and (if it cannot be
+    /// cancelled) stops the watchdog pings.
+    pub cycle_timeout: Duration,
     /// Retention of history, quarantine records and delivered notifications.
     pub retention: Retention,
     /// Named alert sinks.

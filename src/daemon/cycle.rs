@@ -45,6 +45,7 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
     shared.metrics.runs.get_or_create(&MonitorLabel { monitor: run.monitor.id.clone() }).inc();
     reference::load_once(run).await?;
     let plan = list_and_plan(shared, run, now).await?;
+    run.in_hand = plan.ready.iter().map(|f| run.store.display(&f.key).display().to_string()).collect();
     let mut outcome =
         CycleOutcome { waiting: plan.waiting, next_settle_ms: plan.next_settle_ms, ..CycleOutcome::default() };
     let fetched = fetch(shared, run, &plan.ready, now, &mut outcome).await?;
@@ -79,7 +80,7 @@ async fn list_and_plan(shared: &Shared, run: &mut MonitorRun, now: i64) -> Resul
         run.last_new_file_ms = now;
     } else if run.last_new_file_ms == 0 {
         // After a restart: when the state last saw a new file (or now, for a new monitor).
-        let last = shared.state.lock().ok().and_then(|st| st.last_file_seen(id).ok().flatten());
+        let last = shared.state().ok().and_then(|st| st.last_file_seen(id).ok().flatten());
         run.last_new_file_ms = last.unwrap_or(now);
     }
     Ok(plan)

@@ -207,7 +207,7 @@ fn routing_of(cfg: &Config, n: &Notification) -> Option<crate::alerts::route::Ro
 }
 
 fn lock(state: &Mutex<State>) -> Result<std::sync::MutexGuard<'_, State>> {
-    state.lock().map_err(|_| anyhow::anyhow!("state lock poisoned"))
+    Ok(super::lock_state(state))
 }
 
 /// Sends one notification to one sink.

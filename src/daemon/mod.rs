@@ -19,6 +19,7 @@
 pub mod cycle;
 pub mod deliver;
 pub mod fault;
+pub mod guard;
 pub mod http;
 pub mod metrics;
 pub mod pause;
@@ -26,6 +27,7 @@ pub mod plan;
 pub mod reference;
 pub mod status;
 pub mod store;
+pub mod watchdog;
 pub mod windows;
 
 pub use cycle::{CycleOutcome, QUARANTINE_AFTER_ATTEMPTS, cycle};
@@ -33,11 +35,13 @@ use status::record;
 pub use status::{FiringAlert, MonitorStatus, WindowSummary};
 
 use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use futures::FutureExt as _;
 
 use crate::alerts::route::Routing;
 use crate::clock::now_ms;
@@ -59,18 +63,33 @@ pub struct Shared {
     pub permits: tokio::sync::Semaphore,
     /// Wakes the delivery worker when notifications are queued.
     pub outbox: tokio::sync::Notify,
+    /// Which loops are in a pass and since when, for the watchdog.
+    pub liveness: guard::Liveness,
 }
 
 impl Shared {
-    /// The state database, locked.
+    /// The state database, locked (never poisoned: see [`lock_state`]).
     pub fn state(&self) -> Result<std::sync::MutexGuard<'_, State>> {
-        self.state.lock().map_err(|_| anyhow::anyhow!("state lock poisoned"))
+        Ok(lock_state(&self.state))
     }
 
     /// Ready once every monitor has finished its first scan.
     pub fn ready(&self) -> bool {
         self.status.lock().map(|s| s.values().all(|m| m.first_scan_done)).unwrap_or(false)
     }
+}
+
+/// Locks the state, recovering it from a panic of an earlier holder: every change to the
+/// database is one SQLite transaction (a statement, or a `rusqlite::Transaction` that rolls back
+/// when a panic drops it) and `State` keeps nothing else that a panic could leave half-done, so
+/// the database is consistent and the lock is cleared instead of failing every monitor and the
+/// outbox for good.
+pub fn lock_state(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|poisoned| {
+        tracing::warn!("a panic interrupted a holder of the state lock; its transaction was rolled back, carrying on");
+        state.clear_poison();
+        poisoned.into_inner()
+    })
 }
 
 /// One monitor's long-lived pieces.
@@ -86,6 +105,8 @@ pub struct MonitorRun {
     last_new_file_ms: i64,
     /// The `drift_alerts_firing` series set last time, to remove those that resolved.
     firing_series: Vec<metrics::AlertLabel>,
+    /// The files the current cycle took (for the log line of a panic or a timeout).
+    in_hand: Vec<String>,
 }
 
 impl MonitorRun {
@@ -100,6 +121,7 @@ impl MonitorRun {
             reference_segments: None,
             last_new_file_ms: 0,
             firing_series: Vec::new(),
+            in_hand: Vec::new(),
         })
     }
 }
@@ -129,6 +151,7 @@ pub fn prepare(cfg: &Config) -> Result<(Arc<Shared>, Vec<MonitorRun>)> {
         ),
         permits: tokio::sync::Semaphore::new(cfg.max_concurrent_evaluations),
         outbox: tokio::sync::Notify::new(),
+        liveness: guard::Liveness::default(),
     });
     Ok((shared, runs))
 }
@@ -153,15 +176,11 @@ pub async fn run_once(cfg: &Config) -> Result<Vec<OnceOutcome>> {
     let mut out = Vec::new();
     for run in &mut runs {
         let now = now_ms();
-        let result = cycle(&shared, run, now).await;
+        let result = guard::cycle(&shared, run, now, cfg.cycle_timeout).await;
         record(&shared, run, &result, now);
         let id = run.monitor.id.clone();
-        let open_rows: u64 = shared
-            .state
-            .lock()
-            .ok()
-            .and_then(|st| st.open_windows(&id).ok())
-            .map_or(0, |w| w.iter().map(|x| x.1).sum());
+        let open_rows: u64 =
+            shared.state().ok().and_then(|st| st.open_windows(&id).ok()).map_or(0, |w| w.iter().map(|x| x.1).sum());
         out.push(OnceOutcome { id, min_rows: run.monitor.min_rows, result, open_rows });
     }
     deliver_before_exit(&shared, cfg).await?;
@@ -201,7 +220,7 @@ fn prune(shared: &Shared, cfg: &Config) {
     let before = now - cfg.retention.history.as_millis() as i64;
     let quarantine_before = now - cfg.retention.quarantine.as_millis() as i64;
     let notifications_before = now - cfg.retention.notifications.as_millis() as i64;
-    if let Ok(mut st) = shared.state.lock()
+    if let Ok(mut st) = shared.state()
         && let Err(e) = st.prune(before, quarantine_before, notifications_before)
     {
         tracing::error!(error = %format!("{e:#}"), "cannot prune old history");
@@ -215,12 +234,18 @@ pub fn backoff(poll: Duration, failures: u32) -> Duration {
     (poll * factor).min(Duration::from_secs(600)).max(poll)
 }
 
-/// One monitor's loop until `stop` fires.
-async fn monitor_loop(shared: Arc<Shared>, mut run: MonitorRun, mut stop: tokio::sync::watch::Receiver<bool>) {
+/// One monitor's loop until `stop` fires; a cycle that panics or outlives `timeout` counts
+/// as failed ([`guard::cycle`]).
+async fn monitor_loop(
+    shared: Arc<Shared>,
+    mut run: MonitorRun,
+    timeout: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let mut failures = 0u32;
     loop {
         let now = now_ms();
-        let result = cycle(&shared, &mut run, now).await;
+        let result = guard::cycle(&shared, &mut run, now, timeout).await;
         failures = if result.is_ok() { 0 } else { failures + 1 };
         let settles = result.as_ref().ok().and_then(|o| o.next_settle_ms);
         record(&shared, &mut run, &result, now);
@@ -233,7 +258,10 @@ async fn monitor_loop(shared: Arc<Shared>, mut run: MonitorRun, mut stop: tokio:
         }
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = stop.changed() => return,
+            _ = stop.changed() => {
+                shared.liveness.forget(&run.monitor.id);
+                return;
+            }
         }
     }
 }
@@ -254,16 +282,19 @@ pub async fn run_forever(config_path: PathBuf, cfg: Config) -> Result<()> {
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut prune_every = tokio::time::interval(Duration::from_secs(3600));
     // Under systemd (Type=notify): ready once listening with every monitor started; the
-    // watchdog is pinged from this loop, so a wedged runtime gets restarted.
+    // watchdog is pinged from this loop while every loop is alive (`watchdog`).
     systemd_notify(&[sd_notify::NotifyState::Ready, sd_notify::NotifyState::Status("running")]);
     let watchdog = sd_notify::watchdog_enabled();
     let mut watchdog_every = tokio::time::interval(watchdog.map_or(Duration::from_secs(3600), |d| d / 2));
+    let mut probe = watchdog::Probe::default();
     loop {
         tokio::select! {
             _ = term.recv() => break,
             _ = tokio::signal::ctrl_c() => break,
             _ = prune_every.tick() => prune(&shared, &cfg),
-            _ = watchdog_every.tick(), if watchdog.is_some() => systemd_notify(&[sd_notify::NotifyState::Watchdog]),
+            _ = watchdog_every.tick(), if watchdog.is_some() => {
+                watchdog::tick(&shared, &tasks, cfg.cycle_timeout, &mut probe).await;
+            }
             _ = hup.recv() => {
                 reload(&config_path, &shared, &mut cfg, &mut tasks, &stop_tx).await;
                 systemd_notify(&[sd_notify::NotifyState::Ready]);
@@ -366,8 +397,10 @@ fn spawn_monitors(
     runs: Vec<MonitorRun>,
     stop: &tokio::sync::watch::Sender<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    let mut tasks: Vec<_> =
-        runs.into_iter().map(|r| tokio::spawn(monitor_loop(shared.clone(), r, stop.subscribe()))).collect();
+    let mut tasks: Vec<_> = runs
+        .into_iter()
+        .map(|r| tokio::spawn(monitor_loop(shared.clone(), r, cfg.cycle_timeout, stop.subscribe())))
+        .collect();
     tasks.push(tokio::spawn(delivery_loop(shared.clone(), cfg.clone(), stop.subscribe())));
     tasks
 }
@@ -384,11 +417,19 @@ async fn delivery_loop(shared: Arc<Shared>, cfg: Arc<Config>, mut stop: tokio::s
     };
     loop {
         let now = now_ms();
-        let wait = match d.pump(&shared.state, &cfg, &shared.metrics, now).await {
-            Ok(Some(at)) => (at - now).clamp(0, 60_000),
-            Ok(None) => 60_000,
-            Err(e) => {
+        shared.liveness.working(guard::DELIVERY, now);
+        let pass = AssertUnwindSafe(d.pump(&shared.state, &cfg, &shared.metrics, now)).catch_unwind().await;
+        shared.liveness.resting(guard::DELIVERY);
+        let wait = match pass {
+            Ok(Ok(Some(at))) => (at - now).clamp(0, 60_000),
+            Ok(Ok(None)) => 60_000,
+            Ok(Err(e)) => {
                 tracing::error!(error = %format!("{e:#}"), "notification delivery failed; retrying in 5 s");
+                5_000
+            }
+            Err(panic) => {
+                let panic = guard::panic_message(panic.as_ref());
+                tracing::error!(panic = %panic, "notification delivery panicked; retrying in 5 s");
                 5_000
             }
         };
@@ -398,7 +439,10 @@ async fn delivery_loop(shared: Arc<Shared>, cfg: Arc<Config>, mut stop: tokio::s
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
             _ = shared.outbox.notified() => {}
-            _ = stop.changed() => return,
+            _ = stop.changed() => {
+                shared.liveness.forget(guard::DELIVERY);
+                return;
+            }
         }
     }
 }

@@ -108,7 +108,7 @@ pub fn record(shared: &Shared, run: &mut MonitorRun, result: &Result<CycleOutcom
 fn update_status(shared: &Shared, run: &MonitorRun, result: &Result<CycleOutcome>, now: i64) -> bool {
     let id = &run.monitor.id;
     let label = MonitorLabel { monitor: id.clone() };
-    let quarantined = shared.state.lock().ok().and_then(|st| st.quarantined(id).ok()).map_or(0, |q| q.len());
+    let quarantined = shared.state().ok().and_then(|st| st.quarantined(id).ok()).map_or(0, |q| q.len());
     // Unknown until the source has been listed once (a monitor failing before that is failing,
     // not stale).
     let stale =

@@ -1,5 +1,8 @@
 //! The one integration-test binary. Table of contents:
 //!
+//! - `faults`: the daemon under faults: a panic in one monitor (in its evaluation, with the
+//!   state lock held) fails it visibly and spares the others; a cycle past `cycle_timeout_secs`
+//!   is cancelled, and one stuck in work stops the systemd watchdog's pings.
 //! - `foreign`: pandas/pyarrow-written files in every codec read like our own.
 //! - `golden`: every statistic against SciPy's golden vectors (`tests/data/golden/`).
 //! - `mixed`: the golden Parquet pair through `drift check --format json`.
@@ -40,6 +43,7 @@ mod demo;
 mod deploy;
 mod errors;
 mod false_drift;
+mod faults;
 mod foreign;
 mod golden;
 mod layers;
