@@ -24,6 +24,7 @@ pub mod http;
 pub mod metrics;
 pub mod pause;
 pub mod plan;
+pub mod redact;
 pub mod reference;
 pub mod status;
 pub mod store;

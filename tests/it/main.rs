@@ -28,6 +28,8 @@
 //!   missing-rate test, and the flags and keys that restore the old rules.
 //! - `purity`: `src/stats/` and `src/engine/` do no I/O.
 //! - `snapshot`: reference snapshots: exact equality, sketch bounds, merge, damage.
+//! - `secrets`: a receiver echoing the sink's secrets leaks none of them into the logs, the
+//!   state or the metrics; an endless answer is read up to a cap.
 //! - `snapshots`: what every command prints, against committed files in
 //!   `tests/data/snapshots/` (`DRIFT_BLESS=1` rewrites them, outside CI).
 //! - `support`: helpers (real Parquet files via arrow, the real binary).
@@ -53,6 +55,7 @@ mod power;
 mod properties;
 mod purity;
 mod receiver;
+mod secrets;
 mod small_counts;
 mod snapshot;
 mod snapshots;
