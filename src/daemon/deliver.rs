@@ -12,7 +12,6 @@
 //! before they are stored or logged ([`super::redact`]).
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::sync::Mutex;
 
 use anyhow::Result;
@@ -228,13 +227,8 @@ async fn attempt(client: &reqwest::Client, redactor: &Redactor, name: &str, sink
             ok()
         }
         Sink::File { path } => {
-            let line = webhook(n).to_string();
-            let written = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .and_then(|mut f| writeln!(f, "{line}"));
-            match written {
+            // Whole and on disk before the row is marked delivered (`file_sink`).
+            match super::file_sink::append(path, &webhook(n).to_string()) {
                 Ok(()) => ok(),
                 Err(e) => Tried { attempt: Attempt::Connect, error: format!("{}: cannot append: {e}", path.display()) },
             }

@@ -19,6 +19,7 @@
 pub mod cycle;
 pub mod deliver;
 pub mod fault;
+pub mod file_sink;
 pub mod guard;
 pub mod http;
 pub mod metrics;
