@@ -280,14 +280,15 @@ pub async fn run_forever(config_path: PathBuf, cfg: Config) -> Result<()> {
     let mut cfg = Arc::new(cfg);
     let listener =
         tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    // Signals are handled from the start line on (a SIGTERM right after it drains, not kills).
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     // The bound address, not the configured one: with port 0 the kernel picks it.
     let bound = listener.local_addr().map_or_else(|_| cfg.listen.to_string(), |a| a.to_string());
     tracing::info!(listen = %bound, monitors = cfg.monitors.len(), "drift daemon started");
     let server = tokio::spawn(http::serve(listener, shared.clone()));
     let (stop_tx, _) = tokio::sync::watch::channel(false);
     let mut tasks = spawn_monitors(&shared, &cfg, runs, &stop_tx);
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut prune_every = tokio::time::interval(Duration::from_secs(3600));
     // Under systemd (Type=notify): ready once listening with every monitor started; the
     // watchdog is pinged from this loop while every loop is alive (`watchdog`).

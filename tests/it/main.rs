@@ -23,6 +23,8 @@
 //! - `policy`: the decision policy as documented: the correction (flag and key) sets adjusted
 //!   p-values and decisions, alpha and floors reach the engine, swapped floors are refused, a
 //!   window and its segments are one family, the label cap pools, untimed rows are late.
+//! - `kill_loop`: the real daemon killed with SIGKILL at random (seeded) moments loses and
+//!   duplicates nothing: files consumed once, rows add up, notifications delivered with one key.
 //! - `layers`: each top-level module uses only the modules its layer allows; no cycles.
 //! - `small_counts`: bins that fit the window, unseen values, PSI beyond its noise, Fisher's
 //!   missing-rate test, and the flags and keys that restore the old rules.
@@ -48,6 +50,7 @@ mod false_drift;
 mod faults;
 mod foreign;
 mod golden;
+mod kill_loop;
 mod layers;
 mod mixed;
 mod policy;
