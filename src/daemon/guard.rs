@@ -12,11 +12,14 @@
 //!   overdue, and [`Liveness`] tells the watchdog.
 //! - **Liveness.** A loop (each monitor, the delivery worker) is alive while it sleeps, backoff
 //!   included, or while its current pass is younger than the cycle timeout. The systemd
-//!   watchdog is pinged only while every loop is alive (see `daemon::watchdog`).
+//!   watchdog is pinged only while every loop is alive (see `daemon::watchdog`), and
+//!   `/healthz` answers 503 otherwise (a Kubernetes liveness probe restarts the pod as systemd
+//!   restarts the unit).
 
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -66,6 +69,8 @@ pub fn panic_message(panic: &(dyn Any + Send)) -> String {
 #[derive(Debug, Default)]
 pub struct Liveness {
     passes: Mutex<BTreeMap<String, Option<i64>>>,
+    /// `cycle_timeout_secs` in ms (set at start and on reload).
+    limit_ms: AtomicU64,
 }
 
 /// The delivery worker's name in [`Liveness`] (monitor ids cannot hold parentheses).
@@ -75,6 +80,23 @@ impl Liveness {
     fn passes(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Option<i64>>> {
         // Nothing here can be half-updated: a poisoned map is as good as any.
         self.passes.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Sets the longest pass that still counts as alive (`cycle_timeout_secs`).
+    pub fn set_limit(&self, limit: Duration) {
+        self.limit_ms.store(limit.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// Why the daemon is not alive at `now` (a loop in one pass longer than the limit), or
+    /// None.
+    pub fn stuck(&self, now: i64) -> Option<String> {
+        let limit = Duration::from_millis(self.limit_ms.load(Ordering::Relaxed));
+        let overdue = self.overdue(now, limit);
+        if overdue.is_empty() {
+            return None;
+        }
+        let list: Vec<String> = overdue.iter().map(|(who, age)| format!("{who} for {} s", age.as_secs())).collect();
+        Some(format!("in one pass longer than cycle_timeout_secs ({} s): {}", limit.as_secs(), list.join(", ")))
     }
 
     /// `who` starts a pass at `now`.
@@ -124,8 +146,11 @@ mod tests {
         assert_eq!(l.overdue(900_000, limit), [("a".to_owned(), limit)]);
         l.resting("a");
         assert_eq!(l.overdue(2_000_000, limit), [("c".to_owned(), Duration::from_secs(1500))]);
+        l.set_limit(limit);
+        assert_eq!(l.stuck(2_000_000).unwrap(), "in one pass longer than cycle_timeout_secs (900 s): c for 1500 s");
         l.forget("c");
         assert_eq!(l.overdue(2_000_000, limit), []);
+        assert_eq!(l.stuck(2_000_000), None);
     }
 
     #[test]

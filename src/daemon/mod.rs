@@ -161,6 +161,7 @@ pub fn prepare(cfg: &Config) -> Result<(Arc<Shared>, Vec<MonitorRun>)> {
         outbox: tokio::sync::Notify::new(),
         liveness: guard::Liveness::default(),
     });
+    shared.liveness.set_limit(cfg.cycle_timeout);
     Ok((shared, runs))
 }
 
@@ -302,7 +303,7 @@ pub async fn run_forever(config_path: PathBuf, cfg: Config) -> Result<()> {
             _ = tokio::signal::ctrl_c() => break,
             _ = prune_every.tick() => prune(&shared, &cfg),
             _ = watchdog_every.tick(), if watchdog.is_some() => {
-                watchdog::tick(&shared, &tasks, cfg.cycle_timeout, &mut probe).await;
+                watchdog::tick(&shared, &tasks, &mut probe).await;
             }
             _ = hup.recv() => {
                 reload(&config_path, &shared, &mut cfg, &mut tasks, &stop_tx).await;
@@ -377,6 +378,7 @@ async fn reload(
             s.entry(m.id.clone()).or_insert_with(|| MonitorStatus { id: m.id.clone(), ..Default::default() });
         }
     }
+    shared.liveness.set_limit(new.cycle_timeout);
     *cfg = Arc::new(new);
     *tasks = spawn_monitors(shared, cfg, fresh, stop_tx);
     tracing::info!(monitors = cfg.monitors.len(), "configuration reloaded");

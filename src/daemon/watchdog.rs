@@ -22,8 +22,8 @@ pub const STATE_LOCK_WAIT: Duration = Duration::from_secs(10);
 pub struct Probe(Option<JoinHandle<()>>);
 
 /// Pings the watchdog if the daemon is alive; logs why not otherwise.
-pub async fn tick(shared: &Arc<Shared>, tasks: &[JoinHandle<()>], cycle_timeout: Duration, probe: &mut Probe) {
-    match alive(shared, tasks, cycle_timeout, probe).await {
+pub async fn tick(shared: &Arc<Shared>, tasks: &[JoinHandle<()>], probe: &mut Probe) {
+    match alive(shared, tasks, probe).await {
         Ok(()) => super::systemd_notify(&[sd_notify::NotifyState::Watchdog]),
         Err(why) => tracing::error!(
             reason = %why,
@@ -33,23 +33,12 @@ pub async fn tick(shared: &Arc<Shared>, tasks: &[JoinHandle<()>], cycle_timeout:
 }
 
 /// Ok when every loop is alive and the state lock can be taken; otherwise why not.
-async fn alive(
-    shared: &Arc<Shared>,
-    tasks: &[JoinHandle<()>],
-    cycle_timeout: Duration,
-    probe: &mut Probe,
-) -> Result<(), String> {
+async fn alive(shared: &Arc<Shared>, tasks: &[JoinHandle<()>], probe: &mut Probe) -> Result<(), String> {
     if tasks.iter().any(JoinHandle::is_finished) {
         return Err("a monitor or delivery task has ended".to_owned());
     }
-    let overdue = shared.liveness.overdue(now_ms(), cycle_timeout);
-    if !overdue.is_empty() {
-        let list: Vec<String> = overdue.iter().map(|(who, age)| format!("{who} for {} s", age.as_secs())).collect();
-        return Err(format!(
-            "in one pass longer than cycle_timeout_secs ({} s): {}",
-            cycle_timeout.as_secs(),
-            list.join(", ")
-        ));
+    if let Some(why) = shared.liveness.stuck(now_ms()) {
+        return Err(why);
     }
     let handle = probe.0.get_or_insert_with(|| {
         let shared = shared.clone();

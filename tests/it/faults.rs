@@ -184,6 +184,10 @@ fn a_cycle_past_its_timeout_is_cancelled_and_a_stuck_one_stops_the_watchdog() {
     let blocked = std::time::Instant::now();
     let line = d.wait_log(10, &["watchdog not pinged", "bad for"]);
     assert!(line.is_some(), "{}", d.log());
+    // Kubernetes' liveness probe sees the same: /healthz fails while a loop is stuck.
+    let (code, body) = http_get(d.port(), "/healthz").unwrap();
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("not alive: in one pass longer than cycle_timeout_secs (2 s): bad for"), "{body}");
     std::thread::sleep(Duration::from_millis(1500));
     let quiet_from = blocked + Duration::from_millis(2600);
     let during =
@@ -192,4 +196,5 @@ fn a_cycle_past_its_timeout_is_cancelled_and_a_stuck_one_stops_the_watchdog() {
     // Once it returns (its work done, or cancelled at its next await), the pings resume.
     let resumed = blocked + Duration::from_secs(5);
     assert!(wait_for(10, || (systemd.pings_after(resumed) >= 1).then_some(())).is_some(), "{}", d.log());
+    assert_eq!(http_get(d.port(), "/healthz").map(|r| r.0), Some(200));
 }
