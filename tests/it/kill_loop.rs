@@ -1,8 +1,11 @@
 //! The fault suite's kill -9 loop: the real binary over real files and a scripted receiver,
-//! killed with SIGKILL at random moments. After every kill the state is consistent (each
-//! consumed file belongs to exactly one window whose rows and files add up); at the end every
-//! landed file was consumed exactly once, the windows' rows add up to the rows landed, and
-//! every notification was delivered at least once, always with its one idempotency key.
+//! killed with SIGKILL at random moments, with two monitors on the same files: `model` (a
+//! window per batch of files) and `rows` (windows of 1000 rows, kept open as parts in the
+//! state). After every kill the state is consistent (each file `model` consumed belongs to
+//! exactly one window whose rows and files add up; the rows `rows` consumed are its closed
+//! windows' plus its open parts'); at the end every landed file was consumed exactly once by
+//! each, the windows' rows add up to the rows landed, and every notification was delivered at
+//! least once, always with its one idempotency key.
 //!
 //! `DRIFT_KILL_LOOP_SEED` replays a run (the seed is printed); `DRIFT_KILL_LOOP_KILLS` sets the
 //! number of kills (20 in CI; the 200-kill run is in BENCHMARKS.md).
@@ -40,16 +43,43 @@ fn config(root: &Path, url: &str) -> std::path::PathBuf {
          resolve_after = 1\n",
     )
     .unwrap();
+    let model = std::fs::read_to_string(root.join("monitors/model.toml")).unwrap();
+    let rows = model.replace("[window]\n", "[window]\ntype = \"rows\"\nrows = 1000\n");
+    std::fs::write(root.join("monitors/rows.toml"), rows).unwrap();
     config
 }
 
-/// The consumed files (path → rows) after checking that every one belongs to exactly one
+fn read_only(db: &Path) -> Connection {
+    Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap()
+}
+
+/// The rows `monitor` consumed (path → rows).
+fn consumed(conn: &Connection, monitor: &str) -> BTreeMap<String, i64> {
+    let mut stmt = conn.prepare("SELECT path, rows FROM files WHERE monitor = ?1 AND status = 'consumed'").unwrap();
+    stmt.query_map([monitor], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+}
+
+/// The files `rows` consumed, after checking that their rows are its closed windows' plus its
+/// open parts'.
+fn consistent_rows(db: &Path, what: &str) -> BTreeMap<String, i64> {
+    let conn = read_only(db);
+    let files = consumed(&conn, "rows");
+    let sum = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let windows = sum("SELECT COALESCE(SUM(rows), 0) FROM windows WHERE monitor = 'rows'");
+    let open = sum("SELECT COALESCE(SUM(rows), 0) FROM window_parts WHERE monitor = 'rows'");
+    assert_eq!(files.values().sum::<i64>(), windows + open, "{what}: rows consumed = closed windows' + open parts'");
+    files
+}
+
+/// The files `model` consumed (path → rows) after checking that every one belongs to exactly one
 /// window whose files and rows are its files'.
 fn consistent(db: &Path, what: &str) -> BTreeMap<String, i64> {
-    let conn = Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let conn = read_only(db);
     let mut consumed = BTreeMap::new();
     let mut by_window: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
-    let mut stmt = conn.prepare("SELECT path, rows, window_id FROM files WHERE status = 'consumed'").unwrap();
+    let mut stmt = conn
+        .prepare("SELECT path, rows, window_id FROM files WHERE monitor = 'model' AND status = 'consumed'")
+        .unwrap();
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))).unwrap();
     for row in rows {
         let (path, rows, window) = row.unwrap();
@@ -58,7 +88,7 @@ fn consistent(db: &Path, what: &str) -> BTreeMap<String, i64> {
         w.1 += rows;
         assert!(consumed.insert(path.clone(), rows).is_none(), "{what}: {path} consumed twice");
     }
-    let mut stmt = conn.prepare("SELECT id, files, rows FROM windows").unwrap();
+    let mut stmt = conn.prepare("SELECT id, files, rows FROM windows WHERE monitor = 'model'").unwrap();
     let windows: BTreeMap<i64, (i64, i64)> =
         stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?)))).unwrap().map(Result::unwrap).collect();
     assert_eq!(windows, by_window, "{what}: windows (files, rows) against their consumed files");
@@ -67,7 +97,7 @@ fn consistent(db: &Path, what: &str) -> BTreeMap<String, i64> {
 
 /// (outbox idempotency keys, how many are still pending).
 fn outbox(db: &Path) -> (BTreeMap<String, String>, usize) {
-    let conn = Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let conn = read_only(db);
     let mut stmt = conn.prepare("SELECT id, idempotency_key, status FROM outbox").unwrap();
     let rows: Vec<(i64, String, String)> =
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect();
@@ -109,7 +139,8 @@ fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
         let log = d.kill_9();
         assert!(!log.contains("panicked"), "seed {seed}, kill {k}: {log}");
         if db.exists() {
-            let consumed = consistent(&db, &format!("seed {seed}, after kill {k}"));
+            let mut consumed = consistent(&db, &format!("seed {seed}, after kill {k}"));
+            consumed.extend(consistent_rows(&db, &format!("seed {seed}, after kill {k}")));
             for path in consumed.keys() {
                 assert!(landed.keys().any(|l| l.ends_with(path.as_str()) || path.ends_with(l.as_str())), "{path}");
             }
@@ -120,9 +151,12 @@ fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
     d.port();
     let done = wait_for(60, || {
         let consumed = consistent(&db, &format!("seed {seed}, final run"));
-        (consumed.len() == landed.len() && outbox(&db).1 == 0).then_some(consumed)
+        let by_rows = consistent_rows(&db, &format!("seed {seed}, final run"));
+        (consumed.len() == landed.len() && by_rows.len() == landed.len() && outbox(&db).1 == 0)
+            .then_some((consumed, by_rows))
     });
-    let consumed = done.unwrap_or_else(|| panic!("seed {seed}: not everything consumed and delivered: {}", d.log()));
+    let (consumed, by_rows) =
+        done.unwrap_or_else(|| panic!("seed {seed}: not everything consumed and delivered: {}", d.log()));
     d.signal("-TERM");
     assert_eq!(d.wait_exit(20), Some(0), "{}", d.log());
     let rows_landed: i64 = landed.values().sum();
@@ -131,6 +165,8 @@ fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
     names.sort_unstable();
     let want: Vec<&str> = landed.keys().map(|p| p.rsplit('/').next().unwrap()).collect();
     assert_eq!(names, want, "seed {seed}: every landed file consumed exactly once");
+    assert_eq!(by_rows.values().sum::<i64>(), rows_landed, "seed {seed}: the rows monitor consumed every row once");
+    assert_eq!(by_rows.keys().collect::<Vec<_>>(), consumed.keys().collect::<Vec<_>>(), "seed {seed}");
 
     // Every notification delivered at least once, each always under its one key.
     let (keys, _) = outbox(&db);
