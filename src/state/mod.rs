@@ -226,6 +226,30 @@ mod tests {
         assert_eq!(st.history("m", 10).unwrap(), []);
     }
 
+    /// What lets the daemon clear a poisoned state lock (`daemon::lock_state`): a panic in the
+    /// middle of a transaction rolls it back when the unwinding drops it, and the connection
+    /// goes on working.
+    #[test]
+    fn a_panic_inside_a_transaction_rolls_it_back_and_leaves_the_connection_usable() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut st = State::open(dir.path()).unwrap();
+        let count = |st: &State| -> i64 { st.conn.query_row("SELECT COUNT(*) FROM files", [], |r| r.get(0)).unwrap() };
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let tx = st.conn.transaction().unwrap();
+            tx.execute(
+                "INSERT INTO files (monitor, path, size, mtime_ms, first_seen_ms, status, updated_ms)
+                 VALUES ('m', 'a.parquet', 1, 1, 1, 'consumed', 1)",
+                [],
+            )
+            .unwrap();
+            panic!("in the middle of the transaction");
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(count(&st), 0, "rolled back");
+        st.observe("m", "b.parquet", 1, 1, 1).unwrap();
+        assert_eq!(count(&st), 1, "the connection works after the panic");
+    }
+
     #[test]
     fn the_lock_keeps_a_second_daemon_out_but_not_shared_and_read_only_opens() {
         let dir = tempfile::tempdir().unwrap();
