@@ -14,7 +14,9 @@ use super::{Config, HttpSink, Monitor, Retention, Secret, Sink, defaults, resolv
 
 pub(super) fn load_with(file: &Path, read_secrets: bool) -> Result<Config, ConfigErrors> {
     let mut errors = Vec::new();
-    let base = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    // `drift.toml` alone has the empty path as its parent: that is the current directory.
+    let base =
+        file.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let raw: RawDaemon = parse(file, &mut errors).unwrap_or_default();
     let mut e = Problems { file, errors: &mut errors, read_secrets };
     // One step at a time, in this order: the order of the reported problems.

@@ -30,7 +30,9 @@ pub(super) fn compile_monitor(
 ) -> Option<Monitor> {
     let before = errors.len();
     let mut raw: RawMonitor = parse(file, errors)?;
-    let base = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    // `drift.toml` alone has the empty path as its parent: that is the current directory.
+    let base =
+        file.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let id = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
     let mut e = Problems { file, errors, read_secrets: false };
     if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
