@@ -8,13 +8,14 @@
 //! test hook, never set in production (like `DRIFT_TEST_PAUSE_AT`, [`super::pause`]):
 //!
 //! - [`EVALUATE`]: inside the evaluation of a window, on the thread `block_in_place` lends it.
-//! - [`STATE`]: while the state lock is held, just before a window's transaction.
+//! - [`STATE`]: inside the transaction that commits or closes a window, after its rows are
+//!   written and before it commits, with the state lock held ([`crate::state::State::set_test_panic`]).
 
 use std::sync::OnceLock;
 
 /// Inside a window's evaluation.
 pub const EVALUATE: &str = "evaluate";
-/// With the state lock held.
+/// Inside a window's transaction.
 pub const STATE: &str = "state";
 
 /// The environment variable naming the point and the monitor.
@@ -43,6 +44,12 @@ fn blocking() -> Option<&'static (String, String, std::time::Duration)> {
 fn parse(value: &str) -> Option<(String, String)> {
     let (point, monitor) = value.split_once(':')?;
     Some((point.to_owned(), monitor.to_owned()))
+}
+
+/// The monitor whose window transactions panic (`state:MONITOR`), for
+/// [`crate::state::State::set_test_panic`].
+pub fn state_monitor() -> Option<String> {
+    configured().filter(|(point, _)| point == STATE).map(|(_, monitor)| monitor.clone())
 }
 
 /// Blocks, then panics here when the test hooks name this point and monitor.

@@ -136,7 +136,8 @@ impl MonitorRun {
 
 /// Opens the state and prepares every monitor; a monitor that cannot start is an error.
 pub fn prepare(cfg: &Config) -> Result<(Arc<Shared>, Vec<MonitorRun>)> {
-    let state = State::open(&cfg.state_dir)?;
+    let mut state = State::open(&cfg.state_dir)?;
+    state.set_test_panic(fault::state_monitor());
     let mut runs = Vec::new();
     let mut problems = Vec::new();
     for m in &cfg.monitors {

@@ -181,11 +181,7 @@ pub async fn files_window(
         })?)
     };
     pause::point(pause::COMMIT).await;
-    let window_id = {
-        let mut st = shared.state()?;
-        fault::point(fault::STATE, id);
-        st.commit_window(&run.routing, "files", &consumed, rows, report.as_ref(), now)?
-    };
+    let window_id = shared.state()?.commit_window(&run.routing, "files", &consumed, rows, report.as_ref(), now)?;
     pause::point(pause::COMMITTED).await;
     shared.outbox.notify_one();
     outcome.consumed = consumed.len();
@@ -452,11 +448,7 @@ pub async fn close(
     let kind = if span.is_some() { "time" } else { "rows" };
     let closing = Closing { kind, key, last_seq, files, rows, span };
     pause::point(pause::COMMIT).await;
-    let wid = {
-        let mut st = shared.state()?;
-        fault::point(fault::STATE, &id);
-        st.close_window(&run.routing, &closing, report.as_ref(), now)?
-    };
+    let wid = shared.state()?.close_window(&run.routing, &closing, report.as_ref(), now)?;
     pause::point(pause::COMMITTED).await;
     shared.outbox.notify_one();
     record_window_metrics(shared, &id, report.as_ref());

@@ -49,6 +49,8 @@ pub struct State {
     conn: Connection,
     _lock: Option<File>,
     dir: PathBuf,
+    /// Test hook: the monitor whose window transactions panic before they commit.
+    panic_in: Option<String>,
 }
 
 /// How a connection is opened.
@@ -66,7 +68,7 @@ impl State {
         create_dir(dir)?;
         let lock = lock(dir)?;
         let conn = connect(dir, Access::Write)?;
-        Ok(State { conn, _lock: Some(lock), dir: dir.to_owned() })
+        Ok(State { conn, _lock: Some(lock), dir: dir.to_owned(), panic_in: None })
     }
 
     /// Opens the state for reading while a daemon may be running (`drift history`): no lock,
@@ -77,7 +79,7 @@ impl State {
             bail!("{}: no state yet (has `drift run` run with this configuration?)", db.display());
         }
         let conn = connect(dir, Access::Read)?;
-        Ok(State { conn, _lock: None, dir: dir.to_owned() })
+        Ok(State { conn, _lock: None, dir: dir.to_owned(), panic_in: None })
     }
 
     /// Opens the state for a command that writes beside a running daemon (`drift silence`):
@@ -85,12 +87,26 @@ impl State {
     pub fn open_shared(dir: &Path) -> Result<State> {
         create_dir(dir)?;
         let conn = connect(dir, Access::Write)?;
-        Ok(State { conn, _lock: None, dir: dir.to_owned() })
+        Ok(State { conn, _lock: None, dir: dir.to_owned(), panic_in: None })
     }
 
     /// The state directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Test hook (the daemon's `DRIFT_TEST_PANIC_AT=state:MONITOR`): every transaction that
+    /// commits or closes a window of `monitor` panics after writing its rows, before it
+    /// commits. None (the default) turns it off.
+    pub fn set_test_panic(&mut self, monitor: Option<String>) {
+        self.panic_in = monitor;
+    }
+}
+
+/// Panics when the test hook names `monitor` (inside a transaction, to prove it rolls back).
+fn test_panic(hook: &Option<String>, monitor: &str) {
+    if hook.as_deref() == Some(monitor) {
+        panic!("test panic point state reached by monitor {monitor}, inside a window's transaction");
     }
 }
 

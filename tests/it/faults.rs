@@ -1,6 +1,8 @@
 //! The daemon under faults, through the real binary on real files: a panic in one monitor's
-//! work (in its evaluation, or with the state lock held) fails that monitor visibly and spares
-//! the others.
+//! work (in its evaluation, or inside a state transaction with the lock held) fails that
+//! monitor visibly, commits nothing of it, and spares the others; a cycle past
+//! `cycle_timeout_secs` is cancelled, and one stuck where nothing can cancel it stops the
+//! systemd watchdog's pings and fails `/healthz`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -105,6 +107,16 @@ fn a_panic_at(point: &str) {
     assert!(!d.log().contains("poisoned"), "{point}: {}", d.log());
     let m = http_get(port, "/metrics").unwrap().1;
     assert!(m.contains("drift_errors_total{monitor=\"bad\"}"), "{point}: {m}");
+    if point == "state" {
+        // The panic came inside the transaction, with the lock held: the lock was cleared.
+        assert!(d.log().contains("a panic interrupted a holder of the state lock"), "{}", d.log());
+    }
+    // Nothing of bad's panicking cycles was committed: its file waits, unconsumed.
+    let conn = rusqlite::Connection::open(root.join("state/drift.sqlite3")).unwrap();
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT COUNT(*) FROM windows WHERE monitor = 'bad'"), 0, "{point}");
+    assert_eq!(count("SELECT COUNT(*) FROM files WHERE monitor = 'bad' AND status = 'consumed'"), 0, "{point}");
+    assert_eq!(count("SELECT COUNT(*) FROM files WHERE monitor = 'good' AND status = 'consumed'"), 2, "{point}");
 }
 
 #[test]
