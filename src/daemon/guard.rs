@@ -11,7 +11,9 @@
 //!   transactions after the awaits). CPU work cannot be interrupted; a cycle stuck in it stays
 //!   overdue, and [`Liveness`] tells the watchdog.
 //! - **Liveness.** A loop (each monitor, the delivery worker) is alive while it sleeps, backoff
-//!   included, or while its current pass is younger than the cycle timeout. The systemd
+//!   included, or while its current pass is younger than the cycle timeout plus
+//!   [`CANCEL_GRACE`] (the time a cancellable cycle is given to be cancelled, so a busy machine
+//!   does not count it stuck in between). The systemd
 //!   watchdog is pinged only while every loop is alive (see `daemon::watchdog`), and
 //!   `/healthz` answers 503 otherwise (a Kubernetes liveness probe restarts the pod as systemd
 //!   restarts the unit).
@@ -73,6 +75,10 @@ pub struct Liveness {
     limit_ms: AtomicU64,
 }
 
+/// How long past the cycle timeout a pass still counts as alive: a cancellable cycle is
+/// cancelled at the timeout, and the task running it may need a moment to be scheduled.
+pub const CANCEL_GRACE: Duration = Duration::from_secs(2);
+
 /// The delivery worker's name in [`Liveness`] (monitor ids cannot hold parentheses).
 pub const DELIVERY: &str = "(delivery)";
 
@@ -87,11 +93,11 @@ impl Liveness {
         self.limit_ms.store(limit.as_millis() as u64, Ordering::Relaxed);
     }
 
-    /// Why the daemon is not alive at `now` (a loop in one pass longer than the limit), or
-    /// None.
+    /// Why the daemon is not alive at `now` (a loop in one pass longer than the limit and
+    /// [`CANCEL_GRACE`]), or None.
     pub fn stuck(&self, now: i64) -> Option<String> {
         let limit = Duration::from_millis(self.limit_ms.load(Ordering::Relaxed));
-        let overdue = self.overdue(now, limit);
+        let overdue = self.overdue(now, limit + CANCEL_GRACE);
         if overdue.is_empty() {
             return None;
         }
@@ -147,6 +153,7 @@ mod tests {
         l.resting("a");
         assert_eq!(l.overdue(2_000_000, limit), [("c".to_owned(), Duration::from_secs(1500))]);
         l.set_limit(limit);
+        assert_eq!(l.stuck(1_401_999), None, "within the grace");
         assert_eq!(l.stuck(2_000_000).unwrap(), "in one pass longer than cycle_timeout_secs (900 s): c for 1500 s");
         l.forget("c");
         assert_eq!(l.overdue(2_000_000, limit), []);

@@ -1,7 +1,7 @@
 //! The systemd watchdog (`WatchdogSec=`), pinged only while the daemon really works: the main
 //! loop pings (so a wedged runtime stops the pings), and only when every monitor loop and the
 //! delivery loop is alive ([`super::guard::Liveness`]: asleep, or in a pass younger than
-//! `cycle_timeout_secs`), none of their tasks has ended, and the state lock can be taken within
+//! `cycle_timeout_secs` and a 2 s grace), none of their tasks has ended, and the state lock can be taken within
 //! [`STATE_LOCK_WAIT`]. Otherwise it logs why and skips the ping; systemd restarts the daemon
 //! when that lasts `WatchdogSec`. `/readyz` keeps its own rule (every monitor scanned once).
 
