@@ -55,6 +55,10 @@ fn daemon_settings(e: &mut Problems, file: &Path, raw: &RawDaemon, base: &Path) 
     if raw.poll_secs == Some(0) {
         e.push("poll_secs", "must be at least 1");
     }
+    let max_bytes_in_flight = raw.max_bytes_in_flight.unwrap_or(defaults::MAX_BYTES_IN_FLIGHT);
+    if max_bytes_in_flight == 0 {
+        e.push("max_bytes_in_flight", "must be at least 1 (bytes; the default is 268435456, 256 MiB)");
+    }
     let no_retention = RawRetention::default();
     let r = raw.retention.as_ref().unwrap_or(&no_retention);
     e.unknown("retention", &r.unknown, RETENTION_KEYS);
@@ -72,6 +76,7 @@ fn daemon_settings(e: &mut Problems, file: &Path, raw: &RawDaemon, base: &Path) 
         max_concurrent_evaluations,
         drain_timeout: secs(raw.drain_timeout_secs, defaults::DRAIN_TIMEOUT_SECS),
         cycle_timeout: secs(raw.cycle_timeout_secs, defaults::CYCLE_TIMEOUT_SECS).max(Duration::from_secs(1)),
+        max_bytes_in_flight,
         retention,
         sinks: BTreeMap::new(),
         external_url: None,

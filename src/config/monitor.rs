@@ -96,11 +96,15 @@ fn source(e: &mut Problems, s: RawSource, base: &Path, poll_default: u64) -> Sou
     if s.poll_secs == Some(0) {
         e.push("source.poll_secs", "must be at least 1");
     }
+    if s.max_files_per_cycle == Some(0) {
+        e.push("source.max_files_per_cycle", "must be at least 1");
+    }
     Source {
         path,
         settle: secs(s.settle_secs, defaults::SETTLE_SECS),
         poll: secs(s.poll_secs, poll_default),
         stale_after: secs(s.stale_after_secs, defaults::STALE_AFTER_SECS),
+        max_files_per_cycle: s.max_files_per_cycle.unwrap_or(defaults::MAX_FILES_PER_CYCLE),
     }
 }
 
@@ -143,6 +147,7 @@ fn window(e: &mut Problems, w: RawWindow) -> (Window, Option<String>, u64) {
                     size: Duration::from_secs(size),
                     allowed_lateness: secs(w.allowed_lateness_secs, 0),
                     idle_timeout: secs(w.idle_timeout_secs, size),
+                    max_future: secs(w.max_future_secs, defaults::MAX_FUTURE_SECS),
                 },
                 _ => {
                     e.push("window.size_secs", "required for type = \"time\": window length in seconds, at least 1");

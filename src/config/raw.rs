@@ -23,6 +23,7 @@ pub struct RawDaemon {
     pub max_concurrent_evaluations: Option<usize>,
     pub drain_timeout_secs: Option<u64>,
     pub cycle_timeout_secs: Option<u64>,
+    pub max_bytes_in_flight: Option<u64>,
     pub retention: Option<RawRetention>,
     pub sinks: Option<BTreeMap<String, RawSink>>,
     pub external_url: Option<String>,
@@ -39,6 +40,7 @@ pub const DAEMON_KEYS: &[&str] = &[
     "max_concurrent_evaluations",
     "drain_timeout_secs",
     "cycle_timeout_secs",
+    "max_bytes_in_flight",
     "retention",
     "sinks",
     "external_url",
@@ -115,12 +117,13 @@ pub struct RawSource {
     pub settle_secs: Option<u64>,
     pub poll_secs: Option<u64>,
     pub stale_after_secs: Option<u64>,
+    pub max_files_per_cycle: Option<usize>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
 
 /// Keys of [`RawSource`].
-pub const SOURCE_KEYS: &[&str] = &["path", "settle_secs", "poll_secs", "stale_after_secs"];
+pub const SOURCE_KEYS: &[&str] = &["path", "settle_secs", "poll_secs", "stale_after_secs", "max_files_per_cycle"];
 
 /// `[reference]`.
 #[derive(Debug, Default, Deserialize)]
@@ -142,6 +145,7 @@ pub struct RawWindow {
     pub size_secs: Option<u64>,
     pub allowed_lateness_secs: Option<u64>,
     pub idle_timeout_secs: Option<u64>,
+    pub max_future_secs: Option<u64>,
     pub min_rows: Option<u64>,
     pub timestamp_column: Option<String>,
     #[serde(flatten)]
@@ -149,8 +153,16 @@ pub struct RawWindow {
 }
 
 /// Keys of [`RawWindow`].
-pub const WINDOW_KEYS: &[&str] =
-    &["type", "rows", "size_secs", "allowed_lateness_secs", "idle_timeout_secs", "min_rows", "timestamp_column"];
+pub const WINDOW_KEYS: &[&str] = &[
+    "type",
+    "rows",
+    "size_secs",
+    "allowed_lateness_secs",
+    "idle_timeout_secs",
+    "max_future_secs",
+    "min_rows",
+    "timestamp_column",
+];
 
 /// `[columns]`.
 #[derive(Debug, Default, Deserialize)]

@@ -30,6 +30,10 @@ pub struct CycleOutcome {
     pub waiting: usize,
     /// When the first of them settles (ms since the epoch).
     pub next_settle_ms: Option<i64>,
+    /// Settled files left for the next cycle by `max_files_per_cycle` / `max_bytes_in_flight`.
+    pub backlog: usize,
+    /// Rows whose event time was more than `max_future_secs` ahead of the clock.
+    pub future_rows: u64,
 }
 
 /// The files a cycle read, each with the record of its consumption.
@@ -43,12 +47,30 @@ pub struct Fetched {
 /// One polling cycle of one monitor.
 pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Result<CycleOutcome> {
     shared.metrics.runs.get_or_create(&MonitorLabel { monitor: run.monitor.id.clone() }).inc();
-    reference::load_once(run).await?;
+    reference::load_once(shared, run).await?;
     let plan = list_and_plan(shared, run, now).await?;
-    run.in_hand = plan.ready.iter().map(|f| run.store.display(&f.key).display().to_string()).collect();
-    let mut outcome =
-        CycleOutcome { waiting: plan.waiting, next_settle_ms: plan.next_settle_ms, ..CycleOutcome::default() };
-    let fetched = fetch(shared, run, &plan.ready, now, &mut outcome).await?;
+    let (batch, backlog) = plan::take(plan.ready, run.monitor.source.max_files_per_cycle, shared.max_bytes_in_flight);
+    let label = MonitorLabel { monitor: run.monitor.id.clone() };
+    shared.metrics.backlog.get_or_create(&label).set(backlog.len() as i64);
+    if !backlog.is_empty() {
+        tracing::info!(monitor = %run.monitor.id, taken = batch.len(), backlog = backlog.len(), "backlog: taking the oldest settled files this cycle, the rest in the next ones");
+    }
+    let mut outcome = CycleOutcome {
+        waiting: plan.waiting,
+        next_settle_ms: plan.next_settle_ms,
+        backlog: backlog.len(),
+        ..CycleOutcome::default()
+    };
+    // The batch's bytes are held (over every monitor) from the fetch until its window is
+    // committed; a file larger than the cap asks for the whole cap and goes alone.
+    let bytes: u64 = batch.iter().map(|f| f.size).sum();
+    let _in_flight = shared
+        .bytes
+        .acquire_many(super::byte_permits(bytes.min(shared.max_bytes_in_flight)))
+        .await
+        .map_err(|_| anyhow::anyhow!("shutting down"))?;
+    run.in_hand = batch.iter().map(|f| run.store.display(&f.key).display().to_string()).collect();
+    let fetched = fetch(shared, run, &batch, now, &mut outcome).await?;
     // Event-time windows also close on the idle timeout with no new file, and a rows window
     // whose last part was committed just before a crash closes at the next cycle.
     match run.monitor.window {

@@ -25,6 +25,9 @@ pub enum FileOutcome {
     Retried,
     /// Could not be read after the last attempt; set aside.
     Quarantined,
+    /// Consumed earlier, then listed with another size or mtime (rewritten under the same
+    /// name): warned about, not read again.
+    Replaced,
 }
 
 /// What a closed window was.
@@ -45,6 +48,7 @@ impl FileOutcome {
             FileOutcome::Consumed => "consumed",
             FileOutcome::Retried => "retried",
             FileOutcome::Quarantined => "quarantined",
+            FileOutcome::Replaced => "replaced",
         }
     }
 }
@@ -132,6 +136,10 @@ pub struct Metrics {
     pub files: Family<FileLabel, Counter>,
     /// Rows read.
     pub rows: Family<MonitorLabel, Counter>,
+    /// Rows whose event time was more than `max_future_secs` ahead of the clock.
+    pub future_rows: Family<MonitorLabel, Counter>,
+    /// Settled files left for the next cycles by `max_files_per_cycle` / `max_bytes_in_flight`.
+    pub backlog: Family<MonitorLabel, Gauge>,
     /// Failed cycles.
     pub errors: Family<MonitorLabel, Counter>,
     /// Windows by outcome: evaluated, insufficient, drift.
@@ -165,6 +173,8 @@ impl Default for Metrics {
             runs: Family::default(),
             files: Family::default(),
             rows: Family::default(),
+            future_rows: Family::default(),
+            backlog: Family::default(),
             errors: Family::default(),
             windows: Family::default(),
             last_success: Family::default(),
@@ -179,9 +189,32 @@ impl Default for Metrics {
             alerts_firing: Family::default(),
             registry: Registry::default(),
         };
+        m.register(&mut registry);
+        Metrics { registry, ..m }
+    }
+}
+
+impl Metrics {
+    /// Registers every family under its name and help text.
+    fn register(&self, registry: &mut Registry) {
+        let m = self;
         registry.register("runs", "Polling cycles run per monitor", m.runs.clone());
-        registry.register("files", "Files per monitor by outcome (consumed, retried, quarantined)", m.files.clone());
+        registry.register(
+            "files",
+            "Files per monitor by outcome (consumed, retried, quarantined, replaced)",
+            m.files.clone(),
+        );
         registry.register("rows", "Rows read per monitor", m.rows.clone());
+        registry.register(
+            "rows_future",
+            "Rows per monitor whose event time was more than max_future_secs ahead of the clock (not evaluated)",
+            m.future_rows.clone(),
+        );
+        registry.register(
+            "source_backlog_files",
+            "Settled files waiting for a later cycle (max_files_per_cycle, max_bytes_in_flight)",
+            m.backlog.clone(),
+        );
         registry.register("errors", "Failed cycles per monitor", m.errors.clone());
         registry.register(
             "windows",
@@ -226,11 +259,8 @@ impl Default for Metrics {
             "1 per alert firing now, by monitor, alert name, segment and severity",
             m.alerts_firing.clone(),
         );
-        Metrics { registry, ..m }
     }
-}
 
-impl Metrics {
     /// Counts `n` files of `monitor` with this outcome.
     pub fn file(&self, monitor: &str, outcome: FileOutcome, n: u64) {
         self.files.get_or_create(&FileLabel { monitor: monitor.to_owned(), outcome }).inc_by(n);
@@ -252,6 +282,8 @@ impl Metrics {
         m.runs.get_or_create(&monitor).inc();
         m.file(&monitor.monitor, FileOutcome::Consumed, 1);
         m.rows.get_or_create(&monitor).inc();
+        m.future_rows.get_or_create(&monitor).inc();
+        m.backlog.get_or_create(&monitor).set(0);
         m.errors.get_or_create(&monitor).inc();
         m.window(&monitor.monitor, WindowOutcome::Evaluated);
         m.last_success.get_or_create(&monitor).set(1.0);

@@ -18,6 +18,7 @@
 
 pub mod cycle;
 pub mod deliver;
+pub mod event_time;
 pub mod fault;
 pub mod file_sink;
 pub mod guard;
@@ -67,8 +68,14 @@ pub struct Shared {
     pub metrics: Metrics,
     /// Per monitor status, by id.
     pub status: Mutex<BTreeMap<String, MonitorStatus>>,
-    /// Bounds concurrent evaluations (CPU work).
+    /// Bounds the CPU- and memory-heavy steps at once: evaluations, profiling a reference or
+    /// a file into window parts (`max_concurrent_evaluations`).
     pub permits: tokio::sync::Semaphore,
+    /// Bytes of source files fetched and held at once, over every monitor
+    /// (`max_bytes_in_flight`, one permit per KiB).
+    pub bytes: tokio::sync::Semaphore,
+    /// `max_bytes_in_flight`: a cycle's batch never asks for more permits than this.
+    pub max_bytes_in_flight: u64,
     /// Wakes the delivery worker when notifications are queued.
     pub outbox: tokio::sync::Notify,
     /// Which loops are in a pass and since when, for the watchdog.
@@ -159,11 +166,19 @@ pub fn prepare(cfg: &Config) -> Result<(Arc<Shared>, Vec<MonitorRun>)> {
                 .collect(),
         ),
         permits: tokio::sync::Semaphore::new(cfg.max_concurrent_evaluations),
+        bytes: tokio::sync::Semaphore::new(byte_permits(cfg.max_bytes_in_flight) as usize),
+        max_bytes_in_flight: cfg.max_bytes_in_flight,
         outbox: tokio::sync::Notify::new(),
         liveness: guard::Liveness::default(),
     });
     shared.liveness.set_limit(cfg.cycle_timeout);
     Ok((shared, runs))
+}
+
+/// The permits of the bytes-in-flight semaphore for `bytes`: one per KiB started (a batch asks
+/// for its permits at once, and `acquire_many` counts in `u32`).
+pub(crate) fn byte_permits(bytes: u64) -> u32 {
+    u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX)
 }
 
 /// What `drift run --once` did for one monitor, for the CLI to print.
@@ -185,9 +200,7 @@ pub async fn run_once(cfg: &Config) -> Result<Vec<OnceOutcome>> {
     let (shared, mut runs) = prepare(cfg)?;
     let mut out = Vec::new();
     for run in &mut runs {
-        let now = now_ms();
-        let result = guard::cycle(&shared, run, now, cfg.cycle_timeout).await;
-        record(&shared, run, &result, now);
+        let result = drain(&shared, run, cfg.cycle_timeout).await;
         let id = run.monitor.id.clone();
         let open_rows: u64 =
             shared.state().ok().and_then(|st| st.open_windows(&id).ok()).map_or(0, |w| w.iter().map(|x| x.1).sum());
@@ -196,6 +209,26 @@ pub async fn run_once(cfg: &Config) -> Result<Vec<OnceOutcome>> {
     deliver_before_exit(&shared, cfg).await?;
     prune(&shared, cfg);
     Ok(out)
+}
+
+/// `--once` for one monitor: cycles until the settled backlog is drained, each bounded by
+/// `max_files_per_cycle` and `max_bytes_in_flight`; their outcomes merged, oldest first.
+async fn drain(shared: &Arc<Shared>, run: &mut MonitorRun, timeout: Duration) -> Result<CycleOutcome> {
+    let mut all = CycleOutcome::default();
+    loop {
+        let now = now_ms();
+        let result = guard::cycle(shared, run, now, timeout).await;
+        record(shared, run, &result, now);
+        let one = result?;
+        all.consumed += one.consumed;
+        all.quarantined += one.quarantined;
+        all.future_rows += one.future_rows;
+        all.windows.extend(one.windows);
+        (all.waiting, all.next_settle_ms, all.backlog) = (one.waiting, one.next_settle_ms, one.backlog);
+        if one.backlog == 0 {
+            return Ok(all);
+        }
+    }
 }
 
 /// Delivers what is queued, waiting for retries due before `deadline_ms`; returns how many
@@ -258,8 +291,13 @@ async fn monitor_loop(
         let result = guard::cycle(&shared, &mut run, now, timeout).await;
         failures = if result.is_ok() { 0 } else { failures + 1 };
         let settles = result.as_ref().ok().and_then(|o| o.next_settle_ms);
+        let backlog = result.as_ref().is_ok_and(|o| o.backlog > 0);
         record(&shared, &mut run, &result, now);
         let mut wait = backoff(run.monitor.source.poll, failures);
+        // Files left by the per-cycle caps: the next batch now, not a poll interval later.
+        if backlog {
+            wait = Duration::ZERO;
+        }
         // Wake up when a waiting file settles, if that is sooner: latency is settle + evaluation.
         if let Some(at) = settles
             && failures == 0

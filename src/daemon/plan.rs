@@ -81,6 +81,24 @@ pub fn plan(listing: &[Listed], known: impl Fn(&str) -> Option<Known>, settle_ms
     out
 }
 
+/// The batch a cycle takes from the ready files (oldest first, as [`plan`] orders them): at
+/// most `max_files`, and no more bytes than `max_bytes`, except that the first file always
+/// goes (alone, if it is larger than the cap) so the backlog always drains. The rest wait for
+/// the next cycle, in the same order: nothing is skipped or reordered.
+pub fn take(mut ready: Vec<Listed>, max_files: usize, max_bytes: u64) -> (Vec<Listed>, Vec<Listed>) {
+    let mut bytes = 0u64;
+    let mut n = 0;
+    for f in ready.iter().take(max_files.max(1)) {
+        bytes = bytes.saturating_add(f.size);
+        if n > 0 && bytes > max_bytes {
+            break;
+        }
+        n += 1;
+    }
+    let rest = ready.split_off(n);
+    (ready, rest)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -131,6 +149,21 @@ mod tests {
         ]);
         let p = plan(&[listed("a", 99, 5), listed("b", 10, 0)], |k| known.get(k).copied(), 0, now);
         assert_eq!(p, Plan::default());
+    }
+
+    #[test]
+    fn a_batch_takes_the_oldest_files_up_to_the_count_and_byte_caps() {
+        let ready: Vec<Listed> = (0..5).map(|i| listed(&format!("f{i}"), 10, i)).collect();
+        let (batch, rest) = take(ready.clone(), 2, 1000);
+        assert_eq!((batch, rest), (ready[..2].to_vec(), ready[2..].to_vec()), "by count, oldest first");
+        let (batch, rest) = take(ready.clone(), 64, 35);
+        assert_eq!((batch.len(), rest.len()), (3, 2), "30 bytes fit under 35, 40 do not");
+        let (batch, _) = take(ready.clone(), 64, 30);
+        assert_eq!(batch.len(), 3, "exactly at the cap still fits");
+        let big = vec![listed("big", 500, 0), listed("small", 1, 1)];
+        let (batch, rest) = take(big.clone(), 64, 100);
+        assert_eq!((batch, rest), (big[..1].to_vec(), big[1..].to_vec()), "a file over the cap goes alone");
+        assert_eq!(take(Vec::new(), 64, 100), (Vec::new(), Vec::new()));
     }
 
     #[test]

@@ -16,6 +16,8 @@
 //! - `checks`: another kind of check on a window alerts through the daemon's state and outbox.
 //! - `config`: shipped configuration examples validate; invalid fixtures fail, all at once.
 //! - `daemon`: `drift run` on real files, SQLite and HTTP: once-only, settle, quarantine, crashes.
+//! - `flow`: a backlog drains in bounded batches with the same windows; a far-future row is
+//!   counted, not trusted; a file rewritten after consumption is warned about and counted.
 //! - `deploy`: the dashboard and alert rules query exported metrics; the image's and the pod's
 //!   daemon files work in their layouts.
 //! - `demo`: the shipped example pair is reproducible and shows the drift it was built with.
@@ -48,6 +50,7 @@ mod deploy;
 mod errors;
 mod false_drift;
 mod faults;
+mod flow;
 mod foreign;
 mod golden;
 mod kill_loop;
