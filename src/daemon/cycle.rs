@@ -3,6 +3,7 @@
 //! file, and quarantining it after [`QUARANTINE_AFTER_ATTEMPTS`]), then hand the files to the
 //! monitor's kind of window ([`windows`]), which evaluates, commits and reports what closed.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use anyhow::Result;
@@ -12,7 +13,7 @@ use super::{MonitorRun, Shared, pause, plan, reference, windows};
 use crate::config::Window;
 use crate::engine::Report;
 use crate::source::{ParquetFile, open_bytes};
-use crate::state::Consumed;
+use crate::state::{Consumed, State};
 
 /// Failed reads of a settled file before it is quarantined.
 pub const QUARANTINE_AFTER_ATTEMPTS: u32 = 3;
@@ -81,31 +82,77 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
     }
 }
 
-/// Lists the source, records new and changed files, and decides which are ready.
+/// Lists the source, records new and changed files (one transaction), reports consumed files
+/// replaced since, and decides which are ready. Paths consumed before are settled from
+/// memory; only the others are looked up, one by one, so a poll over a long history reads
+/// little and writes nothing.
 async fn list_and_plan(shared: &Shared, run: &mut MonitorRun, now: i64) -> Result<plan::Plan> {
-    let id = &run.monitor.id;
+    let id = run.monitor.id.clone();
     let listing = run.store.list().await?;
     let settle = run.monitor.source.settle.as_millis() as i64;
     let plan = {
         let mut st = shared.state()?;
-        let known = st.files(id)?;
+        let index = match &mut run.consumed {
+            Some(index) => index,
+            empty => empty.insert(st.consumed_index(&id)?),
+        };
+        let others = look_up_others(&st, &id, &listing, index)?;
         let lookup = |key: &str| {
-            known.get(key).map(|r| plan::Known { size: r.size, mtime_ms: r.mtime_ms, taken: r.status != "seen" })
+            let consumed = |&(size, mtime_ms): &(u64, i64)| plan::Known { size, mtime_ms, taken: true, consumed: true };
+            index.get(key).map(consumed).or_else(|| others.get(key).copied())
         };
         let plan = plan::plan(&listing, lookup, settle, now);
-        for f in &plan.observe {
-            st.observe(id, &f.key, f.size, f.mtime_ms, now)?;
+        st.record_listing(&id, &rows(&plan.observe), &rows(&plan.replaced), now)?;
+        for f in &plan.replaced {
+            index.insert(f.key.clone(), (f.size, f.mtime_ms));
         }
         plan
     };
+    for f in &plan.replaced {
+        tracing::warn!(monitor = %id, file = %run.store.display(&f.key).display(), size = f.size, mtime_ms = f.mtime_ms, "file replaced after it was consumed (same name, new size or mtime): not read again; write new data under a new name");
+    }
+    shared.metrics.file(&id, FileOutcome::Replaced, plan.replaced.len() as u64);
     if !plan.observe.is_empty() {
         run.last_new_file_ms = now;
     } else if run.last_new_file_ms == 0 {
         // After a restart: when the state last saw a new file (or now, for a new monitor).
-        let last = shared.state().ok().and_then(|st| st.last_file_seen(id).ok().flatten());
+        let last = shared.state().ok().and_then(|st| st.last_file_seen(&id).ok().flatten());
         run.last_new_file_ms = last.unwrap_or(now);
     }
     Ok(plan)
+}
+
+/// What the state knows of the listed paths not in the consumed index (new, waiting and
+/// quarantined files), by point lookups; paths found consumed join the index.
+fn look_up_others<'a>(
+    st: &State,
+    id: &str,
+    listing: &'a [plan::Listed],
+    index: &mut HashMap<String, (u64, i64)>,
+) -> Result<HashMap<&'a str, plan::Known>> {
+    let mut others = HashMap::new();
+    for f in listing {
+        if index.contains_key(&f.key) {
+            continue;
+        }
+        match st.file(id, &f.key)? {
+            Some(r) if r.status == "consumed" => {
+                index.insert(f.key.clone(), (r.size, r.mtime_ms));
+            }
+            Some(r) => {
+                let taken = r.status != "seen";
+                others
+                    .insert(f.key.as_str(), plan::Known { size: r.size, mtime_ms: r.mtime_ms, taken, consumed: false });
+            }
+            None => {}
+        }
+    }
+    Ok(others)
+}
+
+/// Listed files as the state records them: (path, size, mtime).
+fn rows(files: &[plan::Listed]) -> Vec<(&str, u64, i64)> {
+    files.iter().map(|f| (f.key.as_str(), f.size, f.mtime_ms)).collect()
 }
 
 /// Reads and opens the ready files; a file that cannot be read counts a failed attempt (and

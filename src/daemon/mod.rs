@@ -118,6 +118,10 @@ pub struct MonitorRun {
     /// With `[segments]`: the reference's rows per segment label, profiled.
     reference_segments: Option<Arc<std::collections::HashMap<String, Arc<dyn Table + Send>>>>,
     last_new_file_ms: i64,
+    /// Consumed files by path with their recorded (size, mtime), loaded at the first poll:
+    /// consumed records never change status, so a poll asks the database only about the
+    /// other paths it lists.
+    consumed: Option<std::collections::HashMap<String, (u64, i64)>>,
     /// The `drift_alerts_firing` series set last time, to remove those that resolved.
     firing_series: Vec<metrics::AlertLabel>,
     /// The files the current cycle took (for the log line of a panic or a timeout).
@@ -135,6 +139,7 @@ impl MonitorRun {
             reference: None,
             reference_segments: None,
             last_new_file_ms: 0,
+            consumed: None,
             firing_series: Vec::new(),
             in_hand: Vec::new(),
         })

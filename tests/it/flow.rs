@@ -208,3 +208,32 @@ fn a_far_future_row_is_counted_and_never_moves_the_watermark() {
     assert_eq!((w.len(), &w[0]["rows"]), (1, &serde_json::json!(399)), "{out}");
     assert_eq!(query::<i64>(&st, "SELECT late_rows FROM event_clock"), [0]);
 }
+
+#[test]
+fn a_file_rewritten_after_it_was_consumed_is_warned_about_and_counted_once() {
+    let st = setup("", "", "");
+    land(&st, "a.parquet", timed(&[(1, 200)], 60, 0.0), 60);
+    land(&st, "b.parquet", timed(&[(1, 200)], 61, 0.0), 60);
+    once(&st);
+    // Rewritten under the same name after it was read: other rows, another size and mtime.
+    land(&st, "a.parquet", timed(&[(1, 300)], 62, 2.0), 30);
+    let d = Daemon::start(&st.config, &[]);
+    let port = d.port();
+    let line = d.wait_log(15, &["replaced", "a.parquet"]);
+    assert!(line.as_deref().is_some_and(|l| l.contains("WARN")), "a warning naming the file: {}", d.log());
+    let replaced = "drift_files_total{monitor=\"model\",outcome=\"replaced\"} 1";
+    let polled = wait_for(15, || {
+        let m = http_get(port, "/metrics")?.1;
+        m.contains("drift_runs_total{monitor=\"model\"} 3").then_some(m)
+    });
+    let metrics = polled.expect("three polls");
+    assert!(metrics.contains(replaced), "{replaced}: {metrics}");
+    let log = d.kill_9();
+    assert_eq!(log.matches("replaced after it was consumed").count(), 1, "warned once, not every poll: {log}");
+    let w = windows(&st);
+    assert_eq!((w.len(), &w[0]["rows"]), (1, &serde_json::json!(400)), "not read again");
+    // Changed again: warned again.
+    land(&st, "a.parquet", timed(&[(1, 50)], 63, 0.0), 20);
+    assert!(once(&st).contains("replaced after it was consumed"));
+    assert_eq!(windows(&st).len(), 1);
+}
