@@ -1,7 +1,8 @@
 //! The daemon's flow under load and odd input (issue #10): a backlog drains in bounded
 //! batches, oldest first, with the same event-time windows and late counts as one uncapped
 //! cycle; a row far in the future is counted and never moves the watermark; a file rewritten
-//! after it was consumed is warned about and counted, not read again.
+//! after it was consumed is warned about and counted, not read again; the daemon drains a
+//! backlog without waiting a poll interval, and shows it in `drift_source_backlog_files`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -236,4 +237,24 @@ fn a_file_rewritten_after_it_was_consumed_is_warned_about_and_counted_once() {
     land(&st, "a.parquet", timed(&[(1, 50)], 63, 0.0), 20);
     assert!(once(&st).contains("replaced after it was consumed"));
     assert_eq!(windows(&st).len(), 1);
+}
+
+#[test]
+fn the_daemon_drains_a_backlog_at_once_and_its_gauge_counts_what_waits() {
+    let st = setup("", "max_files_per_cycle = 1\n", "");
+    // A poll interval of ten minutes: only the backlog can start the next cycles this soon.
+    let monitor = st.dir.path().join("monitors/model.toml");
+    let text = std::fs::read_to_string(&monitor).unwrap().replace("poll_secs = 1\n", "poll_secs = 600\n");
+    std::fs::write(&monitor, text).unwrap();
+    for (i, name) in ["a", "b", "c"].iter().enumerate() {
+        land(&st, &format!("{name}.parquet"), timed(&[(1, 100)], 70 + i as u64, 0.0), 60 - i as u64 * 10);
+    }
+    let d = Daemon::start(&st.config, &[("DRIFT_TEST_PAUSE_AT", "fetched:300")]);
+    let port = d.port();
+    let metric = |text: &str| wait_for(10, || http_get(port, "/metrics").map(|r| r.1).filter(|m| m.contains(text)));
+    assert!(metric("drift_source_backlog_files{monitor=\"model\"} 2").is_some(), "two wait while the first is read");
+    let drained = metric("drift_files_total{monitor=\"model\",outcome=\"consumed\"} 3");
+    assert!(drained.is_some_and(|m| m.contains("drift_source_backlog_files{monitor=\"model\"} 0")), "{}", d.log());
+    d.kill_9();
+    assert_eq!(query::<i64>(&st, "SELECT files FROM windows ORDER BY id"), [1, 1, 1]);
 }
