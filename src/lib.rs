@@ -76,8 +76,12 @@
 //!   `SystemTime::now` and `Instant::now` anywhere else, so time rules take `now` as an argument.
 //! - A file is consumed and its evaluation stored in one transaction, with the notifications
 //!   it causes: an alert is never lost between evaluation and delivery.
-//! - A sink's URL is a [`config::Secret`]: its `Debug` is redacted and HTTP errors are stored
-//!   and logged without it.
+//! - A sink's URL and header values are [`config::Secret`]s: their `Debug` is redacted, and
+//!   every secret is redacted from receivers' answers and client errors before they are stored
+//!   or logged ([`daemon::redact`]).
+//! - A panic in one monitor's cycle is that cycle's failure, never a dead task or a poisoned
+//!   state lock ([`daemon::guard`]); the systemd watchdog is pinged only while every loop is
+//!   alive ([`daemon::watchdog`]).
 //! - Nulls and NaN never reach `stats`: `source` counts and drops them.
 //! - A column's values are decoded once per side and dropped after its comparison: peak memory
 //!   is a few columns, not the table.

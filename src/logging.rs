@@ -1,6 +1,8 @@
 //! Logging setup: `tracing` to stderr, level from `RUST_LOG` or `--log-level`, JSON lines when
 //! stderr is not a terminal (so log collectors get structured records) or with
-//! `--log-format json`, text otherwise.
+//! `--log-format json`, text otherwise. A panic is logged as one record too (`panicked`, with
+//! its message, location and thread) rather than as free text between the JSON lines; with
+//! `RUST_BACKTRACE` set the standard report with its backtrace follows.
 
 use std::io::IsTerminal;
 
@@ -30,4 +32,20 @@ pub fn init(level: &str, format: LogFormat) {
         LogFormat::Text => false,
     };
     let _ = if json { builder.json().try_init() } else { builder.try_init() };
+    let standard = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned());
+        let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        let current = std::thread::current();
+        let thread = current.name().unwrap_or("unnamed");
+        tracing::error!(panic = %message, location = %location, thread, "panicked");
+        if std::env::var_os("RUST_BACKTRACE").is_some() {
+            standard(info);
+        }
+    }));
 }

@@ -82,9 +82,12 @@ fn progress_bar(disabled: bool, what: &str) -> indicatif::ProgressBar {
     b
 }
 
-/// A multi-threaded tokio runtime for the commands that run the daemon or send.
+/// A multi-threaded tokio runtime for the commands that run the daemon or send, its blocking
+/// pool bounded explicitly ([`crate::daemon::MAX_BLOCKING_THREADS`]; the unit's `TasksMax=` is
+/// derived from it).
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(crate::daemon::MAX_BLOCKING_THREADS)
         .enable_all()
         .build()
         .map_err(|e| anyhow::anyhow!("cannot start the runtime: {e}"))

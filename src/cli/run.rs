@@ -51,6 +51,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
                         consumed: c.consumed,
                         waiting: c.waiting,
                         open_rows: o.open_rows,
+                        future_rows: c.future_rows,
                         quarantined: c.quarantined,
                     }));
                 }

@@ -14,7 +14,9 @@ use super::{Config, HttpSink, Monitor, Retention, Secret, Sink, defaults, resolv
 
 pub(super) fn load_with(file: &Path, read_secrets: bool) -> Result<Config, ConfigErrors> {
     let mut errors = Vec::new();
-    let base = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    // `drift.toml` alone has the empty path as its parent: that is the current directory.
+    let base =
+        file.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let raw: RawDaemon = parse(file, &mut errors).unwrap_or_default();
     let mut e = Problems { file, errors: &mut errors, read_secrets };
     // One step at a time, in this order: the order of the reported problems.
@@ -47,8 +49,15 @@ fn daemon_settings(e: &mut Problems, file: &Path, raw: &RawDaemon, base: &Path) 
     if max_concurrent_evaluations == 0 {
         e.push("max_concurrent_evaluations", "must be at least 1");
     }
+    if raw.cycle_timeout_secs == Some(0) {
+        e.push("cycle_timeout_secs", "must be at least 1 (the default, 900, suits most monitors)");
+    }
     if raw.poll_secs == Some(0) {
         e.push("poll_secs", "must be at least 1");
+    }
+    let max_bytes_in_flight = raw.max_bytes_in_flight.unwrap_or(defaults::MAX_BYTES_IN_FLIGHT);
+    if max_bytes_in_flight == 0 {
+        e.push("max_bytes_in_flight", "must be at least 1 (bytes; the default is 268435456, 256 MiB)");
     }
     let no_retention = RawRetention::default();
     let r = raw.retention.as_ref().unwrap_or(&no_retention);
@@ -66,6 +75,8 @@ fn daemon_settings(e: &mut Problems, file: &Path, raw: &RawDaemon, base: &Path) 
         monitors_dir,
         max_concurrent_evaluations,
         drain_timeout: secs(raw.drain_timeout_secs, defaults::DRAIN_TIMEOUT_SECS),
+        cycle_timeout: secs(raw.cycle_timeout_secs, defaults::CYCLE_TIMEOUT_SECS).max(Duration::from_secs(1)),
+        max_bytes_in_flight,
         retention,
         sinks: BTreeMap::new(),
         external_url: None,

@@ -48,6 +48,14 @@ pub mod defaults {
     pub const MAX_CONCURRENT_EVALUATIONS: usize = 2;
     /// SIGTERM drain timeout.
     pub const DRAIN_TIMEOUT_SECS: u64 = 30;
+    /// A monitor's cycle running longer than this is cancelled and counted as failed.
+    pub const CYCLE_TIMEOUT_SECS: u64 = 900;
+    /// Settled files taken per cycle (sized for the shipped 1 GiB pod).
+    pub const MAX_FILES_PER_CYCLE: usize = 64;
+    /// Bytes of source files held at once over every monitor: 256 MiB (the shipped 1 GiB pod).
+    pub const MAX_BYTES_IN_FLIGHT: u64 = 256 * 1024 * 1024;
+    /// Event times further ahead of the clock than this are future rows: one hour.
+    pub const MAX_FUTURE_SECS: u64 = 3600;
     /// History retention, days.
     pub const HISTORY_DAYS: u64 = 90;
     /// Quarantine retention, days.

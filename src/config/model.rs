@@ -24,6 +24,12 @@ pub struct Config {
     pub max_concurrent_evaluations: usize,
     /// How long SIGTERM waits for in-flight work.
     pub drain_timeout: Duration,
+    /// A monitor's cycle running longer is cancelled, counted as failed, and (if it cannot be
+    /// cancelled) stops the watchdog pings.
+    pub cycle_timeout: Duration,
+    /// Bytes of source files fetched and held at once, over every monitor (a single larger
+    /// file still goes, alone).
+    pub max_bytes_in_flight: u64,
     /// Retention of history, quarantine records and delivered notifications.
     pub retention: Retention,
     /// Named alert sinks.
@@ -161,6 +167,8 @@ pub struct Source {
     pub follow_symlinks: bool,
     /// Failed reads of one file before it is quarantined (at least 1).
     pub quarantine_after_attempts: u32,
+    /// At most this many settled files per cycle, oldest first; the rest wait for the next.
+    pub max_files_per_cycle: usize,
 }
 
 /// How a monitor cuts data into windows.
@@ -181,6 +189,9 @@ pub enum Window {
         allowed_lateness: Duration,
         /// Close the open window after this long without data.
         idle_timeout: Duration,
+        /// Rows more than this ahead of the daemon's clock are counted as future, not
+        /// evaluated, and never move the watermark.
+        max_future: Duration,
     },
 }
 

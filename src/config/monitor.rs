@@ -30,7 +30,9 @@ pub(super) fn compile_monitor(
 ) -> Option<Monitor> {
     let before = errors.len();
     let mut raw: RawMonitor = parse(file, errors)?;
-    let base = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    // `drift.toml` alone has the empty path as its parent: that is the current directory.
+    let base =
+        file.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let id = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
     let mut e = Problems { file, errors, read_secrets: false };
     if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
@@ -97,11 +99,15 @@ fn source(e: &mut Problems, s: RawSource, base: &Path, poll_default: u64) -> Sou
     if s.quarantine_after_attempts == Some(0) {
         e.push("source.quarantine_after_attempts", "must be at least 1 (3 by default)");
     }
+    if s.max_files_per_cycle == Some(0) {
+        e.push("source.max_files_per_cycle", "must be at least 1");
+    }
     Source {
         path,
         settle: secs(s.settle_secs, defaults::SETTLE_SECS),
         poll: secs(s.poll_secs, poll_default),
         stale_after: secs(s.stale_after_secs, defaults::STALE_AFTER_SECS),
+        max_files_per_cycle: s.max_files_per_cycle.unwrap_or(defaults::MAX_FILES_PER_CYCLE),
         follow_symlinks: s.follow_symlinks.unwrap_or(false),
         quarantine_after_attempts: s.quarantine_after_attempts.unwrap_or(defaults::QUARANTINE_AFTER_ATTEMPTS),
     }
@@ -146,6 +152,7 @@ fn window(e: &mut Problems, w: RawWindow) -> (Window, Option<String>, u64) {
                     size: Duration::from_secs(size),
                     allowed_lateness: secs(w.allowed_lateness_secs, 0),
                     idle_timeout: secs(w.idle_timeout_secs, size),
+                    max_future: secs(w.max_future_secs, defaults::MAX_FUTURE_SECS),
                 },
                 _ => {
                     e.push("window.size_secs", "required for type = \"time\": window length in seconds, at least 1");

@@ -22,6 +22,8 @@ pub struct RawDaemon {
     pub poll_secs: Option<u64>,
     pub max_concurrent_evaluations: Option<usize>,
     pub drain_timeout_secs: Option<u64>,
+    pub cycle_timeout_secs: Option<u64>,
+    pub max_bytes_in_flight: Option<u64>,
     pub retention: Option<RawRetention>,
     pub sinks: Option<BTreeMap<String, RawSink>>,
     pub external_url: Option<String>,
@@ -37,6 +39,8 @@ pub const DAEMON_KEYS: &[&str] = &[
     "poll_secs",
     "max_concurrent_evaluations",
     "drain_timeout_secs",
+    "cycle_timeout_secs",
+    "max_bytes_in_flight",
     "retention",
     "sinks",
     "external_url",
@@ -113,6 +117,7 @@ pub struct RawSource {
     pub settle_secs: Option<u64>,
     pub poll_secs: Option<u64>,
     pub stale_after_secs: Option<u64>,
+    pub max_files_per_cycle: Option<usize>,
     pub follow_symlinks: Option<bool>,
     pub quarantine_after_attempts: Option<u32>,
     #[serde(flatten)]
@@ -120,8 +125,15 @@ pub struct RawSource {
 }
 
 /// Keys of [`RawSource`].
-pub const SOURCE_KEYS: &[&str] =
-    &["path", "settle_secs", "poll_secs", "stale_after_secs", "follow_symlinks", "quarantine_after_attempts"];
+pub const SOURCE_KEYS: &[&str] = &[
+    "path",
+    "settle_secs",
+    "poll_secs",
+    "stale_after_secs",
+    "max_files_per_cycle",
+    "follow_symlinks",
+    "quarantine_after_attempts",
+];
 
 /// `[reference]`.
 #[derive(Debug, Default, Deserialize)]
@@ -143,6 +155,7 @@ pub struct RawWindow {
     pub size_secs: Option<u64>,
     pub allowed_lateness_secs: Option<u64>,
     pub idle_timeout_secs: Option<u64>,
+    pub max_future_secs: Option<u64>,
     pub min_rows: Option<u64>,
     pub timestamp_column: Option<String>,
     #[serde(flatten)]
@@ -150,8 +163,16 @@ pub struct RawWindow {
 }
 
 /// Keys of [`RawWindow`].
-pub const WINDOW_KEYS: &[&str] =
-    &["type", "rows", "size_secs", "allowed_lateness_secs", "idle_timeout_secs", "min_rows", "timestamp_column"];
+pub const WINDOW_KEYS: &[&str] = &[
+    "type",
+    "rows",
+    "size_secs",
+    "allowed_lateness_secs",
+    "idle_timeout_secs",
+    "max_future_secs",
+    "min_rows",
+    "timestamp_column",
+];
 
 /// `[columns]`.
 #[derive(Debug, Default, Deserialize)]

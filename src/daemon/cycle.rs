@@ -5,6 +5,7 @@
 //! a file that fails there (damaged pages, a reader panic) is counted the same way
 //! (`failed_read`) and the others go on without it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use anyhow::Result;
@@ -14,7 +15,7 @@ use super::{MonitorRun, Shared, pause, plan, reference, windows};
 use crate::config::Window;
 use crate::engine::Report;
 use crate::source::{ParquetFile, open_bytes};
-use crate::state::Consumed;
+use crate::state::{Consumed, State};
 
 /// Failed reads of a settled file before it is quarantined, by default
 /// (`[source] quarantine_after_attempts`).
@@ -33,6 +34,10 @@ pub struct CycleOutcome {
     pub waiting: usize,
     /// When the first of them settles (ms since the epoch).
     pub next_settle_ms: Option<i64>,
+    /// Settled files left for the next cycle by `max_files_per_cycle` / `max_bytes_in_flight`.
+    pub backlog: usize,
+    /// Rows whose event time was more than `max_future_secs` ahead of the clock.
+    pub future_rows: u64,
 }
 
 /// The files a cycle read, each with the record of its consumption.
@@ -46,14 +51,33 @@ pub struct Fetched {
 /// One polling cycle of one monitor.
 pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Result<CycleOutcome> {
     shared.metrics.runs.get_or_create(&MonitorLabel { monitor: run.monitor.id.clone() }).inc();
-    reference::load_once(run).await?;
+    reference::load_once(shared, run).await?;
     let plan = list_and_plan(shared, run, now).await?;
-    let mut outcome =
-        CycleOutcome { waiting: plan.waiting, next_settle_ms: plan.next_settle_ms, ..CycleOutcome::default() };
-    if !plan.ready.is_empty() {
+    let (batch, backlog) = plan::take(plan.ready, run.monitor.source.max_files_per_cycle, shared.max_bytes_in_flight);
+    let label = MonitorLabel { monitor: run.monitor.id.clone() };
+    shared.metrics.backlog.get_or_create(&label).set(backlog.len() as i64);
+    if !backlog.is_empty() {
+        tracing::info!(monitor = %run.monitor.id, taken = batch.len(), backlog = backlog.len(), "backlog: taking the oldest settled files this cycle, the rest in the next ones");
+    }
+    let mut outcome = CycleOutcome {
+        waiting: plan.waiting,
+        next_settle_ms: plan.next_settle_ms,
+        backlog: backlog.len(),
+        ..CycleOutcome::default()
+    };
+    // The batch's bytes are held (over every monitor) from the fetch until its window is
+    // committed; a file larger than the cap asks for the whole cap and goes alone.
+    let bytes: u64 = batch.iter().map(|f| f.size).sum();
+    let _in_flight = shared
+        .bytes
+        .acquire_many(super::byte_permits(bytes.min(shared.max_bytes_in_flight)))
+        .await
+        .map_err(|_| anyhow::anyhow!("shutting down"))?;
+    run.in_hand = batch.iter().map(|f| run.store.display(&f.key).display().to_string()).collect();
+    if !batch.is_empty() {
         pause::point(pause::LISTED).await;
     }
-    let fetched = fetch(shared, run, &plan.ready, now, &mut outcome).await?;
+    let fetched = fetch(shared, run, &batch, now, &mut outcome).await?;
     // Event-time windows also close on the idle timeout with no new file, and a rows window
     // whose last part was committed just before a crash closes at the next cycle.
     match run.monitor.window {
@@ -64,37 +88,83 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
     }
 }
 
-/// Lists the source, records new and changed files, and decides which are ready.
+/// Lists the source, records new and changed files (one transaction), reports consumed files
+/// replaced since, and decides which are ready. Paths consumed before are settled from
+/// memory; only the others are looked up, one by one, so a poll over a long history reads
+/// little and writes nothing.
 async fn list_and_plan(shared: &Shared, run: &mut MonitorRun, now: i64) -> Result<plan::Plan> {
-    let id = &run.monitor.id;
+    let id = run.monitor.id.clone();
     let listing = run.store.list(run.monitor.source.follow_symlinks).await?;
     for skip in &listing.newly_skipped {
         let error = skip.error.as_deref().unwrap_or_default();
         tracing::warn!(monitor = %id, entry = %skip.path, reason = skip.reason.as_str(), error, "source entry skipped: {}", skip.reason.advice());
-        shared.metrics.skipped(id, skip.reason.as_str());
+        shared.metrics.skipped(&id, skip.reason.as_str());
     }
     let listing = listing.files;
     let settle = run.monitor.source.settle.as_millis() as i64;
     let plan = {
         let mut st = shared.state()?;
-        let known = st.files(id)?;
+        let index = match &mut run.consumed {
+            Some(index) => index,
+            empty => empty.insert(st.consumed_index(&id)?),
+        };
+        let others = look_up_others(&st, &id, &listing, index)?;
         let lookup = |key: &str| {
-            known.get(key).map(|r| plan::Known { size: r.size, mtime_ms: r.mtime_ms, taken: r.status != "seen" })
+            let consumed = |&(size, mtime_ms): &(u64, i64)| plan::Known { size, mtime_ms, taken: true, consumed: true };
+            index.get(key).map(consumed).or_else(|| others.get(key).copied())
         };
         let plan = plan::plan(&listing, lookup, settle, now);
-        for f in &plan.observe {
-            st.observe(id, &f.key, f.size, f.mtime_ms, now)?;
+        st.record_listing(&id, &rows(&plan.observe), &rows(&plan.replaced), now)?;
+        for f in &plan.replaced {
+            index.insert(f.key.clone(), (f.size, f.mtime_ms));
         }
         plan
     };
+    for f in &plan.replaced {
+        tracing::warn!(monitor = %id, file = %run.store.display(&f.key).display(), size = f.size, mtime_ms = f.mtime_ms, "file replaced after it was consumed (same name, new size or mtime): not read again; write new data under a new name");
+    }
+    shared.metrics.file(&id, FileOutcome::Replaced, plan.replaced.len() as u64);
     if !plan.observe.is_empty() {
         run.last_new_file_ms = now;
     } else if run.last_new_file_ms == 0 {
         // After a restart: when the state last saw a new file (or now, for a new monitor).
-        let last = shared.state.lock().ok().and_then(|st| st.last_file_seen(id).ok().flatten());
+        let last = shared.state().ok().and_then(|st| st.last_file_seen(&id).ok().flatten());
         run.last_new_file_ms = last.unwrap_or(now);
     }
     Ok(plan)
+}
+
+/// What the state knows of the listed paths not in the consumed index (new, waiting and
+/// quarantined files), by point lookups; paths found consumed join the index.
+fn look_up_others<'a>(
+    st: &State,
+    id: &str,
+    listing: &'a [plan::Listed],
+    index: &mut HashMap<String, (u64, i64)>,
+) -> Result<HashMap<&'a str, plan::Known>> {
+    let mut others = HashMap::new();
+    for f in listing {
+        if index.contains_key(&f.key) {
+            continue;
+        }
+        match st.file(id, &f.key)? {
+            Some(r) if r.status == "consumed" => {
+                index.insert(f.key.clone(), (r.size, r.mtime_ms));
+            }
+            Some(r) => {
+                let taken = r.status != "seen";
+                others
+                    .insert(f.key.as_str(), plan::Known { size: r.size, mtime_ms: r.mtime_ms, taken, consumed: false });
+            }
+            None => {}
+        }
+    }
+    Ok(others)
+}
+
+/// Listed files as the state records them: (path, size, mtime).
+fn rows(files: &[plan::Listed]) -> Vec<(&str, u64, i64)> {
+    files.iter().map(|f| (f.key.as_str(), f.size, f.mtime_ms)).collect()
 }
 
 /// Reads and opens the ready files; a file that cannot be read counts a failed attempt (and

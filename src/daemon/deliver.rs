@@ -7,16 +7,17 @@
 //! Slack's one message per second.
 //!
 //! [`Deliverer::pump`] makes one pass with `now` passed in and returns when it next has work,
-//! so tests drive it with an injected clock; the daemon calls it in a loop. The webhook URL is
-//! a secret: errors are stored and logged without it.
+//! so tests drive it with an injected clock; the daemon calls it in a loop. A receiver's answer
+//! is read up to [`ANSWER_CAP`] bytes, and every secret of every sink is redacted from errors
+//! before they are stored or logged ([`super::redact`]).
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::sync::Mutex;
 
 use anyhow::Result;
 
 use super::metrics::{Metrics, SinkLabel};
+use super::redact::Redactor;
 use crate::alerts::payload::{Notification, webhook};
 use crate::alerts::retry::{self, Attempt, Limits, Next};
 use crate::alerts::{route, slack};
@@ -29,6 +30,9 @@ pub struct Deliverer {
     last_sent: HashMap<String, i64>,
     rng: u64,
 }
+
+/// How much of a receiver's answer is read (the rest is not; the connection is dropped).
+pub const ANSWER_CAP: usize = 64 * 1024;
 
 /// A TLS-capable HTTP client (rustls with ring; the OS trust store).
 pub fn http_client() -> Result<reqwest::Client> {
@@ -73,6 +77,7 @@ impl Deliverer {
         now_ms: i64,
     ) -> Result<Option<i64>> {
         let heads = lock(state)?.outbox_heads()?;
+        let redactor = Redactor::new(cfg.sinks.values());
         let mut wake: Option<i64> = None;
         let mut soonest = |t: i64| wake = Some(wake.map_or(t, |w| w.min(t)));
         let mut due = Vec::new();
@@ -92,7 +97,7 @@ impl Deliverer {
             }
         }
         let tried = futures::future::join_all(
-            due.iter().map(|(p, sink)| attempt(&self.client, &p.sink, sink, &p.notification)),
+            due.iter().map(|(p, sink)| attempt(&self.client, &redactor, &p.sink, sink, &p.notification)),
         )
         .await;
         for ((p, sink), tried) in due.iter().zip(tried) {
@@ -131,7 +136,7 @@ impl Deliverer {
                     soonest(at);
                 }
                 Next::DeadLetter(reason) => {
-                    self.dead_letter(state, cfg, metrics, p, &reason, now_ms)?;
+                    self.dead_letter(state, cfg, metrics, p, &redactor.apply(&reason), now_ms)?;
                     soonest(now_ms);
                 }
             }
@@ -190,7 +195,7 @@ impl Deliverer {
 /// with what the receiver said otherwise.
 pub async fn send_once(name: &str, sink: &Sink, n: &Notification) -> Result<std::result::Result<(), String>> {
     let client = http_client()?;
-    let tried = attempt(&client, name, sink, n).await;
+    let tried = attempt(&client, &Redactor::new([sink]), name, sink, n).await;
     Ok(match tried.attempt {
         Attempt::Status { code, .. } if (200..300).contains(&code) => Ok(()),
         _ => Err(tried.error),
@@ -207,11 +212,11 @@ fn routing_of(cfg: &Config, n: &Notification) -> Option<crate::alerts::route::Ro
 }
 
 fn lock(state: &Mutex<State>) -> Result<std::sync::MutexGuard<'_, State>> {
-    state.lock().map_err(|_| anyhow::anyhow!("state lock poisoned"))
+    Ok(super::lock_state(state))
 }
 
 /// Sends one notification to one sink.
-async fn attempt(client: &reqwest::Client, name: &str, sink: &Sink, n: &Notification) -> Tried {
+async fn attempt(client: &reqwest::Client, redactor: &Redactor, name: &str, sink: &Sink, n: &Notification) -> Tried {
     let ok = || Tried {
         attempt: Attempt::Status { code: 200, retry_after: None, body: String::new() },
         error: String::new(),
@@ -222,19 +227,14 @@ async fn attempt(client: &reqwest::Client, name: &str, sink: &Sink, n: &Notifica
             ok()
         }
         Sink::File { path } => {
-            let line = webhook(n).to_string();
-            let written = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .and_then(|mut f| writeln!(f, "{line}"));
-            match written {
+            // Whole and on disk before the row is marked delivered (`file_sink`).
+            match super::file_sink::append(path, &webhook(n).to_string()) {
                 Ok(()) => ok(),
                 Err(e) => Tried { attempt: Attempt::Connect, error: format!("{}: cannot append: {e}", path.display()) },
             }
         }
-        Sink::Slack(h) => post(client, h, slack::message(n).to_string(), &n.idempotency_key()).await,
-        Sink::Webhook(h) => post(client, h, webhook(n).to_string(), &n.idempotency_key()).await,
+        Sink::Slack(h) => post(client, redactor, h, slack::message(n).to_string(), &n.idempotency_key()).await,
+        Sink::Webhook(h) => post(client, redactor, h, webhook(n).to_string(), &n.idempotency_key()).await,
     }
 }
 
@@ -263,7 +263,7 @@ fn log_line(sink: &str, n: &Notification) {
     );
 }
 
-async fn post(client: &reqwest::Client, h: &HttpSink, body: String, key: &str) -> Tried {
+async fn post(client: &reqwest::Client, redactor: &Redactor, h: &HttpSink, body: String, key: &str) -> Tried {
     let mut req = client
         .post(h.url.expose())
         .timeout(h.timeout)
@@ -278,20 +278,28 @@ async fn post(client: &reqwest::Client, h: &HttpSink, body: String, key: &str) -
             let code = resp.status().as_u16();
             let retry_after =
                 resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_owned);
-            let body = resp.text().await.unwrap_or_default();
+            let body = redactor.apply(&read_capped(resp).await);
             let shown: String = body.trim().chars().take(200).collect();
-            let error = if (200..300).contains(&code) {
-                String::new()
-            } else {
-                format!("HTTP {code}: {}", retry::redact(&shown))
-            };
+            let error = if (200..300).contains(&code) { String::new() } else { format!("HTTP {code}: {shown}") };
             Tried { attempt: Attempt::Status { code, retry_after, body }, error }
         }
         Err(e) if e.is_timeout() => {
             Tried { attempt: Attempt::Timeout, error: format!("no answer within {} s", h.timeout.as_secs()) }
         }
-        Err(e) => Tried { attempt: Attempt::Connect, error: describe(e) },
+        Err(e) => Tried { attempt: Attempt::Connect, error: redactor.apply(&describe(e)) },
     }
+}
+
+/// The answer's body, up to [`ANSWER_CAP`] bytes (what arrived, if reading fails midway).
+async fn read_capped(mut resp: reqwest::Response) -> String {
+    let mut body = Vec::new();
+    while body.len() < ANSWER_CAP {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk[..chunk.len().min(ANSWER_CAP - body.len())]),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    String::from_utf8_lossy(&body).into_owned()
 }
 
 /// A client error as one line without the URL: reqwest puts the URL in its message, so it is

@@ -1,4 +1,5 @@
-//! The daemon's HTTP endpoints (axum): `/healthz` (the process answers), `/readyz` (the
+//! The daemon's HTTP endpoints (axum): `/healthz` (the process answers and no monitor or
+//! delivery pass has run longer than `cycle_timeout_secs`: the watchdog's rule), `/readyz` (the
 //! configuration is loaded and every monitor finished its first scan), `/metrics` (Prometheus
 //! text) and `/api/v1/monitors` (JSON status).
 
@@ -15,13 +16,20 @@ use super::Shared;
 /// Serves until the task is aborted.
 pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
     let app = Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/api/v1/monitors", get(monitors))
         .with_state(shared);
     if let Err(e) = axum::serve(listener, app).await {
         tracing::error!(error = %e, "HTTP server stopped");
+    }
+}
+
+async fn healthz(State(s): State<Arc<Shared>>) -> impl IntoResponse {
+    match s.liveness.stuck(crate::clock::now_ms()) {
+        None => (StatusCode::OK, "ok\n".to_owned()),
+        Some(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("not alive: {why}\n")),
     }
 }
 

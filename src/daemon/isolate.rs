@@ -55,7 +55,10 @@ pub async fn evaluate_files(
         }
         let evaluated = {
             let _permit = shared.permits.acquire().await.map_err(|_| anyhow::anyhow!("shutting down"))?;
-            tokio::task::block_in_place(|| super::windows::evaluate_batch(run, &dataset))
+            tokio::task::block_in_place(|| {
+                super::fault::point(super::fault::EVALUATE, &run.monitor.id);
+                super::windows::evaluate_batch(run, &dataset)
+            })
         };
         let e = match evaluated {
             Ok(report) => return Ok(Some((Some(report), rows))),

@@ -25,6 +25,9 @@ pub enum FileOutcome {
     Retried,
     /// Could not be read after the last attempt; set aside.
     Quarantined,
+    /// Consumed earlier, then listed with another size or mtime (rewritten under the same
+    /// name): warned about, not read again.
+    Replaced,
 }
 
 /// What a closed window was.
@@ -45,6 +48,7 @@ impl FileOutcome {
             FileOutcome::Consumed => "consumed",
             FileOutcome::Retried => "retried",
             FileOutcome::Quarantined => "quarantined",
+            FileOutcome::Replaced => "replaced",
         }
     }
 }
@@ -141,6 +145,10 @@ pub struct Metrics {
     pub files: Family<FileLabel, Counter>,
     /// Rows read.
     pub rows: Family<MonitorLabel, Counter>,
+    /// Rows whose event time was more than `max_future_secs` ahead of the clock.
+    pub future_rows: Family<MonitorLabel, Counter>,
+    /// Settled files left for the next cycles by `max_files_per_cycle` / `max_bytes_in_flight`.
+    pub backlog: Family<MonitorLabel, Gauge>,
     /// Failed cycles.
     pub errors: Family<MonitorLabel, Counter>,
     /// Windows by outcome: evaluated, insufficient, drift.
@@ -178,6 +186,8 @@ impl Default for Metrics {
             runs: Family::default(),
             files: Family::default(),
             rows: Family::default(),
+            future_rows: Family::default(),
+            backlog: Family::default(),
             errors: Family::default(),
             windows: Family::default(),
             last_success: Family::default(),
@@ -194,9 +204,32 @@ impl Default for Metrics {
             quarantined_now: Family::default(),
             registry: Registry::default(),
         };
+        m.register(&mut registry);
+        Metrics { registry, ..m }
+    }
+}
+
+impl Metrics {
+    /// Registers every family under its name and help text.
+    fn register(&self, registry: &mut Registry) {
+        let m = self;
         registry.register("runs", "Polling cycles run per monitor", m.runs.clone());
-        registry.register("files", "Files per monitor by outcome (consumed, retried, quarantined)", m.files.clone());
+        registry.register(
+            "files",
+            "Files per monitor by outcome (consumed, retried, quarantined, replaced)",
+            m.files.clone(),
+        );
         registry.register("rows", "Rows read per monitor", m.rows.clone());
+        registry.register(
+            "rows_future",
+            "Rows per monitor whose event time was more than max_future_secs ahead of the clock (not evaluated)",
+            m.future_rows.clone(),
+        );
+        registry.register(
+            "source_backlog_files",
+            "Settled files waiting for a later cycle (max_files_per_cycle, max_bytes_in_flight)",
+            m.backlog.clone(),
+        );
         registry.register("errors", "Failed cycles per monitor", m.errors.clone());
         registry.register(
             "windows",
@@ -241,26 +274,23 @@ impl Default for Metrics {
             "1 per alert firing now, by monitor, alert name, segment and severity",
             m.alerts_firing.clone(),
         );
-        register_input(&m, &mut registry);
-        Metrics { registry, ..m }
+        self.register_input(registry);
     }
-}
 
-/// The families of the input side: skipped source entries and quarantined files.
-fn register_input(m: &Metrics, registry: &mut Registry) {
-    registry.register(
-        "source_entries_skipped",
-        "Source entries a listing skipped (invalid_name, symlink, loop, unreadable, not_a_file), once each",
-        m.entries_skipped.clone(),
-    );
-    registry.register(
-        "files_quarantined",
-        "Files quarantined and not released (drift quarantine release), per monitor",
-        m.quarantined_now.clone(),
-    );
-}
+    /// The families of the input side: skipped source entries and quarantined files.
+    fn register_input(&self, registry: &mut Registry) {
+        registry.register(
+            "source_entries_skipped",
+            "Source entries a listing skipped (invalid_name, symlink, loop, unreadable, not_a_file), once each",
+            self.entries_skipped.clone(),
+        );
+        registry.register(
+            "files_quarantined",
+            "Files quarantined and not released (drift quarantine release), per monitor",
+            self.quarantined_now.clone(),
+        );
+    }
 
-impl Metrics {
     /// Counts `n` files of `monitor` with this outcome.
     pub fn file(&self, monitor: &str, outcome: FileOutcome, n: u64) {
         self.files.get_or_create(&FileLabel { monitor: monitor.to_owned(), outcome }).inc_by(n);
@@ -287,6 +317,8 @@ impl Metrics {
         m.runs.get_or_create(&monitor).inc();
         m.file(&monitor.monitor, FileOutcome::Consumed, 1);
         m.rows.get_or_create(&monitor).inc();
+        m.future_rows.get_or_create(&monitor).inc();
+        m.backlog.get_or_create(&monitor).set(0);
         m.errors.get_or_create(&monitor).inc();
         m.window(&monitor.monitor, WindowOutcome::Evaluated);
         m.last_success.get_or_create(&monitor).set(1.0);

@@ -18,15 +18,21 @@
 
 pub mod cycle;
 pub mod deliver;
+pub mod event_time;
+pub mod fault;
+pub mod file_sink;
+pub mod guard;
 pub mod http;
 mod isolate;
 mod listing;
 pub mod metrics;
 pub mod pause;
 pub mod plan;
+pub mod redact;
 pub mod reference;
 pub mod status;
 pub mod store;
+pub mod watchdog;
 pub mod windows;
 
 pub use cycle::{CycleOutcome, QUARANTINE_AFTER_ATTEMPTS, cycle};
@@ -34,11 +40,13 @@ use status::record;
 pub use status::{FiringAlert, MonitorStatus, WindowSummary};
 
 use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use futures::FutureExt as _;
 
 use crate::alerts::route::Routing;
 use crate::clock::now_ms;
@@ -48,6 +56,12 @@ use crate::state::State;
 use metrics::Metrics;
 use store::SourceStore;
 
+/// Threads of tokio's blocking pool (tokio's default is 512): file reads and listings through
+/// object_store, profiling a file's window parts, loading references, DNS lookups, the
+/// watchdog's lock probe. Work beyond it queues rather than failing. The systemd unit's
+/// `TasksMax=` is derived from it (deploy/README.md).
+pub const MAX_BLOCKING_THREADS: usize = 64;
+
 /// Everything the monitor tasks and the HTTP server share.
 pub struct Shared {
     /// The state database.
@@ -56,22 +70,43 @@ pub struct Shared {
     pub metrics: Metrics,
     /// Per monitor status, by id.
     pub status: Mutex<BTreeMap<String, MonitorStatus>>,
-    /// Bounds concurrent evaluations (CPU work).
+    /// Bounds the CPU- and memory-heavy steps at once: evaluations, profiling a reference or
+    /// a file into window parts (`max_concurrent_evaluations`).
     pub permits: tokio::sync::Semaphore,
+    /// Bytes of source files fetched and held at once, over every monitor
+    /// (`max_bytes_in_flight`, one permit per KiB).
+    pub bytes: tokio::sync::Semaphore,
+    /// `max_bytes_in_flight`: a cycle's batch never asks for more permits than this.
+    pub max_bytes_in_flight: u64,
     /// Wakes the delivery worker when notifications are queued.
     pub outbox: tokio::sync::Notify,
+    /// Which loops are in a pass and since when, for the watchdog.
+    pub liveness: guard::Liveness,
 }
 
 impl Shared {
-    /// The state database, locked.
+    /// The state database, locked (never poisoned: see [`lock_state`]).
     pub fn state(&self) -> Result<std::sync::MutexGuard<'_, State>> {
-        self.state.lock().map_err(|_| anyhow::anyhow!("state lock poisoned"))
+        Ok(lock_state(&self.state))
     }
 
     /// Ready once every monitor has finished its first scan.
     pub fn ready(&self) -> bool {
         self.status.lock().map(|s| s.values().all(|m| m.first_scan_done)).unwrap_or(false)
     }
+}
+
+/// Locks the state, recovering it from a panic of an earlier holder: every change to the
+/// database is one SQLite transaction (a statement, or a `rusqlite::Transaction` that rolls back
+/// when a panic drops it) and `State` keeps nothing else that a panic could leave half-done, so
+/// the database is consistent and the lock is cleared instead of failing every monitor and the
+/// outbox for good.
+pub fn lock_state(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|poisoned| {
+        tracing::warn!("a panic interrupted a holder of the state lock; its transaction was rolled back, carrying on");
+        state.clear_poison();
+        poisoned.into_inner()
+    })
 }
 
 /// One monitor's long-lived pieces.
@@ -85,8 +120,14 @@ pub struct MonitorRun {
     /// With `[segments]`: the reference's rows per segment label, profiled.
     reference_segments: Option<Arc<std::collections::HashMap<String, Arc<dyn Table + Send>>>>,
     last_new_file_ms: i64,
+    /// Consumed files by path with their recorded (size, mtime), loaded at the first poll:
+    /// consumed records never change status, so a poll asks the database only about the
+    /// other paths it lists.
+    consumed: Option<std::collections::HashMap<String, (u64, i64)>>,
     /// The `drift_alerts_firing` series set last time, to remove those that resolved.
     firing_series: Vec<metrics::AlertLabel>,
+    /// The files the current cycle took (for the log line of a panic or a timeout).
+    in_hand: Vec<String>,
 }
 
 impl MonitorRun {
@@ -100,14 +141,17 @@ impl MonitorRun {
             reference: None,
             reference_segments: None,
             last_new_file_ms: 0,
+            consumed: None,
             firing_series: Vec::new(),
+            in_hand: Vec::new(),
         })
     }
 }
 
 /// Opens the state and prepares every monitor; a monitor that cannot start is an error.
 pub fn prepare(cfg: &Config) -> Result<(Arc<Shared>, Vec<MonitorRun>)> {
-    let state = State::open(&cfg.state_dir)?;
+    let mut state = State::open(&cfg.state_dir)?;
+    state.set_test_panic(fault::state_monitor());
     let mut runs = Vec::new();
     let mut problems = Vec::new();
     for m in &cfg.monitors {
@@ -129,9 +173,19 @@ pub fn prepare(cfg: &Config) -> Result<(Arc<Shared>, Vec<MonitorRun>)> {
                 .collect(),
         ),
         permits: tokio::sync::Semaphore::new(cfg.max_concurrent_evaluations),
+        bytes: tokio::sync::Semaphore::new(byte_permits(cfg.max_bytes_in_flight) as usize),
+        max_bytes_in_flight: cfg.max_bytes_in_flight,
         outbox: tokio::sync::Notify::new(),
+        liveness: guard::Liveness::default(),
     });
+    shared.liveness.set_limit(cfg.cycle_timeout);
     Ok((shared, runs))
+}
+
+/// The permits of the bytes-in-flight semaphore for `bytes`: one per KiB started (a batch asks
+/// for its permits at once, and `acquire_many` counts in `u32`).
+pub(crate) fn byte_permits(bytes: u64) -> u32 {
+    u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX)
 }
 
 /// What `drift run --once` did for one monitor, for the CLI to print.
@@ -153,21 +207,35 @@ pub async fn run_once(cfg: &Config) -> Result<Vec<OnceOutcome>> {
     let (shared, mut runs) = prepare(cfg)?;
     let mut out = Vec::new();
     for run in &mut runs {
-        let now = now_ms();
-        let result = cycle(&shared, run, now).await;
-        record(&shared, run, &result, now);
+        let result = drain(&shared, run, cfg.cycle_timeout).await;
         let id = run.monitor.id.clone();
-        let open_rows: u64 = shared
-            .state
-            .lock()
-            .ok()
-            .and_then(|st| st.open_windows(&id).ok())
-            .map_or(0, |w| w.iter().map(|x| x.1).sum());
+        let open_rows: u64 =
+            shared.state().ok().and_then(|st| st.open_windows(&id).ok()).map_or(0, |w| w.iter().map(|x| x.1).sum());
         out.push(OnceOutcome { id, min_rows: run.monitor.min_rows, result, open_rows });
     }
     deliver_before_exit(&shared, cfg).await?;
     prune(&shared, cfg);
     Ok(out)
+}
+
+/// `--once` for one monitor: cycles until the settled backlog is drained, each bounded by
+/// `max_files_per_cycle` and `max_bytes_in_flight`; their outcomes merged, oldest first.
+async fn drain(shared: &Arc<Shared>, run: &mut MonitorRun, timeout: Duration) -> Result<CycleOutcome> {
+    let mut all = CycleOutcome::default();
+    loop {
+        let now = now_ms();
+        let result = guard::cycle(shared, run, now, timeout).await;
+        record(shared, run, &result, now);
+        let one = result?;
+        all.consumed += one.consumed;
+        all.quarantined += one.quarantined;
+        all.future_rows += one.future_rows;
+        all.windows.extend(one.windows);
+        (all.waiting, all.next_settle_ms, all.backlog) = (one.waiting, one.next_settle_ms, one.backlog);
+        if one.backlog == 0 {
+            return Ok(all);
+        }
+    }
 }
 
 /// Delivers what is queued, waiting for retries due before `deadline_ms`; returns how many
@@ -202,7 +270,7 @@ fn prune(shared: &Shared, cfg: &Config) {
     let before = now - cfg.retention.history.as_millis() as i64;
     let quarantine_before = now - cfg.retention.quarantine.as_millis() as i64;
     let notifications_before = now - cfg.retention.notifications.as_millis() as i64;
-    if let Ok(mut st) = shared.state.lock()
+    if let Ok(mut st) = shared.state()
         && let Err(e) = st.prune(before, quarantine_before, notifications_before)
     {
         tracing::error!(error = %format!("{e:#}"), "cannot prune old history");
@@ -216,16 +284,27 @@ pub fn backoff(poll: Duration, failures: u32) -> Duration {
     (poll * factor).min(Duration::from_secs(600)).max(poll)
 }
 
-/// One monitor's loop until `stop` fires.
-async fn monitor_loop(shared: Arc<Shared>, mut run: MonitorRun, mut stop: tokio::sync::watch::Receiver<bool>) {
+/// One monitor's loop until `stop` fires; a cycle that panics or outlives `timeout` counts
+/// as failed ([`guard::cycle`]).
+async fn monitor_loop(
+    shared: Arc<Shared>,
+    mut run: MonitorRun,
+    timeout: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let mut failures = 0u32;
     loop {
         let now = now_ms();
-        let result = cycle(&shared, &mut run, now).await;
+        let result = guard::cycle(&shared, &mut run, now, timeout).await;
         failures = if result.is_ok() { 0 } else { failures + 1 };
         let settles = result.as_ref().ok().and_then(|o| o.next_settle_ms);
+        let backlog = result.as_ref().is_ok_and(|o| o.backlog > 0);
         record(&shared, &mut run, &result, now);
         let mut wait = backoff(run.monitor.source.poll, failures);
+        // Files left by the per-cycle caps: the next batch now, not a poll interval later.
+        if backlog {
+            wait = Duration::ZERO;
+        }
         // Wake up when a waiting file settles, if that is sooner: latency is settle + evaluation.
         if let Some(at) = settles
             && failures == 0
@@ -234,7 +313,10 @@ async fn monitor_loop(shared: Arc<Shared>, mut run: MonitorRun, mut stop: tokio:
         }
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = stop.changed() => return,
+            _ = stop.changed() => {
+                shared.liveness.forget(&run.monitor.id);
+                return;
+            }
         }
     }
 }
@@ -245,26 +327,30 @@ pub async fn run_forever(config_path: PathBuf, cfg: Config) -> Result<()> {
     let mut cfg = Arc::new(cfg);
     let listener =
         tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    // Signals are handled from the start line on (a SIGTERM right after it drains, not kills).
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     // The bound address, not the configured one: with port 0 the kernel picks it.
     let bound = listener.local_addr().map_or_else(|_| cfg.listen.to_string(), |a| a.to_string());
     tracing::info!(listen = %bound, monitors = cfg.monitors.len(), "drift daemon started");
     let server = tokio::spawn(http::serve(listener, shared.clone()));
     let (stop_tx, _) = tokio::sync::watch::channel(false);
     let mut tasks = spawn_monitors(&shared, &cfg, runs, &stop_tx);
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut prune_every = tokio::time::interval(Duration::from_secs(3600));
     // Under systemd (Type=notify): ready once listening with every monitor started; the
-    // watchdog is pinged from this loop, so a wedged runtime gets restarted.
+    // watchdog is pinged from this loop while every loop is alive (`watchdog`).
     systemd_notify(&[sd_notify::NotifyState::Ready, sd_notify::NotifyState::Status("running")]);
     let watchdog = sd_notify::watchdog_enabled();
     let mut watchdog_every = tokio::time::interval(watchdog.map_or(Duration::from_secs(3600), |d| d / 2));
+    let mut probe = watchdog::Probe::default();
     loop {
         tokio::select! {
             _ = term.recv() => break,
             _ = tokio::signal::ctrl_c() => break,
             _ = prune_every.tick() => prune(&shared, &cfg),
-            _ = watchdog_every.tick(), if watchdog.is_some() => systemd_notify(&[sd_notify::NotifyState::Watchdog]),
+            _ = watchdog_every.tick(), if watchdog.is_some() => {
+                watchdog::tick(&shared, &tasks, &mut probe).await;
+            }
             _ = hup.recv() => {
                 reload(&config_path, &shared, &mut cfg, &mut tasks, &stop_tx).await;
                 systemd_notify(&[sd_notify::NotifyState::Ready]);
@@ -338,6 +424,7 @@ async fn reload(
             s.entry(m.id.clone()).or_insert_with(|| MonitorStatus { id: m.id.clone(), ..Default::default() });
         }
     }
+    shared.liveness.set_limit(new.cycle_timeout);
     *cfg = Arc::new(new);
     *tasks = spawn_monitors(shared, cfg, fresh, stop_tx);
     tracing::info!(monitors = cfg.monitors.len(), "configuration reloaded");
@@ -367,8 +454,10 @@ fn spawn_monitors(
     runs: Vec<MonitorRun>,
     stop: &tokio::sync::watch::Sender<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    let mut tasks: Vec<_> =
-        runs.into_iter().map(|r| tokio::spawn(monitor_loop(shared.clone(), r, stop.subscribe()))).collect();
+    let mut tasks: Vec<_> = runs
+        .into_iter()
+        .map(|r| tokio::spawn(monitor_loop(shared.clone(), r, cfg.cycle_timeout, stop.subscribe())))
+        .collect();
     tasks.push(tokio::spawn(delivery_loop(shared.clone(), cfg.clone(), stop.subscribe())));
     tasks
 }
@@ -385,11 +474,19 @@ async fn delivery_loop(shared: Arc<Shared>, cfg: Arc<Config>, mut stop: tokio::s
     };
     loop {
         let now = now_ms();
-        let wait = match d.pump(&shared.state, &cfg, &shared.metrics, now).await {
-            Ok(Some(at)) => (at - now).clamp(0, 60_000),
-            Ok(None) => 60_000,
-            Err(e) => {
+        shared.liveness.working(guard::DELIVERY, now);
+        let pass = AssertUnwindSafe(d.pump(&shared.state, &cfg, &shared.metrics, now)).catch_unwind().await;
+        shared.liveness.resting(guard::DELIVERY);
+        let wait = match pass {
+            Ok(Ok(Some(at))) => (at - now).clamp(0, 60_000),
+            Ok(Ok(None)) => 60_000,
+            Ok(Err(e)) => {
                 tracing::error!(error = %format!("{e:#}"), "notification delivery failed; retrying in 5 s");
+                5_000
+            }
+            Err(panic) => {
+                let panic = guard::panic_message(panic.as_ref());
+                tracing::error!(panic = %panic, "notification delivery panicked; retrying in 5 s");
                 5_000
             }
         };
@@ -399,7 +496,10 @@ async fn delivery_loop(shared: Arc<Shared>, cfg: Arc<Config>, mut stop: tokio::s
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
             _ = shared.outbox.notified() => {}
-            _ = stop.changed() => return,
+            _ = stop.changed() => {
+                shared.liveness.forget(guard::DELIVERY);
+                return;
+            }
         }
     }
 }

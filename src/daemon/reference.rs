@@ -6,14 +6,17 @@ use std::sync::Arc;
 
 use anyhow::{Result, bail};
 
-use super::MonitorRun;
+use super::{MonitorRun, Shared};
 use crate::source::{Dataset, Table};
 
 /// Loads the monitor's reference on the blocking pool the first time a cycle needs it.
-pub async fn load_once(run: &mut MonitorRun) -> Result<()> {
+/// Profiling holds one of the daemon's `max_concurrent_evaluations` permits, like any other
+/// CPU- and memory-heavy step.
+pub async fn load_once(shared: &Shared, run: &mut MonitorRun) -> Result<()> {
     if run.reference.is_some() {
         return Ok(());
     }
+    let _permit = shared.permits.acquire().await.map_err(|_| anyhow::anyhow!("shutting down"))?;
     let path = run.monitor.reference.clone();
     let by = run.monitor.segments.as_ref().map(|s| s.by.clone());
     let (table, segments) = tokio::task::spawn_blocking(move || -> Result<_> {

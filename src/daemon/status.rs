@@ -33,6 +33,10 @@ pub struct MonitorStatus {
     pub last_error: Option<String>,
     /// Files seen but not settled yet.
     pub files_waiting: usize,
+    /// Settled files left for the next cycles by `max_files_per_cycle` / `max_bytes_in_flight`.
+    pub files_backlog: usize,
+    /// Rows counted as future (more than `max_future_secs` ahead of the clock) since start.
+    pub rows_future: u64,
     /// Files consumed since start.
     pub files_consumed: u64,
     /// Files quarantined (ever, while their records are kept).
@@ -109,7 +113,7 @@ pub fn record(shared: &Shared, run: &mut MonitorRun, result: &Result<CycleOutcom
 fn update_status(shared: &Shared, run: &MonitorRun, result: &Result<CycleOutcome>, now: i64) -> bool {
     let id = &run.monitor.id;
     let label = MonitorLabel { monitor: id.clone() };
-    let quarantined = shared.state.lock().ok().and_then(|st| st.quarantined(id).ok()).map_or(0, |q| q.len());
+    let quarantined = shared.state().ok().and_then(|st| st.quarantined(id).ok()).map_or(0, |q| q.len());
     // Unknown until the source has been listed once (a monitor failing before that is failing,
     // not stale).
     let stale =
@@ -131,6 +135,8 @@ fn update_status(shared: &Shared, run: &MonitorRun, result: &Result<CycleOutcome
             s.consecutive_failures = 0;
             s.last_error = None;
             s.files_waiting = o.waiting;
+            s.files_backlog = o.backlog;
+            s.rows_future += o.future_rows;
             s.files_consumed += o.consumed as u64;
             shared.metrics.last_success.get_or_create(&label).set(now as f64 / 1000.0);
             for (wid, report) in &o.windows {

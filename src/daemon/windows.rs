@@ -22,7 +22,7 @@ use arrow_schema::{DataType, TimeUnit};
 
 use super::cycle::{CycleOutcome, Fetched};
 use super::status::record_window_metrics;
-use super::{MonitorRun, Shared, isolate, pause};
+use super::{MonitorRun, Shared, event_time, fault, isolate, pause};
 use crate::check::{CheckOptions, run_check, run_check_segments};
 use crate::config::Window;
 use crate::engine::{Report, SegmentsReport};
@@ -223,7 +223,10 @@ pub async fn rows_windows(
         let (forced, s, seg) = (run.monitor.columns.categorical.clone(), settings(run), run.monitor.segments.clone());
         let shown = file.path.clone();
         let work = move || profile_parts(file, 0, seg.as_ref(), &forced, s);
-        let Some(parts) = isolate::per_file(shared, run, &c, shown, now, &mut outcome, work).await? else { continue };
+        let permit = shared.permits.acquire().await.map_err(|_| anyhow::anyhow!("shutting down"))?;
+        let parts = isolate::per_file(shared, run, &c, shown, now, &mut outcome, work).await?;
+        drop(permit);
+        let Some(parts) = parts else { continue };
         pause::point(pause::COMMIT).await;
         shared.state()?.add_parts(&id, &c, &parts, None, now)?;
         pause::point(pause::COMMITTED).await;
@@ -255,14 +258,16 @@ fn event_ms(batch: &RecordBatch, column: &str) -> Result<Vec<Option<i64>>> {
         a.as_primitive::<T>().iter().map(|v| v.map(&f)).collect()
     }
     Ok(match a.data_type() {
-        DataType::Timestamp(TimeUnit::Second, _) => conv::<TimestampSecondType>(a, |v| v * 1000),
+        DataType::Timestamp(u @ TimeUnit::Second, _) => conv::<TimestampSecondType>(a, |v| event_time::to_ms(*u, v)),
         DataType::Timestamp(TimeUnit::Millisecond, _) => conv::<TimestampMillisecondType>(a, |v| v),
-        DataType::Timestamp(TimeUnit::Microsecond, _) => conv::<TimestampMicrosecondType>(a, |v| v.div_euclid(1000)),
-        DataType::Timestamp(TimeUnit::Nanosecond, _) => conv::<TimestampNanosecondType>(a, |v| v.div_euclid(1_000_000)),
-        DataType::Date64 => conv::<Date64Type>(a, |v| v),
-        DataType::Date32 => {
-            a.as_primitive::<Date32Type>().iter().map(|v| v.map(|d| i64::from(d) * 86_400_000)).collect()
+        DataType::Timestamp(u @ TimeUnit::Microsecond, _) => {
+            conv::<TimestampMicrosecondType>(a, |v| event_time::to_ms(*u, v))
         }
+        DataType::Timestamp(u @ TimeUnit::Nanosecond, _) => {
+            conv::<TimestampNanosecondType>(a, |v| event_time::to_ms(*u, v))
+        }
+        DataType::Date64 => conv::<Date64Type>(a, |v| v),
+        DataType::Date32 => a.as_primitive::<Date32Type>().iter().map(|v| v.map(event_time::days_to_ms)).collect(),
         other => bail!("timestamp column {column:?} is {other}; use a timestamp or date column"),
     })
 }
@@ -275,22 +280,34 @@ struct Split {
     max_event: Option<i64>,
     /// Rows for closed windows or without a timestamp.
     late: u64,
+    /// Rows after `future_after`: counted, not evaluated, not moving the watermark.
+    future: u64,
 }
 
-/// Splits a file's rows by event-time window.
-fn split_by_window(file: &ParquetFile, column: &str, size_ms: i64, closed_until: Option<i64>) -> Result<Split> {
+/// Splits a file's rows by event-time window; rows after `future_after` are only counted.
+fn split_by_window(
+    file: &ParquetFile,
+    column: &str,
+    size_ms: i64,
+    closed_until: Option<i64>,
+    future_after: i64,
+) -> Result<Split> {
     let batches = file.read_all()?;
     let mut max_event: Option<i64> = None;
-    let mut late = 0u64;
+    let (mut late, mut future) = (0u64, 0u64);
     let mut by_key: std::collections::BTreeMap<i64, Vec<RecordBatch>> = std::collections::BTreeMap::new();
     for batch in &batches {
         let times = event_ms(batch, column).with_context(|| format!("{}", file.path.display()))?;
         let mut keys: Vec<Option<i64>> = Vec::with_capacity(times.len());
         for t in &times {
             match t {
+                Some(t) if *t > future_after => {
+                    future += 1;
+                    keys.push(None);
+                }
                 Some(t) if closed_until.is_none_or(|c| *t >= c) => {
                     max_event = Some(max_event.map_or(*t, |m| m.max(*t)));
-                    keys.push(Some(t.div_euclid(size_ms)));
+                    keys.push(Some(event_time::key(*t, size_ms)));
                 }
                 Some(t) => {
                     max_event = Some(max_event.map_or(*t, |m| m.max(*t)));
@@ -324,7 +341,43 @@ fn split_by_window(file: &ParquetFile, column: &str, size_ms: i64, closed_until:
         let name = file.path.with_extension(format!("window-{k}.parquet"));
         out.push((k, open_bytes(&name, bytes::Bytes::from(buf))?));
     }
-    Ok(Split { parts: out, max_event, late })
+    Ok(Split { parts: out, max_event, late, future })
+}
+
+/// What splitting a file by event time counted besides its parts.
+struct Counts {
+    max_event: Option<i64>,
+    late: u64,
+    future: u64,
+}
+
+/// One file's rows split by event-time window (`column`, window length in ms) and profiled
+/// into parts, on the blocking pool under one of the daemon's CPU permits.
+async fn time_parts(
+    shared: &Shared,
+    run: &MonitorRun,
+    file: ParquetFile,
+    (column, size_ms): (&str, i64),
+    closed_until: Option<i64>,
+    future_after: i64,
+) -> Result<(Vec<Part>, Counts)> {
+    let (forced, s, col) = (run.monitor.columns.categorical.clone(), settings(run), column.to_owned());
+    let seg = run.monitor.segments.clone();
+    let _permit = shared.permits.acquire().await.map_err(|_| anyhow::anyhow!("shutting down"))?;
+    let path = file.path.clone();
+    // Guarded: an error or a reader panic here is this file's (isolate).
+    tokio::task::spawn_blocking(move || -> Result<_> {
+        crate::source::guarded(&path, || {
+            let Split { parts: split, max_event, late, future } =
+                split_by_window(&file, &col, size_ms, closed_until, future_after)?;
+            let mut parts = Vec::with_capacity(split.len());
+            for (k, f) in split {
+                parts.extend(profile_parts(f, k, seg.as_ref(), &forced, s)?);
+            }
+            Ok((parts, Counts { max_event, late, future }))
+        })
+    })
+    .await?
 }
 
 /// Tumbling event-time windows.
@@ -336,28 +389,32 @@ pub async fn time_windows(
     mut outcome: CycleOutcome,
 ) -> Result<CycleOutcome> {
     let id = run.monitor.id.clone();
-    let Window::Time { size, allowed_lateness, idle_timeout } = run.monitor.window else {
+    let Window::Time { size, allowed_lateness, idle_timeout, max_future } = run.monitor.window else {
         bail!("monitor {id}: not an event-time window");
     };
     let column = run.monitor.timestamp_column.clone().context("time windows need a timestamp column")?;
     let size_ms = size.as_millis() as i64;
+    let future_after = event_time::future_after(now, max_future.as_millis() as i64);
     for (file, c) in files.into_iter().zip(consumed) {
         let closed_until = shared.state()?.clock(&id)?.closed_until_ms;
-        let (forced, s, col) = (run.monitor.columns.categorical.clone(), settings(run), column.clone());
-        let seg = run.monitor.segments.clone();
+        // A file that cannot be split or profiled counts against itself; the others go on.
         let shown = file.path.clone();
-        let work = move || -> Result<_> {
-            let Split { parts: split, max_event, late } = split_by_window(&file, &col, size_ms, closed_until)?;
-            let mut parts = Vec::with_capacity(split.len());
-            for (k, f) in split {
-                parts.extend(profile_parts(f, k, seg.as_ref(), &forced, s)?);
+        let profiled = time_parts(shared, run, file, (&column, size_ms), closed_until, future_after).await;
+        let (parts, Counts { max_event, late, future }) = match profiled {
+            Ok(p) => p,
+            Err(e) => {
+                super::cycle::failed_read(shared, run, &c.path, &shown, &format!("{e:#}"), now, &mut outcome)?;
+                continue;
             }
-            Ok((parts, max_event, late))
         };
-        let profiled = isolate::per_file(shared, run, &c, shown, now, &mut outcome, work).await?;
-        let Some((parts, max_event, late)) = profiled else { continue };
         if late > 0 {
             tracing::warn!(monitor = %id, file = %c.path, late, "rows after their window closed (or without a timestamp): counted, not evaluated");
+        }
+        if future > 0 {
+            tracing::warn!(monitor = %id, file = %c.path, future, max_future_secs = max_future.as_secs(), "rows with an event time more than max_future_secs ahead of the clock: counted as future, not evaluated, the watermark not moved (check the producer's clock or the timestamp unit)");
+            let label = super::metrics::MonitorLabel { monitor: id.clone() };
+            shared.metrics.future_rows.get_or_create(&label).inc_by(future);
+            outcome.future_rows += future;
         }
         pause::point(pause::COMMIT).await;
         shared.state()?.add_parts(
@@ -373,11 +430,11 @@ pub async fn time_windows(
     }
     // Close every window the watermark has passed, or all of them after the idle timeout.
     let clock = shared.state()?.clock(&id)?;
-    let watermark = clock.max_event_ms.map(|m| m - allowed_lateness.as_millis() as i64);
+    let watermark = clock.max_event_ms.map(|m| event_time::watermark(m, allowed_lateness.as_millis() as i64));
     let idle = clock.last_data_ms.is_some_and(|t| now - t >= idle_timeout.as_millis() as i64);
     let open = shared.state()?.open_windows(&id)?;
     for (key, _) in open {
-        let (start, end) = (key * size_ms, (key + 1) * size_ms);
+        let (start, end) = event_time::span(key, size_ms);
         if idle || watermark.is_some_and(|w| w >= end) {
             outcome.windows.push(close(shared, run, key, Some((start, end)), now).await?);
         }
@@ -405,6 +462,7 @@ pub async fn close(
     let _permit = shared.permits.acquire().await.map_err(|_| anyhow::anyhow!("shutting down"))?;
     let min_rows = run.monitor.min_rows;
     let (report, rows, files) = tokio::task::block_in_place(|| -> Result<(Option<Report>, u64, u64)> {
+        fault::point(fault::EVALUATE, &id);
         let whole = match Snapshot::merge(&profiles, String::new()) {
             Ok(whole) => whole,
             Err(e) => {

@@ -20,6 +20,8 @@ pub struct OnceMonitor<'a> {
     pub open_rows: u64,
     /// Files quarantined by this cycle.
     pub quarantined: usize,
+    /// Rows whose event time was more than `max_future_secs` ahead of the clock.
+    pub future_rows: u64,
 }
 
 /// The lines for one monitor.
@@ -37,6 +39,12 @@ pub fn once_monitor(m: &OnceMonitor) -> String {
                 m.min_rows
             )),
         }
+    }
+    if m.future_rows > 0 {
+        out.push_str(&format!(
+            "{id}: {} rows more than max_future_secs ahead of the clock: counted as future, not evaluated\n",
+            m.future_rows
+        ));
     }
     if m.windows.is_empty() && m.consumed > 0 {
         out.push_str(&format!("{id}: {} files added to open windows ({} rows so far)\n", m.consumed, m.open_rows));

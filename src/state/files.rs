@@ -73,6 +73,75 @@ impl State {
         Ok(())
     }
 
+    /// One file's record, if the monitor has seen it (a point lookup: polling over a large
+    /// history asks only about the paths it cannot settle from memory).
+    pub fn file(&self, monitor: &str, path: &str) -> Result<Option<FileRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT size, mtime_ms, status, attempts FROM files WHERE monitor = ?1 AND path = ?2")?;
+        let row = stmt.query_row(params![monitor, path], |r| {
+            Ok(FileRecord {
+                size: r.get::<_, i64>(0)? as u64,
+                mtime_ms: r.get(1)?,
+                status: r.get(2)?,
+                attempts: r.get(3)?,
+            })
+        });
+        match row {
+            Ok(r) => Ok(Some(r)),
+            Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Consumed files of a monitor: path to (size, mtime) as last recorded. Consumed records
+    /// never change status, so a daemon keeps this in memory and asks the database only
+    /// about the other paths.
+    pub fn consumed_index(&self, monitor: &str) -> Result<HashMap<String, (u64, i64)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT path, size, mtime_ms FROM files WHERE monitor = ?1 AND status = 'consumed'")?;
+        let rows = stmt.query_map([monitor], |r| Ok((r.get(0)?, (r.get::<_, i64>(1)? as u64, r.get(2)?))))?;
+        Ok(rows.collect::<rusqlite::Result<HashMap<_, _>>>()?)
+    }
+
+    /// What one listing changed, in one transaction: new and changed files not consumed yet
+    /// (`observe`: path, size, mtime) and consumed files rewritten since (`replaced`: their new
+    /// size and mtime, so each change is reported once). Nothing is written when both are
+    /// empty.
+    pub fn record_listing(
+        &mut self,
+        monitor: &str,
+        observe: &[(&str, u64, i64)],
+        replaced: &[(&str, u64, i64)],
+        now_ms: i64,
+    ) -> Result<()> {
+        if observe.is_empty() && replaced.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        {
+            let mut seen = tx.prepare_cached(
+                "INSERT INTO files (monitor, path, size, mtime_ms, first_seen_ms, status, updated_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'seen', ?5)
+                 ON CONFLICT (monitor, path) DO UPDATE SET size = ?3, mtime_ms = ?4, updated_ms = ?5
+                 WHERE status = 'seen'",
+            )?;
+            for (path, size, mtime_ms) in observe {
+                seen.execute(params![monitor, path, *size as i64, mtime_ms, now_ms])?;
+            }
+            let mut rewritten = tx.prepare_cached(
+                "UPDATE files SET size = ?3, mtime_ms = ?4, updated_ms = ?5
+                 WHERE monitor = ?1 AND path = ?2 AND status = 'consumed'",
+            )?;
+            for (path, size, mtime_ms) in replaced {
+                rewritten.execute(params![monitor, path, *size as i64, mtime_ms, now_ms])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Counts a failed read; returns the attempts so far.
     pub fn failed_attempt(&mut self, monitor: &str, path: &str, error: &str, now_ms: i64) -> Result<u32> {
         self.conn.execute(
@@ -132,6 +201,23 @@ mod tests {
         assert_eq!((a.size, a.mtime_ms, a.status.as_str()), (100, 1, "consumed"), "a consumed file is not re-listed");
         assert_eq!(st.consumed_files("m").unwrap(), [("a".to_owned(), 1, 400)]);
         assert!(st.files("other").unwrap().is_empty() && st.consumed_files("other").unwrap().is_empty());
+    }
+
+    #[test]
+    fn one_listing_is_recorded_in_one_transaction_and_a_replaced_file_keeps_its_status() {
+        let (_dir, mut st) = temp();
+        st.record_listing("m", &[("a", 10, 1), ("b", 20, 2)], &[], 100).unwrap();
+        let (a, b) = (st.file("m", "a").unwrap().unwrap(), st.file("m", "b").unwrap().unwrap());
+        assert_eq!((a.size, a.status.as_str(), b.mtime_ms), (10, "seen", 2));
+        assert_eq!(st.file("m", "c").unwrap(), None);
+        st.commit_window(&routing(), "files", &[consumed("a", 10)], 10, None, 200).unwrap();
+        assert_eq!(st.consumed_index("m").unwrap(), [("a".to_owned(), (100, 1))].into_iter().collect());
+        st.record_listing("m", &[("a", 1, 1)], &[("a", 55, 9)], 300).unwrap();
+        let a = st.file("m", "a").unwrap().unwrap();
+        assert_eq!((a.size, a.mtime_ms, a.status.as_str()), (55, 9, "consumed"), "the new size, still consumed");
+        st.record_listing("m", &[], &[("b", 1, 1)], 400).unwrap();
+        assert_eq!(st.file("m", "b").unwrap().unwrap().size, 20, "only consumed files are replaced");
+        assert_eq!(st.last_file_seen("m").unwrap(), Some(100));
     }
 
     #[test]

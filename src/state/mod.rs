@@ -52,6 +52,8 @@ pub struct State {
     conn: Connection,
     _lock: Option<File>,
     dir: PathBuf,
+    /// Test hook: the monitor whose window transactions panic before they commit.
+    panic_in: Option<String>,
 }
 
 /// How a connection is opened.
@@ -69,7 +71,7 @@ impl State {
         create_dir(dir)?;
         let lock = lock(dir)?;
         let conn = connect(dir, Access::Write)?;
-        Ok(State { conn, _lock: Some(lock), dir: dir.to_owned() })
+        Ok(State { conn, _lock: Some(lock), dir: dir.to_owned(), panic_in: None })
     }
 
     /// Opens the state for reading while a daemon may be running (`drift history`): no lock,
@@ -80,7 +82,7 @@ impl State {
             bail!("{}: no state yet (has `drift run` run with this configuration?)", db.display());
         }
         let conn = connect(dir, Access::Read)?;
-        Ok(State { conn, _lock: None, dir: dir.to_owned() })
+        Ok(State { conn, _lock: None, dir: dir.to_owned(), panic_in: None })
     }
 
     /// Opens the state for a command that writes beside a running daemon (`drift silence`):
@@ -88,12 +90,26 @@ impl State {
     pub fn open_shared(dir: &Path) -> Result<State> {
         create_dir(dir)?;
         let conn = connect(dir, Access::Write)?;
-        Ok(State { conn, _lock: None, dir: dir.to_owned() })
+        Ok(State { conn, _lock: None, dir: dir.to_owned(), panic_in: None })
     }
 
     /// The state directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Test hook (the daemon's `DRIFT_TEST_PANIC_AT=state:MONITOR`): every transaction that
+    /// commits or closes a window of `monitor` panics after writing its rows, before it
+    /// commits. None (the default) turns it off.
+    pub fn set_test_panic(&mut self, monitor: Option<String>) {
+        self.panic_in = monitor;
+    }
+}
+
+/// Panics when the test hook names `monitor` (inside a transaction, to prove it rolls back).
+fn test_panic(hook: &Option<String>, monitor: &str) {
+    if hook.as_deref() == Some(monitor) {
+        panic!("test panic point state reached by monitor {monitor}, inside a window's transaction");
     }
 }
 
@@ -227,6 +243,30 @@ mod tests {
         drop(st);
         let st = State::open_read_only(old.path()).unwrap();
         assert_eq!(st.history("m", 10).unwrap(), []);
+    }
+
+    /// What lets the daemon clear a poisoned state lock (`daemon::lock_state`): a panic in the
+    /// middle of a transaction rolls it back when the unwinding drops it, and the connection
+    /// goes on working.
+    #[test]
+    fn a_panic_inside_a_transaction_rolls_it_back_and_leaves_the_connection_usable() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut st = State::open(dir.path()).unwrap();
+        let count = |st: &State| -> i64 { st.conn.query_row("SELECT COUNT(*) FROM files", [], |r| r.get(0)).unwrap() };
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let tx = st.conn.transaction().unwrap();
+            tx.execute(
+                "INSERT INTO files (monitor, path, size, mtime_ms, first_seen_ms, status, updated_ms)
+                 VALUES ('m', 'a.parquet', 1, 1, 1, 'consumed', 1)",
+                [],
+            )
+            .unwrap();
+            panic!("in the middle of the transaction");
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(count(&st), 0, "rolled back");
+        st.observe("m", "b.parquet", 1, 1, 1).unwrap();
+        assert_eq!(count(&st), 1, "the connection works after the panic");
     }
 
     #[test]

@@ -134,6 +134,7 @@ impl State {
                 params![monitor, f.path, f.size as i64, f.mtime_ms, now_ms, id, f.rows as i64],
             )?;
         }
+        super::test_panic(&self.panic_in, monitor);
         tx.commit()?;
         Ok(id)
     }
@@ -231,6 +232,7 @@ impl State {
             "DELETE FROM window_parts WHERE monitor = ?1 AND window_key = ?2 AND seq <= ?3",
             params![monitor, closing.key, closing.last_seq],
         )?;
+        super::test_panic(&self.panic_in, monitor);
         tx.commit()?;
         Ok(id)
     }

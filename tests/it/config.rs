@@ -67,3 +67,17 @@ fn usage_errors_of_validate_exit_64() {
     assert_eq!(out.status.code(), Some(64));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/drift.toml: cannot read"));
 }
+
+/// `--config drift.toml` from the configuration's own directory: the relative paths resolve
+/// against it (its parent is the empty path, which must mean `.`).
+#[test]
+fn a_config_named_without_a_directory_resolves_against_the_current_one() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_drift"))
+        .args(["validate", "--config", "drift.toml"])
+        .current_dir(format!("{}/monitors", root()))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}{stdout}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("valid; 1 monitor: demo"), "{stdout}");
+}

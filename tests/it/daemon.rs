@@ -83,7 +83,7 @@ fn history(setup: &Setup) -> serde_json::Value {
 
 #[test]
 fn run_once_consumes_each_settled_file_exactly_once() {
-    let st = setup(2, None);
+    let st = setup(30, None);
     land(&st, "a.parquet", batch(400, 2, 0.0), 60);
     land(&st, "b.parquet", batch(400, 3, 1.0), 60);
     let c = land(&st, "c.parquet", batch(400, 4, 0.0), 0); // still settling

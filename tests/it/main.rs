@@ -1,5 +1,8 @@
 //! The one integration-test binary. Table of contents:
 //!
+//! - `faults`: the daemon under faults: a panic in one monitor (in its evaluation, with the
+//!   state lock held) fails it visibly and spares the others; a cycle past `cycle_timeout_secs`
+//!   is cancelled, and one stuck in work stops the systemd watchdog's pings.
 //! - `foreign`: pandas/pyarrow-written files in every codec read like our own.
 //! - `golden`: every statistic against SciPy's golden vectors (`tests/data/golden/`).
 //! - `ingest`: the input side of the fault suite (issue #10): a damaged page quarantined while
@@ -18,6 +21,8 @@
 //!   time) through `drift check` (the exit code and one line pinned per case) and the daemon.
 //! - `config`: shipped configuration examples validate; invalid fixtures fail, all at once.
 //! - `daemon`: `drift run` on real files, SQLite and HTTP: once-only, settle, quarantine, crashes.
+//! - `flow`: a backlog drains in bounded batches with the same windows; a far-future row is
+//!   counted, not trusted; a file rewritten after consumption is warned about and counted.
 //! - `deploy`: the dashboard and alert rules query exported metrics; the image's and the pod's
 //!   daemon files work in their layouts.
 //! - `demo`: the shipped example pair is reproducible and shows the drift it was built with.
@@ -25,11 +30,15 @@
 //! - `policy`: the decision policy as documented: the correction (flag and key) sets adjusted
 //!   p-values and decisions, alpha and floors reach the engine, swapped floors are refused, a
 //!   window and its segments are one family, the label cap pools, untimed rows are late.
+//! - `kill_loop`: the real daemon killed with SIGKILL at random (seeded) moments loses and
+//!   duplicates nothing: files consumed once, rows add up, notifications delivered with one key.
 //! - `layers`: each top-level module uses only the modules its layer allows; no cycles.
 //! - `small_counts`: bins that fit the window, unseen values, PSI beyond its noise, Fisher's
 //!   missing-rate test, and the flags and keys that restore the old rules.
 //! - `purity`: `src/stats/` and `src/engine/` do no I/O.
 //! - `snapshot`: reference snapshots: exact equality, sketch bounds, merge, damage.
+//! - `secrets`: a receiver echoing the sink's secrets leaks none of them into the logs, the
+//!   state or the metrics; an endless answer is read up to a cap.
 //! - `snapshots`: what every command prints, against committed files in
 //!   `tests/data/snapshots/` (`DRIFT_BLESS=1` rewrites them, outside CI).
 //! - `support`: helpers (real Parquet files via arrow, the real binary).
@@ -46,9 +55,12 @@ mod demo;
 mod deploy;
 mod errors;
 mod false_drift;
+mod faults;
+mod flow;
 mod foreign;
 mod golden;
 mod ingest;
+mod kill_loop;
 mod layers;
 mod mixed;
 mod policy;
@@ -56,6 +68,7 @@ mod power;
 mod properties;
 mod purity;
 mod receiver;
+mod secrets;
 mod small_counts;
 mod snapshot;
 mod snapshots;

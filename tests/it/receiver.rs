@@ -19,6 +19,11 @@ pub enum Reply {
     Status(u16, &'static str, Option<&'static str>),
     /// Answer 200 only after this long (longer than the sink's timeout: a hang).
     Hang(Duration),
+    /// This status, with a body echoing the request's `Authorization` header, the token after
+    /// its scheme, and the request path (a receiver that reflects its input).
+    Echo(u16),
+    /// This status, with a body that never ends.
+    Endless(u16),
 }
 
 /// One request received.
@@ -95,6 +100,11 @@ impl Receiver {
 
 async fn answer(inner: Arc<Mutex<Inner>>, path: String, headers: HeaderMap, body: String) -> Response {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let echo = format!(
+        "denied: Authorization: {auth} (token {token}) for {path}",
+        auth = header("authorization").unwrap_or_default(),
+        token = header("authorization").unwrap_or_default().split_once(' ').map_or("", |t| t.1).to_owned(),
+    );
     let reply = {
         let mut g = inner.lock().unwrap();
         g.received.push(Received {
@@ -114,6 +124,12 @@ async fn answer(inner: Arc<Mutex<Inner>>, path: String, headers: HeaderMap, body
                 r.headers_mut().insert("retry-after", v.parse().unwrap());
             }
             r
+        }
+        Reply::Echo(code) => (StatusCode::from_u16(code).unwrap(), echo).into_response(),
+        Reply::Endless(code) => {
+            let chunk = bytes::Bytes::from(vec![b'x'; 16 * 1024]);
+            let body = futures::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+            (StatusCode::from_u16(code).unwrap(), axum::body::Body::from_stream(body)).into_response()
         }
         Reply::Hang(d) => {
             tokio::time::sleep(d).await;
