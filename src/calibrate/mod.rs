@@ -114,6 +114,75 @@ pub struct Calibration {
     pub notes: Vec<String>,
     /// Above [`PAGE_BUDGET`]: the settings that would bring the pages down, with their figure.
     pub advice: Vec<String>,
+    /// Where the monitor has a timestamp column and its reference is Parquet: the same figures
+    /// over contiguous windows in time order, which keep the within-day structure shuffled
+    /// windows hide.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contiguous: Option<Contiguous>,
+}
+
+/// The figures over contiguous windows of the reference in time order: consecutive rows by
+/// the timestamp column, from contiguous time folds, each window compared with the other folds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contiguous {
+    /// The timestamp column the rows were ordered by.
+    pub timestamp_column: String,
+    /// Windows compared (consecutive in each fold).
+    pub windows: usize,
+    /// Windows in which any column drifted.
+    pub drifted_windows: usize,
+    /// `drifted_windows / windows`.
+    pub false_drift_rate: f64,
+    /// 95% Wilson interval of that rate.
+    pub ci: [f64; 2],
+    /// Firing notifications over the windows in time order.
+    pub pages: usize,
+    /// `pages` scaled to 30 days at the cadence.
+    pub pages_per_30d: f64,
+    /// Per column, noisiest first.
+    pub columns: Vec<ColumnCalibration>,
+}
+
+/// The contiguous figures from each column's results over the windows in time order.
+pub fn contiguous_figure(
+    by_column: Vec<Vec<ColumnReport>>,
+    reference_rows: u64,
+    timestamp_column: &str,
+    policy: &Policy,
+    routing: &Routing,
+    settings: &Settings,
+) -> Contiguous {
+    let reports = verdicts::judge_windows(by_column, reference_rows, policy);
+    let n = reports.len();
+    let drifted = reports.iter().filter(|r| r.drift).count();
+    let pages = verdicts::pages(&reports, routing, settings.cadence_ms);
+    Contiguous {
+        timestamp_column: timestamp_column.to_owned(),
+        windows: n,
+        drifted_windows: drifted,
+        false_drift_rate: drifted as f64 / n.max(1) as f64,
+        ci: verdicts::wilson(drifted, n),
+        pages,
+        pages_per_30d: verdicts::per_month(pages, n, settings.cadence_ms),
+        columns: column_figures(&reports),
+    }
+}
+
+/// Per column: drifted windows, rate and interval, noisiest first.
+fn column_figures(reports: &[Report]) -> Vec<ColumnCalibration> {
+    let n = reports.len();
+    let mut columns: Vec<ColumnCalibration> = verdicts::tally(reports)
+        .into_iter()
+        .map(|(column, t)| ColumnCalibration {
+            column,
+            drifted_windows: t.drifted,
+            false_drift_rate: t.drifted as f64 / n.max(1) as f64,
+            ci: verdicts::wilson(t.drifted, n),
+            tests: t.by_test,
+        })
+        .collect();
+    columns.sort_by_key(|c| std::cmp::Reverse(c.drifted_windows));
+    columns
 }
 
 /// A 64-bit mix (SplitMix64's finalizer).
@@ -154,13 +223,15 @@ fn column_fingerprint(name: &str, c: &ColumnData) -> u64 {
 
 /// A column the calibration compares, and whether as categories.
 #[derive(Debug, Clone)]
-struct Planned {
-    name: String,
-    categorical: bool,
+pub struct Planned {
+    /// The column's name.
+    pub name: String,
+    /// Compared as categories.
+    pub categorical: bool,
 }
 
 /// The reference's columns as `drift check` would compare them against same-shaped data.
-fn plan(reference: &dyn Table, options: &CheckOptions) -> Vec<Planned> {
+pub fn plan(reference: &dyn Table, options: &CheckOptions) -> Vec<Planned> {
     let wanted = |n: &str| {
         (options.columns.is_empty() || options.columns.iter().any(|c| c == n))
             && !options.exclude.iter().any(|c| c == n)
@@ -300,17 +371,7 @@ fn summarise(
 ) -> Calibration {
     let n = reports.len();
     let drifted = reports.iter().filter(|r| r.drift).count();
-    let mut columns: Vec<ColumnCalibration> = verdicts::tally(reports)
-        .into_iter()
-        .map(|(column, t)| ColumnCalibration {
-            column,
-            drifted_windows: t.drifted,
-            false_drift_rate: t.drifted as f64 / n as f64,
-            ci: verdicts::wilson(t.drifted, n),
-            tests: t.by_test,
-        })
-        .collect();
-    columns.sort_by_key(|c| std::cmp::Reverse(c.drifted_windows));
+    let columns = column_figures(reports);
     let pages = verdicts::pages(reports, routing, settings.cadence_ms);
     let pages_per_30d = verdicts::per_month(pages, n, settings.cadence_ms);
     let mut c = Calibration {
@@ -332,6 +393,7 @@ fn summarise(
         columns,
         notes,
         advice: Vec::new(),
+        contiguous: None,
     };
     if pages_per_30d > PAGE_BUDGET {
         c.advice = advise(&c, reports, policy, routing, settings);

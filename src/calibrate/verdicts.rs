@@ -27,7 +27,10 @@ pub fn wilson(k: usize, n: usize) -> [f64; 2] {
     let z2 = Z95 * Z95;
     let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
     let half = Z95 / (1.0 + z2 / n) * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
-    [(centre - half).max(0.0), (centre + half).min(1.0)]
+    // At the ends the bounds are exactly 0 and 1 (not a rounding error away).
+    let lo = if k == 0.0 { 0.0 } else { (centre - half).max(0.0) };
+    let hi = if k == n { 1.0 } else { (centre + half).min(1.0) };
+    [lo, hi]
 }
 
 /// Every simulated window judged: `by_column[c][w]` is column `c`'s result in window `w`.

@@ -37,8 +37,7 @@ fn calibrate_all(cfg: &crate::config::Config, format: Format) {
             let reference = crate::daemon::reference::load_reference(&m.reference)?;
             let recent = history.as_ref().and_then(|h| h.history(&m.id, 20).ok()).unwrap_or_default();
             let settings = crate::daemon::calibration::settings(m, &recent, 0);
-            let options = crate::daemon::calibration::options(m, 0);
-            crate::calibrate::calibrate(reference.as_ref(), &options, &m.policy, &cfg.routing(m), &settings)
+            crate::daemon::calibration::compute(m, &cfg.routing(m), reference.as_ref(), &settings)
         })()
         .map_err(|e: anyhow::Error| format!("{e:#}"));
         if format != Format::Json {

@@ -111,10 +111,11 @@ pub fn settings(m: &Monitor, history: &[WindowRow], threads: usize) -> Settings 
 /// The cache key: everything the figures depend on.
 fn cache_key(m: &Monitor, routing: &Routing, s: &Settings, fingerprint: u64) -> String {
     format!(
-        "v{CACHE_VERSION} ref={fingerprint:016x} id={} policy={:?} columns={:?} rows={} cadence={} windows={} timing={:?} warning={:?} critical={:?}",
+        "v{CACHE_VERSION} ref={fingerprint:016x} id={} policy={:?} columns={:?} timestamp={:?} rows={} cadence={} windows={} timing={:?} warning={:?} critical={:?}",
         m.id,
         m.policy,
         m.columns,
+        m.timestamp_column,
         s.window_rows,
         s.cadence_ms,
         s.windows,
@@ -122,6 +123,17 @@ fn cache_key(m: &Monitor, routing: &Routing, s: &Settings, fingerprint: u64) -> 
         routing.warning,
         routing.critical
     )
+}
+
+/// The monitor's calibration: shuffled windows from `reference`, and contiguous ones where the
+/// monitor has a timestamp column (their absence, when they cannot be made, is a note). Blocking.
+pub fn compute(m: &Monitor, routing: &Routing, reference: &dyn Table, settings: &Settings) -> Result<Calibration> {
+    let mut c = calibrate::calibrate(reference, &options(m, settings.threads), &m.policy, routing, settings)?;
+    match super::calibration_rows::contiguous(m, routing, settings) {
+        Ok(contiguous) => c.contiguous = contiguous,
+        Err(e) => c.notes.push(format!("no contiguous windows: {e:#}")),
+    }
+    Ok(c)
 }
 
 /// The cached file's contents.
@@ -148,7 +160,7 @@ pub fn cached_or_computed(
     {
         return Ok((c.calibration, true));
     }
-    let calibration = calibrate::calibrate(reference, &options(m, settings.threads), &m.policy, routing, settings)?;
+    let calibration = compute(m, routing, reference, settings)?;
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     let tmp = file.with_extension("json.tmp");
     let body = serde_json::to_vec(&Cached { key, calibration: calibration.clone() })?;
@@ -226,16 +238,18 @@ fn export(shared: &Shared, id: &str, c: &Calibration) {
 fn log(id: &str, c: &Calibration, cached: bool, secs: f64) {
     let noisy: Vec<String> =
         c.columns.iter().filter(|x| x.false_drift_rate >= 0.01).take(3).map(|x| x.column.clone()).collect();
-    if c.pages_per_30d > PAGE_BUDGET {
+    let contiguous = c.contiguous.as_ref().map_or(0.0, |k| k.pages_per_30d);
+    if c.pages_per_30d > PAGE_BUDGET || contiguous > PAGE_BUDGET {
         tracing::warn!(
             monitor = id,
             pages_per_30d = c.pages_per_30d,
+            contiguous_pages_per_30d = contiguous,
             false_drift_rate = c.false_drift_rate,
             window_rows = c.window_rows,
             columns = %noisy.join(","),
             fix = %c.advice.join(" | "),
             "calibration: this monitor would page about {:.1} times per 30 days on unchanged data (a lower bound); {}",
-            c.pages_per_30d,
+            c.pages_per_30d.max(contiguous),
             c.advice.first().map_or("", String::as_str),
         );
     } else {

@@ -27,9 +27,10 @@ fn tests(t: &std::collections::BTreeMap<String, usize>) -> String {
     if s.is_empty() { "-".to_owned() } else { s.join(", ") }
 }
 
-/// The lines above the column table: what was simulated, the window rate, the pages.
+/// The lines above the column table: what was simulated, the window rate, the pages (and the
+/// contiguous windows' figures).
 fn head(c: &Calibration) -> Vec<String> {
-    vec![
+    let mut lines = vec![
         format!(
             "{} {} windows of {} rows ({}) from {} folds of the reference, seed {}",
             c.windows, c.method, c.window_rows, c.window_rows_from, c.folds, c.seed
@@ -45,7 +46,28 @@ fn head(c: &Calibration) -> Vec<String> {
             "false pages: {} over the {} windows at one per {} s ({}): {:.1} per 30 days, a lower bound",
             c.pages, c.windows, c.cadence_secs, c.cadence_from, c.pages_per_30d
         ),
-    ]
+    ];
+    if let Some(k) = &c.contiguous {
+        let noisy: Vec<String> = k
+            .columns
+            .iter()
+            .filter(|x| x.drifted_windows > 0)
+            .take(3)
+            .map(|x| format!("{} {}", x.column, pct(x.false_drift_rate)))
+            .collect();
+        lines.push(format!(
+            "contiguous windows by {} in time order: {} of {} drifted ({}, 95% CI {}), {} pages: {:.1} per 30 days{}",
+            k.timestamp_column,
+            k.drifted_windows,
+            k.windows,
+            pct(k.false_drift_rate),
+            interval(k.ci),
+            k.pages,
+            k.pages_per_30d,
+            if noisy.is_empty() { String::new() } else { format!("; most: {}", noisy.join(", ")) }
+        ));
+    }
+    lines
 }
 
 /// The verdict line and the advice.
@@ -62,6 +84,14 @@ fn tail(c: &Calibration) -> Vec<String> {
         out.extend(c.advice.iter().map(|a| format!("  - {a}")));
     } else {
         out.push(format!("ok: at most {PAGE_BUDGET} false page per 30 days"));
+    }
+    if let Some(k) =
+        c.contiguous.as_ref().filter(|k| k.pages_per_30d > PAGE_BUDGET && k.pages_per_30d > c.pages_per_30d)
+    {
+        out.push(format!(
+            "warning: contiguous windows page {:.1} times per 30 days, more than shuffled ones: the data has structure within a day that windows of {} rows see; bigger windows or fire_after help",
+            k.pages_per_30d, c.window_rows
+        ));
     }
     out
 }

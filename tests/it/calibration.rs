@@ -157,3 +157,43 @@ fn the_daemon_shows_the_figure_warns_and_reads_it_back_after_a_restart() {
     assert_eq!(cached["seed"], c["seed"]);
     assert_eq!(cached["pages_per_30d"], c["pages_per_30d"]);
 }
+
+#[test]
+fn contiguous_windows_show_the_structure_shuffled_windows_hide() {
+    // A region that switches every 1 000 rows (a day shift and a night shift): stationary over
+    // the whole reference, but every 200 consecutive rows come from one shift.
+    let dir = TempDir::new().unwrap();
+    let root = dir.path();
+    let mut rng = Rng::new(5);
+    let region: Vec<&str> = (0..REFERENCE_ROWS)
+        .map(|i| {
+            let day = (i / 1_000) % 2 == 0;
+            let u = rng.uniform();
+            if (u < 0.8) == day { "east" } else { "west" }
+        })
+        .collect();
+    let at: Vec<i64> = (0..REFERENCE_ROWS as i64).map(|i| 1_700_000_000_000 + i * 60_000).collect();
+    write(
+        root,
+        "reference.parquet",
+        vec![
+            ("region", Arc::new(StringArray::from(region)) as ArrayRef),
+            ("at", Arc::new(arrow_array::TimestampMillisecondArray::from(at)) as ArrayRef),
+        ],
+    );
+    std::fs::create_dir_all(root.join("monitors")).unwrap();
+    std::fs::create_dir_all(root.join("incoming")).unwrap();
+    std::fs::write(root.join("drift.toml"), "state_dir = \"state\"\nmonitors_dir = \"monitors\"\n").unwrap();
+    std::fs::write(
+        root.join("monitors/shifts.toml"),
+        "[source]\npath = \"../incoming\"\n\n[reference]\npath = \"../reference.parquet\"\n\n\
+         [window]\ntype = \"rows\"\nrows = 200\nmin_rows = 50\ntimestamp_column = \"at\"\n",
+    )
+    .unwrap();
+    let all = validate_json(root);
+    let c = &all["shifts"]["calibration"];
+    assert!(f(&column(c, "region")["false_drift_rate"]) <= 0.05, "shuffled windows look calm: {c}");
+    let k = &c["contiguous"];
+    assert_eq!((&k["timestamp_column"], k["windows"].as_u64()), (&Value::from("at"), Some(100)), "20 per fold: {k}");
+    assert!(f(&column(k, "region")["false_drift_rate"]) >= 0.5, "contiguous windows see the shifts: {k}");
+}
