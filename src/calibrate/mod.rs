@@ -41,7 +41,7 @@ pub const PAGE_BUDGET: f64 = 1.0;
 
 /// What to simulate: the window's size and cadence (each with where it came from, for the
 /// output), how many windows, the seed's monitor part and the threads.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct Settings {
     /// The monitor's id (part of the seed; "" for `drift check`).
     pub monitor: String,
@@ -57,6 +57,18 @@ pub struct Settings {
     pub windows: usize,
     /// Worker threads (0: one per core).
     pub threads: usize,
+    /// Set from outside to stop a calibration between windows (the daemon shutting down).
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl Settings {
+    /// An error once `stop` is set.
+    pub fn check_stop(&self) -> Result<()> {
+        if self.stop.as_ref().is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed)) {
+            bail!("stopped");
+        }
+        Ok(())
+    }
 }
 
 /// One column's false-drift figure.
@@ -302,6 +314,7 @@ fn simulate_column(
     for fold in 0..folds {
         let against = pool.reference(fold);
         for i in (fold..settings.windows).step_by(folds) {
+            settings.check_stop()?;
             let window = pool.window(fold, m, &mut rng);
             out[i] = Some(crate::engine::compare_column(&p.name, &against, &window, policy));
         }

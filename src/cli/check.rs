@@ -52,6 +52,7 @@ fn calibrate(reference: &dyn Table, options: &CheckOptions, policy: &Policy, row
         cadence_from: "assumed: drift check knows no cadence".to_owned(),
         windows: WINDOWS,
         threads: options.threads,
+        stop: None,
     };
     let page = vec!["page".to_owned()];
     let routing = Routing { warning: page.clone(), critical: page, ..Routing::default() };

@@ -105,6 +105,7 @@ pub fn settings(m: &Monitor, history: &[WindowRow], threads: usize) -> Settings 
         cadence_from,
         windows: calibrate::WINDOWS,
         threads,
+        stop: None,
     }
 }
 
@@ -189,12 +190,16 @@ pub fn start(shared: &Arc<Shared>, run: &MonitorRun) {
         let started = crate::clock::Stopwatch::start();
         let inner = shared.clone();
         let m = monitor.clone();
+        // Dropped with this task when the runtime shuts down: the blocking work then stops at
+        // its next window instead of holding the process's exit.
+        let stop = StopOnDrop(Arc::new(std::sync::atomic::AtomicBool::new(false)));
+        let flag = stop.0.clone();
         let result = tokio::task::spawn_blocking(move || -> Result<(Calibration, bool)> {
             let (dir, history) = {
                 let st = inner.state()?;
                 (st.dir().join("calibration"), st.history(&m.id, HISTORY)?)
             };
-            let s = settings(&m, &history, 1);
+            let s = Settings { stop: Some(flag), ..settings(&m, &history, 1) };
             cached_or_computed(&dir, &m, &routing, reference.as_ref(), &s)
         })
         .await
@@ -202,6 +207,15 @@ pub fn start(shared: &Arc<Shared>, run: &MonitorRun) {
         .and_then(|r| r);
         finish(&shared, &monitor.id, result, started.elapsed().as_secs_f64());
     });
+}
+
+/// Sets its flag when dropped.
+struct StopOnDrop(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// Records the outcome: status, metrics, and the log line (a warning above the page budget).

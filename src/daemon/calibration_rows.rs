@@ -50,6 +50,7 @@ pub fn contiguous(m: &Monitor, routing: &Routing, settings: &Settings) -> Result
     let planned = calibrate::plan(&dataset, &options);
     let mut by_column = Vec::with_capacity(planned.len());
     for p in &planned {
+        settings.check_stop()?;
         by_column.push(column_windows(p, &dataset, &batches, &rows, folds, per_fold, window, &m.policy)?);
     }
     let reference_rows = (rows.len() - fold_rows) as u64;
