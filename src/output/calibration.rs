@@ -86,7 +86,8 @@ fn tail(c: &Calibration) -> Vec<String> {
         out.push(format!("ok: at most {PAGE_BUDGET} false page per 30 days"));
     }
     if let Some(k) =
-        c.contiguous.as_ref().filter(|k| k.pages_per_30d > PAGE_BUDGET && k.pages_per_30d > c.pages_per_30d)
+        // Only beyond the noise: the two rates' 95% intervals apart.
+        c.contiguous.as_ref().filter(|k| k.pages_per_30d > PAGE_BUDGET && k.ci[0] > c.ci[1])
     {
         out.push(format!(
             "warning: contiguous windows page {:.1} times per 30 days, more than shuffled ones: the data has structure within a day that windows of {} rows see; bigger windows or fire_after help",
