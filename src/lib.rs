@@ -37,6 +37,8 @@
 //! - [`snapshot`]: reference snapshots (exact values or a CDF sketch per column), their build,
 //!   merge and versioned, checksummed file format.
 //! - [`check`]: the one-shot job, parallel over columns.
+//! - [`calibrate`]: the false-alarm calibration: a monitor's policy replayed on windows drawn
+//!   from folds of its own reference, through the real alert lifecycle (pages per 30 days).
 //! - [`output`]: everything a command prints, rendered from the library's types: the report as a
 //!   table, Markdown or JSON (`docs/json.md`), snapshots, history, alerts and silences.
 //! - [`config`]: the daemon file and monitor files, parsed raw and compiled into a validated
@@ -88,6 +90,7 @@
 //! - Every user-facing error is one line naming the file, column or flag at fault.
 
 pub mod alerts;
+pub mod calibrate;
 pub mod check;
 pub mod checks;
 pub mod cli;

@@ -45,6 +45,11 @@ pub struct Finding {
     pub severity: Severity,
     /// Reference versus current in a few words (median or top category, missing rate).
     pub summary: Option<String>,
+    /// For `psi` and `chi2`, which PSI `effect` is: `psi_corrected` (PSI less its noise, the
+    /// default) or `psi` (`psi_effect = "classic"`); absent for other tests and in messages
+    /// queued before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect_name: Option<String>,
 }
 
 /// Reference versus current for a column: the CLI's column note, plus the share of the
@@ -77,6 +82,7 @@ pub fn findings(report: &Report, segment: Option<&str>) -> Vec<Finding> {
             p_value_adjusted: None,
             severity: Severity::Critical,
             summary: None,
+            effect_name: None,
         })
         .collect();
     for c in report.columns.iter().filter(|c| c.drift && c.segment.as_deref() == segment) {
@@ -92,6 +98,12 @@ pub fn findings(report: &Report, segment: Option<&str>) -> Vec<Finding> {
                 critical_floor: t.threshold.critical_floor,
                 p_value_adjusted: t.p_value_adjusted,
                 severity: t.severity,
+                effect_name: matches!(t.test, crate::engine::TestKind::Psi | crate::engine::TestKind::Chi2).then(
+                    || match report.policy.psi_effect {
+                        crate::engine::PsiEffect::Corrected => "psi_corrected".to_owned(),
+                        crate::engine::PsiEffect::Classic => "psi".to_owned(),
+                    },
+                ),
             });
         }
     }
@@ -358,6 +370,7 @@ mod tests {
             p_value_adjusted: Some(1e-9),
             severity,
             summary: Some("median 0.5 -> 1".into()),
+            effect_name: None,
         };
         Notification {
             severity: Severity::Critical,
@@ -478,6 +491,7 @@ mod tests {
             p_value_adjusted: None,
             severity: Severity::Critical,
             summary: Some("p99 412 ms >= 400 ms".into()),
+            effect_name: None,
         }];
         n.details.insert("latency".into(), json!({"p99_ms": 412.0}));
         let body = webhook(&n);

@@ -218,6 +218,7 @@ fn check_content(r: &Report, c: &CheckResult, a: &CheckAlert) -> Content {
             p_value_adjusted: None,
             severity: f.severity,
             summary: f.summary.clone(),
+            effect_name: None,
         })
         .collect();
     Content {

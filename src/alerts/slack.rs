@@ -120,6 +120,7 @@ fn column_text(column: &str, findings: &[&Finding]) -> String {
             Some(e) => {
                 let what = match f.test.as_str() {
                     "ks" => "D ",
+                    "psi" | "chi2" if f.effect_name.as_deref() == Some("psi_corrected") => "PSI (corrected) ",
                     "psi" | "chi2" => "PSI ",
                     "null_rate" => "Δ missing ",
                     "unseen" => "new values ",
@@ -168,6 +169,7 @@ mod tests {
             p_value_adjusted: statistic.map(|_| 3.2e-12),
             severity,
             summary: statistic.map(|_| "median 41.5 -> 47.25; missing 0.0% -> 2.5%".into()),
+            effect_name: matches!(test, "psi" | "chi2").then(|| "psi_corrected".into()),
         }
     }
 
@@ -223,8 +225,14 @@ mod tests {
         (f.effect, f.critical_floor) = (Some(0.31), Some(0.25));
         let m = message(&notification(vec![f]));
         let text = m["blocks"][2]["text"]["text"].as_str().unwrap();
-        assert!(text.contains("`chi2` PSI 0.31 ≥ 0.25"), "{text}");
+        assert!(text.contains("`chi2` PSI (corrected) 0.31 ≥ 0.25"), "{text}");
         assert!(!text.contains("1619"), "{text}");
+        // Under psi_effect = "classic" the effect is the plain PSI.
+        let mut f = finding("country", "chi2", Some(0.31), Severity::Critical);
+        f.effect_name = Some("psi".into());
+        let m = message(&notification(vec![f]));
+        let text = m["blocks"][2]["text"]["text"].as_str().unwrap();
+        assert!(text.contains("`chi2` PSI 0.31"), "{text}");
     }
 
     #[test]

@@ -231,6 +231,13 @@ pub struct ValidateArgs {
     /// The daemon file (monitors are the other *.toml files of its monitors directory).
     #[arg(long, short = 'c')]
     pub config: PathBuf,
+    /// Also print each monitor's false-alarm calibration: how often its policy says drift on
+    /// windows of its own reference, and the pages per 30 days that makes (a lower bound).
+    #[arg(long)]
+    pub calibrate: bool,
+    /// Output format of the calibration.
+    #[arg(long, short = 'f', value_enum, default_value = "table", requires = "calibrate")]
+    pub format: Format,
 }
 
 /// `drift reference ...`
@@ -399,6 +406,11 @@ pub struct CheckArgs {
     /// Never show a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Also calibrate: how often this policy says drift on windows of the reference itself at
+    /// the current side's size (stationary data), per column, and the pages per 30 days at one
+    /// window an hour (a lower bound).
+    #[arg(long)]
+    pub calibrate: bool,
 }
 
 fn parse_correction(s: &str) -> Result<Correction, String> {

@@ -3,14 +3,19 @@
 use anyhow::Result;
 
 use super::{RunArgs, ValidateArgs, exit, print, runtime};
-use crate::output::{OnceMonitor, once_monitor, problems, validated};
+use crate::output::{Format, OnceMonitor, calibrations_json, monitor_calibration, once_monitor, problems, validated};
 
 /// Runs `drift validate`; returns the exit code.
 pub fn validate(args: &ValidateArgs) -> Result<i32> {
     match crate::config::load(&args.config) {
         Ok(cfg) => {
             let ids: Vec<&str> = cfg.monitors.iter().map(|m| m.id.as_str()).collect();
-            print(&validated(&args.config, &ids));
+            if args.format != Format::Json {
+                print(&validated(&args.config, &ids));
+            }
+            if args.calibrate {
+                calibrate_all(&cfg, args.format);
+            }
             Ok(exit::OK)
         }
         Err(errors) => {
@@ -18,6 +23,30 @@ pub fn validate(args: &ValidateArgs) -> Result<i32> {
             eprint!("{}", problems(errors.0.len()));
             Ok(exit::CONFIG)
         }
+    }
+}
+
+/// `drift validate --calibrate`: each monitor's calibration as the daemon computes it (its
+/// reference loaded the daemon's way; window size and cadence from its state's recent windows
+/// when there is a state), on all cores.
+fn calibrate_all(cfg: &crate::config::Config, format: Format) {
+    let history = crate::state::State::open_read_only(&cfg.state_dir).ok();
+    let mut all = Vec::new();
+    for m in &cfg.monitors {
+        let result = (|| {
+            let reference = crate::daemon::reference::load_reference(&m.reference)?;
+            let recent = history.as_ref().and_then(|h| h.history(&m.id, 20).ok()).unwrap_or_default();
+            let settings = crate::daemon::calibration::settings(m, &recent, 0);
+            crate::daemon::calibration::compute(m, &cfg.routing(m), reference.as_ref(), &settings)
+        })()
+        .map_err(|e: anyhow::Error| format!("{e:#}"));
+        if format != Format::Json {
+            print(&monitor_calibration(&m.id, &result, format));
+        }
+        all.push((m.id.clone(), result));
+    }
+    if format == Format::Json {
+        print(&calibrations_json(&all));
     }
 }
 

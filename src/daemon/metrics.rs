@@ -136,6 +136,15 @@ pub struct TestLabel {
     pub segment: String,
 }
 
+/// A calibration's per-column labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CalibrationLabel {
+    /// Monitor id.
+    pub monitor: String,
+    /// The column.
+    pub column: String,
+}
+
 /// Every metric the daemon exports.
 pub struct Metrics {
     registry: Registry,
@@ -177,6 +186,12 @@ pub struct Metrics {
     pub entries_skipped: Family<SkipLabel, Counter>,
     /// Files quarantined and not released, per monitor.
     pub quarantined_now: Family<MonitorLabel, Gauge>,
+    /// The calibration's share of stationary windows that drifted, per monitor.
+    pub calibration_window_ratio: Family<MonitorLabel, Gauge<f64, AtomicU64>>,
+    /// The calibration's share of stationary windows in which a column drifted.
+    pub calibration_column_ratio: Family<CalibrationLabel, Gauge<f64, AtomicU64>>,
+    /// The calibration's false pages per 30 days, per monitor (a lower bound).
+    pub calibration_pages: Family<MonitorLabel, Gauge<f64, AtomicU64>>,
 }
 
 impl Default for Metrics {
@@ -202,6 +217,9 @@ impl Default for Metrics {
             alerts_firing: Family::default(),
             entries_skipped: Family::default(),
             quarantined_now: Family::default(),
+            calibration_window_ratio: Family::default(),
+            calibration_column_ratio: Family::default(),
+            calibration_pages: Family::default(),
             registry: Registry::default(),
         };
         m.register(&mut registry);
@@ -274,6 +292,21 @@ impl Metrics {
             "1 per alert firing now, by monitor, alert name, segment and severity",
             m.alerts_firing.clone(),
         );
+        registry.register(
+            "calibration_false_drift_ratio",
+            "Share of simulated stationary windows of the reference that drifted (the calibration), per monitor",
+            m.calibration_window_ratio.clone(),
+        );
+        registry.register(
+            "calibration_column_false_drift_ratio",
+            "Share of simulated stationary windows in which a column drifted (the calibration)",
+            m.calibration_column_ratio.clone(),
+        );
+        registry.register(
+            "calibration_pages_per_30d",
+            "False pages per 30 days the calibration expects on unchanged data (a lower bound)",
+            m.calibration_pages.clone(),
+        );
         self.register_input(registry);
     }
 
@@ -339,6 +372,11 @@ impl Metrics {
         m.alerts_firing.get_or_create(&alert).set(1);
         m.skipped("m", "symlink");
         m.quarantined_now.get_or_create(&monitor).set(0);
+        m.calibration_window_ratio.get_or_create(&monitor).set(0.0);
+        m.calibration_pages.get_or_create(&monitor).set(0.0);
+        m.calibration_column_ratio
+            .get_or_create(&CalibrationLabel { monitor: "m".into(), column: "c".into() })
+            .set(0.0);
         m
     }
 

@@ -16,6 +16,8 @@
 //! open state in the database ([`windows`]). With `[segments]` every window is also evaluated
 //! per segment, against the reference's rows of that segment, in the same family.
 
+pub mod calibration;
+pub mod calibration_rows;
 pub mod cycle;
 pub mod deliver;
 pub mod event_time;
@@ -300,6 +302,7 @@ async fn monitor_loop(
         let settles = result.as_ref().ok().and_then(|o| o.next_settle_ms);
         let backlog = result.as_ref().is_ok_and(|o| o.backlog > 0);
         record(&shared, &mut run, &result, now);
+        calibration::start(&shared, &run);
         let mut wait = backoff(run.monitor.source.poll, failures);
         // Files left by the per-cycle caps: the next batch now, not a poll interval later.
         if backlog {

@@ -37,7 +37,7 @@ pub async fn load_once(shared: &Shared, run: &mut MonitorRun) -> Result<()> {
 /// read, or Parquet data profiled once into an in-memory snapshot (exact values for columns up
 /// to the default cap, a sketch beyond), so memory stays bounded and no window re-reads the
 /// training data.
-fn load_reference(path: &str) -> Result<Arc<dyn Table + Send>> {
+pub fn load_reference(path: &str) -> Result<Arc<dyn Table + Send>> {
     if crate::check::is_snapshot(std::path::Path::new(path)) {
         return Ok(Arc::new(crate::snapshot::Snapshot::read(std::path::Path::new(path))?));
     }

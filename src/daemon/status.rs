@@ -49,6 +49,8 @@ pub struct MonitorStatus {
     pub stale: bool,
     /// Alerts firing now (as of the last cycle).
     pub firing: Vec<FiringAlert>,
+    /// The false-alarm calibration, once the reference is loaded (`null` before).
+    pub calibration: Option<super::calibration::CalibrationStatus>,
 }
 
 /// A firing alert in the status.

@@ -247,7 +247,7 @@ fn count_consumed(shared: &Shared, id: &str, rows: u64) {
 }
 
 /// Event times of a batch's timestamp column in ms (None for nulls).
-fn event_ms(batch: &RecordBatch, column: &str) -> Result<Vec<Option<i64>>> {
+pub(crate) fn event_ms(batch: &RecordBatch, column: &str) -> Result<Vec<Option<i64>>> {
     let Some(a) = batch.column_by_name(column) else {
         bail!("no timestamp column {column:?} in the file");
     };

@@ -11,7 +11,9 @@
 //! - [`notification_list`]: `drift alert list` (and the lines of `alert test` and `retry`);
 //! - [`silence_list`]: `drift silence list` (and the lines of `add` and `expire`);
 //! - [`once_monitor`]: what `drift run --once` did per monitor;
-//! - [`validated`]: `drift validate`.
+//! - [`validated`]: `drift validate`;
+//! - [`calibration_table`], [`render_calibrated`], [`monitor_calibration`]: the false-alarm
+//!   calibration of `drift validate --calibrate` and `drift check --calibrate`.
 //!
 //! What the state database returns is turned into the small view types here
 //! ([`HistoryWindow`], [`NotificationLine`], [`SilenceLine`]) by the CLI, so that rendering needs
@@ -19,6 +21,7 @@
 
 mod alerts;
 mod align;
+mod calibration;
 mod config;
 mod history;
 mod once;
@@ -29,6 +32,9 @@ mod snapshot;
 
 pub use crate::engine::text::{num, opt, pval};
 pub use alerts::{NotificationLine, notification_list, requeued, test_delivered, test_not_delivered};
+pub use calibration::{
+    calibration_markdown, calibration_table, calibrations_json, monitor_calibration, render_calibrated,
+};
 pub use config::{problems, validated};
 pub use history::{HistoryTest, HistoryWindow, history_json, history_table};
 pub use once::{OnceMonitor, once_monitor};

@@ -144,6 +144,9 @@ fn table(report: &Report, color: bool) -> String {
     for s in &report.skipped {
         let _ = writeln!(out, "skipped: {} ({}): {}", s.column, s.data_type, s.reason);
     }
+    if let Some(l) = psi_legend(report) {
+        let _ = writeln!(out, "{l}");
+    }
     out.push('\n');
     let code = if report.drift { "1;31" } else { "1;32" };
     paint_line(&mut out, &summary_line(report), Some(code), color);
@@ -162,7 +165,23 @@ fn markdown(report: &Report) -> String {
     for t in &report.schema.type_changed {
         let _ = writeln!(out, "\nType changed: `{}` ({} -> {})", t.column, t.reference, t.current);
     }
+    if let Some(l) = psi_legend(report) {
+        let _ = writeln!(out, "\n{l}");
+    }
     out
+}
+
+/// Which PSI the EFFECT of `psi` and `chi2` rows is, when the report has such a row.
+fn psi_legend(report: &Report) -> Option<&'static str> {
+    let any = report.columns.iter().flat_map(|c| &c.tests).any(|t| {
+        matches!(t.test, crate::engine::TestKind::Psi | crate::engine::TestKind::Chi2) && t.status == TestStatus::Ok
+    });
+    any.then_some(match report.policy.psi_effect {
+        crate::engine::PsiEffect::Corrected => {
+            "EFFECT of psi and chi2: PSI (corrected), the PSI less its noise dof (1/n + 1/N); --psi-effect classic shows the plain PSI"
+        }
+        crate::engine::PsiEffect::Classic => "EFFECT of psi and chi2: the plain PSI (--psi-effect classic)",
+    })
 }
 
 #[cfg(test)]

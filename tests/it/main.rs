@@ -15,6 +15,8 @@
 //! - `power`: the rules that keep stationary data quiet still detect real changes.
 //! - `alerts`: delivery to a scripted Slack-like server on loopback (`receiver`), and the
 //!   alert lifecycle through the real binary.
+//! - `calibration`: the false-alarm calibration through `drift validate --calibrate` and the
+//!   daemon (status, metrics, warning, cache); its interval against SciPy.
 //! - `check`: `drift check` on real Parquet files: types, nulls, schema, file sets, formats.
 //! - `checks`: another kind of check on a window alerts through the daemon's state and outbox.
 //! - `corpus`: the bad-input corpus (`tests/data/bad/`, its `make.py`, and cases made at run
@@ -46,6 +48,7 @@
 // Benchmarks and tests measure and wait on real time; the rule is for the library.
 #![allow(clippy::disallowed_methods)]
 mod alerts;
+mod calibration;
 mod check;
 mod checks;
 mod config;

@@ -404,3 +404,13 @@ fn help_of_every_command() {
     }
     assert_snapshot("help.txt", &Normalizer::new(None).apply(&out));
 }
+
+#[test]
+fn validate_calibrate_on_the_demo_monitor_as_text_and_markdown() {
+    let dir = demo_daemon();
+    let n = Normalizer::new(Some(dir.path()));
+    for (format, name) in [("table", "validate-calibrate.txt"), ("markdown", "validate-calibrate.md")] {
+        let r = expect(dir.path(), 0, &["validate", "--config", "drift.toml", "--calibrate", "--format", format]);
+        assert_snapshot(name, &n.apply(&r.stdout));
+    }
+}
