@@ -58,8 +58,8 @@ use crate::state::State;
 use metrics::Metrics;
 use store::SourceStore;
 
-/// Threads of tokio's blocking pool (tokio's default is 512): file reads and listings through
-/// object_store, profiling a file's window parts, loading references, DNS lookups, the
+/// Threads of tokio's blocking pool (tokio's default is 512): file reads and listings of the
+/// sources, profiling a file's window parts, loading references, DNS lookups, the
 /// watchdog's lock probe. Work beyond it queues rather than failing. The systemd unit's
 /// `TasksMax=` is derived from it (deploy/README.md).
 pub const MAX_BLOCKING_THREADS: usize = 64;
