@@ -34,6 +34,8 @@
 //!   window and its segments are one family, the label cap pools, untimed rows are late.
 //! - `kill_loop`: the real daemon killed with SIGKILL at random (seeded) moments loses and
 //!   duplicates nothing: files consumed once, rows add up, notifications delivered with one key.
+//! - `latency`: latency percentiles against NumPy (exact and sketched, merged); the latency
+//!   check end to end.
 //! - `layers`: each top-level module uses only the modules its layer allows; no cycles.
 //! - `small_counts`: bins that fit the window, unseen values, PSI beyond its noise, Fisher's
 //!   missing-rate test, and the flags and keys that restore the old rules.
@@ -64,6 +66,7 @@ mod foreign;
 mod golden;
 mod ingest;
 mod kill_loop;
+mod latency;
 mod layers;
 mod mixed;
 mod policy;
