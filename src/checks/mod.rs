@@ -7,6 +7,16 @@
 //! it), and the alert rules, the outbox, the webhook payload (`drift.<kind>`) and Slack treat
 //! its alerts like drift's: fire after, resolve after, group and repeat intervals, silences,
 //! routing by severity.
+//!
+//! For row and time windows a check's `current` table is the window's merged snapshot profile,
+//! not its rows. A kind that needs more than that (exact counts above a threshold, percentiles)
+//! keeps a **part state** ([`PartState`]): the daemon profiles each file's rows of a window
+//! into the kind's bytes, stores them with the window's part (in the part's transaction),
+//! merges the parts' states when the window closes, the whole window's and each segment's,
+//! and hands the merged state to [`WindowCheck::evaluate`] ([`CheckInput::state`]). A files
+//! window profiles its batch the same way, so a kind has one path whatever the window.
+
+pub mod latency;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,12 +25,45 @@ use anyhow::Result;
 
 use crate::engine::Report;
 use crate::engine::check::CheckResult;
-use crate::source::Table;
+use crate::source::{ParquetFile, Table};
 
 /// One kind of check, compiled from its table.
 pub trait WindowCheck: std::fmt::Debug + Send + Sync {
     /// Evaluates one window.
     fn evaluate(&self, window: &CheckInput<'_>) -> Result<CheckResult>;
+
+    /// The state this kind keeps per part of a window, if it needs more than the merged
+    /// snapshot (None: it reads only the report and the tables).
+    fn part_state(&self) -> Option<&dyn PartState> {
+        None
+    }
+}
+
+/// What a kind keeps of a window's rows, part by part: serialisable, and merged exactly.
+pub trait PartState {
+    /// Its name in the state database (stable across versions).
+    fn name(&self) -> &'static str;
+    /// The state of some rows: one file's rows of a window (and segment), or a whole batch.
+    fn profile(&self, rows: &PartRows<'_>) -> Result<Vec<u8>>;
+    /// The state of all the parts' rows together (at least one part).
+    fn merge(&self, parts: &[&[u8]]) -> Result<Vec<u8>>;
+}
+
+/// The rows a part state is profiled from.
+pub struct PartRows<'a> {
+    /// The files holding them (in-memory files for a window's share of a file).
+    pub files: &'a [ParquetFile],
+    /// The monitor's event-time column, if it has one.
+    pub timestamp_column: Option<&'a str>,
+}
+
+/// A kind's merged part state for a window: the whole window's, and each segment's by label.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WindowState {
+    /// Every part's rows.
+    pub whole: Vec<u8>,
+    /// Each segment's rows, by label.
+    pub segments: BTreeMap<String, Vec<u8>>,
 }
 
 /// What a check sees of a window.
@@ -31,6 +74,10 @@ pub struct CheckInput<'a> {
     pub current: &'a dyn Table,
     /// Each evaluated segment's rows, by label.
     pub segments: &'a [(String, &'a dyn Table)],
+    /// This kind's merged part state, when it keeps one ([`WindowCheck::part_state`]).
+    pub state: Option<&'a WindowState>,
+    /// Event-time windows: `[start, end)` in ms since the epoch.
+    pub span: Option<(i64, i64)>,
 }
 
 /// Problems with a table: (key, what is wrong), every one at once.
@@ -45,7 +92,7 @@ pub struct Registration {
 }
 
 /// Every kind of check, one line each.
-pub const REGISTRY: &[Registration] = &[];
+pub const REGISTRY: &[Registration] = &[Registration { table: "latency", compile: latency::compile }];
 
 /// The checks a monitor configures: taken out of its unknown tables, so a registered table is
 /// not reported as unknown; problems as (`table.key`, message).
@@ -78,12 +125,71 @@ impl PartialEq for Checks {
     }
 }
 
+/// One state per check, in the order of [`Checks`] (None for a check that keeps none).
+pub type WindowStates = Vec<Option<WindowState>>;
+
+/// One part's states: (the kind's [`PartState::name`], bytes).
+pub type PartStates = Vec<(String, Vec<u8>)>;
+
 impl Checks {
-    /// Runs every check on a window and adds the results to its report.
-    pub fn run(&self, report: &mut Report, current: &dyn Table, segments: &[(String, &dyn Table)]) -> Result<()> {
-        let mut results = Vec::with_capacity(self.0.len());
+    /// Whether any check keeps a part state (so parts need profiling for checks).
+    pub fn keep_parts(&self) -> bool {
+        self.0.iter().any(|c| c.part_state().is_some())
+    }
+
+    /// Every check's part state of some rows.
+    pub fn profile(&self, rows: &PartRows<'_>) -> Result<PartStates> {
+        let mut out = Vec::new();
+        for p in self.0.iter().filter_map(|c| c.part_state()) {
+            out.push((p.name().to_owned(), p.profile(rows)?));
+        }
+        Ok(out)
+    }
+
+    /// Merges a window's parts' states, given as (segment label, that part's states), into one
+    /// state per check: the whole window (every part) and each labelled segment. A part without
+    /// a check's state (stored before the check was configured) leaves that check without one.
+    pub fn merge(&self, parts: &[(&str, &PartStates)]) -> Result<WindowStates> {
+        let mut out = Vec::with_capacity(self.0.len());
         for c in &self.0 {
-            results.push(c.evaluate(&CheckInput { report, current, segments })?);
+            let Some(p) = c.part_state() else {
+                out.push(None);
+                continue;
+            };
+            let mine: Vec<(&str, Option<&[u8]>)> = parts
+                .iter()
+                .map(|(seg, states)| (*seg, states.iter().find(|(n, _)| n == p.name()).map(|(_, b)| b.as_slice())))
+                .collect();
+            if mine.is_empty() || mine.iter().any(|(_, b)| b.is_none()) {
+                out.push(None);
+                continue;
+            }
+            let mut by_segment: BTreeMap<&str, Vec<&[u8]>> = BTreeMap::new();
+            for (seg, b) in mine.iter().filter(|(seg, _)| !seg.is_empty()) {
+                by_segment.entry(seg).or_default().push(b.expect("checked above"));
+            }
+            let all: Vec<&[u8]> = mine.iter().map(|(_, b)| b.expect("checked above")).collect();
+            let segments =
+                by_segment.into_iter().map(|(l, b)| Ok((l.to_owned(), p.merge(&b)?))).collect::<Result<_>>()?;
+            out.push(Some(WindowState { whole: p.merge(&all)?, segments }));
+        }
+        Ok(out)
+    }
+
+    /// Runs every check on a window and adds the results to its report; `states` as
+    /// [`Checks::merge`] returns them (empty when no check keeps one).
+    pub fn run(
+        &self,
+        report: &mut Report,
+        current: &dyn Table,
+        segments: &[(String, &dyn Table)],
+        states: &WindowStates,
+        span: Option<(i64, i64)>,
+    ) -> Result<()> {
+        let mut results = Vec::with_capacity(self.0.len());
+        for (i, c) in self.0.iter().enumerate() {
+            let state = states.get(i).and_then(Option::as_ref);
+            results.push(c.evaluate(&CheckInput { report, current, segments, state, span })?);
         }
         report.checks = results;
         Ok(())
@@ -142,7 +248,7 @@ mod tests {
             Arc::new(arrow_array::Float64Array::from(vec![1.0])) as arrow_array::ArrayRef,
         )]);
         let (checks, _) = compile_with(TEST_REGISTRY, &mut toml::from_str("[volume]\nmin_rows = 5000\n").unwrap());
-        checks.run(&mut report, &table, &[]).unwrap();
+        checks.run(&mut report, &table, &[], &Vec::new(), None).unwrap();
         assert_eq!(report.checks[0].alerts[0].status, CheckStatus::Breached, "2000 rows < 5000");
         assert_eq!(checks, compile_with(TEST_REGISTRY, &mut toml::from_str("[volume]\nmin_rows = 5000\n").unwrap()).0);
     }

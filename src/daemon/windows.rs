@@ -24,6 +24,7 @@ use super::cycle::{CycleOutcome, Fetched};
 use super::status::record_window_metrics;
 use super::{MonitorRun, Shared, event_time, fault, isolate, pause};
 use crate::check::{CheckOptions, run_check, run_check_segments};
+use crate::checks::{Checks, PartRows, PartStates, WindowStates};
 use crate::config::Window;
 use crate::engine::{Report, SegmentsReport};
 use crate::snapshot::{BuildSettings, Selection, Snapshot};
@@ -56,15 +57,10 @@ fn profile(files: Vec<ParquetFile>, forced: &[String], settings: BuildSettings) 
 /// the largest segments of a window are rarely cut by one file's tail).
 const SEGMENT_LABELS_PER_FILE: usize = 200;
 
-/// The parts one file's rows of one window make: one profile, or one per segment label.
-fn profile_parts(
-    file: ParquetFile,
-    key: i64,
-    segments: Option<&crate::config::Segments>,
-    forced: &[String],
-    settings: BuildSettings,
-) -> Result<Vec<Part>> {
-    let groups = match segments {
+/// The parts one file's rows of one window make: one profile, or one per segment label, each
+/// with the part states of the monitor's checks that keep one.
+fn profile_parts(file: ParquetFile, key: i64, p: &Profiling) -> Result<Vec<Part>> {
+    let groups = match &p.segments {
         None => vec![(String::new(), file)],
         Some(s) => crate::source::split_by_labels(&[file], &s.by, SEGMENT_LABELS_PER_FILE.max(s.max_segments))?,
     };
@@ -72,9 +68,42 @@ fn profile_parts(
         .into_iter()
         .map(|(segment, f)| {
             let rows = f.rows;
-            Ok(Part { seq: 0, key, segment, file: String::new(), rows, profile: profile(vec![f], forced, settings)? })
+            let checks = p.check_states(std::slice::from_ref(&f))?;
+            let profile = profile(vec![f], &p.forced, p.settings)?;
+            Ok(Part { seq: 0, key, segment, file: String::new(), rows, profile, checks })
         })
         .collect()
+}
+
+/// What profiling a file's rows into parts needs of its monitor (owned: it runs on a
+/// blocking thread).
+struct Profiling {
+    segments: Option<crate::config::Segments>,
+    forced: Vec<String>,
+    settings: BuildSettings,
+    checks: Checks,
+    timestamp: Option<String>,
+}
+
+impl Profiling {
+    fn of(run: &MonitorRun) -> Profiling {
+        let m = &run.monitor;
+        Profiling {
+            segments: m.segments.clone(),
+            forced: m.columns.categorical.clone(),
+            settings: settings(run),
+            checks: m.checks.clone(),
+            timestamp: m.timestamp_column.clone(),
+        }
+    }
+
+    /// The part states of the checks that keep one, for some rows.
+    fn check_states(&self, files: &[ParquetFile]) -> Result<PartStates> {
+        if !self.checks.keep_parts() {
+            return Ok(Vec::new());
+        }
+        self.checks.profile(&PartRows { files, timestamp_column: self.timestamp.as_deref() })
+    }
 }
 
 /// A segment to evaluate: label, reference rows, current rows.
@@ -82,10 +111,15 @@ type Chosen = (String, Arc<dyn Table + Send>, Box<dyn Table + Send>);
 
 /// Evaluates a window: the whole data and, when the monitor has segments, each segment large
 /// enough (largest first, up to the cap) that the reference also has, as one family.
+///
+/// `states` are the checks' merged part states ([`Checks::merge`]); `span` the event-time
+/// window's `[start, end)`.
 pub fn evaluate(
     run: &MonitorRun,
     whole: &dyn Table,
     segments: Vec<(String, u64, Box<dyn Table + Send>)>,
+    states: &WindowStates,
+    span: Option<(i64, i64)>,
 ) -> Result<Report> {
     let (mut report, chosen) = evaluate_drift(run, whole, segments)?;
     if run.monitor.checks.0.is_empty() {
@@ -93,7 +127,7 @@ pub fn evaluate(
     }
     let segments: Vec<(String, &dyn Table)> =
         chosen.iter().map(|(l, _, c)| (l.clone(), c.as_ref() as &dyn Table)).collect();
-    run.monitor.checks.run(&mut report, whole, &segments)?;
+    run.monitor.checks.run(&mut report, whole, &segments, states, span)?;
     Ok(report)
 }
 
@@ -187,20 +221,37 @@ pub async fn files_window(
     Ok(outcome)
 }
 
-/// A batch's rows evaluated, with its segments when the monitor has them.
+/// A batch's rows evaluated, with its segments when the monitor has them (and the part
+/// states of its checks, profiled from the batch as one part per segment).
 pub(super) fn evaluate_batch(run: &MonitorRun, dataset: &Dataset) -> Result<Report> {
+    let p = Profiling::of(run);
+    let mut parts: Vec<(String, PartStates)> = Vec::new();
     let segments = match &run.monitor.segments {
-        None => Vec::new(),
+        None => {
+            parts.push((String::new(), p.check_states(&dataset.files)?));
+            Vec::new()
+        }
         Some(s) => crate::source::split_by_labels(&dataset.files, &s.by, 1000)?
             .into_iter()
             .map(|(label, f)| {
                 let rows = f.rows;
+                parts.push((label.clone(), p.check_states(std::slice::from_ref(&f))?));
                 let table: Box<dyn Table + Send> = Box::new(Dataset::from_files("current", vec![f])?);
                 Ok((label, rows, table))
             })
             .collect::<Result<_>>()?,
     };
-    evaluate(run, dataset, segments)
+    let states = merge_states(run, parts.iter().map(|(l, s)| (l.as_str(), s)))?;
+    evaluate(run, dataset, segments, &states, None)
+}
+
+/// The checks' part states of a window's parts, merged (nothing when no check keeps one).
+fn merge_states<'a>(run: &MonitorRun, parts: impl Iterator<Item = (&'a str, &'a PartStates)>) -> Result<WindowStates> {
+    if !run.monitor.checks.keep_parts() {
+        return Ok(Vec::new());
+    }
+    let parts: Vec<(&str, &PartStates)> = parts.collect();
+    run.monitor.checks.merge(&parts)
 }
 
 /// Row-count windows: each file becomes a part; the window closes at the first file that
@@ -220,9 +271,9 @@ pub async fn rows_windows(
         outcome.windows.push(close(shared, run, 0, None, now).await?);
     }
     for (file, c) in files.into_iter().zip(consumed) {
-        let (forced, s, seg) = (run.monitor.columns.categorical.clone(), settings(run), run.monitor.segments.clone());
+        let p = Profiling::of(run);
         let shown = file.path.clone();
-        let work = move || profile_parts(file, 0, seg.as_ref(), &forced, s);
+        let work = move || profile_parts(file, 0, &p);
         let permit = shared.permits.acquire().await.map_err(|_| anyhow::anyhow!("shutting down"))?;
         let parts = isolate::per_file(shared, run, &c, shown, now, &mut outcome, work).await?;
         drop(permit);
@@ -361,8 +412,7 @@ async fn time_parts(
     closed_until: Option<i64>,
     future_after: i64,
 ) -> Result<(Vec<Part>, Counts)> {
-    let (forced, s, col) = (run.monitor.columns.categorical.clone(), settings(run), column.to_owned());
-    let seg = run.monitor.segments.clone();
+    let (p, col) = (Profiling::of(run), column.to_owned());
     let _permit = shared.permits.acquire().await.map_err(|_| anyhow::anyhow!("shutting down"))?;
     let path = file.path.clone();
     // Guarded: an error or a reader panic here is this file's (isolate).
@@ -372,7 +422,7 @@ async fn time_parts(
                 split_by_window(&file, &col, size_ms, closed_until, future_after)?;
             let mut parts = Vec::with_capacity(split.len());
             for (k, f) in split {
-                parts.extend(profile_parts(f, k, seg.as_ref(), &forced, s)?);
+                parts.extend(profile_parts(f, k, &p)?);
             }
             Ok((parts, Counts { max_event, late, future }))
         })
@@ -483,6 +533,7 @@ pub async fn close(
         if rows < min_rows {
             return Ok((None, rows, files));
         }
+        let states = merge_states(run, parts.iter().map(|p| (p.segment.as_str(), &p.checks)))?;
         let mut by_segment: std::collections::BTreeMap<String, Vec<(String, Snapshot)>> = Default::default();
         for (part, (file, snap)) in parts.iter().zip(std::mem::take(&mut profiles)) {
             if !part.segment.is_empty() {
@@ -494,7 +545,7 @@ pub async fn close(
             let merged = Snapshot::merge(&snaps, String::new())?;
             segments.push((label, merged.meta.rows, Box::new(merged)));
         }
-        let mut report = evaluate(run, &whole, segments)?;
+        let mut report = evaluate(run, &whole, segments, &states, span)?;
         report.current.files = files as usize;
         Ok((Some(report), rows, files))
     })?;

@@ -10,6 +10,7 @@ pub(crate) mod decode;
 mod footer;
 mod guard;
 mod paths;
+mod project;
 
 use std::collections::HashMap;
 use std::fs::File;

@@ -166,7 +166,15 @@ mod tests {
         let old = st.commit_window(&r, "files", &[consumed("a", 10)], 10, Some(drifting()), 1_000).unwrap();
         st.observe("m", "q-old", 1, 1, 1_000).unwrap();
         st.quarantine("m", "q-old", "bad footer", 1_000).unwrap();
-        let part = Part { seq: 0, key: 0, segment: String::new(), file: String::new(), rows: 5, profile: vec![1] };
+        let part = Part {
+            seq: 0,
+            key: 0,
+            segment: String::new(),
+            file: String::new(),
+            rows: 5,
+            profile: vec![1],
+            checks: Vec::new(),
+        };
         st.add_parts("m", &consumed("p", 5), &[part], None, 1_000).unwrap();
         let drift_rows: Vec<_> = st.notifications(None, None, 10).unwrap().into_iter().map(|n| n.id).collect();
         st.outbox_delivered(drift_rows[0], None, 1_500).unwrap();

@@ -197,12 +197,15 @@ mod tests {
     #[test]
     fn a_newer_schema_is_refused_by_every_open_in_one_line_and_left_untouched() {
         let dir = tempfile::tempdir().unwrap();
-        written_by(dir.path(), "3");
+        let newer = format!("{}", SCHEMA_VERSION + 1);
+        written_by(dir.path(), &newer);
         let opens: [(&str, Open); 3] =
             [("open", State::open), ("open_shared", State::open_shared), ("open_read_only", State::open_read_only)];
         for (name, open) in opens {
-            let e = format!("{:#}", open(dir.path()).err().unwrap_or_else(|| panic!("{name} opened schema 3")));
-            assert!(e.contains("newer drift") && e.contains("schema 3") && e.contains("upgrade drift"), "{name}: {e}");
+            let e = format!("{:#}", open(dir.path()).err().unwrap_or_else(|| panic!("{name} opened schema {newer}")));
+            let says =
+                e.contains("newer drift") && e.contains(&format!("schema {newer}")) && e.contains("upgrade drift");
+            assert!(says, "{name}: {e}");
             assert!(e.contains("drift.sqlite3"), "{name} names the file: {e}");
             assert!(!e.contains('\n'), "{name}: one line: {e}");
         }

@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use rusqlite::{Connection, OptionalExtension};
 
 /// The schema version this drift writes (and the newest it reads).
-pub(super) const SCHEMA_VERSION: i64 = 2;
+pub(super) const SCHEMA_VERSION: i64 = 3;
 
 /// Every table and index, created if missing (`CREATE ... IF NOT EXISTS`): an older schema only
 /// lacks tables, so running this upgrades it.
@@ -111,6 +111,17 @@ CREATE TABLE IF NOT EXISTS outbox (
     last_error TEXT                  -- redacted: status and body, never a URL
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (status, sink, id);
+-- Schema 3: the part states of kinds of check that keep one (latency), per window part,
+-- written with the part and deleted with it when its window closes.
+CREATE TABLE IF NOT EXISTS window_part_checks (
+    part_seq INTEGER NOT NULL,       -- window_parts.seq
+    monitor TEXT NOT NULL,
+    window_key INTEGER NOT NULL,
+    kind TEXT NOT NULL,              -- the kind's part-state name (latency)
+    state BLOB NOT NULL,             -- the kind's own bytes (a latency summary)
+    PRIMARY KEY (part_seq, kind)
+);
+CREATE INDEX IF NOT EXISTS window_part_checks_by_window ON window_part_checks (monitor, window_key, part_seq);
 ";
 
 /// The schema version stored in the database, `None` for a new one (no `meta` table or no

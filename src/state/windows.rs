@@ -26,6 +26,8 @@ pub struct Part {
     pub rows: u64,
     /// The rows' snapshot, as bytes.
     pub profile: Vec<u8>,
+    /// The part states of the monitor's checks that keep one: (kind, bytes).
+    pub checks: Vec<(String, Vec<u8>)>,
 }
 
 /// An open window being closed.
@@ -158,6 +160,13 @@ impl State {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![monitor, p.key, p.segment, file.path, p.rows as i64, p.profile, now_ms],
             )?;
+            let seq = tx.last_insert_rowid();
+            for (kind, state) in &p.checks {
+                tx.execute(
+                    "INSERT INTO window_part_checks (part_seq, monitor, window_key, kind, state) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![seq, monitor, p.key, kind, state],
+                )?;
+            }
         }
         tx.execute(
             "INSERT INTO files (monitor, path, size, mtime_ms, first_seen_ms, status, rows, updated_ms)
@@ -195,9 +204,21 @@ impl State {
                 file: r.get(2)?,
                 rows: r.get::<_, i64>(3)? as u64,
                 profile: r.get(4)?,
+                checks: Vec::new(),
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        let mut parts = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT part_seq, kind, state FROM window_part_checks WHERE monitor = ?1 AND window_key = ?2 ORDER BY part_seq, kind",
+        )?;
+        let states = stmt.query_map(params![monitor, key], |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?)))?;
+        for s in states {
+            let (seq, kind, state): (i64, String, Vec<u8>) = s?;
+            if let Some(p) = parts.iter_mut().find(|p| p.seq == seq) {
+                p.checks.push((kind, state));
+            }
+        }
+        Ok(parts)
     }
 
     /// Rows in an open window so far.
@@ -228,6 +249,10 @@ impl State {
             tx.execute("UPDATE windows SET start_ms = ?2, end_ms = ?3 WHERE id = ?1", params![id, start, end])?;
             clock::close_until(&tx, monitor, end, now_ms)?;
         }
+        tx.execute(
+            "DELETE FROM window_part_checks WHERE monitor = ?1 AND window_key = ?2 AND part_seq <= ?3",
+            params![monitor, closing.key, closing.last_seq],
+        )?;
         tx.execute(
             "DELETE FROM window_parts WHERE monitor = ?1 AND window_key = ?2 AND seq <= ?3",
             params![monitor, closing.key, closing.last_seq],
@@ -287,7 +312,15 @@ mod tests {
     }
 
     fn part(key: i64, segment: &str, rows: u64, profile: &[u8]) -> Part {
-        Part { seq: 0, key, segment: segment.into(), file: String::new(), rows, profile: profile.to_vec() }
+        Part {
+            seq: 0,
+            key,
+            segment: segment.into(),
+            file: String::new(),
+            rows,
+            profile: profile.to_vec(),
+            checks: Vec::new(),
+        }
     }
 
     fn closing(key: i64, last_seq: i64, files: u64, rows: u64) -> Closing {
@@ -329,6 +362,23 @@ mod tests {
 
         st.add_parts("m", &consumed("c", 3), &[part(0, "", 3, b"c")], None, 5).unwrap();
         assert_eq!(st.parts("m", 0).unwrap().iter().map(|p| p.file.as_str()).collect::<Vec<_>>(), ["c"]);
+    }
+
+    /// A kind's part state rides with its part: stored with it, read back with it, deleted
+    /// with it when the window closes (the next window's parts never see it).
+    #[test]
+    fn part_states_of_checks_are_stored_read_and_deleted_with_their_parts() {
+        let (_dir, mut st) = temp();
+        let mut a = part(0, "eu", 5, b"a");
+        a.checks = vec![("latency".into(), b"summary-a".to_vec())];
+        st.add_parts("m", &consumed("a", 5), &[a, part(0, "", 2, b"plain")], None, 1).unwrap();
+        let parts = st.parts("m", 0).unwrap();
+        let states: Vec<&[(String, Vec<u8>)]> = parts.iter().map(|p| p.checks.as_slice()).collect();
+        assert_eq!(states, [&[("latency".to_owned(), b"summary-a".to_vec())][..], &[]]);
+        st.close_window(&routing(), &closing(0, parts[0].seq, 1, 5), None, 2).unwrap();
+        assert_eq!(count(&st, "window_part_checks"), 0, "deleted with the closed window's parts");
+        st.add_parts("m", &consumed("b", 3), &[part(0, "", 3, b"b")], None, 3).unwrap();
+        assert_eq!(st.parts("m", 0).unwrap()[0].checks, []);
     }
 
     #[test]

@@ -2,11 +2,18 @@
 //! (`tests/data/golden/latency.json`, made by `make_latency_goldens.py`), sketched ones stay
 //! within the sketch's relative error of them, whole and merged from parts in any grouping.
 
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, StringArray, TimestampMillisecondArray};
 use drift::stats::ddsketch::{DEFAULT_ALPHA, QuantileSketch};
 use drift::stats::quantile::{exceeds, inverted_cdf};
 use drift::synth::Rng;
 use proptest::prelude::*;
 use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::receiver::Receiver;
+use crate::support::{drift, s, write};
 
 fn floats(v: &Value) -> Vec<f64> {
     v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
@@ -94,4 +101,128 @@ proptest! {
             prop_assert!(within(got, want), "kind {} q {}: {} vs {}", kind, q, got, want);
         }
     }
+}
+
+/// Rows of one hour (`hour * 3600 s` + offsets) per region: (region, rows, share of slow
+/// requests). Latencies: lognormal around 40 ms; a slow request takes 600-900 ms.
+fn requests(hour: i64, groups: &[(&'static str, usize, f64)], seed: u64) -> Vec<(&'static str, ArrayRef)> {
+    let mut r = Rng::new(seed);
+    let (mut t, mut region, mut latency, mut x) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for &(g, n, slow) in groups {
+        for i in 0..n {
+            t.push((hour * 3600 + (i as i64 * 7) % 3600) * 1000);
+            region.push(g);
+            let fast = 40.0 * (0.3 * r.normal()).exp();
+            latency.push(if r.uniform() < slow { 600.0 + 300.0 * r.uniform() } else { fast });
+            x.push(r.normal());
+        }
+    }
+    vec![
+        ("t", Arc::new(TimestampMillisecondArray::from(t)) as ArrayRef),
+        ("region", Arc::new(StringArray::from(region))),
+        ("latency_ms", Arc::new(Float64Array::from(latency))),
+        ("x", Arc::new(Float64Array::from(x))),
+    ]
+}
+
+/// Hourly event-time windows with segments by region and a p99 SLO (warning 250 ms, critical
+/// 400 ms); one landed file holds hour 10 (south regressed: 1.5% of its requests take over
+/// 600 ms) and a few rows of hour 11 that move the watermark past hour 10. `drift run --once`
+/// closes hour 10 and delivers to a Slack-like receiver: one `LatencySLOBreached` for
+/// `region=south`, critical, naming the percentile, its value, the threshold, the window and
+/// the segment; north and the whole window stay quiet, and no drift is paged.
+#[test]
+fn a_latency_regression_in_one_segment_pages_that_segment_only() {
+    let rx = Receiver::start(0, vec![]);
+    let dir = TempDir::new().unwrap();
+    let root = dir.path();
+    write(root, "reference.parquet", requests(0, &[("north", 3000, 0.0), ("south", 3000, 0.0)], 1));
+    std::fs::create_dir_all(root.join("incoming")).unwrap();
+    std::fs::create_dir_all(root.join("monitors")).unwrap();
+    std::fs::write(root.join("slack.url"), rx.url("/hook")).unwrap();
+    let config = root.join("drift.toml");
+    std::fs::write(
+        &config,
+        "state_dir = \"state\"\nlisten = \"127.0.0.1:0\"\nmonitors_dir = \"monitors\"\n\n\
+         [sinks.slack]\ntype = \"slack\"\nurl_file = \"slack.url\"\ntimeout_secs = 2\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("monitors/api.toml"),
+        "[source]\npath = \"../incoming\"\nsettle_secs = 0\n\n[reference]\npath = \"../reference.parquet\"\n\n\
+         [window]\ntype = \"time\"\nsize_secs = 3600\nallowed_lateness_secs = 600\nidle_timeout_secs = 3600\n\
+         timestamp_column = \"t\"\nmin_rows = 50\n\n\
+         [columns]\nexclude = [\"t\", \"latency_ms\"]\n\n\
+         [segments]\nby = [\"region\"]\nmin_rows = 50\n\n\
+         [latency]\ncolumn = \"latency_ms\"\n\n[[latency.slo]]\nquantile = 0.99\nwarning_ms = 250\ncritical_ms = 400\n\n\
+         [alerts]\nwarning = [\"slack\"]\ncritical = [\"slack\"]\n",
+    )
+    .unwrap();
+    let mut rows = requests(10, &[("north", 2000, 0.0), ("south", 2000, 0.015)], 2);
+    let late = requests(11, &[("north", 200, 0.0)], 3);
+    for ((_, a), (_, b)) in rows.iter_mut().zip(late) {
+        *a = arrow_select::concat::concat(&[a.as_ref(), b.as_ref()]).unwrap();
+    }
+    let f = write(&root.join("incoming"), "a.parquet", rows);
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    std::fs::File::options().write(true).open(&f).unwrap().set_modified(old).unwrap();
+
+    let out = drift(&["run", "--once", "--config", s(&config)]);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    let got = rx.received();
+    let names: Vec<(String, String)> =
+        got.iter().map(|r| (r.body["text"].as_str().unwrap_or_default().to_owned(), r.body.to_string())).collect();
+    let out_text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(got.len(), 1, "one message, for south's SLO: {names:#?}\n{out_text}\n{log}");
+    let body = &got[0].body;
+    let blocks = body["blocks"].to_string();
+    let header = body["blocks"][0]["text"]["text"].as_str().unwrap();
+    assert_eq!(header, "🔴 LatencySLOBreached in api [region=south]: 1 finding(s)", "{body:#}");
+    assert!(blocks.contains("segment `region=south`") && blocks.contains("*critical*"), "{body:#}");
+    assert!(blocks.contains("*p99* — critical"), "the percentile: {body:#}");
+    assert!(
+        blocks.contains(" ms &gt; 400 ms (critical SLO): ") && blocks.contains("% of 2000 requests above 400 ms"),
+        "{body:#}"
+    );
+
+    // The stored report: the whole window and north within the SLO, south over it, from
+    // exact counts; the percentiles exact (4000 values < the exact limit).
+    let h = drift(&["history", "--config", s(&config), "--monitor", "api", "--format", "json"]);
+    let h: serde_json::Value = serde_json::from_slice(&h.stdout).unwrap();
+    let w = &h[0];
+    assert_eq!((w["start_ms"].as_i64(), w["rows"].as_u64()), (Some(36_000_000), Some(4000)), "{w:#}");
+    let st = drift::state::State::open(&root.join("state")).unwrap();
+    let report: Value = serde_json::from_str(&st.report(w["window"].as_i64().unwrap()).unwrap().unwrap()).unwrap();
+    let latency = &report["checks"][0]["detail"];
+    assert_eq!((latency["column"].as_str(), latency["unit"].as_str()), (Some("latency_ms"), Some("ms")));
+    let summaries: Vec<(&str, u64, bool, &str, f64)> = latency["summaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let slo = &s["slo"][0];
+            (
+                s["segment"].as_str().unwrap(),
+                s["count"].as_u64().unwrap(),
+                s["exact"].as_bool().unwrap(),
+                slo["state"].as_str().unwrap(),
+                s["rps"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let per_hour = |n: f64| n / 3600.0;
+    assert_eq!(
+        summaries,
+        [
+            ("", 4000, true, "ok", per_hour(4000.0)),
+            ("region=north", 2000, true, "ok", per_hour(2000.0)),
+            ("region=south", 2000, true, "critical", per_hour(2000.0))
+        ]
+    );
+    let south = &latency["summaries"][2];
+    assert_eq!(south["slo"][0]["above_critical"], 21, "1.05% of 2000 > 1%: {south:#}");
+    let labels: Vec<&str> =
+        south["percentiles"].as_array().unwrap().iter().map(|p| p["label"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["p50", "p90", "p95", "p99", "p99.9"]);
 }

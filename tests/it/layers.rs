@@ -23,7 +23,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("calibrate", &["alerts", "check", "engine", "parallel", "source", "stats", "synth"]),
     ("output", &["engine", "snapshot", "clock", "calibrate"]),
     ("alerts", &["engine", "clock"]),
-    ("checks", &["engine", "source"]),
+    ("checks", &["engine", "source", "stats"]),
     ("config", &["engine", "stats", "alerts", "source", "checks"]),
     ("state", &["alerts", "engine", "clock"]),
     (

@@ -1,0 +1,182 @@
+//! The `[latency]` table of a monitor file, compiled with every problem at once.
+
+use crate::checks::Problems;
+
+/// Keys of `[latency]`.
+pub const LATENCY_KEYS: &[&str] = &["column", "unit", "percentiles", "slo"];
+/// Keys of each `[[latency.slo]]`.
+pub const SLO_KEYS: &[&str] = &["quantile", "warning_ms", "critical_ms"];
+/// The percentiles reported by default.
+pub const DEFAULT_PERCENTILES: &[f64] = &[0.5, 0.9, 0.95, 0.99, 0.999];
+
+/// The unit of a numeric latency column (a duration column carries its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Milliseconds.
+    Ms,
+    /// Seconds.
+    S,
+    /// Microseconds.
+    Us,
+    /// Nanoseconds.
+    Ns,
+}
+
+impl Unit {
+    /// Parses `ms`, `s`, `us` or `ns`.
+    pub fn parse(s: &str) -> Option<Unit> {
+        Some(match s {
+            "ms" => Unit::Ms,
+            "s" => Unit::S,
+            "us" => Unit::Us,
+            "ns" => Unit::Ns,
+            _ => return None,
+        })
+    }
+    /// Milliseconds per unit.
+    pub fn to_ms(self) -> f64 {
+        match self {
+            Unit::Ms => 1.0,
+            Unit::S => 1e3,
+            Unit::Us => 1e-3,
+            Unit::Ns => 1e-6,
+        }
+    }
+    /// As written in a monitor file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Ms => "ms",
+            Unit::S => "s",
+            Unit::Us => "us",
+            Unit::Ns => "ns",
+        }
+    }
+}
+
+/// A requirement on one percentile: breached when it exceeds a threshold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slo {
+    /// The percentile, as a quantile in (0, 1).
+    pub quantile: f64,
+    /// Above this many ms: warning.
+    pub warning_ms: Option<f64>,
+    /// Above this many ms: critical.
+    pub critical_ms: Option<f64>,
+}
+
+/// A validated `[latency]` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatencyConfig {
+    /// The latency column.
+    pub column: String,
+    /// Its unit when numeric.
+    pub unit: Unit,
+    /// The percentiles every window reports, ascending.
+    pub percentiles: Vec<f64>,
+    /// The SLOs, one per percentile.
+    pub slo: Vec<Slo>,
+}
+
+impl LatencyConfig {
+    /// Every threshold (ms) whose exact count a summary keeps, ascending.
+    pub fn thresholds(&self) -> Vec<f64> {
+        let mut t: Vec<f64> = self.slo.iter().flat_map(|s| [s.warning_ms, s.critical_ms]).flatten().collect();
+        t.sort_by(f64::total_cmp);
+        t.dedup();
+        t
+    }
+}
+
+/// Compiles `[latency]`.
+pub fn compile(v: &toml::Value) -> Result<LatencyConfig, Problems> {
+    let mut e: Problems = Vec::new();
+    let Some(t) = v.as_table() else {
+        return Err(vec![(String::new(), "must be a table: [latency] with column = \"...\"".into())]);
+    };
+    unknown(&mut e, "", t, LATENCY_KEYS);
+    let column = match t.get("column").map(toml::Value::as_str) {
+        Some(Some(c)) if !c.is_empty() => c.to_owned(),
+        _ => {
+            e.push(("column".into(), "the latency column is required, e.g. column = \"latency_ms\"".into()));
+            String::new()
+        }
+    };
+    let unit = match t.get("unit").map(|u| u.as_str().and_then(Unit::parse)) {
+        None => Unit::Ms,
+        Some(Some(u)) => u,
+        Some(None) => {
+            e.push(("unit".into(), "use one of ms, s, us, ns (ignored for a duration column)".into()));
+            Unit::Ms
+        }
+    };
+    let percentiles = match t.get("percentiles") {
+        None => DEFAULT_PERCENTILES.to_vec(),
+        Some(p) => match p.as_array().map(|a| a.iter().map(number).collect::<Option<Vec<f64>>>()) {
+            Some(Some(mut qs)) if !qs.is_empty() && qs.iter().all(|q| *q > 0.0 && *q < 1.0) => {
+                qs.sort_by(f64::total_cmp);
+                qs.dedup();
+                qs
+            }
+            _ => {
+                e.push(("percentiles".into(), "give quantiles in (0, 1), e.g. [0.5, 0.9, 0.99, 0.999]".into()));
+                Vec::new()
+            }
+        },
+    };
+    let slo = slos(&mut e, t.get("slo"));
+    if e.is_empty() { Ok(LatencyConfig { column, unit, percentiles, slo }) } else { Err(e) }
+}
+
+fn slos(e: &mut Problems, v: Option<&toml::Value>) -> Vec<Slo> {
+    let Some(v) = v else { return Vec::new() };
+    let Some(list) = v.as_array() else {
+        e.push(("slo".into(), "write one [[latency.slo]] table per percentile".into()));
+        return Vec::new();
+    };
+    let mut out: Vec<Slo> = Vec::new();
+    for (i, s) in list.iter().enumerate() {
+        let at = |k: &str| format!("slo[{i}].{k}");
+        let Some(t) = s.as_table() else {
+            e.push((format!("slo[{i}]"), "write one [[latency.slo]] table per percentile".into()));
+            continue;
+        };
+        unknown(e, &format!("slo[{i}]."), t, SLO_KEYS);
+        let quantile = t.get("quantile").and_then(number).filter(|q| *q > 0.0 && *q < 1.0);
+        if quantile.is_none() {
+            e.push((at("quantile"), "give the percentile as a quantile in (0, 1), e.g. quantile = 0.99".into()));
+        }
+        let ms = |k: &str, e: &mut Problems| match t.get(k).map(number) {
+            None => None,
+            Some(Some(x)) if x > 0.0 && x.is_finite() => Some(x),
+            Some(_) => {
+                e.push((at(k), "give a positive number of milliseconds".into()));
+                None
+            }
+        };
+        let (warning_ms, critical_ms) = (ms("warning_ms", e), ms("critical_ms", e));
+        match (warning_ms, critical_ms) {
+            (None, None) if !t.contains_key("warning_ms") && !t.contains_key("critical_ms") => {
+                e.push((at("warning_ms"), "give warning_ms, critical_ms or both".into()))
+            }
+            (Some(w), Some(c)) if w > c => e.push((at("warning_ms"), "must be at most critical_ms".into())),
+            _ => {}
+        }
+        if let Some(q) = quantile {
+            if out.iter().any(|o| o.quantile == q) {
+                e.push((at("quantile"), format!("{q} already has an SLO: one table per percentile")));
+            }
+            out.push(Slo { quantile: q, warning_ms, critical_ms });
+        }
+    }
+    out
+}
+
+fn number(v: &toml::Value) -> Option<f64> {
+    v.as_float().or_else(|| v.as_integer().map(|i| i as f64))
+}
+
+fn unknown(e: &mut Problems, prefix: &str, t: &toml::Table, known: &[&str]) {
+    for k in t.keys().filter(|k| !known.contains(&k.as_str())) {
+        e.push((format!("{prefix}{k}"), format!("unknown key; known keys: {}", known.join(", "))));
+    }
+}

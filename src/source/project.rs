@@ -1,0 +1,47 @@
+//! A few named columns of a file, as record batches (for checks that read their own columns,
+//! such as a latency column with its event time, in the column's own Arrow type).
+
+use std::fs::File;
+
+use anyhow::{Context, Result};
+use arrow_array::RecordBatch;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use super::{Body, ParquetFile};
+
+impl ParquetFile {
+    /// The named top-level columns the file has (those it lacks are left out: look them up by
+    /// name in each batch), every row, in batches.
+    pub fn read_columns(&self, names: &[&str]) -> Result<Vec<RecordBatch>> {
+        let schema = self.meta.schema();
+        let roots: Vec<usize> = names.iter().filter_map(|n| schema.index_of(n).ok()).collect();
+        let mask = ProjectionMask::roots(self.meta.parquet_schema(), roots);
+        fn read<R: parquet::file::reader::ChunkReader + 'static>(
+            reader: R,
+            f: &ParquetFile,
+            mask: ProjectionMask,
+        ) -> Result<Vec<RecordBatch>> {
+            let batches = ParquetRecordBatchReaderBuilder::new_with_metadata(reader, f.meta.clone())
+                .with_projection(mask)
+                .with_batch_size(64 * 1024)
+                .build()
+                .with_context(|| format!("{}: cannot read", f.path.display()))?;
+            batches
+                .map(|b| {
+                    b.with_context(|| {
+                        format!("{}: corrupt data; the file may be truncated or damaged", f.path.display())
+                    })
+                })
+                .collect()
+        }
+        match &self.body {
+            Body::Path => read(
+                File::open(&self.path).with_context(|| format!("{}: cannot open", self.path.display()))?,
+                self,
+                mask,
+            ),
+            Body::Bytes(b) => read(b.clone(), self, mask),
+        }
+    }
+}
