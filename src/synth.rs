@@ -99,7 +99,10 @@ pub enum DemoSide {
 /// The demo table: a checkout-conversion model's features and prediction. The current side
 /// has real-looking problems: customers got older (`age`), the model's score moved, a broken
 /// join made `basket_value` 6% null instead of 1%, a new market (`BR`) appeared in `country`,
-/// `legacy_flag` was dropped and `promo_code` added. The rest is stable.
+/// `legacy_flag` was dropped and `promo_code` added. The rest is stable, `latency_ms` included
+/// (the model's serving latency: lognormal around 45 ms with a slow tail, 0.5% of requests
+/// taking 1-3 s, the same on both sides; drawn from a stream of its own, so the other columns
+/// are the values they were before it was added).
 pub fn demo_batch(side: DemoSide) -> RecordBatch {
     let cur = side == DemoSide::Current;
     let (rows, seed) = if cur { (8_000, 2) } else { (20_000, 1) };
@@ -116,6 +119,7 @@ pub fn demo_batch(side: DemoSide) -> RecordBatch {
     let mut legacy = BooleanBuilder::new();
     let mut promo = StringDictionaryBuilder::<Int32Type>::new();
     let mut ts = Vec::with_capacity(rows);
+    let latency = demo_latency(rows, seed);
     let countries = ["US", "DE", "FR", "GB", "JP", "BR"];
     let country_w: [f64; 6] =
         if cur { [0.36, 0.20, 0.12, 0.14, 0.10, 0.08] } else { [0.45, 0.20, 0.12, 0.13, 0.10, 0.0] };
@@ -162,6 +166,7 @@ pub fn demo_batch(side: DemoSide) -> RecordBatch {
         Arc::new(returning.finish()),
     ];
     columns.push(if cur { Arc::new(promo.finish()) } else { Arc::new(legacy.finish()) });
+    columns.push(Arc::new(arrow_array::Float64Array::from(latency)));
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).expect("demo schema matches its columns")
 }
 
@@ -184,7 +189,24 @@ fn demo_fields(current: bool) -> Vec<Field> {
     } else {
         Field::new("legacy_flag", DataType::Boolean, false)
     });
+    fields.push(Field::new("latency_ms", DataType::Float64, false));
     fields
+}
+
+/// The demo's serving latencies (ms): lognormal around 45 ms (σ 0.45), and 0.5% slow
+/// requests of 1-3 s; rounded to the microsecond.
+fn demo_latency(rows: usize, seed: u64) -> Vec<f64> {
+    let mut rng = Rng::new(seed + 1000);
+    (0..rows)
+        .map(|_| {
+            let ms = if rng.uniform() < 0.005 {
+                1000.0 + 2000.0 * rng.uniform()
+            } else {
+                45.0 * (0.45 * rng.normal()).exp()
+            };
+            (ms * 1000.0).round() / 1000.0
+        })
+        .collect()
 }
 
 fn dict_type() -> DataType {
