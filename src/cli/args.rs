@@ -411,6 +411,32 @@ pub struct CheckArgs {
     /// window an hour (a lower bound).
     #[arg(long)]
     pub calibrate: bool,
+    /// Latency column: print its percentiles (p50 … p99.9) on both sides with their ratio.
+    #[arg(long, value_name = "COLUMN")]
+    pub latency: Option<String>,
+    /// Unit of a numeric latency column: ms, s, us or ns (a duration column has its own).
+    #[arg(long, value_name = "UNIT", default_value = "ms", value_parser = parse_unit, requires = "latency")]
+    pub latency_unit: crate::checks::latency::Unit,
+    /// An SLO on the current side, `p99=250` (ms; repeat for more): a breach exits 1, like drift.
+    #[arg(long, value_name = "pQ=MS", value_parser = parse_latency_slo, requires = "latency")]
+    pub latency_slo: Vec<(f64, f64)>,
+}
+
+fn parse_unit(s: &str) -> Result<crate::checks::latency::Unit, String> {
+    crate::checks::latency::Unit::parse(s).ok_or_else(|| format!("unknown unit {s:?}: use ms, s, us or ns"))
+}
+
+/// `p99=250`, `p99.9=800`, `p50=40`: a percentile and a threshold in ms.
+fn parse_latency_slo(s: &str) -> Result<(f64, f64), String> {
+    let bad = || format!("{s:?}: give a percentile and a threshold in ms, e.g. p99=250 or p99.9=800");
+    let (p, t) = s.split_once('=').ok_or_else(bad)?;
+    let p: f64 = p.trim().strip_prefix('p').and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+    let t: f64 = t.trim().parse().map_err(|_| bad())?;
+    if !(p > 0.0 && p < 100.0) || !(t > 0.0 && t.is_finite()) {
+        return Err(bad());
+    }
+    // p99.9 is 0.999, not 99.9 / 100 = 0.9990000000000001 (which would be a percentile of its own).
+    Ok(((p / 100.0 * 1e9).round() / 1e9, t))
 }
 
 fn parse_correction(s: &str) -> Result<Correction, String> {

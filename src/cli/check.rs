@@ -10,7 +10,7 @@ use crate::calibrate::{Calibration, Settings, WINDOWS};
 use crate::check::{CheckOptions, run_check};
 use crate::engine::Policy;
 use crate::output::{render, render_calibrated};
-use crate::source::Table;
+use crate::source::{Dataset, Table};
 
 /// Runs `drift check`; returns the exit code.
 pub fn check(args: &CheckArgs) -> Result<i32> {
@@ -28,17 +28,41 @@ pub fn check(args: &CheckArgs) -> Result<i32> {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     };
-    let report = run_check(reference.as_ref(), current.as_ref(), &options, &args.policy(), &progress)?;
+    let mut report = run_check(reference.as_ref(), current.as_ref(), &options, &args.policy(), &progress)?;
     bar.finish_and_clear();
+    report.latency = latency(args)?;
+    let breached = report.latency.as_ref().is_some_and(|l| l.breached);
+    let code = if report.drift || breached { exit::DRIFT } else { exit::OK };
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     if args.calibrate {
         let c =
             calibrate(reference.as_ref(), &options, &args.policy(), report.current.rows).map_err(|e| format!("{e:#}"));
         print(&render_calibrated(&report, &c, args.format, color));
-        return Ok(if report.drift { exit::DRIFT } else { exit::OK });
+        return Ok(code);
     }
     print(&render(&report, args.format, color));
-    Ok(if report.drift { exit::DRIFT } else { exit::OK })
+    Ok(code)
+}
+
+/// `--latency`: the column's percentiles on both sides (Parquet data only: a snapshot keeps
+/// no latency summary).
+fn latency(args: &CheckArgs) -> Result<Option<crate::engine::latency::LatencyComparison>> {
+    use crate::checks::latency::{Latency, LatencyConfig, Slo, compare, config::DEFAULT_PERCENTILES};
+    let Some(column) = &args.latency else { return Ok(None) };
+    for (side, paths) in [("reference", &args.reference), ("current", &args.current)] {
+        if paths.iter().any(|p| crate::check::is_snapshot(std::path::Path::new(p))) {
+            anyhow::bail!("--latency needs Parquet data on the {side} side: a snapshot keeps no latency values");
+        }
+    }
+    let slo = args.latency_slo.iter().map(|&(q, t)| Slo { quantile: q, warning_ms: None, critical_ms: Some(t) });
+    let check = Latency(LatencyConfig {
+        column: column.clone(),
+        unit: args.latency_unit,
+        percentiles: DEFAULT_PERCENTILES.to_vec(),
+        slo: slo.collect(),
+    });
+    let (r, c) = (Dataset::open("reference", &args.reference)?, Dataset::open("current", &args.current)?);
+    Ok(Some(compare::compare(&check, &r, &c)?))
 }
 
 /// The calibration of the reference at the current side's size, one window an hour, paged

@@ -7,6 +7,7 @@
 
 mod categorical;
 pub mod check;
+pub mod latency;
 pub mod policy;
 pub mod report;
 mod sketched;
@@ -451,5 +452,6 @@ pub fn judge(
         segments: None,
         policy: policy.clone(),
         checks: Vec::new(),
+        latency: None,
     }
 }

@@ -41,6 +41,9 @@ pub struct Report {
     /// its alerts; absent when none is configured.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<super::check::CheckResult>,
+    /// `drift check --latency`: the latency column's percentiles on both sides.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency: Option<super::latency::LatencyComparison>,
 }
 
 /// Size of one side.

@@ -24,6 +24,7 @@ mod align;
 mod calibration;
 mod config;
 mod history;
+mod latency;
 mod once;
 mod quarantine;
 mod report;

@@ -77,6 +77,10 @@ pub fn summary_line(r: &Report) -> String {
         r.current.files,
         plural(r.current.files)
     );
+    if let Some(l) = r.latency.as_ref().filter(|l| l.breached) {
+        let breached: Vec<&str> = l.slo.iter().filter(|s| s.breached).map(|s| s.label.as_str()).collect();
+        let _ = write!(line, "; LATENCY SLO BREACHED: {}", breached.join(", "));
+    }
     line
 }
 
@@ -147,6 +151,9 @@ fn table(report: &Report, color: bool) -> String {
     if let Some(l) = psi_legend(report) {
         let _ = writeln!(out, "{l}");
     }
+    if let Some(l) = &report.latency {
+        out.push_str(&super::latency::latency_table(l));
+    }
     out.push('\n');
     let code = if report.drift { "1;31" } else { "1;32" };
     paint_line(&mut out, &summary_line(report), Some(code), color);
@@ -167,6 +174,9 @@ fn markdown(report: &Report) -> String {
     }
     if let Some(l) = psi_legend(report) {
         let _ = writeln!(out, "\n{l}");
+    }
+    if let Some(l) = &report.latency {
+        out.push_str(&super::latency::latency_markdown(l));
     }
     out
 }

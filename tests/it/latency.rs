@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, StringArray, TimestampMillisecondArray};
+use arrow_array::{ArrayRef, DurationMicrosecondArray, Float64Array, StringArray, TimestampMillisecondArray};
 use drift::stats::ddsketch::{DEFAULT_ALPHA, QuantileSketch};
 use drift::stats::quantile::{exceeds, inverted_cdf};
 use drift::synth::Rng;
@@ -13,7 +13,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 use crate::receiver::Receiver;
-use crate::support::{drift, s, write};
+use crate::support::{check_json, drift, s, write};
 
 fn floats(v: &Value) -> Vec<f64> {
     v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
@@ -65,6 +65,71 @@ fn percentiles_equal_numpys_inverted_cdf_exactly_and_within_alpha_sketched_and_m
             }
         }
     }
+}
+
+/// `drift check --latency` on the golden samples written as Parquet: the JSON percentiles are
+/// NumPy's (reference: lognormal in ms; current: Pareto as a duration in microseconds), the
+/// ratio is current / reference, an SLO decides the exit code from exact counts, and the
+/// table and Markdown print the same rows.
+#[test]
+fn drift_check_latency_prints_numpys_percentiles_side_by_side_and_exits_1_on_a_breach() {
+    let path = format!("{}/tests/data/golden/latency.json", env!("CARGO_MANIFEST_DIR"));
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let case = |name: &str| file["cases"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap().clone();
+    let (lognormal, pareto) = (case("lognormal"), case("pareto"));
+    let dir = TempDir::new().unwrap();
+    let r = write(
+        dir.path(),
+        "r.parquet",
+        vec![("lat", Arc::new(Float64Array::from(floats(&lognormal["values"]))) as ArrayRef)],
+    );
+    // Microseconds as a duration: the golden values are ms rounded to the microsecond.
+    let us: Vec<i64> = floats(&pareto["values"]).iter().map(|v| (v * 1000.0).round() as i64).collect();
+    let c = write(dir.path(), "c.parquet", vec![("lat", Arc::new(DurationMicrosecondArray::from(us)) as ArrayRef)]);
+    let (code, report) = check_json(&[s(&r)], &[s(&c)], &["--latency", "lat", "--latency-slo", "p99=500"]);
+    assert_eq!(code, 0, "no drift test on a duration column, p99 418 ms within 500 ms: {report:#}");
+    let l = &report["latency"];
+    let want = |c: &Value, q: f64| {
+        let i = floats(&c["quantiles"]).iter().position(|x| *x == q).unwrap();
+        floats(&c["want"])[i]
+    };
+    for (row, q) in l["percentiles"].as_array().unwrap().iter().zip([0.5, 0.9, 0.95, 0.99, 0.999]) {
+        let (a, b) = (want(&lognormal, q), want(&pareto, q));
+        assert_eq!((row["quantile"].as_f64(), row["reference_ms"].as_f64()), (Some(q), Some(a)), "{row}");
+        assert!((row["current_ms"].as_f64().unwrap() - b).abs() < 1e-9, "{row} vs {b}");
+        assert!((row["ratio"].as_f64().unwrap() - b / a).abs() < 1e-9, "{row}");
+    }
+    assert_eq!(
+        (l["slo"][0]["above"].as_u64(), l["slo"][0]["breached"].as_bool()),
+        (Some(32), Some(false)),
+        "numpy.sum(values > 500): {l:#}"
+    );
+
+    // p99 = 417.916 ms: an SLO at 417 ms is breached (exit 1), one at the value itself is met.
+    let (code, report) = check_json(&[s(&r)], &[s(&c)], &["--latency", "lat", "--latency-slo", "p99=417"]);
+    assert_eq!((code, report["latency"]["breached"].as_bool()), (1, Some(true)));
+    let (code, _) = check_json(&[s(&r)], &[s(&c)], &["--latency", "lat", "--latency-slo", "p99=417.916"]);
+    assert_eq!(code, 0, "p99 > T, not >=");
+
+    let out = drift(&["check", "-r", s(&r), "-c", s(&c), "--latency", "lat", "--latency-slo", "p99=417"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("LATENCY lat") && table.contains("p99.9"), "{table}");
+    assert!(
+        table.contains("SLO p99 <= 417 ms: BREACHED (current p99 418 ms; 41 of 4000 requests above, 1.02%)"),
+        "{table}"
+    );
+    assert!(table.trim_end().ends_with("; LATENCY SLO BREACHED: p99"), "{table}");
+    let out = drift(&["check", "-r", s(&r), "-c", s(&c), "--latency", "lat", "--format", "markdown"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("| latency `lat` | reference | current | ratio |"));
+
+    // A column that is not there: one line naming it, exit 2.
+    let out = drift(&["check", "-r", s(&r), "-c", s(&c), "--latency", "latency_ms"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("the reference side has no column \"latency_ms\"") && err.trim().lines().count() == 1,
+        "{err}"
+    );
 }
 
 /// Heavy-tailed samples: lognormal, Pareto (shape 1.1..3), bimodal with a 0.5% tail at 100x.

@@ -256,6 +256,21 @@ fn check_on_the_demo_pair_as_table_json_and_markdown() {
     }
 }
 
+/// `--latency` on the demo pair: the percentile table after the drift table, in each format.
+#[test]
+fn check_latency_on_the_demo_pair_as_table_json_and_markdown() {
+    let repo = Path::new(REPO);
+    let latency = ["--latency", "latency_ms", "--latency-slo", "p99=250"];
+    for (format, name) in
+        [("table", "check-latency.txt"), ("json", "check-latency.json"), ("markdown", "check-latency.md")]
+    {
+        let mut args = vec!["check", "--reference", REFERENCE, "--current", CURRENT, "--format", format];
+        args.extend(latency);
+        let r = expect(repo, 1, &args);
+        assert_snapshot(name, &r.stdout);
+    }
+}
+
 #[test]
 fn reference_show_as_text_and_json() {
     let dir = TempDir::new().unwrap();

@@ -8,6 +8,7 @@
 //! is decided from the exact counts: `p99 > T` exactly when fewer than `ceil(0.99 n)` values
 //! are at or below `T`, never from the sketch.
 
+pub mod compare;
 pub mod config;
 mod read;
 pub mod summary;
@@ -65,7 +66,7 @@ impl Latency {
     }
 
     /// The quantiles a window reports: the configured percentiles and every SLO's.
-    fn quantiles(&self) -> Vec<f64> {
+    pub fn quantiles(&self) -> Vec<f64> {
         let mut qs: Vec<f64> =
             self.0.percentiles.iter().copied().chain(self.0.slo.iter().map(|s| s.quantile)).collect();
         qs.sort_by(f64::total_cmp);

@@ -1,0 +1,93 @@
+//! `drift check --latency`: the percentile table, after the drift table.
+
+use std::fmt::Write as _;
+
+use super::align;
+use crate::engine::latency::LatencyComparison;
+
+const HEADER: [&str; 4] = ["LATENCY", "REFERENCE", "CURRENT", "RATIO"];
+
+fn ms(x: Option<f64>) -> String {
+    x.map_or("-".to_owned(), |x| {
+        let digits = if x.abs() >= 100.0 {
+            0
+        } else if x.abs() >= 1.0 {
+            2
+        } else {
+            3
+        };
+        format!("{x:.digits$} ms")
+    })
+}
+
+fn rows(l: &LatencyComparison) -> Vec<Vec<String>> {
+    let mut rows =
+        vec![vec!["requests".to_owned(), l.reference.count.to_string(), l.current.count.to_string(), String::new()]];
+    for p in &l.percentiles {
+        let ratio = p.ratio.map_or("-".to_owned(), |r| format!("{r:.2}×"));
+        rows.push(vec![p.label.clone(), ms(p.reference_ms), ms(p.current_ms), ratio]);
+    }
+    let ratio = match (l.reference.max_ms, l.current.max_ms) {
+        (Some(a), Some(b)) if a > 0.0 => format!("{:.2}×", b / a),
+        _ => "-".to_owned(),
+    };
+    rows.push(vec!["max".to_owned(), ms(l.reference.max_ms), ms(l.current.max_ms), ratio]);
+    rows
+}
+
+/// Lines under the table: how exact the values are, missing values, each SLO.
+fn notes(l: &LatencyComparison) -> Vec<String> {
+    let mut out = Vec::new();
+    for (side, s) in [("reference", &l.reference), ("current", &l.current)] {
+        if !s.exact {
+            out.push(format!("{side}: percentiles from a sketch, within 1% of the true values"));
+        }
+        if s.missing > 0 {
+            out.push(format!("{side}: {} rows without a latency (null or NaN), not counted", s.missing));
+        }
+    }
+    for s in &l.slo {
+        let verdict = if s.breached { "BREACHED" } else { "met" };
+        let share = if l.current.count == 0 { 0.0 } else { 100.0 * s.above as f64 / l.current.count as f64 };
+        out.push(format!(
+            "SLO {} <= {}: {verdict} (current {} {}; {} of {} requests above, {share:.2}%)",
+            s.label,
+            ms(Some(s.threshold_ms)),
+            s.label,
+            ms(s.current_ms),
+            s.above,
+            l.current.count
+        ));
+    }
+    out
+}
+
+/// The aligned table, for `--format table`.
+pub fn latency_table(l: &LatencyComparison) -> String {
+    let mut header = HEADER.map(String::from);
+    header[0] = format!("LATENCY {}", l.column);
+    let header_ref: Vec<&str> = header.iter().map(String::as_str).collect();
+    let body = rows(l);
+    let widths = align::widths(&header_ref, &body);
+    let mut out = String::from("\n");
+    let _ = writeln!(out, "{}", align::line(&header, &widths));
+    for r in &body {
+        let _ = writeln!(out, "{}", align::line(r, &widths));
+    }
+    for n in notes(l) {
+        let _ = writeln!(out, "{n}");
+    }
+    out
+}
+
+/// The Markdown table, for `--format markdown`.
+pub fn latency_markdown(l: &LatencyComparison) -> String {
+    let mut out = format!("\n| latency `{}` | reference | current | ratio |\n|---|---|---|---|\n", l.column);
+    for r in rows(l) {
+        let _ = writeln!(out, "| {} |", r.join(" | "));
+    }
+    for n in notes(l) {
+        let _ = writeln!(out, "\n{n}");
+    }
+    out
+}
