@@ -67,3 +67,69 @@ pub struct SloRow {
     /// Breached: more than `(1 - quantile)` of the values above the threshold.
     pub breached: bool,
 }
+
+/// What the latency check says about a window (`drift.latency` in the webhook payload, and
+/// the `detail` of its check result in the stored report).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct LatencyDetail {
+    /// The latency column.
+    pub column: String,
+    /// Its unit when numeric; every value below is in ms.
+    pub unit: String,
+    /// The whole window (segment "") and each evaluated segment.
+    pub summaries: Vec<LatencySummary>,
+}
+
+/// The latency of a window or one of its segments.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct LatencySummary {
+    /// Segment label ("" for the whole window).
+    pub segment: String,
+    /// Requests with a latency.
+    pub count: u64,
+    /// Rows whose latency is null or NaN.
+    pub missing: u64,
+    /// Whether the percentiles are exact (else within 1% relative, from a sketch).
+    pub exact: bool,
+    /// The configured percentiles and every SLO's, ascending.
+    pub percentiles: Vec<Percentile>,
+    /// The largest latency (ms).
+    pub max_ms: Option<f64>,
+    /// Requests per second: over a time window's length, else over the span of the event
+    /// times; absent without either.
+    pub rps: Option<f64>,
+    /// Each SLO's state.
+    pub slo: Vec<SloState>,
+}
+
+/// One percentile of a window.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Percentile {
+    /// The quantile (0.99).
+    pub quantile: f64,
+    /// Its name (`p99`).
+    pub label: String,
+    /// Its value (ms).
+    pub ms: Option<f64>,
+}
+
+/// One SLO of a window, decided from exact counts.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct SloState {
+    /// The quantile (0.99).
+    pub quantile: f64,
+    /// Its name (`p99`).
+    pub label: String,
+    /// The percentile's value (ms).
+    pub ms: Option<f64>,
+    /// The warning threshold (ms).
+    pub warning_ms: Option<f64>,
+    /// The critical threshold (ms).
+    pub critical_ms: Option<f64>,
+    /// Requests above the warning threshold.
+    pub above_warning: Option<u64>,
+    /// Requests above the critical threshold.
+    pub above_critical: Option<u64>,
+    /// `ok`, `warning` or `critical`.
+    pub state: String,
+}

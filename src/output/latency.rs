@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::align;
-use crate::engine::latency::LatencyComparison;
+use crate::engine::latency::{LatencyComparison, LatencyDetail};
 
 const HEADER: [&str; 4] = ["LATENCY", "REFERENCE", "CURRENT", "RATIO"];
 
@@ -88,6 +88,42 @@ pub fn latency_markdown(l: &LatencyComparison) -> String {
     }
     for n in notes(l) {
         let _ = writeln!(out, "\n{n}");
+    }
+    out
+}
+
+/// A window's latency (the latency check's detail), one row for the window and one per
+/// segment: requests, percentiles, maximum, requests per second, SLO state.
+pub fn window_latency_table(d: &LatencyDetail) -> String {
+    let Some(first) = d.summaries.first() else { return String::new() };
+    let mut header: Vec<String> = vec![format!("LATENCY {}", d.column), "REQUESTS".into()];
+    header.extend(first.percentiles.iter().map(|p| p.label.to_uppercase()));
+    header.extend(["MAX".into(), "RPS".into(), "SLO".into()]);
+    let body: Vec<Vec<String>> = d
+        .summaries
+        .iter()
+        .map(|s| {
+            let mut row =
+                vec![if s.segment.is_empty() { "(window)".to_owned() } else { s.segment.clone() }, s.count.to_string()];
+            row.extend(s.percentiles.iter().map(|p| ms(p.ms)));
+            row.push(ms(s.max_ms));
+            row.push(s.rps.map_or("-".to_owned(), |r| format!("{}/s", super::num(r))));
+            let slo: Vec<String> = s.slo.iter().map(|o| format!("{} {}", o.label, o.state)).collect();
+            row.push(if slo.is_empty() { "-".to_owned() } else { slo.join(", ") });
+            row
+        })
+        .collect();
+    let header_ref: Vec<&str> = header.iter().map(String::as_str).collect();
+    let widths = align::widths(&header_ref, &body);
+    let mut out = String::from("\n");
+    let _ = writeln!(out, "{}", align::line(&header, &widths));
+    for r in &body {
+        let _ = writeln!(out, "{}", align::line(r, &widths));
+    }
+    if d.summaries.iter().any(|s| !s.exact) {
+        out.push_str(
+            "percentiles from a sketch where a window has more than 100000 values: within 1% of the true values\n",
+        );
     }
     out
 }

@@ -154,6 +154,11 @@ fn table(report: &Report, color: bool) -> String {
     if let Some(l) = &report.latency {
         out.push_str(&super::latency::latency_table(l));
     }
+    for c in report.checks.iter().filter(|c| c.kind == "latency") {
+        if let Ok(d) = serde_json::from_value(c.detail.clone()) {
+            out.push_str(&super::latency::window_latency_table(&d));
+        }
+    }
     out.push('\n');
     let code = if report.drift { "1;31" } else { "1;32" };
     paint_line(&mut out, &summary_line(report), Some(code), color);

@@ -318,7 +318,9 @@ fn demo_daemon() -> TempDir {
     std::fs::write(
         root.join("monitors/demo.toml"),
         "[source]\npath = \"../incoming\"\nsettle_secs = 0\n\n[reference]\npath = \"../reference.parquet\"\n\n\
-         [window]\ntype = \"files\"\nmin_rows = 100\n\n[columns]\nexclude = [\"event_time\"]\n\n\
+         [window]\ntype = \"files\"\nmin_rows = 100\ntimestamp_column = \"event_time\"\n\n\
+         [columns]\nexclude = [\"event_time\"]\n\n\
+         [latency]\ncolumn = \"latency_ms\"\n\n[[latency.slo]]\nquantile = 0.99\nwarning_ms = 250\ncritical_ms = 400\n\n\
          [alerts]\nwarning = [\"log\"]\ncritical = [\"log\", \"audit\"]\n",
     )
     .unwrap();

@@ -16,7 +16,6 @@ pub mod summary;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use serde_json::{Value, json};
 
 pub use config::{LatencyConfig, Slo, Unit};
 pub use summary::Summary;
@@ -24,6 +23,7 @@ pub use summary::Summary;
 use super::{CheckInput, PartRows, PartState, Problems, WindowCheck};
 use crate::engine::Severity;
 use crate::engine::check::{CheckAlert, CheckFinding, CheckResult, CheckStatus};
+use crate::engine::latency::{LatencyDetail, LatencySummary, Percentile, SloState};
 use crate::stats::quantile::exceeds;
 
 /// The alert a breached SLO fires.
@@ -75,7 +75,7 @@ impl Latency {
     }
 
     /// One alert (the whole window or a segment) and its part of the detail.
-    fn judge(&self, segment: &str, s: &Summary, span: Option<(i64, i64)>) -> (CheckAlert, Value) {
+    fn judge(&self, segment: &str, s: &Summary, span: Option<(i64, i64)>) -> (CheckAlert, LatencySummary) {
         let qs = self.quantiles();
         let values = s.quantiles(&qs);
         let at = |q: f64| qs.iter().position(|x| *x == q).and_then(|i| values[i]);
@@ -90,40 +90,34 @@ impl Latency {
                 .map(|c| (c, Severity::Critical))
                 .or(warn.filter(|w| w.2).map(|w| (w, Severity::Warning)));
             let value = at(slo.quantile);
-            let state = breach.map_or("ok", |(_, sev)| sev.as_str());
-            slos.push(json!({
-                "quantile": slo.quantile, "label": label(slo.quantile), "ms": value,
-                "warning_ms": slo.warning_ms, "critical_ms": slo.critical_ms,
-                "above_warning": warn.map(|w| s.count - w.1), "above_critical": crit.map(|c| s.count - c.1),
-                "state": state,
-            }));
+            slos.push(SloState {
+                quantile: slo.quantile,
+                label: label(slo.quantile),
+                ms: value,
+                warning_ms: slo.warning_ms,
+                critical_ms: slo.critical_ms,
+                above_warning: warn.map(|w| s.count - w.1),
+                above_critical: crit.map(|c| s.count - c.1),
+                state: breach.map_or("ok", |(_, sev)| sev.as_str()).to_owned(),
+            });
             if let Some(((t, good, _), severity)) = breach {
-                let share = 100.0 * (s.count - good) as f64 / s.count as f64;
-                let shown = value.map_or("?".to_owned(), ms);
-                findings.push(CheckFinding {
-                    subject: label(slo.quantile),
-                    test: "slo".into(),
-                    value,
-                    floor: slo.warning_ms,
-                    critical_floor: slo.critical_ms,
-                    severity,
-                    summary: Some(format!(
-                        "{} {shown} > {} ({} SLO): {share:.2}% of {} requests above {}",
-                        label(slo.quantile),
-                        ms(t),
-                        severity.as_str(),
-                        s.count,
-                        ms(t)
-                    )),
-                });
+                findings.push(finding(slo, value, t, good, s.count, severity));
             }
         }
-        let rps = rate(s, span);
-        let detail = json!({
-            "segment": segment, "count": s.count, "missing": s.missing, "exact": s.exact(),
-            "percentiles": qs.iter().zip(&values).map(|(q, v)| json!({"quantile": q, "label": label(*q), "ms": v})).collect::<Vec<_>>(),
-            "max_ms": s.max, "rps": rps, "slo": slos,
-        });
+        let detail = LatencySummary {
+            segment: segment.to_owned(),
+            count: s.count,
+            missing: s.missing,
+            exact: s.exact(),
+            percentiles: qs
+                .iter()
+                .zip(&values)
+                .map(|(q, v)| Percentile { quantile: *q, label: label(*q), ms: *v })
+                .collect(),
+            max_ms: s.max,
+            rps: rate(s, span),
+            slo: slos,
+        };
         let status = if s.count == 0 {
             CheckStatus::Insufficient
         } else if findings.is_empty() {
@@ -132,6 +126,27 @@ impl Latency {
             CheckStatus::Breached
         };
         (CheckAlert { segment: segment.to_owned(), status, findings, rows: s.count }, detail)
+    }
+}
+
+/// A breached SLO, as the alert shows it: which percentile, its value, the threshold.
+fn finding(slo: &Slo, value: Option<f64>, t: f64, good: u64, count: u64, severity: Severity) -> CheckFinding {
+    let share = 100.0 * (count - good) as f64 / count as f64;
+    let shown = value.map_or("?".to_owned(), ms);
+    CheckFinding {
+        subject: label(slo.quantile),
+        test: "slo".into(),
+        value,
+        floor: slo.warning_ms,
+        critical_floor: slo.critical_ms,
+        severity,
+        summary: Some(format!(
+            "{} {shown} > {} ({} SLO): {share:.2}% of {count} requests above {}",
+            label(slo.quantile),
+            ms(t),
+            severity.as_str(),
+            ms(t)
+        )),
     }
 }
 
@@ -181,7 +196,11 @@ impl WindowCheck for Latency {
             kind: "latency".into(),
             alertname: SLO_BREACHED.into(),
             alerts,
-            detail: json!({"column": self.0.column, "unit": self.0.unit.as_str(), "summaries": details}),
+            detail: serde_json::to_value(LatencyDetail {
+                column: self.0.column.clone(),
+                unit: self.0.unit.as_str().to_owned(),
+                summaries: details,
+            })?,
         })
     }
 
