@@ -432,7 +432,7 @@ fn parse_latency_slo(s: &str) -> Result<(f64, f64), String> {
     let (p, t) = s.split_once('=').ok_or_else(bad)?;
     let p: f64 = p.trim().strip_prefix('p').and_then(|p| p.parse().ok()).ok_or_else(bad)?;
     let t: f64 = t.trim().parse().map_err(|_| bad())?;
-    if !(p > 0.0 && p < 100.0) || !(t > 0.0 && t.is_finite()) {
+    if !(p > 0.0 && p < 100.0 && t > 0.0 && t.is_finite()) {
         return Err(bad());
     }
     // p99.9 is 0.999, not 99.9 / 100 = 0.9990000000000001 (which would be a percentile of its own).
