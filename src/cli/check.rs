@@ -60,6 +60,7 @@ fn latency(args: &CheckArgs) -> Result<Option<crate::engine::latency::LatencyCom
         unit: args.latency_unit,
         percentiles: DEFAULT_PERCENTILES.to_vec(),
         slo: slo.collect(),
+        objective: None,
     });
     let (r, c) = (Dataset::open("reference", &args.reference)?, Dataset::open("current", &args.current)?);
     Ok(Some(compare::compare(&check, &r, &c)?))

@@ -192,6 +192,8 @@ pub struct Metrics {
     pub calibration_column_ratio: Family<CalibrationLabel, Gauge<f64, AtomicU64>>,
     /// The calibration's false pages per 30 days, per monitor (a lower bound).
     pub calibration_pages: Family<MonitorLabel, Gauge<f64, AtomicU64>>,
+    /// The latency check's percentiles and request counts.
+    pub latency: super::latency_metrics::LatencyMetrics,
 }
 
 impl Default for Metrics {
@@ -220,9 +222,11 @@ impl Default for Metrics {
             calibration_window_ratio: Family::default(),
             calibration_column_ratio: Family::default(),
             calibration_pages: Family::default(),
+            latency: Default::default(),
             registry: Registry::default(),
         };
         m.register(&mut registry);
+        m.latency.register(&mut registry);
         Metrics { registry, ..m }
     }
 }
@@ -377,6 +381,7 @@ impl Metrics {
         m.calibration_column_ratio
             .get_or_create(&CalibrationLabel { monitor: "m".into(), column: "c".into() })
             .set(0.0);
+        m.latency.sample();
         m
     }
 

@@ -27,6 +27,7 @@ pub mod guard;
 pub mod http;
 mod isolate;
 mod listing;
+pub mod latency_metrics;
 pub mod metrics;
 pub mod pause;
 pub mod plan;

@@ -262,6 +262,7 @@ pub fn record_window_metrics(shared: &Shared, id: &str, report: Option<&Report>)
         },
     );
     if let Some(r) = report {
+        shared.metrics.latency.record(id, r);
         for c in &r.columns {
             for t in &c.tests {
                 let l = TestLabel {

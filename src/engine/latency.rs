@@ -78,6 +78,24 @@ pub struct LatencyDetail {
     pub unit: String,
     /// The whole window (segment "") and each evaluated segment.
     pub summaries: Vec<LatencySummary>,
+    /// The error budget's good and total requests in the whole window, when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objective: Option<ObjectiveCounts>,
+}
+
+/// A window's requests against the error budget (`[latency.objective]`), counted exactly.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct ObjectiveCounts {
+    /// A good request's latency is at most this (ms).
+    pub threshold_ms: f64,
+    /// The share of good requests required.
+    pub target: f64,
+    /// The budget's period (days).
+    pub period_days: u32,
+    /// Requests at or below the threshold.
+    pub good: u64,
+    /// Requests with a latency.
+    pub total: u64,
 }
 
 /// The latency of a window or one of its segments.
@@ -100,6 +118,18 @@ pub struct LatencySummary {
     pub rps: Option<f64>,
     /// Each SLO's state.
     pub slo: Vec<SloState>,
+    /// Exact counts of requests at or below each configured threshold (the SLOs' and the
+    /// objective's), ascending: the good requests of an objective at that threshold.
+    pub at_or_below: Vec<AtOrBelow>,
+}
+
+/// Requests at or below a threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct AtOrBelow {
+    /// The threshold (ms).
+    pub ms: f64,
+    /// Requests with a latency at or below it.
+    pub requests: u64,
 }
 
 /// One percentile of a window.

@@ -3,7 +3,9 @@
 use crate::checks::Problems;
 
 /// Keys of `[latency]`.
-pub const LATENCY_KEYS: &[&str] = &["column", "unit", "percentiles", "slo"];
+pub const LATENCY_KEYS: &[&str] = &["column", "unit", "percentiles", "slo", "objective"];
+/// Keys of `[latency.objective]`.
+pub const OBJECTIVE_KEYS: &[&str] = &["threshold_ms", "target", "period_days"];
 /// Keys of each `[[latency.slo]]`.
 pub const SLO_KEYS: &[&str] = &["quantile", "warning_ms", "critical_ms"];
 /// The percentiles reported by default.
@@ -64,6 +66,17 @@ pub struct Slo {
     pub critical_ms: Option<f64>,
 }
 
+/// An error budget: `target` of the requests within `threshold_ms` over `period_days`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Objective {
+    /// A good request's latency is at most this (ms).
+    pub threshold_ms: f64,
+    /// The share of good requests required, in (0, 1).
+    pub target: f64,
+    /// The period the budget is spent over.
+    pub period_days: u32,
+}
+
 /// A validated `[latency]` table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LatencyConfig {
@@ -75,12 +88,15 @@ pub struct LatencyConfig {
     pub percentiles: Vec<f64>,
     /// The SLOs, one per percentile.
     pub slo: Vec<Slo>,
+    /// The error budget whose good and total requests the daemon exports.
+    pub objective: Option<Objective>,
 }
 
 impl LatencyConfig {
     /// Every threshold (ms) whose exact count a summary keeps, ascending.
     pub fn thresholds(&self) -> Vec<f64> {
         let mut t: Vec<f64> = self.slo.iter().flat_map(|s| [s.warning_ms, s.critical_ms]).flatten().collect();
+        t.extend(self.objective.as_ref().map(|o| o.threshold_ms));
         t.sort_by(f64::total_cmp);
         t.dedup();
         t
@@ -124,7 +140,33 @@ pub fn compile(v: &toml::Value) -> Result<LatencyConfig, Problems> {
         },
     };
     let slo = slos(&mut e, t.get("slo"));
-    if e.is_empty() { Ok(LatencyConfig { column, unit, percentiles, slo }) } else { Err(e) }
+    let objective = t.get("objective").and_then(|o| objective(&mut e, o));
+    if e.is_empty() { Ok(LatencyConfig { column, unit, percentiles, slo, objective }) } else { Err(e) }
+}
+
+fn objective(e: &mut Problems, v: &toml::Value) -> Option<Objective> {
+    let Some(t) = v.as_table() else {
+        e.push(("objective".into(), "must be a table: [latency.objective] threshold_ms = 250, target = 0.99".into()));
+        return None;
+    };
+    unknown(e, "objective.", t, OBJECTIVE_KEYS);
+    let threshold_ms = t.get("threshold_ms").and_then(number).filter(|x| *x > 0.0 && x.is_finite());
+    if threshold_ms.is_none() {
+        e.push(("objective.threshold_ms".into(), "give a good request's latency limit in ms, e.g. 250".into()));
+    }
+    let target = t.get("target").and_then(number).filter(|x| *x > 0.0 && *x < 1.0);
+    if target.is_none() {
+        e.push(("objective.target".into(), "give the share of good requests in (0, 1), e.g. 0.99".into()));
+    }
+    let period_days = match t.get("period_days").map(toml::Value::as_integer) {
+        None => Some(30),
+        Some(Some(d)) if (1..=366).contains(&d) => Some(d as u32),
+        Some(_) => {
+            e.push(("objective.period_days".into(), "give whole days from 1 to 366 (30 by default)".into()));
+            None
+        }
+    };
+    Some(Objective { threshold_ms: threshold_ms?, target: target?, period_days: period_days? })
 }
 
 fn slos(e: &mut Problems, v: Option<&toml::Value>) -> Vec<Slo> {

@@ -17,13 +17,13 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
-pub use config::{LatencyConfig, Slo, Unit};
+pub use config::{LatencyConfig, Objective, Slo, Unit};
 pub use summary::Summary;
 
 use super::{CheckInput, PartRows, PartState, Problems, WindowCheck};
 use crate::engine::Severity;
 use crate::engine::check::{CheckAlert, CheckFinding, CheckResult, CheckStatus};
-use crate::engine::latency::{LatencyDetail, LatencySummary, Percentile, SloState};
+use crate::engine::latency::{AtOrBelow, LatencyDetail, LatencySummary, ObjectiveCounts, Percentile, SloState};
 use crate::stats::quantile::exceeds;
 
 /// The alert a breached SLO fires.
@@ -117,6 +117,7 @@ impl Latency {
             max_ms: s.max,
             rps: rate(s, span),
             slo: slos,
+            at_or_below: s.good.iter().map(|&(ms, requests)| AtOrBelow { ms, requests }).collect(),
         };
         let status = if s.count == 0 {
             CheckStatus::Insufficient
@@ -200,6 +201,13 @@ impl WindowCheck for Latency {
                 column: self.0.column.clone(),
                 unit: self.0.unit.as_str().to_owned(),
                 summaries: details,
+                objective: self.0.objective.as_ref().map(|o| ObjectiveCounts {
+                    threshold_ms: o.threshold_ms,
+                    target: o.target,
+                    period_days: o.period_days,
+                    good: whole.good_at(o.threshold_ms).unwrap_or_default(),
+                    total: whole.count,
+                }),
             })?,
         })
     }
