@@ -291,3 +291,57 @@ fn a_latency_regression_in_one_segment_pages_that_segment_only() {
         south["percentiles"].as_array().unwrap().iter().map(|p| p["label"].as_str().unwrap()).collect();
     assert_eq!(labels, ["p50", "p90", "p95", "p99", "p99.9"]);
 }
+
+/// A rows window over three files, each a part with its own latency summary in the state:
+/// merged when the window closes, its percentiles are those of all the rows at once (exact:
+/// NumPy's rank), per segment too, through the daemon's own cycle.
+#[test]
+fn a_rows_windows_parts_merge_to_the_percentiles_of_all_its_rows() {
+    let dir = TempDir::new().unwrap();
+    let root = dir.path();
+    write(root, "reference.parquet", requests(0, &[("north", 500, 0.0), ("south", 500, 0.0)], 1));
+    std::fs::create_dir_all(root.join("monitors")).unwrap();
+    std::fs::create_dir_all(root.join("incoming")).unwrap();
+    std::fs::write(
+        root.join("drift.toml"),
+        "state_dir = \"state\"\nlisten = \"127.0.0.1:0\"\nmonitors_dir = \"monitors\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("monitors/m.toml"),
+        "[source]\npath = \"../incoming\"\nsettle_secs = 0\n\n[reference]\npath = \"../reference.parquet\"\n\n\
+         [window]\ntype = \"rows\"\nrows = 900\nmin_rows = 50\n\n[segments]\nby = [\"region\"]\nmin_rows = 50\n\n\
+         [latency]\ncolumn = \"latency_ms\"\n",
+    )
+    .unwrap();
+    let cfg = drift::config::load(&root.join("drift.toml")).unwrap();
+    let (shared, mut runs) = drift::daemon::prepare(&cfg).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    let (mut all, mut south) = (Vec::new(), Vec::new());
+    let mut closed = Vec::new();
+    for (i, slow) in [0.0, 0.05, 0.2].into_iter().enumerate() {
+        let cols = requests(i as i64, &[("north", 200, slow), ("south", 100, slow)], 10 + i as u64);
+        let lat = cols[2].1.as_any().downcast_ref::<Float64Array>().unwrap().values().to_vec();
+        all.extend(&lat);
+        south.extend(&lat[200..]);
+        let f = write(&root.join("incoming"), &format!("{i}.parquet"), cols);
+        std::fs::File::options().write(true).open(&f).unwrap().set_modified(old).unwrap();
+        let outcome =
+            rt.block_on(drift::daemon::cycle(&shared, &mut runs[0], drift::clock::now_ms() + i as i64)).unwrap();
+        closed.extend(outcome.windows);
+    }
+    assert_eq!(closed.len(), 1, "900 rows: one window over the three files");
+    let report = closed[0].1.as_ref().unwrap();
+    let d: drift::engine::latency::LatencyDetail = serde_json::from_value(report.checks[0].detail.clone()).unwrap();
+    let got = |segment: &str| -> Vec<f64> {
+        d.summaries.iter().find(|s| s.segment == segment).unwrap().percentiles.iter().map(|p| p.ms.unwrap()).collect()
+    };
+    let want = |v: &mut Vec<f64>| -> Vec<f64> {
+        v.sort_by(f64::total_cmp);
+        [0.5, 0.9, 0.95, 0.99, 0.999].iter().map(|&q| inverted_cdf(v, q).unwrap()).collect()
+    };
+    assert_eq!(got(""), want(&mut all), "the whole window");
+    assert_eq!(got("region=south"), want(&mut south), "a segment");
+    assert!(d.summaries.iter().all(|s| s.exact));
+}
