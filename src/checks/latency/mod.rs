@@ -182,7 +182,26 @@ pub fn ms(x: f64) -> String {
 
 impl WindowCheck for Latency {
     fn evaluate(&self, w: &CheckInput<'_>) -> Result<CheckResult> {
-        let state = w.state.context("latency: the window has no latency summary")?;
+        // A window whose first parts were stored before `[latency]` was configured has no
+        // summary of all its rows: not evaluable, rather than a failing monitor.
+        let Some(state) = w.state else {
+            return Ok(CheckResult {
+                kind: "latency".into(),
+                alertname: SLO_BREACHED.into(),
+                alerts: vec![CheckAlert {
+                    segment: String::new(),
+                    status: CheckStatus::Insufficient,
+                    findings: Vec::new(),
+                    rows: 0,
+                }],
+                detail: serde_json::to_value(LatencyDetail {
+                    column: self.0.column.clone(),
+                    unit: self.0.unit.as_str().to_owned(),
+                    summaries: Vec::new(),
+                    objective: None,
+                })?,
+            });
+        };
         let whole = Summary::from_bytes(&state.whole)?;
         let (alert, detail) = self.judge("", &whole, w.span);
         let (mut alerts, mut details) = (vec![alert], vec![detail]);
@@ -235,6 +254,21 @@ impl PartState for Latency {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Parts stored before `[latency]` was configured leave the window without a summary: the
+    /// check says insufficient (counts neither way) instead of failing the monitor.
+    #[test]
+    fn a_window_without_a_latency_summary_is_insufficient_not_an_error() {
+        let c = Latency(config::compile(&toml::from_str("column = \"latency_ms\"").unwrap()).unwrap());
+        let report = crate::alerts::testing::shifted_report(0.0);
+        let table = crate::alerts::testing::table(vec![(
+            "x",
+            Arc::new(arrow_array::Float64Array::from(vec![1.0])) as arrow_array::ArrayRef,
+        )]);
+        let input = CheckInput { report: &report, current: &table, segments: &[], state: None, span: None };
+        let r = c.evaluate(&input).unwrap();
+        assert_eq!((r.alerts.len(), r.alerts[0].status), (1, CheckStatus::Insufficient));
+    }
 
     #[test]
     fn percentile_labels_and_milliseconds_read_as_people_write_them() {
