@@ -58,7 +58,9 @@
 //!   the alerts and queueing the notifications in the outbox is one transaction. Silences and
 //!   alert state live there too.
 //! - [`checks`]: kinds of check beyond drift that a window can carry (one module and one
-//!   registry line each); their results ride in the window's report and alert like drift.
+//!   registry line each); their results ride in the window's report and alert like drift. A
+//!   kind may keep a mergeable state per window part; the latency check does (percentiles,
+//!   SLOs from exact counts).
 //! - [`cli`], [`logging`]: the command line and log setup; `main.rs` only dispatches.
 //! - [`clock`]: the one place that reads the clock, and the time formats (RFC 3339).
 //! - [`parallel`]: work spread over threads (columns of a check or a snapshot build).
