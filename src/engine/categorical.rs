@@ -98,3 +98,27 @@ pub(super) fn null_rate_test(r: &ColumnData, c: &ColumnData, policy: &Policy) ->
     t.threshold = floors_threshold(policy.alpha, policy.null_rate);
     t
 }
+
+/// The `k` categories most frequent over both sides (ties by label) with each side's count,
+/// then `__rest__` pooling the others (absent when nothing is left). Linear in the distinct
+/// categories.
+pub(super) fn pairs(r: &CategoryCounts, c: &CategoryCounts, k: usize) -> Vec<super::CategoryPair> {
+    let mut both: std::collections::HashMap<&str, u64> = r.iter().collect();
+    for (label, n) in c.iter() {
+        *both.entry(label).or_insert(0) += n;
+    }
+    let top = crate::stats::binning::most_frequent(both.into_iter().collect(), k);
+    let mut out: Vec<super::CategoryPair> = top
+        .into_iter()
+        .map(|(category, _)| super::CategoryPair { reference: r.get(&category), current: c.get(&category), category })
+        .collect();
+    let (rl, cl): (u64, u64) = out.iter().fold((0, 0), |(a, b), p| (a + p.reference, b + p.current));
+    if rl < r.total() || cl < c.total() {
+        out.push(super::CategoryPair {
+            category: "__rest__".to_owned(),
+            reference: r.total() - rl,
+            current: c.total() - cl,
+        });
+    }
+    out
+}

@@ -181,6 +181,10 @@ pub fn compare_column(name: &str, reference: &ColumnData, current: &ColumnData, 
         new_categories_total: fresh.as_ref().map(|f| f.total),
         new_categories_share: fresh.as_ref().map(|f| f.share),
         new_categories: fresh.map(|f| f.shown),
+        category_counts: match (&reference.values, &current.values) {
+            (Values::Categorical(r), Values::Categorical(c)) => Some(categorical::pairs(r, c, 20)),
+            _ => None,
+        },
     }
 }
 

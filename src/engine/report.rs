@@ -105,6 +105,22 @@ pub struct ColumnReport {
     /// Share of current values that are new categories.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub new_categories_share: Option<f64>,
+    /// Categorical: the 20 categories most frequent over both sides with each side's count
+    /// (0 on the reference: new; 0 on the current: vanished), most frequent first, then one
+    /// `__rest__` entry pooling every other category (what the HTML report draws).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category_counts: Option<Vec<CategoryPair>>,
+}
+
+/// One category's counts on both sides.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CategoryPair {
+    /// Label (`__rest__`: every category not listed, pooled).
+    pub category: String,
+    /// Non-missing reference values in it.
+    pub reference: u64,
+    /// Non-missing current values in it.
+    pub current: u64,
 }
 
 /// Per-side description of a column.
