@@ -359,6 +359,10 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "table")]
     pub format: Format,
+    /// Write the output to this file instead of stdout (any format; replaced whole, or left
+    /// as it was if writing fails).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Significance level for adjusted p-values.
     #[arg(long, default_value_t = 0.05)]
     pub alpha: f64,

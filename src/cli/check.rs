@@ -1,6 +1,7 @@
 //! `drift check`: compare current data with reference data once.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
+use std::path::Path;
 
 use anyhow::Result;
 
@@ -9,11 +10,16 @@ use crate::alerts::route::Routing;
 use crate::calibrate::{Calibration, Settings, WINDOWS};
 use crate::check::{CheckOptions, run_check};
 use crate::engine::Policy;
-use crate::output::{render, render_calibrated};
+use crate::output::{Format, Sources, render, render_calibrated};
 use crate::source::{Dataset, Table};
 
 /// Runs `drift check`; returns the exit code.
 pub fn check(args: &CheckArgs) -> Result<i32> {
+    if args.calibrate && args.format == Format::Html {
+        anyhow::bail!(
+            "--calibrate: the HTML report has no calibration panel yet; use --format table, markdown or json"
+        );
+    }
     let reference = crate::check::open_side("reference", &args.reference)?;
     let current = crate::check::open_side("current", &args.current)?;
     let options = CheckOptions {
@@ -33,14 +39,23 @@ pub fn check(args: &CheckArgs) -> Result<i32> {
     report.latency = latency(args)?;
     let breached = report.latency.as_ref().is_some_and(|l| l.breached);
     let code = if report.drift || breached { exit::DRIFT } else { exit::OK };
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    if args.calibrate {
-        let c =
-            calibrate(reference.as_ref(), &options, &args.policy(), report.current.rows).map_err(|e| format!("{e:#}"));
-        print(&render_calibrated(&report, &c, args.format, color));
-        return Ok(code);
+    let color = args.output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let text = match args.format {
+        Format::Html => {
+            let sources = Sources { reference: args.reference.clone(), current: args.current.clone() };
+            crate::output::html(&report, &sources)
+        }
+        format if args.calibrate => {
+            let c = calibrate(reference.as_ref(), &options, &args.policy(), report.current.rows)
+                .map_err(|e| format!("{e:#}"));
+            render_calibrated(&report, &c, format, color)
+        }
+        format => render(&report, format, color),
+    };
+    match &args.output {
+        Some(path) => write_output(path, &text)?,
+        None => print(&text),
     }
-    print(&render(&report, args.format, color));
     Ok(code)
 }
 
@@ -82,4 +97,23 @@ fn calibrate(reference: &dyn Table, options: &CheckOptions, policy: &Policy, row
     let page = vec!["page".to_owned()];
     let routing = Routing { warning: page.clone(), critical: page, ..Routing::default() };
     crate::calibrate::calibrate(reference, options, policy, &routing, &settings)
+}
+
+/// Writes the whole output to `path` through a temporary file beside it and a rename, so a
+/// reader never sees half a report and a failed write leaves the old file as it was.
+fn write_output(path: &Path, text: &str) -> Result<()> {
+    let fail = |e: std::io::Error| anyhow::anyhow!("{}: cannot write: {e}", path.display());
+    let name = path.file_name().ok_or_else(|| fail(std::io::ErrorKind::InvalidInput.into()))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let written = std::fs::File::create(&tmp)
+        .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(fail(e));
+    }
+    Ok(())
 }

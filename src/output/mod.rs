@@ -4,6 +4,7 @@
 //! - [`render`]: the evaluation of `drift check` (and of a daemon window) as an aligned
 //!   table (colour only on a terminal, drifted columns first, one summary line), Markdown (for
 //!   CI comments and notebooks) or JSON (the contract in `docs/json.md`);
+//! - [`html`]: the same evaluation as one self-contained HTML page with inline SVG charts;
 //! - [`snapshot_table`] and [`snapshot_json`]: `drift reference show`, and the lines `build` and
 //!   `merge` print;
 //! - [`history_table`] and [`history_json`]: `drift history`, from [`HistoryWindow`], whose JSON
@@ -24,6 +25,7 @@ mod align;
 mod calibration;
 mod config;
 mod history;
+mod html;
 mod latency;
 mod once;
 mod quarantine;
@@ -38,6 +40,7 @@ pub use calibration::{
 };
 pub use config::{problems, validated};
 pub use history::{HistoryTest, HistoryWindow, history_json, history_table};
+pub use html::{Sources, escape, html};
 pub use once::{OnceMonitor, once_monitor};
 pub use quarantine::{QuarantineLine, quarantine_list, quarantine_released};
 pub use report::{Format, render, summary_line};

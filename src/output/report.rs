@@ -16,6 +16,8 @@ pub enum Format {
     Json,
     /// A Markdown table.
     Markdown,
+    /// One self-contained HTML page (inline CSS and SVG, no script, nothing fetched).
+    Html,
 }
 
 /// Renders the report.
@@ -24,6 +26,7 @@ pub fn render(report: &Report, format: Format, color: bool) -> String {
         Format::Json => json(report),
         Format::Table => table(report, color),
         Format::Markdown => markdown(report),
+        Format::Html => super::html(report, &super::Sources::default()),
     }
 }
 

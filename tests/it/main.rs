@@ -5,6 +5,8 @@
 //!   is cancelled, and one stuck in work stops the systemd watchdog's pings.
 //! - `foreign`: pandas/pyarrow-written files in every codec read like our own.
 //! - `golden`: every statistic against SciPy's golden vectors (`tests/data/golden/`).
+//! - `html`: `drift check --format html`: a well-formed page (html5lib) that fetches nothing,
+//!   escapes hostile names, draws the report's numbers, and renders in headless chromium.
 //! - `ingest`: the input side of the fault suite (issue #10): a damaged page quarantined while
 //!   its neighbours are evaluated, names that are not UTF-8, symlink loops and unreadable
 //!   directories skipped, quarantine seen (log, metric, alert) and released.
@@ -64,6 +66,7 @@ mod faults;
 mod flow;
 mod foreign;
 mod golden;
+mod html;
 mod ingest;
 mod kill_loop;
 mod latency;

@@ -1,0 +1,182 @@
+//! `drift check --format html`: the report as one self-contained page: inline CSS and inline
+//! SVG, no script, nothing fetched (no `src`, no stylesheet link, no `url()` or `@import`),
+//! so it opens from a chat attachment or a CI artifact on an air-gapped machine.
+//!
+//! Only the report's aggregates are drawn (bin counts, category counts, summaries), never
+//! rows, so the page's size depends on the number of columns, not of rows (about 6 KB per
+//! column; BENCHMARKS.md). Every string that comes from the data or the command line (column
+//! and category names, paths, types, schema findings) goes through [`escape`].
+//!
+//! Layout: the header (verdict, counts, policy, both sides, schema changes), the overview
+//! table (drifted first, the text table's order, a small histogram per row), one section per
+//! column, then the panels of other kinds of check (latency, model quality) in
+//! [`panels`].
+
+mod column;
+mod style;
+mod svg;
+
+use std::fmt::Write as _;
+
+use super::num;
+use crate::engine::text::column_note;
+use crate::engine::{Floors, Report, Severity};
+
+/// Where the two sides came from, as the user named them (paths, globs or snapshots).
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// The reference as given.
+    pub reference: Vec<String>,
+    /// The current data as given.
+    pub current: Vec<String>,
+}
+
+/// Text made safe for HTML content and quoted attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            // Control characters other than tab and newline are not allowed in HTML text.
+            c if c.is_control() && c != '\t' && c != '\n' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The whole page.
+pub fn html(report: &Report, sources: &Sources) -> String {
+    let mut out = String::with_capacity(4096 + report.columns.len() * 6144);
+    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    out.push_str("<meta name=\"color-scheme\" content=\"light dark\">\n");
+    let _ = writeln!(out, "<title>drift: {}</title>", escape(&super::summary_line(report)));
+    let _ = writeln!(out, "<style>{}</style>\n</head>\n<body>", style::CSS);
+    header(&mut out, report, sources);
+    overview(&mut out, report);
+    out.push_str("<h2 id=\"columns\">Columns</h2>\n");
+    for (i, c) in report.columns.iter().enumerate() {
+        column::section(&mut out, c, i, report.policy.psi_eps);
+    }
+    panels(&mut out, report);
+    let _ = writeln!(
+        out,
+        "<footer class=\"muted\"><p>drift report version {}; aggregates only (bin and category counts), no rows.</p></footer>",
+        report.report_version
+    );
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+fn severity_class(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "sev-critical",
+        Severity::Warning => "sev-warning",
+        Severity::None => "sev-none",
+    }
+}
+
+fn floors(f: Floors) -> String {
+    format!("{} / {}", num(f.warning), num(f.critical))
+}
+
+fn side_line(given: &[String], rows: u64, files: usize) -> String {
+    let names: Vec<String> = given.iter().map(|g| format!("<code>{}</code>", escape(g))).collect();
+    let what = if names.is_empty() { String::new() } else { format!("{} — ", names.join(", ")) };
+    format!("{what}{rows} rows in {files} file{}", super::plural(files))
+}
+
+fn header(out: &mut String, r: &Report, sources: &Sources) {
+    let s = &r.summary;
+    let verdict = if r.drift { "DRIFT" } else { "NO DRIFT" };
+    let _ = writeln!(
+        out,
+        "<header>\n<h1>drift check <span class=\"verdict {}\">{verdict}</span></h1>",
+        severity_class(r.severity)
+    );
+    let _ = writeln!(
+        out,
+        "<p><strong>{} of {} columns drifted</strong>, {} critical; {} p-values in the correction's family, {} tests insufficient.</p>",
+        s.drifted, s.columns, s.critical, s.tests_in_family, s.insufficient
+    );
+    let p = &r.policy;
+    out.push_str("<dl class=\"facts\">\n");
+    let _ = writeln!(
+        out,
+        "<dt>reference</dt><dd>{}</dd>",
+        side_line(&sources.reference, r.reference.rows, r.reference.files)
+    );
+    let _ = writeln!(out, "<dt>current</dt><dd>{}</dd>", side_line(&sources.current, r.current.rows, r.current.files));
+    let _ = writeln!(
+        out,
+        "<dt>policy</dt><dd>alpha {} after {} correction; floors (warning / critical): KS D {}, PSI {}, missing rate {}, unseen {}</dd>",
+        num(p.alpha),
+        escape(&format!("{:?}", p.correction).to_lowercase()),
+        floors(p.ks),
+        floors(p.psi),
+        floors(p.null_rate),
+        floors(p.unseen)
+    );
+    let findings: Vec<String> = r
+        .schema
+        .findings()
+        .map(|(col, what, drift)| {
+            format!("<code>{}</code> {}{}", escape(col), what.replace('_', " "), if drift { " (drift)" } else { "" })
+        })
+        .chain(r.skipped.iter().map(|k| {
+            format!("<code>{}</code> skipped ({}): {}", escape(&k.column), escape(&k.data_type), escape(&k.reason))
+        }))
+        .collect();
+    let schema = if findings.is_empty() { "no changes".to_owned() } else { findings.join("; ") };
+    let _ = writeln!(out, "<dt>schema</dt><dd>{schema}</dd>\n</dl>\n</header>");
+}
+
+fn overview(out: &mut String, r: &Report) {
+    out.push_str("<h2 id=\"overview\">Overview</h2>\n<p class=\"legend\"><span class=\"swatch ref\"></span>reference (outlined)<span class=\"swatch cur\"></span>current (solid)</p>\n");
+    out.push_str("<table class=\"overview\">\n<thead><tr><th>column</th><th>kind</th><th>result</th><th>distribution</th><th>test</th><th class=\"num\">effect</th><th class=\"num\">floors</th><th class=\"num\">p (adj)</th><th>note</th></tr></thead>\n<tbody>\n");
+    for (i, c) in r.columns.iter().enumerate() {
+        let main = column::main_test(c);
+        let _ = writeln!(
+            out,
+            "<tr><td class=\"name\"><a href=\"#col-{i}\">{}</a></td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            escape(&column::title(c)),
+            c.kind.as_str(),
+            severity_class(c.severity),
+            column::verdict(c),
+            column::mini_chart(c),
+            main.map_or("-", |t| t.test.as_str()),
+            main.map_or_else(|| "-".to_owned(), |t| super::opt(t.effect.or(t.statistic))),
+            main.map_or_else(|| "-".to_owned(), column::floors_of),
+            escape(&main.map_or_else(|| "-".to_owned(), |t| super::pval(t.p_value_adjusted.or(t.p_value)))),
+            escape(&column_note(c))
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
+}
+
+/// The panels of other kinds of check (latency #12, model quality #13): one `<section>` each
+/// after the columns, in `report.checks`' order. Their own renderers go here when the kinds
+/// land; until then a configured kind is listed by name and outcome only.
+fn panels(out: &mut String, r: &Report) {
+    out.push_str("<div class=\"panel-slot\" id=\"panels\">");
+    for check in &r.checks {
+        let _ = write!(
+            out,
+            "<section class=\"column panel\"><h3>{} ({})</h3><p>{} alert{}; findings:",
+            escape(&check.kind),
+            escape(&check.alertname),
+            check.alerts.len(),
+            super::plural(check.alerts.len())
+        );
+        for f in check.alerts.iter().flat_map(|a| &a.findings) {
+            let _ = write!(out, " <code>{}</code> {} {};", escape(&f.subject), escape(&f.test), super::opt(f.value));
+        }
+        out.push_str("</p></section>");
+    }
+    out.push_str("</div>\n");
+}
