@@ -333,6 +333,9 @@ fn exact_tests(
     t.p_value = Some(ks.p_value);
     t.method = Some(ks.method);
     t.threshold = floors_threshold(policy.alpha, policy.ks);
+    t.location = cmp.ks_location;
+    t.reference_quantiles = Some(cmp.reference_quantiles.clone());
+    t.current_quantiles = Some(cmp.current_quantiles.clone());
     tests.push(t);
     push_psi(&cmp.edges, &cmp.reference_counts, &cmp.current_counts, policy, tests, None);
     if policy.extras.wasserstein

@@ -308,6 +308,17 @@ pub struct TestResult {
     /// wasserstein: the distance divided by the reference standard deviation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub normalized: Option<f64>,
+    /// ks: the smallest value where the two ECDFs are D apart (absent when D is 0, and
+    /// against a sketch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<f64>,
+    /// ks: the reference's percentiles 0 to 100 (type 7), its ECDF in 101 points (absent
+    /// against a sketch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_quantiles: Option<Vec<f64>>,
+    /// ks: the current side's percentiles 0 to 100.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_quantiles: Option<Vec<f64>>,
     /// True when computed against a sketched reference snapshot.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approximate: Option<bool>,
@@ -344,6 +355,9 @@ impl TestResult {
             reference_rate: None,
             current_rate: None,
             normalized: None,
+            location: None,
+            reference_quantiles: None,
+            current_quantiles: None,
             approximate: None,
             error_bound: None,
         }

@@ -145,6 +145,12 @@ pub struct Moments {
 pub struct NumericComparison {
     /// The KS test (statistic exact, p-value as `ks_2samp`).
     pub ks: KsResult,
+    /// The smallest value where the ECDFs are D apart (`None` when D is 0).
+    pub ks_location: Option<f64>,
+    /// The reference's percentiles 0 to 100 (type 7): its ECDF in 101 points.
+    pub reference_quantiles: Vec<f64>,
+    /// The current side's percentiles 0 to 100.
+    pub current_quantiles: Vec<f64>,
     /// PSI edges: reference type-7 quantiles, duplicates collapsed.
     pub edges: Vec<f64>,
     /// Reference counts per PSI bin.
@@ -174,8 +180,12 @@ pub fn compare_sorted_with(
     c_moments: Option<Moments>,
 ) -> NumericComparison {
     let edges = quantile_edges(r, bins);
+    let (ks, ks_location) = super::ks::ks_2samp_located(r, c, mode);
     NumericComparison {
-        ks: super::ks::ks_2samp(r, c, mode),
+        ks,
+        ks_location,
+        reference_quantiles: percentiles(r.len(), |k| r.values()[k]),
+        current_quantiles: percentiles(c.len(), |k| c.values()[k]),
         reference_counts: bin_counts(r, &edges),
         current_counts: bin_counts(c, &edges),
         edges,
@@ -463,7 +473,7 @@ fn compare_traced(r: &Sample, c: &Sample, bins: usize, mode: KsMode) -> (Numeric
     need_order_statistics(&mut rb, &mut cb, bins);
     rb.gather(&bk);
     cb.gather(&bk);
-    let best = ks_inside(&rb, &cb, &candidates, lower);
+    let (best, at) = ks_inside(&rb, &cb, &candidates, lower);
     let (rn, cn) = (r.len(), c.len());
     let edges = edges_from(|i| rb.rank_value(i), rn, bins);
     let counts = |s: &Bucketed| -> Vec<u64> {
@@ -479,6 +489,9 @@ fn compare_traced(r: &Sample, c: &Sample, bins: usize, mode: KsMode) -> (Numeric
     };
     let result = NumericComparison {
         ks: ks_from_numerator(best, rn as u64, cn as u64, mode),
+        ks_location: (best > 0).then_some(at),
+        reference_quantiles: percentiles(rn, |k| rb.rank_value(k)),
+        current_quantiles: percentiles(cn, |k| cb.rank_value(k)),
         reference_counts: counts(&rb),
         current_counts: counts(&cb),
         reference: moments(&rb, r_mean, r_std),
@@ -488,12 +501,24 @@ fn compare_traced(r: &Sample, c: &Sample, bins: usize, mode: KsMode) -> (Numeric
     (result, true)
 }
 
-/// The KS numerator's lower bound from the bucket boundaries (exact there), and the buckets
-/// whose inside could exceed it (marked as needed in both samples).
-fn ks_candidates(rb: &mut Bucketed, cb: &mut Bucketed) -> (u128, Vec<usize>) {
+/// The KS numerator's lower bound from the bucket boundaries (exact there) with the smallest
+/// value where it occurs (the largest value below that boundary), and the buckets whose
+/// inside could exceed it (marked as needed in both samples).
+fn ks_candidates(rb: &mut Bucketed, cb: &mut Bucketed) -> ((u128, f64), Vec<usize>) {
     let (n, m) = (rb.sample.len() as u128, cb.sample.len() as u128);
     let point = |b: usize| (rb.prefix[b] as u128 * m).abs_diff(cb.prefix[b] as u128 * n);
-    let lower = (0..=Bucketing::COUNT).map(point).max().unwrap_or(0);
+    let (mut lower, mut at, mut below) = (0u128, f64::NAN, f64::NEG_INFINITY);
+    for b in 0..=Bucketing::COUNT {
+        let p = point(b);
+        if p > lower {
+            (lower, at) = (p, below);
+        }
+        for s in [&*rb, &*cb] {
+            if b < Bucketing::COUNT && s.len_of(b) > 0 {
+                below = below.max(s.hi[b]);
+            }
+        }
+    }
     let mut candidates = Vec::new();
     for b in 0..Bucketing::COUNT {
         let (r0, r1) = (rb.prefix[b] as u128, rb.prefix[b + 1] as u128);
@@ -506,13 +531,14 @@ fn ks_candidates(rb: &mut Bucketed, cb: &mut Bucketed) -> (u128, Vec<usize>) {
             (None, Some(_)) => r1 == r0,
             (None, None) => r1 == r0 && c1 == c0,
         };
-        if upper > lower && !one_value {
+        // `>=`: an inner point equal to the maximum at a smaller value is where D occurs.
+        if upper >= lower && upper > 0 && !one_value {
             rb.need(b);
             cb.need(b);
             candidates.push(b);
         }
     }
-    (lower, candidates)
+    ((lower, at), candidates)
 }
 
 /// Marks the buckets holding order statistics as needed: the reference's PSI edges (in both
@@ -528,18 +554,21 @@ fn need_order_statistics<'a>(rb: &mut Bucketed<'a>, cb: &mut Bucketed<'a>, bins:
         }
     }
     for s in [rb, cb] {
-        let (lo, hi, _) = quantile_ranks(s.sample.len(), 0.5);
-        let (blo, bhi) = (s.bucket_of_rank(lo), s.bucket_of_rank(hi));
-        s.need(blo);
-        s.need(bhi);
+        // The median, and the percentiles drawn as the ECDF (a few hundred buckets at most).
+        for k in 0..=PERCENTILES {
+            let (lo, hi, _) = quantile_ranks(s.sample.len(), k as f64 / PERCENTILES as f64);
+            let (blo, bhi) = (s.bucket_of_rank(lo), s.bucket_of_rank(hi));
+            s.need(blo);
+            s.need(bhi);
+        }
     }
 }
 
 /// The KS numerator: `lower` raised by a merge of both samples' sorted runs inside each
-/// candidate bucket.
-fn ks_inside(rb: &Bucketed, cb: &Bucketed, candidates: &[usize], lower: u128) -> u128 {
+/// candidate bucket, with the smallest value where it occurs.
+fn ks_inside(rb: &Bucketed, cb: &Bucketed, candidates: &[usize], lower: (u128, f64)) -> (u128, f64) {
     let (n, m) = (rb.sample.len() as u128, cb.sample.len() as u128);
-    let mut best = lower;
+    let (mut best, mut at) = lower;
     for &b in candidates {
         let (mut i, mut j) = (rb.prefix[b] as u128, cb.prefix[b] as u128);
         let (ra, ca) = (rb.runs(b), cb.runs(b));
@@ -559,10 +588,28 @@ fn ks_inside(rb: &Bucketed, cb: &Bucketed, candidates: &[usize], lower: u128) ->
                 j += u128::from(ca[y].1);
                 y += 1;
             }
-            best = best.max((i * m).abs_diff(j * n));
+            let d = (i * m).abs_diff(j * n);
+            // Equal to the best at a smaller value (a boundary came first): the smaller wins.
+            if d > best || (d == best && v < at) {
+                (best, at) = (d, v);
+            }
         }
     }
-    best
+    (best, at)
+}
+
+/// Percentiles reported per side: 0 to this, over this.
+const PERCENTILES: usize = 100;
+
+/// The 101 type-7 percentiles of `n` values from the value at each rank; a percentile that
+/// falls on a rank is that value (so an infinite extreme stays infinite, not NaN).
+fn percentiles(n: usize, value: impl Fn(usize) -> f64) -> Vec<f64> {
+    (0..=PERCENTILES)
+        .map(|k| {
+            let (lo, hi, g) = quantile_ranks(n, k as f64 / PERCENTILES as f64);
+            if g == 0.0 { value(lo) } else { lerp(value(lo), value(hi), g) }
+        })
+        .collect()
 }
 
 /// Mean, spread, extremes and median of one side, from its buckets.
@@ -585,6 +632,9 @@ mod tests {
         assert_eq!(bucketed, expect_bucketed, "{name}: path");
         let want = compare_sorted(&rs.sorted(), &cs.sorted(), 10, KsMode::Auto);
         assert_eq!(got.ks, want.ks, "{name}: KS");
+        assert_eq!(got.ks_location, want.ks_location, "{name}: where D occurs");
+        assert_eq!(got.reference_quantiles, want.reference_quantiles, "{name}: reference percentiles");
+        assert_eq!(got.current_quantiles, want.current_quantiles, "{name}: current percentiles");
         assert_eq!(got.edges.len(), want.edges.len(), "{name}: edges");
         for (a, b) in got.edges.iter().zip(&want.edges) {
             assert_eq!(a.to_bits(), b.to_bits(), "{name}: edge");

@@ -49,8 +49,10 @@ pub struct KsResult {
     pub method: KsMethod,
 }
 
-/// The numerator `k` of `D = k / (n*m)`: `max |i*m - j*n|` over the pooled distinct values.
-fn statistic_numerator(a: &[f64], b: &[f64]) -> u128 {
+/// The numerator `k` of `D = k / (n*m)`: `max |i*m - j*n|` over the pooled distinct values,
+/// and the smallest value `x` where it occurs (`|F_a(x) - F_b(x)|` with `F(x)` the share at
+/// or below `x`; NaN when `k` is 0).
+fn statistic_numerator(a: &[f64], b: &[f64]) -> (u128, f64) {
     let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     if uses_search(small.len(), large.len()) { search_numerator(small, large) } else { merge_numerator(small, large) }
 }
@@ -64,46 +66,55 @@ fn uses_search(small: usize, large: usize) -> bool {
 /// The binary-search path, `O(s log l)`: walk the distinct values of `small` and binary-search
 /// `large` for the counts below and at or below each. Correct for any sizes; cheaper than the
 /// merge only when `small` is much smaller.
-fn search_numerator(small: &[f64], large: &[f64]) -> u128 {
+fn search_numerator(small: &[f64], large: &[f64]) -> (u128, f64) {
     let (s, l) = (small.len() as u128, large.len() as u128);
-    let mut best: u128 = 0;
-    let diff = |i: u128, j: u128| -> u128 {
+    let (mut best, mut at): (u128, f64) = (0, f64::NAN);
+    let diff = |i: usize, j: usize| -> u128 {
         // i of `small` and j of `large` at or below the same x
-        let (x, y) = (i * l, j * s);
-        x.abs_diff(y)
+        (i as u128 * l).abs_diff(j as u128 * s)
     };
     let mut i = 0usize;
     let mut lo = 0usize;
     while i < small.len() {
         let v = small[i];
         let below = lo + large[lo..].partition_point(|&x| x < v);
-        best = best.max(diff(i as u128, below as u128));
+        let d = diff(i, below);
+        if d > best {
+            // Everything below v: the ECDFs at the largest pooled value under v.
+            let before = |xs: &[f64], k: usize| if k > 0 { xs[k - 1] } else { f64::NEG_INFINITY };
+            (best, at) = (d, before(small, i).max(before(large, below)));
+        }
         while i < small.len() && small[i] == v {
             i += 1;
         }
         let at_or_below = below + large[below..].partition_point(|&x| x <= v);
-        best = best.max(diff(i as u128, at_or_below as u128));
+        let d = diff(i, at_or_below);
+        if d > best {
+            (best, at) = (d, v);
+        }
         lo = at_or_below;
     }
     // Past the last value of `small`: i = s, and |s*l - j*s| only shrinks as j grows to l.
-    best
+    (best, at)
 }
 
-/// The merge path: one pass over both samples. Branch-free in the common case: every step
-/// takes the smaller head, and the state before a step is an ECDF point (and a candidate) only
-/// when the value taken differs from the previous one, so ties are never split.
-fn merge_numerator(a: &[f64], b: &[f64]) -> u128 {
+/// The merge path: one pass over both samples. Every step takes the smaller head, and the
+/// state before a step is an ECDF point (at the value taken before, `prev`) and a candidate
+/// only when the value taken differs from the previous one, so ties are never split.
+fn merge_numerator(a: &[f64], b: &[f64]) -> (u128, f64) {
     let (n, m) = (a.len() as u128, b.len() as u128);
     let point = |i: usize, j: usize| (i as u128 * m).abs_diff(j as u128 * n);
     let (mut i, mut j) = (0usize, 0usize);
-    let mut best: u128 = 0;
+    let (mut best, mut at): (u128, f64) = (0, f64::NAN);
     let mut prev = f64::NAN; // differs from everything
     while i < a.len() && j < b.len() {
         let (x, y) = (a[i], b[j]);
         let take_a = x <= y;
         let w = if take_a { x } else { y };
         let cand = point(i, j);
-        best = if w != prev { best.max(cand) } else { best };
+        if w != prev && cand > best {
+            (best, at) = (cand, prev);
+        }
         prev = w;
         i += usize::from(take_a);
         j += usize::from(!take_a);
@@ -116,19 +127,26 @@ fn merge_numerator(a: &[f64], b: &[f64]) -> u128 {
     while j < b.len() && b[j] == prev {
         j += 1;
     }
-    best.max(point(i, j))
+    let last = point(i, j);
+    if last > best { (last, prev) } else { (best, at) }
 }
 
 /// The KS statistic D of two samples.
 pub fn ks_statistic(a: &SortedSample, b: &SortedSample) -> f64 {
-    let k = statistic_numerator(a.values(), b.values());
+    let k = statistic_numerator(a.values(), b.values()).0;
     k as f64 / (a.len() as f64 * b.len() as f64)
 }
 
 /// Two-sample, two-sided KS test.
 pub fn ks_2samp(a: &SortedSample, b: &SortedSample, mode: KsMode) -> KsResult {
-    let k = statistic_numerator(a.values(), b.values());
-    ks_from_numerator(k, a.len() as u64, b.len() as u64, mode)
+    ks_2samp_located(a, b, mode).0
+}
+
+/// [`ks_2samp`] and where D occurs: the smallest value `x` with `|F_a(x) - F_b(x)| = D`
+/// (`F(x)`: the share at or below `x`), `None` when D is 0.
+pub fn ks_2samp_located(a: &SortedSample, b: &SortedSample, mode: KsMode) -> (KsResult, Option<f64>) {
+    let (k, at) = statistic_numerator(a.values(), b.values());
+    (ks_from_numerator(k, a.len() as u64, b.len() as u64, mode), (k > 0).then_some(at))
 }
 
 /// The test from `D = k / (n1*n2)` and the sample sizes (for callers that computed `k`
@@ -245,10 +263,19 @@ mod tests {
 
     /// `max |i*m - j*n|` by definition: the ECDFs at every pooled value, counted with a filter
     /// (no sorting, no search, no merge).
-    fn brute_numerator(a: &[f64], b: &[f64]) -> u128 {
+    /// The numerator and the smallest pooled value where it occurs (NaN for 0).
+    fn brute_numerator(a: &[f64], b: &[f64]) -> (u128, f64) {
         let (n, m) = (a.len() as u128, b.len() as u128);
         let at_or_below = |v: &[f64], x: f64| v.iter().filter(|&&y| y <= x).count() as u128;
-        a.iter().chain(b).map(|&x| (at_or_below(a, x) * m).abs_diff(at_or_below(b, x) * n)).max().unwrap_or(0)
+        let gap = |x: f64| (at_or_below(a, x) * m).abs_diff(at_or_below(b, x) * n);
+        let k = a.iter().chain(b).map(|&x| gap(x)).max().unwrap_or(0);
+        let at = a.iter().chain(b).copied().filter(|&x| k > 0 && gap(x) == k).fold(f64::NAN, f64::min);
+        (k, at)
+    }
+
+    /// Numerators equal and locations equal as values (NaN equals NaN, -0.0 equals 0.0).
+    fn same(got: (u128, f64), want: (u128, f64)) -> bool {
+        got.0 == want.0 && (got.1 == want.1 || (got.1.is_nan() && want.1.is_nan()))
     }
 
     fn sorted(mut v: Vec<f64>) -> Vec<f64> {
@@ -278,11 +305,15 @@ mod tests {
         ];
         for (name, a, b) in shapes {
             let want = brute_numerator(&a, &b);
-            assert_eq!(search_numerator(&a, &b), want, "{name}: search(a, b)");
-            assert_eq!(search_numerator(&b, &a), want, "{name}: search(b, a)");
-            assert_eq!(merge_numerator(&a, &b), want, "{name}: merge(a, b)");
-            assert_eq!(merge_numerator(&b, &a), want, "{name}: merge(b, a)");
-            assert_eq!(statistic_numerator(&a, &b), want, "{name}: dispatch");
+            for (path, got) in [
+                ("search(a, b)", search_numerator(&a, &b)),
+                ("search(b, a)", search_numerator(&b, &a)),
+                ("merge(a, b)", merge_numerator(&a, &b)),
+                ("merge(b, a)", merge_numerator(&b, &a)),
+                ("dispatch", statistic_numerator(&a, &b)),
+            ] {
+                assert!(same(got, want), "{name}: {path}: {got:?}, want {want:?}");
+            }
         }
     }
 
