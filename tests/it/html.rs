@@ -329,3 +329,31 @@ fn chromium_renders_the_demo_and_a_100_column_report() {
         assert!(colours > 16, "{}: {colours} colours: a blank or single-colour render", s(&page));
     }
 }
+
+#[test]
+fn the_ks_marker_sits_where_the_report_says_d_occurs() {
+    let dir = TempDir::new().unwrap();
+    let (_, page, _) = html_report(dir.path(), "demo.html", &["-r", REFERENCE, "-c", CURRENT]);
+    let (_, json) = check_json(&[REFERENCE], &[CURRENT], &[]);
+    let mut checked = 0;
+    for (i, c) in json["columns"].as_array().unwrap().iter().enumerate() {
+        if c["kind"] != "numeric" {
+            continue;
+        }
+        let ks = test(c, "ks");
+        let location = ks["location"].as_f64().expect("ks gives where D occurs");
+        let q = |k: &str| -> Vec<f64> { ks[k].as_array().unwrap().iter().filter_map(|x| x.as_f64()).collect() };
+        let (rq, cq) = (q("reference_quantiles"), q("current_quantiles"));
+        assert_eq!((rq.len(), cq.len()), (101, 101), "{}: the percentiles 0..100 per side", c["column"]);
+        let lo = rq.iter().chain(&cq).copied().fold(f64::INFINITY, f64::min);
+        let hi = rq.iter().chain(&cq).copied().fold(f64::NEG_INFINITY, f64::max);
+        let want = (location - lo) / (hi - lo) * 360.0;
+        let section = &page[page.find(&format!("id=\"col-{i}\"")).unwrap()..];
+        let marker = &section[section.find("<line class=\"ks\"").expect("a KS marker")..];
+        let x1 = &marker[marker.find(" x1=\"").unwrap() + 5..];
+        let drawn: f64 = x1[..x1.find('"').unwrap()].parse().unwrap();
+        assert!((drawn - want).abs() <= 1.0, "{}: marker at x={drawn}, D occurs at x={want}", c["column"]);
+        checked += 1;
+    }
+    assert_eq!(checked, 6, "every numeric column of the demo has its marker");
+}

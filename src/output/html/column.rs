@@ -163,8 +163,19 @@ fn numeric(out: &mut String, c: &ColumnReport, eps: f64) {
     let bins = Bins { reference: rc, current: cc, labels };
     out.push_str("<div class=\"plots\"><figure><figcaption>share per PSI bin (the reference's quantiles)</figcaption>");
     out.push_str(&svg::histogram(&bins, 460.0, 150.0, true));
-    out.push_str("</figure><figure><figcaption>cumulative share at the bin boundaries</figcaption>");
-    out.push_str(&svg::ecdf(&bins, 300.0, 150.0));
+    let ks = c.tests.iter().find(|t| t.test == TestKind::Ks);
+    match ks.and_then(|t| Some((t.reference_quantiles.as_deref()?, t.current_quantiles.as_deref()?, t))) {
+        Some((rq, cq, t)) => {
+            out.push_str("</figure><figure><figcaption>ECDFs (percentiles), KS D where it occurs</figcaption>");
+            let marker = t.location.zip(t.statistic);
+            out.push_str(&svg::ecdf_quantiles(rq, cq, marker, 360.0, 150.0));
+        }
+        None => {
+            // A sketched reference has no percentiles: the cumulative shares at the bins.
+            out.push_str("</figure><figure><figcaption>cumulative share at the bin boundaries</figcaption>");
+            out.push_str(&svg::ecdf(&bins, 300.0, 150.0));
+        }
+    }
     out.push_str("</figure></div>\n");
     let (rt, ct) = (rc.iter().sum::<u64>().max(1) as f64, cc.iter().sum::<u64>().max(1) as f64);
     out.push_str("<table class=\"bins\"><thead><tr><th>bin</th><th>range</th><th class=\"num\">reference</th><th class=\"num\">current</th><th class=\"num\">PSI contribution</th></tr></thead><tbody>");

@@ -170,3 +170,50 @@ pub fn categories(rows: &[(String, u64, u64, &'static str)], width: f64) -> Stri
     out.push_str("</svg>");
     out
 }
+
+/// Both sides' ECDFs from their percentiles 0..100 on one value axis (from the smallest to
+/// the largest finite percentile), reference dashed, current solid; the KS statistic drawn as
+/// a vertical line at `location` (where the ECDFs are D apart).
+pub fn ecdf_quantiles(rq: &[f64], cq: &[f64], ks: Option<(f64, f64)>, width: f64, height: f64) -> String {
+    let finite = || rq.iter().chain(cq).copied().filter(|v| v.is_finite());
+    let lo = finite().fold(f64::INFINITY, f64::min);
+    let hi = finite().fold(f64::NEG_INFINITY, f64::max);
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let x = |v: f64| ((v - lo) / span).clamp(0.0, 1.0) * width;
+    let y = |f: f64| height - f * height;
+    let mut out = format!(
+        r#"<svg width="{width}" height="{0}" viewBox="0 0 {width} {0}" role="img" class="ecdf" data-x-min="{lo}" data-x-max="{hi}">"#,
+        height + 16.0
+    );
+    out.push_str("<title>ECDF from the percentiles: reference dashed, current solid</title>");
+    let mut at = Vec::new();
+    for (class, side, q) in [("ref-line", "reference", rq), ("cur-line", "current", cq)] {
+        let n = (q.len().max(2) - 1) as f64;
+        let points: Vec<(f64, f64)> =
+            q.iter().enumerate().filter(|(_, v)| v.is_finite()).map(|(k, &v)| (v, k as f64 / n)).collect();
+        let text: Vec<String> = points.iter().map(|&(v, f)| format!("{:.1},{:.1}", x(v), y(f))).collect();
+        let _ = write!(out, r#"<polyline class="{class}" data-side="{side}" points="{}"/>"#, text.join(" "));
+        at.push(points);
+    }
+    if let Some((location, d)) = ks {
+        // Each side's share at the location, read off its percentile curve (for the drawing).
+        let share = |pts: &[(f64, f64)]| pts.iter().rev().find(|p| p.0 <= location).map_or(0.0, |p| p.1);
+        let (fr, fc) = (share(&at[0]), share(&at[1]));
+        let (top, bottom) = (y(fr.max(fc)).min(y(fr.min(fc)) - 4.0), y(fr.min(fc)));
+        let _ = write!(
+            out,
+            r#"<line class="ks" data-location="{location}" x1="{0:.2}" y1="{top:.1}" x2="{0:.2}" y2="{bottom:.1}"><title>KS D = {1} at {2}</title></line>"#,
+            x(location),
+            super::num(d),
+            escape(&super::num(location))
+        );
+    }
+    let _ = write!(
+        out,
+        r#"<line class="axis" x1="0" y1="{height}" x2="{width}" y2="{height}"/><text x="0" y="{0:.0}">{1}</text><text x="{width}" y="{0:.0}" text-anchor="end">{2}</text></svg>"#,
+        height + 12.0,
+        escape(&super::num(lo)),
+        escape(&super::num(hi))
+    );
+    out
+}
