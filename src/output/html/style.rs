@@ -15,7 +15,7 @@ pub const CSS: &str = r#"
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg);
   background: var(--bg); margin: 0 auto; max-width: 1180px; padding: 24px; }
 h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 18px; margin: 28px 0 8px; }
-h3 { font-size: 15px; margin: 0 0 6px; word-break: break-all; }
+h3 { font-size: 15px; margin: 0 0 6px; overflow-wrap: anywhere; }
 code, .num { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
 .num, table.bins td + td + td, table.tests td + td + td { text-align: right; white-space: nowrap; }
 table.tests td:last-child { text-align: left; }
@@ -26,9 +26,9 @@ table.tests td:last-child { text-align: left; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0 12px; }
 th, td { border-bottom: 1px solid var(--rule); padding: 4px 8px; vertical-align: middle; text-align: left; }
 th { font-weight: 600; color: var(--muted); font-size: 12.5px; }
-td.name { word-break: break-all; max-width: 280px; }
+td.name { overflow-wrap: anywhere; max-width: 280px; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 8px 0; }
-dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; word-break: break-all; }
+dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 section.column { border: 1px solid var(--rule); border-radius: 6px; padding: 12px 14px; margin: 14px 0;
   background: var(--panel); break-inside: avoid; }
 .plots { display: flex; flex-wrap: wrap; gap: 18px; }
