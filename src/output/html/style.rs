@@ -23,6 +23,7 @@ table.tests td:last-child { text-align: left; }
   border: 2px solid currentColor; }
 .sev-critical { color: var(--bad); } .sev-warning { color: var(--warn); } .sev-none { color: var(--ok); }
 .muted { color: var(--muted); }
+a { color: var(--ref); }
 table { border-collapse: collapse; width: 100%; margin: 6px 0 12px; }
 th, td { border-bottom: 1px solid var(--rule); padding: 4px 8px; vertical-align: middle; text-align: left; }
 th { font-weight: 600; color: var(--muted); font-size: 12.5px; }
