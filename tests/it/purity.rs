@@ -66,9 +66,13 @@ fn pure_files() -> Vec<std::path::PathBuf> {
     .iter()
     .map(|f| format!("{root}/{f}").into())
     .collect();
-    for dir in ["src/stats", "src/engine", "src/output"] {
-        for entry in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
-            files.push(entry.unwrap().path());
+    let mut dirs: Vec<std::path::PathBuf> =
+        ["src/stats", "src/engine", "src/output"].iter().map(|d| format!("{root}/{d}").into()).collect();
+    // Their submodules too (`src/output/html/`).
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() { dirs.push(path) } else { files.push(path) }
         }
     }
     files
