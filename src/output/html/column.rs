@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 
 use super::svg::{self, Bins};
 use super::{escape, severity_class};
-use crate::engine::{ColumnKind, ColumnReport, Severity, TestKind, TestResult, TestStatus};
 use crate::engine::text::{num, opt, pval};
+use crate::engine::{ColumnKind, ColumnReport, Severity, TestKind, TestResult, TestStatus};
 
 /// The column's name with its segment.
 pub fn title(c: &ColumnReport) -> String {
