@@ -130,7 +130,7 @@ fn the_demo_report_is_one_well_formed_page_that_fetches_nothing() {
     // The header: verdict, counts, policy, both sides, schema changes.
     for needle in [
         "DRIFT</span>",
-        "4 of 9 columns drifted",
+        "4 of 10 columns drifted",
         "1 critical",
         "alpha 0.05 after bh correction",
         "KS D 0.1 / 0.2",
@@ -355,5 +355,5 @@ fn the_ks_marker_sits_where_the_report_says_d_occurs() {
         assert!((drawn - want).abs() <= 1.0, "{}: marker at x={drawn}, D occurs at x={want}", c["column"]);
         checked += 1;
     }
-    assert_eq!(checked, 6, "every numeric column of the demo has its marker");
+    assert_eq!(checked, 7, "every numeric column of the demo (latency_ms included) has its marker");
 }
