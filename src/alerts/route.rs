@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::lifecycle::{AlertState, Notify, Observation, Silence, Timing, silenced, step};
-use super::payload::{DATA_DRIFT, Finding, NOTIFICATION_LOST, Notification, findings};
+use super::payload::{DATA_DRIFT, FILES_QUARANTINED, Finding, NOTIFICATION_LOST, Notification, findings};
 use crate::engine::check::{CheckAlert, CheckResult, CheckStatus};
 use crate::engine::{Report, Severity};
 
@@ -390,7 +390,11 @@ pub fn operational(
         Notify::Resolved { since_ms } => (true, since_ms, Some(now_ms)),
     };
     let detail = match (op.problem, op.except) {
-        (Some(p), _) if after.drift_streak > 1 => Some(format!("{p} ({} times in a row)", after.drift_streak)),
+        // A quarantine's problem already says how many files are quarantined now; a streak of
+        // cycles says nothing about them.
+        (Some(p), _) if after.drift_streak > 1 && op.alertname != FILES_QUARANTINED => {
+            Some(format!("{p} ({} times in a row)", after.drift_streak))
+        }
         (None, Some(sink)) => Some(format!("sink {sink:?} takes notifications again")),
         (problem, _) => problem.map(str::to_owned),
     };
@@ -562,6 +566,22 @@ mod tests {
         assert!(back.outgoing.is_empty(), "pager has send_resolved = false, and slack is the sink itself");
         assert!(back.states[0].1.firing.is_none(), "resolved once slack delivers again");
         assert!(lost("pager", &d.outgoing[0].notification, "HTTP 500").is_none(), "no loop");
+    }
+
+    #[test]
+    fn a_repeated_quarantine_alert_says_how_many_files_are_quarantined_now_not_a_streak() {
+        let r = Routing {
+            timing: Timing { repeat_interval_ms: 1000, group_interval_ms: 0, ..Timing::default() },
+            ..routing()
+        };
+        let one = "1 quarantined file(s) not evaluated, newest first: b.parquet";
+        let d = operational(&r, &Operational::condition(FILES_QUARANTINED, Some(one), 1), None, &[], 1000);
+        assert_eq!(d.outgoing[0].notification.detail.as_deref(), Some(one));
+        let three = "3 quarantined file(s) not evaluated, newest first: d.parquet, c.parquet, b.parquet";
+        let state = d.states[0].1.clone();
+        let d = operational(&r, &Operational::condition(FILES_QUARANTINED, Some(three), 1), Some(&state), &[], 2500);
+        assert_eq!(d.outgoing.len(), 2, "repeated after repeat_interval");
+        assert_eq!(d.outgoing[0].notification.detail.as_deref(), Some(three), "the count now, no streak");
     }
 
     #[test]

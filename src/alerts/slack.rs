@@ -208,6 +208,33 @@ mod tests {
         snapshot("resolved", &message(&r));
     }
 
+    /// `DriftFilesQuarantined` as routing repeats it, a cycle after it fired with one file.
+    fn repeated_quarantine() -> Notification {
+        use crate::alerts::route::{Operational, Routing, operational};
+        let routing = Routing {
+            monitor: "checkout".into(),
+            operational: vec!["slack".into()],
+            timing: crate::alerts::lifecycle::Timing {
+                repeat_interval_ms: 1,
+                group_interval_ms: 0,
+                ..Default::default()
+            },
+            ..Routing::default()
+        };
+        let name = crate::alerts::payload::FILES_QUARANTINED;
+        let first = "1 quarantined file(s) not evaluated, newest first: day=02/b.parquet; the newest failed with: \
+                     column \"x\": corrupt data; fix or replace them, then `drift quarantine release --monitor \
+                     checkout` reads them again";
+        let now = "2 quarantined file(s) not evaluated, newest first: day=02/c.parquet, day=02/b.parquet; the newest \
+                   failed with: column \"x\": corrupt data; fix or replace them, then `drift quarantine release \
+                   --monitor checkout` reads them again";
+        let fired = operational(&routing, &Operational::condition(name, Some(first), 1), None, &[], 1_795_000_000_000);
+        let state = fired.states[0].1.clone();
+        let again =
+            operational(&routing, &Operational::condition(name, Some(now), 1), Some(&state), &[], 1_795_003_600_000);
+        again.outgoing[0].notification.clone()
+    }
+
     #[test]
     fn operational_and_test_messages_match_their_snapshot() {
         let mut n = notification(Vec::new());
@@ -215,7 +242,8 @@ mod tests {
         n.segment = String::new();
         n.detail = Some("no new file in /data/checkout for 21600 s (stale_after_secs = 21600)".into());
         let t = Notification::test("slack", None, 1_795_000_000_000);
-        snapshot("operational", &json!({"stale": message(&n), "test": message(&t)}));
+        let q = repeated_quarantine();
+        snapshot("operational", &json!({"stale": message(&n), "test": message(&t), "quarantined_repeat": message(&q)}));
         assert!(message(&t)["text"].as_str().unwrap().starts_with("[TEST]"));
     }
 
