@@ -95,9 +95,9 @@ pub fn walk(root: &Path, follow_symlinks: bool) -> Result<(Vec<Listed>, Vec<Skip
                     break;
                 }
             };
-            let shown = entry.path().display().to_string();
+            // The shown path is made only for an entry skipped: most entries are not.
             let skip = |reason, error: Option<std::io::Error>| Skipped {
-                path: shown.clone(),
+                path: entry.path().display().to_string(),
                 reason,
                 error: error.map(|e| e.to_string()),
             };
