@@ -259,3 +259,27 @@ fn the_daemon_evaluates_the_good_file_next_to_the_run_time_cases() {
     let log = d.log();
     assert!(!log.contains("monitor cycle failed") && !log.contains("file quarantined"), "{log}");
 }
+
+/// Oversized metadata, made at run time (a sparse file, so nothing is written to disk): a
+/// 70 MiB file whose footer claims 68 MiB of metadata is refused by the footer's size cap
+/// before anything is parsed or reserved, as one line naming the file and what to do.
+#[test]
+fn a_footer_over_the_metadata_cap_is_one_line_before_it_is_parsed() {
+    use std::io::{Seek, SeekFrom, Write};
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("huge_footer.parquet");
+    let mut f = std::fs::File::create(&path).unwrap();
+    f.write_all(b"PAR1").unwrap();
+    let len: u64 = 70 << 20;
+    f.set_len(len).unwrap();
+    f.seek(SeekFrom::Start(len - 8)).unwrap();
+    f.write_all(&(68u32 << 20).to_le_bytes()).unwrap();
+    f.write_all(b"PAR1").unwrap();
+    drop(f);
+    assert_check(
+        "oversized metadata",
+        check(&path, &[]),
+        2,
+        "huge_footer.parquet: Parquet footer of 71303168 bytes is over the 67108864-byte limit",
+    );
+}
