@@ -302,28 +302,7 @@ fn open_file_unguarded(path: &Path) -> Result<ParquetFile> {
 impl ParquetFile {
     /// Every row and column of the file as record batches (for splitting it by event time).
     pub fn read_all(&self) -> Result<Vec<arrow_array::RecordBatch>> {
-        fn read<R: parquet::file::reader::ChunkReader + 'static>(
-            reader: R,
-            f: &ParquetFile,
-        ) -> Result<Vec<arrow_array::RecordBatch>> {
-            let batches = ParquetRecordBatchReaderBuilder::new_with_metadata(reader, f.meta.clone())
-                .with_batch_size(64 * 1024)
-                .build()
-                .with_context(|| format!("{}: cannot read", f.path.display()))?;
-            batches
-                .map(|b| {
-                    b.with_context(|| {
-                        format!("{}: corrupt data; the file may be truncated or damaged", f.path.display())
-                    })
-                })
-                .collect()
-        }
-        guarded(&self.path, || match &self.body {
-            Body::Path => {
-                read(File::open(&self.path).with_context(|| format!("{}: cannot open", self.path.display()))?, self)
-            }
-            Body::Bytes(b) => read(b.clone(), self),
-        })
+        self.read_batches(ProjectionMask::all())
     }
 }
 

@@ -1,5 +1,6 @@
-//! A few named columns of a file, as record batches (for checks that read their own columns,
-//! such as a latency column with its event time, in the column's own Arrow type).
+//! Columns of a file as record batches: a few named ones (for checks that read their own
+//! columns, such as a latency column with its event time, in the column's own Arrow type), or
+//! all of them (for splitting a file by event time or segment).
 
 use std::fs::File;
 
@@ -8,7 +9,7 @@ use arrow_array::RecordBatch;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use super::{Body, ParquetFile};
+use super::{Body, ParquetFile, guarded};
 
 impl ParquetFile {
     /// The named top-level columns the file has (those it lacks are left out: look them up by
@@ -16,7 +17,11 @@ impl ParquetFile {
     pub fn read_columns(&self, names: &[&str]) -> Result<Vec<RecordBatch>> {
         let schema = self.meta.schema();
         let roots: Vec<usize> = names.iter().filter_map(|n| schema.index_of(n).ok()).collect();
-        let mask = ProjectionMask::roots(self.meta.parquet_schema(), roots);
+        self.read_batches(ProjectionMask::roots(self.meta.parquet_schema(), roots))
+    }
+
+    /// The columns in `mask`, every row, in batches; a reader's error or panic is this file's.
+    pub(super) fn read_batches(&self, mask: ProjectionMask) -> Result<Vec<RecordBatch>> {
         fn read<R: parquet::file::reader::ChunkReader + 'static>(
             reader: R,
             f: &ParquetFile,
@@ -35,13 +40,13 @@ impl ParquetFile {
                 })
                 .collect()
         }
-        match &self.body {
+        guarded(&self.path, || match &self.body {
             Body::Path => read(
                 File::open(&self.path).with_context(|| format!("{}: cannot open", self.path.display()))?,
                 self,
                 mask,
             ),
             Body::Bytes(b) => read(b.clone(), self, mask),
-        }
+        })
     }
 }
