@@ -25,6 +25,20 @@ pub(super) fn load_with(file: &Path, read_secrets: bool) -> Result<Config, Confi
     config.external_url = external_url(&mut e, raw.external_url);
     let poll_default = raw.poll_secs.unwrap_or(defaults::POLL_SECS);
     config.monitors = monitors(file, &config.monitors_dir, poll_default, &config.sinks, read_secrets, &mut errors);
+    // A file's read deadline must come before its cycle's: otherwise the cycle is cancelled
+    // first, and the slow file is never counted against (nor quarantined).
+    for m in config.monitors.iter().filter(|m| m.source.read_timeout >= config.cycle_timeout) {
+        errors.push(ConfigError {
+            file: m.file.clone(),
+            key: "source.read_timeout_secs".to_owned(),
+            message: format!(
+                "{} s is not below cycle_timeout_secs ({} s) of {}: lower it, or raise cycle_timeout_secs",
+                m.source.read_timeout.as_secs(),
+                config.cycle_timeout.as_secs(),
+                file.display()
+            ),
+        });
+    }
     if errors.is_empty() { Ok(config) } else { Err(ConfigErrors(errors)) }
 }
 

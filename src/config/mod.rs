@@ -38,6 +38,9 @@ pub mod defaults {
     pub const STALE_AFTER_SECS: u64 = 6 * 3600;
     /// Failed reads of a file (footer, pages, decoding, profiling) before it is quarantined.
     pub const QUARANTINE_AFTER_ATTEMPTS: u32 = 3;
+    /// Time reading and decoding one file may take per cycle (`[source] read_timeout_secs`):
+    /// minutes of margin over a 256 MiB file, a fraction of `cycle_timeout_secs`.
+    pub const READ_TIMEOUT_SECS: u64 = 60;
     /// Minimum rows per window.
     pub const MIN_ROWS: u64 = 100;
     /// Segments: minimum rows per segment.

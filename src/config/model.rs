@@ -169,6 +169,9 @@ pub struct Source {
     pub quarantine_after_attempts: u32,
     /// At most this many settled files per cycle, oldest first; the rest wait for the next.
     pub max_files_per_cycle: usize,
+    /// Time reading and decoding one file may take in a cycle; past it the read is that
+    /// file's failed attempt (`crate::source::ReadTimeout`).
+    pub read_timeout: Duration,
 }
 
 /// How a monitor cuts data into windows.

@@ -102,6 +102,9 @@ fn source(e: &mut Problems, s: RawSource, base: &Path, poll_default: u64) -> Sou
     if s.max_files_per_cycle == Some(0) {
         e.push("source.max_files_per_cycle", "must be at least 1");
     }
+    if s.read_timeout_secs == Some(0) {
+        e.push("source.read_timeout_secs", "must be at least 1 (60 by default)");
+    }
     Source {
         path,
         settle: secs(s.settle_secs, defaults::SETTLE_SECS),
@@ -110,6 +113,7 @@ fn source(e: &mut Problems, s: RawSource, base: &Path, poll_default: u64) -> Sou
         max_files_per_cycle: s.max_files_per_cycle.unwrap_or(defaults::MAX_FILES_PER_CYCLE),
         follow_symlinks: s.follow_symlinks.unwrap_or(false),
         quarantine_after_attempts: s.quarantine_after_attempts.unwrap_or(defaults::QUARANTINE_AFTER_ATTEMPTS),
+        read_timeout: secs(s.read_timeout_secs, defaults::READ_TIMEOUT_SECS).max(Duration::from_secs(1)),
     }
 }
 

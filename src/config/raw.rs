@@ -120,6 +120,7 @@ pub struct RawSource {
     pub max_files_per_cycle: Option<usize>,
     pub follow_symlinks: Option<bool>,
     pub quarantine_after_attempts: Option<u32>,
+    pub read_timeout_secs: Option<u64>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
@@ -133,6 +134,7 @@ pub const SOURCE_KEYS: &[&str] = &[
     "max_files_per_cycle",
     "follow_symlinks",
     "quarantine_after_attempts",
+    "read_timeout_secs",
 ];
 
 /// `[reference]`.

@@ -180,7 +180,7 @@ async fn fetch(
     for f in ready {
         let shown = run.store.display(&f.key);
         let opened = match run.store.fetch(&f.key).await {
-            Ok(bytes) => open_bytes(&shown, bytes),
+            Ok(bytes) => open_bytes(&shown, bytes).map(|pf| pf.with_read_timeout(run.monitor.source.read_timeout)),
             Err(e) => Err(e),
         };
         match opened {

@@ -6,6 +6,7 @@
 //! dictionary-encoded pages (the writer default) are counted by key instead of materialising
 //! every string. Every error is one line that names the file (and the column) and what to do.
 
+mod deadline;
 pub(crate) mod decode;
 mod footer;
 mod guard;
@@ -23,6 +24,7 @@ use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 
+pub use deadline::{ReadBudget, ReadTimeout};
 pub use footer::{MAX_FOOTER_BYTES, MAX_RESERVED_VALUES};
 pub use guard::{DENY_VARIABLE, FileError, file_of, guarded, test_denied};
 pub use paths::expand_inputs;
@@ -102,6 +104,8 @@ pub struct ParquetFile {
     len: u64,
     meta: ArrowReaderMetadata,
     body: Body,
+    /// The daemon's read deadline for this file ([`ParquetFile::with_read_timeout`]).
+    budget: Option<Arc<ReadBudget>>,
 }
 
 /// Where a file's bytes are read from: the local file system, or bytes already fetched
@@ -233,13 +237,16 @@ fn decode_column<R: parquet::file::reader::ChunkReader + 'static>(
     acc: &mut decode::Accumulator,
 ) -> Result<()> {
     let mask = ProjectionMask::roots(f.meta.parquet_schema(), [idx]);
-    let batches = ParquetRecordBatchReaderBuilder::new_with_metadata(reader, f.meta.clone())
+    let section = deadline::Section::start(f.budget.as_ref());
+    let batches = ParquetRecordBatchReaderBuilder::new_with_metadata(section.wrap(reader), f.meta.clone())
         .with_projection(mask)
         .with_batch_size(64 * 1024)
         .build()
         .with_context(|| format!("{}: column {name:?}: cannot read", f.path.display()))?;
     let mut rows = 0u64;
     for batch in batches {
+        // A read cut short by the deadline fails as this file's timeout, not as corrupt data.
+        section.check(&f.path)?;
         let batch = batch.with_context(|| {
             format!("{}: column {name:?}: corrupt data; the file may be truncated or damaged", f.path.display())
         })?;
@@ -296,13 +303,20 @@ fn open_file_unguarded(path: &Path) -> Result<ParquetFile> {
     footer::check_metadata(&shown, plain.metadata(), len)?;
     let meta = with_dictionary_hint(&plain).unwrap_or(plain);
     let rows = meta.metadata().file_metadata().num_rows().max(0) as u64;
-    Ok(ParquetFile { path: path.to_owned(), rows, len, meta, body: Body::Path })
+    Ok(ParquetFile { path: path.to_owned(), rows, len, meta, body: Body::Path, budget: None })
 }
 
 impl ParquetFile {
     /// Every row and column of the file as record batches (for splitting it by event time).
     pub fn read_all(&self) -> Result<Vec<arrow_array::RecordBatch>> {
         self.read_batches(ProjectionMask::all())
+    }
+
+    /// The file with a read deadline: every later read of its bytes (this clone's and its
+    /// clones') counts against `limit` in all, and fails with [`ReadTimeout`] past it.
+    pub fn with_read_timeout(mut self, limit: std::time::Duration) -> ParquetFile {
+        self.budget = Some(ReadBudget::new(limit));
+        self
     }
 }
 
@@ -409,7 +423,7 @@ fn open_bytes_unguarded(name: &Path, bytes: bytes::Bytes) -> Result<ParquetFile>
     footer::check_metadata(&shown, plain.metadata(), len)?;
     let meta = with_dictionary_hint(&plain).unwrap_or(plain);
     let rows = meta.metadata().file_metadata().num_rows().max(0) as u64;
-    Ok(ParquetFile { path: name.to_owned(), rows, len, meta, body: Body::Bytes(bytes) })
+    Ok(ParquetFile { path: name.to_owned(), rows, len, meta, body: Body::Bytes(bytes), budget: None })
 }
 
 /// Re-derives the reader metadata asking for string columns as dictionaries, so dictionary-

@@ -9,6 +9,7 @@ use arrow_array::RecordBatch;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
+use super::deadline::Section;
 use super::{Body, ParquetFile, guarded};
 
 impl ParquetFile {
@@ -27,18 +28,21 @@ impl ParquetFile {
             f: &ParquetFile,
             mask: ProjectionMask,
         ) -> Result<Vec<RecordBatch>> {
-            let batches = ParquetRecordBatchReaderBuilder::new_with_metadata(reader, f.meta.clone())
+            let section = Section::start(f.budget.as_ref());
+            let batches = ParquetRecordBatchReaderBuilder::new_with_metadata(section.wrap(reader), f.meta.clone())
                 .with_projection(mask)
                 .with_batch_size(64 * 1024)
                 .build()
                 .with_context(|| format!("{}: cannot read", f.path.display()))?;
-            batches
-                .map(|b| {
-                    b.with_context(|| {
-                        format!("{}: corrupt data; the file may be truncated or damaged", f.path.display())
-                    })
-                })
-                .collect()
+            let mut out = Vec::new();
+            for b in batches {
+                // A read cut short by the deadline fails as this file's timeout.
+                section.check(&f.path)?;
+                out.push(b.with_context(|| {
+                    format!("{}: corrupt data; the file may be truncated or damaged", f.path.display())
+                })?);
+            }
+            Ok(out)
         }
         guarded(&self.path, || match &self.body {
             Body::Path => read(

@@ -306,3 +306,46 @@ fn a_quarantined_file_alerts_is_listed_and_released_to_be_read_again() {
     let out = drift(&["quarantine", "list", "--config", s(&st.config), "--monitor", "model"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "no quarantined files\n");
 }
+
+/// A damaged file the Parquet reader spends a long time on before it fails (a fuzz finding,
+/// `fuzz/regressions/parquet_ingest/slow-text-column.parquet`: its `text` column takes 40 to
+/// 50 s in a debug build) between two good files. Under `[source] read_timeout_secs = 1` each
+/// attempt at it ends at the deadline: the good files are evaluated in the first cycle, the slow
+/// one is that file's failed attempt (named, with the key to raise) and is quarantined after
+/// `quarantine_after_attempts`, and no cycle takes long. (A files window: it reads every
+/// column, so the reader reaches `text` after the other columns' quick errors; a rows window's
+/// profile stops at the first column's error before it.)
+#[test]
+fn a_file_the_reader_is_slow_on_is_cut_at_the_read_deadline_and_quarantined() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let good = repo.join("tests/data/foreign/reference_snappy.parquet");
+    let slow = repo.join("fuzz/regressions/parquet_ingest/slow-text-column.parquet");
+    {
+        let window = "";
+        let st = setup("read_timeout_secs = 1\nquarantine_after_attempts = 2\n", window);
+        std::fs::copy(&good, st.dir.path().join("reference.parquet")).unwrap();
+        for (name, from) in [("a.parquet", &good), ("b.parquet", &slow), ("c.parquet", &good)] {
+            std::fs::copy(from, st.incoming.join(name)).unwrap();
+            age(&st.incoming.join(name));
+        }
+        let started = std::time::Instant::now();
+        let (code, out) = once(&st);
+        let first = started.elapsed();
+        assert_eq!(code, 0, "{window:?}: {out}");
+        assert!(!out.contains("monitor cycle failed"), "{window:?}: {out}");
+        assert_eq!(window_rows(&st), [10_000], "{window:?}: a and c evaluated without b: {out}");
+        let line =
+            out.lines().find(|l| l.contains("cannot read file yet; will retry")).unwrap_or_else(|| panic!("{out}"));
+        assert!(line.contains("b.parquet") && line.contains("read_timeout_secs (1 s)"), "{window:?}: {line}");
+        let (code, out) = once(&st);
+        let both = started.elapsed();
+        assert_eq!(code, 0, "{window:?}: {out}");
+        let line = out
+            .lines()
+            .find(|l| l.contains("file quarantined after 2 failed reads"))
+            .unwrap_or_else(|| panic!("{out}"));
+        assert!(line.contains("b.parquet") && line.contains("read_timeout_secs"), "{window:?}: {line}");
+        // Without the deadline the first run alone takes the reader's 40 s and more.
+        assert!(first < Duration::from_secs(15) && both < Duration::from_secs(25), "{window:?}: {first:?}, {both:?}");
+    }
+}
