@@ -23,7 +23,7 @@ pub struct Probe(Option<JoinHandle<()>>);
 
 /// Pings the watchdog if the daemon is alive; logs why not otherwise.
 pub async fn tick(shared: &Arc<Shared>, tasks: &[JoinHandle<()>], probe: &mut Probe) {
-    match alive(shared, tasks, probe).await {
+    match alive(shared, tasks, probe, STATE_LOCK_WAIT).await {
         Ok(()) => super::systemd_notify(&[sd_notify::NotifyState::Watchdog]),
         Err(why) => tracing::error!(
             reason = %why,
@@ -32,8 +32,14 @@ pub async fn tick(shared: &Arc<Shared>, tasks: &[JoinHandle<()>], probe: &mut Pr
     }
 }
 
-/// Ok when every loop is alive and the state lock can be taken; otherwise why not.
-async fn alive(shared: &Arc<Shared>, tasks: &[JoinHandle<()>], probe: &mut Probe) -> Result<(), String> {
+/// Ok when every loop is alive and the state lock can be taken within `lock_wait`; otherwise
+/// why not.
+async fn alive(
+    shared: &Arc<Shared>,
+    tasks: &[JoinHandle<()>],
+    probe: &mut Probe,
+    lock_wait: Duration,
+) -> Result<(), String> {
     if tasks.iter().any(JoinHandle::is_finished) {
         return Err("a monitor or delivery task has ended".to_owned());
     }
@@ -44,11 +50,59 @@ async fn alive(shared: &Arc<Shared>, tasks: &[JoinHandle<()>], probe: &mut Probe
         let shared = shared.clone();
         tokio::task::spawn_blocking(move || drop(shared.state()))
     });
-    match tokio::time::timeout(STATE_LOCK_WAIT, handle).await {
+    match tokio::time::timeout(lock_wait, handle).await {
         Ok(_) => {
             probe.0 = None;
             Ok(())
         }
-        Err(_) => Err(format!("the state lock was not free within {} s", STATE_LOCK_WAIT.as_secs())),
+        Err(_) => Err(format!("the state lock was not free within {} s", lock_wait.as_secs_f64())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A daemon with no monitor, its state in a temporary directory.
+    fn shared(dir: &std::path::Path) -> Arc<Shared> {
+        std::fs::create_dir(dir.join("monitors")).unwrap();
+        let file = dir.join("drift.toml");
+        std::fs::write(&file, "state_dir = \"state\"\nmonitors_dir = \"monitors\"\n").unwrap();
+        let cfg = crate::config::load(&file).unwrap();
+        super::super::prepare(&cfg).unwrap().0
+    }
+
+    /// The rule "the state lock cannot be taken within 10 s": while another thread holds the
+    /// lock past the wait, the daemon is not alive (and one probe waits, not one per tick);
+    /// once it is released, it is again. (The wait is shortened here; the rule's 10 s is
+    /// checked as a value.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_watchdog_is_not_pinged_while_the_state_lock_is_held_past_the_wait() {
+        assert_eq!(STATE_LOCK_WAIT, Duration::from_secs(10));
+        let dir = tempfile::TempDir::new().unwrap();
+        let shared = shared(dir.path());
+        let wait = Duration::from_millis(300);
+        let mut probe = Probe::default();
+        assert_eq!(alive(&shared, &[], &mut probe, wait).await, Ok(()));
+
+        let (held_tx, held_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let holder = {
+            let shared = shared.clone();
+            std::thread::spawn(move || {
+                let _lock = shared.state().unwrap();
+                held_tx.send(()).unwrap();
+                release_rx.recv().unwrap();
+            })
+        };
+        held_rx.recv().unwrap();
+        let why = alive(&shared, &[], &mut probe, wait).await.unwrap_err();
+        assert_eq!(why, "the state lock was not free within 0.3 s");
+        assert!(probe.0.is_some(), "the probe still waits");
+        assert!(alive(&shared, &[], &mut probe, wait).await.is_err(), "still held");
+        release_tx.send(()).unwrap();
+        holder.join().unwrap();
+        assert_eq!(alive(&shared, &[], &mut probe, wait).await, Ok(()));
+        assert!(probe.0.is_none());
     }
 }
