@@ -10,6 +10,10 @@
 //! - [`EVALUATE`]: inside the evaluation of a window, on the thread `block_in_place` lends it.
 //! - [`STATE`]: inside the transaction that commits or closes a window, after its rows are
 //!   written and before it commits, with the state lock held ([`crate::state::State::set_test_panic`]).
+//! - [`PROFILE`]: inside the profiling of one file into window parts (rows and time windows),
+//!   on its blocking thread, holding an evaluation permit and the batch's bytes in flight.
+//! - [`REFERENCE`]: inside the loading (profiling) of the monitor's reference, holding an
+//!   evaluation permit.
 
 use std::sync::OnceLock;
 
@@ -17,6 +21,10 @@ use std::sync::OnceLock;
 pub const EVALUATE: &str = "evaluate";
 /// Inside a window's transaction.
 pub const STATE: &str = "state";
+/// Inside the profiling of one file into window parts.
+pub const PROFILE: &str = "profile";
+/// Inside the loading of the reference.
+pub const REFERENCE: &str = "reference";
 
 /// The environment variable naming the point and the monitor.
 pub const VARIABLE: &str = "DRIFT_TEST_PANIC_AT";

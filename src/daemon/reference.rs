@@ -19,7 +19,9 @@ pub async fn load_once(shared: &Shared, run: &mut MonitorRun) -> Result<()> {
     let _permit = shared.permits.acquire().await.map_err(|_| anyhow::anyhow!("shutting down"))?;
     let path = run.monitor.reference.clone();
     let by = run.monitor.segments.as_ref().map(|s| s.by.clone());
+    let id = run.monitor.id.clone();
     let (table, segments) = tokio::task::spawn_blocking(move || -> Result<_> {
+        super::fault::point(super::fault::REFERENCE, &id);
         let table = load_reference(&path)?;
         let segments = match by {
             None => None,

@@ -273,7 +273,11 @@ pub async fn rows_windows(
     for (file, c) in files.into_iter().zip(consumed) {
         let p = Profiling::of(run);
         let shown = file.path.clone();
-        let work = move || profile_parts(file, 0, &p);
+        let monitor = id.clone();
+        let work = move || {
+            fault::point(fault::PROFILE, &monitor);
+            profile_parts(file, 0, &p)
+        };
         let permit = shared.permits.acquire().await.map_err(|_| anyhow::anyhow!("shutting down"))?;
         let parts = isolate::per_file(shared, run, &c, shown, now, &mut outcome, work).await?;
         drop(permit);
@@ -415,9 +419,11 @@ async fn time_parts(
     let (p, col) = (Profiling::of(run), column.to_owned());
     let _permit = shared.permits.acquire().await.map_err(|_| anyhow::anyhow!("shutting down"))?;
     let path = file.path.clone();
+    let monitor = run.monitor.id.clone();
     // Guarded: an error or a reader panic here is this file's (isolate).
     tokio::task::spawn_blocking(move || -> Result<_> {
         crate::source::guarded(&path, || {
+            fault::point(fault::PROFILE, &monitor);
             let Split { parts: split, max_event, late, future } =
                 split_by_window(&file, &col, size_ms, closed_until, future_after)?;
             let mut parts = Vec::with_capacity(split.len());

@@ -208,3 +208,58 @@ fn a_cycle_past_its_timeout_is_cancelled_and_a_stuck_one_stops_the_watchdog() {
     assert!(wait_for(10, || (systemd.pings_after(resumed) >= 1).then_some(())).is_some(), "{}", d.log());
     assert_eq!(http_get(d.port(), "/healthz").map(|r| r.0), Some(200));
 }
+
+/// How long after monitor `bad` reached `DRIFT_TEST_BLOCK_AT=POINT:bad:6000` (and holds
+/// whatever that step holds for 6 s) monitor `good` consumed a file landed just then, under
+/// extra daemon keys `limits`. Both monitors have rows windows, so each file is profiled into
+/// parts on its own.
+fn good_waits_for_bad(point: &str, limits: &str) -> Duration {
+    let t = two();
+    let root = t.dir.path();
+    let text = std::fs::read_to_string(&t.config).unwrap();
+    std::fs::write(&t.config, text.replacen("[sinks.audit]", &format!("{limits}\n[sinks.audit]"), 1)).unwrap();
+    for id in ["good", "bad"] {
+        let m = root.join(format!("monitors/{id}.toml"));
+        let text = std::fs::read_to_string(&m).unwrap();
+        std::fs::write(&m, text.replacen("min_rows = 50\n", "min_rows = 50\ntype = \"rows\"\nrows = 100000\n", 1))
+            .unwrap();
+    }
+    land(&root.join("bad"), "b1.parquet", 300, 2, 0.0);
+    let block = format!("{point}:bad:6000");
+    let d = Daemon::start(&t.config, &[("DRIFT_TEST_BLOCK_AT", block.as_str())]);
+    let port = d.port();
+    let line = d.wait_log(30, &["test block point reached", "\"monitor\":\"bad\""]);
+    assert!(line.is_some(), "{point}: {}", d.log());
+    let blocked = std::time::Instant::now();
+    land(&root.join("good"), "g1.parquet", 300, 3, 0.0);
+    let consumed = "drift_files_total{monitor=\"good\",outcome=\"consumed\"} 1";
+    let seen = wait_for(30, || http_get(port, "/metrics").filter(|m| m.1.contains(consumed)).map(|_| ()));
+    assert!(seen.is_some(), "{point} {limits}: good never consumed its file: {}", d.log());
+    blocked.elapsed()
+}
+
+/// `max_concurrent_evaluations` bounds every CPU- and memory-heavy step, not only the final
+/// evaluation: while one monitor profiles a file into window parts, or profiles its reference,
+/// with the only permit, another monitor's file waits; and `max_bytes_in_flight` bounds what
+/// is fetched over every monitor: with one byte of it, a fetched batch (held until its parts
+/// are committed) makes the other monitor's fetch wait. The control: with two permits and
+/// the default bytes, the other monitor goes on at once. (The four daemons run side by side.)
+#[test]
+fn the_daemons_limits_bound_profiling_reference_loading_and_fetching_over_every_monitor() {
+    let cases = [
+        ("profile", "max_concurrent_evaluations = 1\n", true),
+        ("reference", "max_concurrent_evaluations = 1\n", true),
+        ("profile", "max_concurrent_evaluations = 2\nmax_bytes_in_flight = 1\n", true),
+        ("profile", "max_concurrent_evaluations = 2\n", false),
+    ];
+    let runs: Vec<_> =
+        cases.iter().map(|&(point, limits, _)| std::thread::spawn(move || good_waits_for_bad(point, limits))).collect();
+    let mut wrong = Vec::new();
+    for ((point, limits, waits), run) in cases.iter().zip(runs) {
+        let waited = run.join().unwrap();
+        if *waits != (waited >= Duration::from_millis(4500)) {
+            wrong.push(format!("{point} {limits:?}: good should wait: {waits}, waited {waited:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
