@@ -260,3 +260,50 @@ fn the_daemon_drains_a_backlog_at_once_and_its_gauge_counts_what_waits() {
     d.kill_9();
     assert_eq!(query::<i64>(&st, "SELECT files FROM windows ORDER BY id"), [1, 1, 1]);
 }
+
+/// Item 3 with no key set: a backlog larger than the default `max_files_per_cycle` (64) is
+/// drained in windows of at most 64 files, oldest first (before the caps: one window of every
+/// settled file, the allocation that killed the pod).
+#[test]
+fn a_backlog_over_the_default_cap_is_drained_in_windows_of_at_most_64_files() {
+    let st = setup("", "", "");
+    for i in 0..70u64 {
+        land(&st, &format!("f{i:02}.parquet"), timed(&[(1, 20)], 100 + i, 0.0), 200 - i);
+    }
+    once(&st);
+    assert_eq!(query::<i64>(&st, "SELECT files FROM windows ORDER BY id"), [64, 6]);
+    let last: Vec<String> =
+        query(&st, "SELECT path FROM files WHERE window_id = (SELECT max(id) FROM windows) ORDER BY path");
+    assert_eq!(last, (64..70).map(|i| format!("f{i}.parquet")).collect::<Vec<_>>(), "the newest wait");
+}
+
+/// Item 11: the new files a poll finds are recorded in one transaction, not one fsynced
+/// commit each. 400 files that have not settled yet (each recorded as seen): the write-ahead
+/// log of the running daemon holds far fewer frames than one per file (each commit appends at
+/// least one 4 KiB page), and the next polls, which find nothing new, write nothing.
+#[test]
+fn one_poll_records_its_new_files_in_one_transaction_and_an_idle_poll_writes_nothing() {
+    let st = setup("", "", "");
+    let monitor = st.dir.path().join("monitors/model.toml");
+    let text = std::fs::read_to_string(&monitor).unwrap().replace("settle_secs = 0\n", "settle_secs = 3600\n");
+    std::fs::write(&monitor, text).unwrap();
+    let cols = timed(&[(1, 5)], 1, 0.0);
+    for i in 0..400 {
+        land(&st, &format!("d{}/f{i:03}.parquet", i / 100), cols.clone(), 0);
+    }
+    let d = Daemon::start(&st.config, &[]);
+    let port = d.port();
+    let runs = |n: u32| {
+        let text = format!("drift_runs_total{{monitor=\"model\"}} {n}");
+        wait_for(20, || http_get(port, "/metrics").filter(|m| m.1.contains(&text)).map(|_| ()))
+    };
+    assert!(runs(2).is_some(), "{}", d.log());
+    let wal = st.dir.path().join("state/drift.sqlite3-wal");
+    let frames = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len().saturating_sub(32) / (4096 + 24));
+    let after = frames(&wal);
+    assert_eq!(query::<i64>(&st, "SELECT count(*) FROM files WHERE status = 'seen'"), [400]);
+    assert!(after < 100, "{after} WAL frames for 400 new files: a commit per file?");
+    let before = std::fs::metadata(&wal).unwrap().modified().unwrap();
+    assert!(runs(4).is_some(), "{}", d.log());
+    assert_eq!(std::fs::metadata(&wal).unwrap().modified().unwrap(), before, "idle polls wrote");
+}
