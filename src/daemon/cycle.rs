@@ -94,7 +94,7 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
 /// little and writes nothing.
 async fn list_and_plan(shared: &Shared, run: &mut MonitorRun, now: i64) -> Result<plan::Plan> {
     let id = run.monitor.id.clone();
-    let listing = run.store.list(run.monitor.source.follow_symlinks).await?;
+    let listing = run.store.list(run.monitor.source.follow_symlinks, now).await?;
     for skip in &listing.newly_skipped {
         let error = skip.error.as_deref().unwrap_or_default();
         tracing::warn!(monitor = %id, entry = %skip.path, reason = skip.reason.as_str(), error, "source entry skipped: {}", skip.reason.advice());
@@ -118,6 +118,8 @@ async fn list_and_plan(shared: &Shared, run: &mut MonitorRun, now: i64) -> Resul
         for f in &plan.replaced {
             index.insert(f.key.clone(), (f.size, f.mtime_ms));
         }
+        // Directories whose files are all consumed are skipped while unchanged.
+        run.store.mark_done(|key| index.contains_key(key));
         plan
     };
     for f in &plan.replaced {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result};
 use bytes::Bytes;
 
-use super::listing::{Skipped, walk};
+use super::listing::{DirCache, Skipped, walk_with};
 use super::plan::Listed;
 
 /// Where a monitor's files land.
@@ -19,6 +19,8 @@ pub struct SourceStore {
     pattern: Option<glob::Pattern>,
     /// Entries already reported as skipped (each is reported once per process).
     reported: Arc<Mutex<HashSet<String>>>,
+    /// The directories the last listing read, to skip those unchanged and done.
+    dirs: Arc<Mutex<DirCache>>,
 }
 
 /// What a listing found.
@@ -58,7 +60,7 @@ impl SourceStore {
             // `dir/*.parquet` where `dir` is the root: fine; a file root cannot hold a pattern.
             anyhow::bail!("{path}: {} is not a directory", root.display());
         }
-        Ok(SourceStore { root, pattern, reported: Arc::default() })
+        Ok(SourceStore { root, pattern, reported: Arc::default(), dirs: Arc::default() })
     }
 
     /// The display path of a listed key.
@@ -77,17 +79,30 @@ impl SourceStore {
         }
     }
 
-    /// Every wanted file with its size and modification time; an entry that cannot be listed is
-    /// skipped (and returned once, the first time), never a failed listing.
-    pub async fn list(&self, follow_symlinks: bool) -> Result<Listing> {
+    /// Every wanted file with its size and modification time, except in directories unchanged
+    /// since all their files were done ([`SourceStore::mark_done`]; `daemon::listing`); an entry
+    /// that cannot be listed is skipped (and returned once, the first time), never a failed
+    /// listing.
+    pub async fn list(&self, follow_symlinks: bool, now: i64) -> Result<Listing> {
         let root = self.root.clone();
-        let (files, skipped) = tokio::task::spawn_blocking(move || walk(&root, follow_symlinks))
-            .await
-            .map_err(|e| anyhow::anyhow!("{}: cannot list: {e}", self.root.display()))??;
+        let dirs = self.dirs.clone();
+        let (files, skipped) = tokio::task::spawn_blocking(move || {
+            let mut cache = dirs.lock().unwrap_or_else(|e| e.into_inner());
+            walk_with(&root, follow_symlinks, &mut cache, now)
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: cannot list: {e}", self.root.display()))??;
         let files = files.into_iter().filter(|f| self.wanted(&f.key)).collect();
         let mut reported = self.reported.lock().unwrap_or_else(|e| e.into_inner());
         let newly_skipped = skipped.into_iter().filter(|s| reported.insert(s.path.clone())).collect();
         Ok(Listing { files, newly_skipped })
+    }
+
+    /// Tells the listing which files are done (`consumed`; files not wanted are done too):
+    /// directories whose files all are, while unchanged, are not read again.
+    pub fn mark_done(&self, consumed: impl Fn(&str) -> bool) {
+        let mut cache = self.dirs.lock().unwrap_or_else(|e| e.into_inner());
+        cache.mark_done(|key| !self.wanted(key) || consumed(key));
     }
 
     /// The whole file.
