@@ -178,3 +178,25 @@ fn the_kubernetes_daemon_file_validates_in_the_pod_layout() {
     let grace = value(&sts, "terminationGracePeriodSeconds: ");
     assert!(grace > drain, "terminationGracePeriodSeconds {grace} must exceed drain_timeout_secs {drain}");
 }
+
+/// `TasksMax=` in the systemd unit is derived from the daemon's thread bounds (deploy/README.md,
+/// "Limits"): on up to 64 cores, the main thread, a tokio worker per core, the whole blocking
+/// pool (`MAX_BLOCKING_THREADS`, set explicitly instead of tokio's 512) and a thread per core for
+/// each of the default concurrent evaluations fit under it, so the unit never kills a daemon
+/// working within its own limits; raising the pool without the unit fails here.
+#[test]
+fn the_units_tasks_max_covers_the_daemons_thread_bounds() {
+    let unit = read("deploy/systemd/drift.service");
+    let tasks_max: usize = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("TasksMax="))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no numeric TasksMax= in the unit"));
+    let cores = 64;
+    let evaluations = drift::config::defaults::MAX_CONCURRENT_EVALUATIONS;
+    let needed = 1 + cores + drift::daemon::MAX_BLOCKING_THREADS + cores * evaluations;
+    assert!(needed <= tasks_max, "TasksMax={tasks_max} < {needed} threads the daemon may run");
+    assert!(drift::daemon::MAX_BLOCKING_THREADS < 512, "tokio's default pool would outgrow any sane TasksMax");
+    let readme = read("deploy/README.md");
+    assert!(readme.contains(&format!("`TasksMax={tasks_max}`")), "deploy/README.md derives the unit's value");
+}
