@@ -16,11 +16,13 @@
 use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use parquet::errors::ParquetError;
 use parquet::file::reader::{ChunkReader, Length};
+
+use crate::clock::Stopwatch;
 
 /// How long reading one file may take, and how long its reads took so far.
 #[derive(Debug)]
@@ -41,23 +43,35 @@ impl ReadBudget {
 /// ends.
 pub(super) struct Section {
     budget: Option<Arc<ReadBudget>>,
-    start: Instant,
-    deadline: Option<Instant>,
+    deadline: Option<Deadline>,
+}
+
+/// The time left to a section when it started, and its start.
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    start: Stopwatch,
+    left: Duration,
+}
+
+impl Deadline {
+    fn passed(self) -> bool {
+        self.start.elapsed() >= self.left
+    }
 }
 
 impl Section {
     pub(super) fn start(budget: Option<&Arc<ReadBudget>>) -> Section {
-        let start = Instant::now();
-        let deadline = budget.map(|b| {
-            let left = b.limit.saturating_sub(Duration::from_nanos(b.spent_ns.load(Ordering::Relaxed)));
-            start + left
+        let start = Stopwatch::start();
+        let deadline = budget.map(|b| Deadline {
+            start,
+            left: b.limit.saturating_sub(Duration::from_nanos(b.spent_ns.load(Ordering::Relaxed))),
         });
-        Section { budget: budget.cloned(), start, deadline }
+        Section { budget: budget.cloned(), deadline }
     }
 
     /// Whether the file's budget is spent.
     pub(super) fn expired(&self) -> bool {
-        self.deadline.is_some_and(|d| Instant::now() >= d)
+        self.deadline.is_some_and(Deadline::passed)
     }
 
     /// [`ReadTimeout`] if the budget is spent (between batches; and in place of the reader's
@@ -82,8 +96,8 @@ impl Section {
 
 impl Drop for Section {
     fn drop(&mut self) {
-        if let Some(b) = &self.budget {
-            let spent = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        if let (Some(b), Some(d)) = (&self.budget, self.deadline) {
+            let spent = u64::try_from(d.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
             b.spent_ns.fetch_add(spent, Ordering::Relaxed);
         }
     }
@@ -117,12 +131,12 @@ fn timed_out() -> std::io::Error {
 /// A file's bytes (a [`ChunkReader`]) whose reads fail once `deadline` has passed.
 pub(super) struct Timed<R> {
     inner: R,
-    deadline: Option<Instant>,
+    deadline: Option<Deadline>,
 }
 
 impl<R> Timed<R> {
     fn passed(&self) -> bool {
-        self.deadline.is_some_and(|d| Instant::now() >= d)
+        self.deadline.is_some_and(Deadline::passed)
     }
 }
 
