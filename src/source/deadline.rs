@@ -85,7 +85,7 @@ impl Section {
 
     /// [`ReadTimeout`] of the file at `path` if its budget is spent, in one line naming it.
     pub(super) fn check(&self, path: &std::path::Path) -> anyhow::Result<()> {
-        Ok(self.timeout().map_err(|t| anyhow::Error::new(t).context(path.display().to_string()))?)
+        self.timeout().map_err(|t| anyhow::Error::new(t).context(path.display().to_string()))
     }
 
     /// `reader`, failing its reads once the deadline has passed.

@@ -196,7 +196,6 @@ fn the_units_tasks_max_covers_the_daemons_thread_bounds() {
     let evaluations = drift::config::defaults::MAX_CONCURRENT_EVALUATIONS;
     let needed = 1 + cores + drift::daemon::MAX_BLOCKING_THREADS + cores * evaluations;
     assert!(needed <= tasks_max, "TasksMax={tasks_max} < {needed} threads the daemon may run");
-    assert!(drift::daemon::MAX_BLOCKING_THREADS < 512, "tokio's default pool would outgrow any sane TasksMax");
     let readme = read("deploy/README.md");
     assert!(readme.contains(&format!("`TasksMax={tasks_max}`")), "deploy/README.md derives the unit's value");
 }
