@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::monitor::compile_monitor;
+use super::monitor::{MonitorDefaults, compile_monitor};
 use super::problems::{ConfigError, ConfigErrors, Problems, parse};
 use super::raw::*;
 use super::{Config, HttpSink, Monitor, Retention, Secret, Sink, defaults, resolve, secs};
@@ -24,21 +24,8 @@ pub(super) fn load_with(file: &Path, read_secrets: bool) -> Result<Config, Confi
     config.sinks = sinks(&mut e, raw.sinks.unwrap_or_default(), &base);
     config.external_url = external_url(&mut e, raw.external_url);
     let poll_default = raw.poll_secs.unwrap_or(defaults::POLL_SECS);
-    config.monitors = monitors(file, &config.monitors_dir, poll_default, &config.sinks, read_secrets, &mut errors);
-    // A file's read deadline must come before its cycle's: otherwise the cycle is cancelled
-    // first, and the slow file is never counted against (nor quarantined).
-    for m in config.monitors.iter().filter(|m| m.source.read_timeout >= config.cycle_timeout) {
-        errors.push(ConfigError {
-            file: m.file.clone(),
-            key: "source.read_timeout_secs".to_owned(),
-            message: format!(
-                "{} s is not below cycle_timeout_secs ({} s) of {}: lower it, or raise cycle_timeout_secs",
-                m.source.read_timeout.as_secs(),
-                config.cycle_timeout.as_secs(),
-                file.display()
-            ),
-        });
-    }
+    let defaults = MonitorDefaults { poll_secs: poll_default, cycle_timeout: config.cycle_timeout };
+    config.monitors = monitors(file, &config.monitors_dir, defaults, &config.sinks, read_secrets, &mut errors);
     if errors.is_empty() { Ok(config) } else { Err(ConfigErrors(errors)) }
 }
 
@@ -144,7 +131,7 @@ fn external_url(e: &mut Problems, raw: Option<String>) -> Option<String> {
 fn monitors(
     file: &Path,
     monitors_dir: &Path,
-    poll_default: u64,
+    defaults: MonitorDefaults,
     sinks: &BTreeMap<String, Sink>,
     read_secrets: bool,
     errors: &mut Vec<ConfigError>,
@@ -161,7 +148,7 @@ fn monitors(
                 .collect();
             files.sort();
             for f in files {
-                if let Some(m) = compile_monitor(&f, poll_default, sinks, errors) {
+                if let Some(m) = compile_monitor(&f, defaults, sinks, errors) {
                     monitors.push(m);
                 }
             }

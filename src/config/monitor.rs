@@ -22,9 +22,17 @@ fn floors(e: &mut Problems, key: &str, v: Option<&Vec<f64>>, default: Floors) ->
     }
 }
 
+/// What a monitor's file takes from the daemon's: the default poll interval, and the cycle
+/// timeout a file's read deadline must stay under.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct MonitorDefaults {
+    pub(super) poll_secs: u64,
+    pub(super) cycle_timeout: Duration,
+}
+
 pub(super) fn compile_monitor(
     file: &Path,
-    poll_default: u64,
+    defaults: MonitorDefaults,
     sinks: &BTreeMap<String, Sink>,
     errors: &mut Vec<ConfigError>,
 ) -> Option<Monitor> {
@@ -48,7 +56,7 @@ pub(super) fn compile_monitor(
     e.unknown("", &raw.unknown, &known);
 
     // One table at a time, in this order: the order of the reported problems.
-    let source = source(&mut e, raw.source.unwrap_or_default(), &base, poll_default);
+    let source = source(&mut e, raw.source.unwrap_or_default(), &base, defaults);
     let reference = reference(&mut e, raw.reference.unwrap_or_default(), &base);
     let (window, timestamp_column, min_rows) = window(&mut e, raw.window.unwrap_or_default());
     let columns = columns(&mut e, raw.columns.unwrap_or_default());
@@ -74,7 +82,7 @@ pub(super) fn compile_monitor(
 }
 
 /// `[source]`: where the monitor's Parquet files arrive and how often to look.
-fn source(e: &mut Problems, s: RawSource, base: &Path, poll_default: u64) -> Source {
+fn source(e: &mut Problems, s: RawSource, base: &Path, daemon: MonitorDefaults) -> Source {
     e.unknown("source", &s.unknown, SOURCE_KEYS);
     let path = match &s.path {
         None => {
@@ -102,18 +110,34 @@ fn source(e: &mut Problems, s: RawSource, base: &Path, poll_default: u64) -> Sou
     if s.max_files_per_cycle == Some(0) {
         e.push("source.max_files_per_cycle", "must be at least 1");
     }
-    if s.read_timeout_secs == Some(0) {
-        e.push("source.read_timeout_secs", "must be at least 1 (60 by default)");
-    }
+    // A file's read deadline must come before its cycle's: otherwise the cycle is cancelled
+    // first, and the slow file is never counted against (nor quarantined). Unset, it is 60 s,
+    // or half the cycle timeout when that is shorter.
+    let cycle = daemon.cycle_timeout.as_secs();
+    let read_timeout = match s.read_timeout_secs {
+        Some(0) => {
+            e.push("source.read_timeout_secs", "must be at least 1 (60 by default)");
+            1
+        }
+        Some(t) if t >= cycle => {
+            e.push(
+                "source.read_timeout_secs",
+                format!("{t} s is not below the daemon's cycle_timeout_secs ({cycle} s): lower it, or raise cycle_timeout_secs"),
+            );
+            t
+        }
+        Some(t) => t,
+        None => defaults::READ_TIMEOUT_SECS.min(cycle / 2).max(1),
+    };
     Source {
         path,
         settle: secs(s.settle_secs, defaults::SETTLE_SECS),
-        poll: secs(s.poll_secs, poll_default),
+        poll: secs(s.poll_secs, daemon.poll_secs),
         stale_after: secs(s.stale_after_secs, defaults::STALE_AFTER_SECS),
         max_files_per_cycle: s.max_files_per_cycle.unwrap_or(defaults::MAX_FILES_PER_CYCLE),
         follow_symlinks: s.follow_symlinks.unwrap_or(false),
         quarantine_after_attempts: s.quarantine_after_attempts.unwrap_or(defaults::QUARANTINE_AFTER_ATTEMPTS),
-        read_timeout: secs(s.read_timeout_secs, defaults::READ_TIMEOUT_SECS).max(Duration::from_secs(1)),
+        read_timeout: Duration::from_secs(read_timeout),
     }
 }
 

@@ -17,7 +17,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("synth", &[]),
     ("logging", &[]),
     ("engine", &["stats"]),
-    ("source", &["engine", "stats"]),
+    ("source", &["engine", "stats", "clock"]),
     ("snapshot", &["engine", "source", "stats", "parallel", "clock"]),
     ("check", &["engine", "source", "snapshot", "parallel"]),
     ("calibrate", &["alerts", "check", "engine", "parallel", "source", "stats", "synth"]),
