@@ -16,6 +16,7 @@
 //! `schema` holds the tables and their version.
 
 mod alerts;
+mod budget;
 mod clock;
 mod files;
 mod history;
