@@ -14,7 +14,7 @@ use super::lifecycle::{AlertState, Observation, Silence, Timing};
 use super::payload::Finding;
 use super::route::{BUDGET, Content, Decision, Routing, step_alert};
 use crate::clock::rfc3339_ms;
-use crate::engine::budget::{BudgetState, Level, RuleState, span};
+use crate::engine::budget::{BudgetState, Level, RuleState, left, span};
 
 /// An error budget as evaluated this cycle.
 #[derive(Debug, Clone, Copy)]
@@ -62,15 +62,6 @@ pub fn budget_line(b: &Burning) -> String {
         num(s.target * 100.0),
         rfc3339_ms(s.as_of_ms)
     )
-}
-
-/// A share of the budget left: `71.3%`, `none (overspent by 12.5%)`, `all` without events.
-pub fn left(share: Option<f64>) -> String {
-    match share {
-        None => "all".to_owned(),
-        Some(l) if l < 0.0 => format!("none (overspent by {:.1}%)", -l * 100.0),
-        Some(l) => format!("{:.1}%", l * 100.0),
-    }
 }
 
 fn num(x: f64) -> String {

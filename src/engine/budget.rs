@@ -186,6 +186,16 @@ pub fn budget_left(c: Counts, target: f64) -> Option<f64> {
     burn_rate(c, target).map(|r| 1.0 - r)
 }
 
+/// A share of the budget left, for people: `71.3%`, `none (overspent by 12.5%)`, and `all`
+/// without events.
+pub fn left(share: Option<f64>) -> String {
+    match share {
+        None => "all".to_owned(),
+        Some(l) if l < 0.0 => format!("none (overspent by {:.1}%)", -l * 100.0),
+        Some(l) => format!("{:.1}%", l * 100.0),
+    }
+}
+
 /// Evaluates a budget at `as_of_ms` (aligned down to the minute); `sum(from, to)` gives the
 /// events of the minutes starting in `[from, to)`.
 pub fn evaluate(b: &Budget, as_of_ms: i64, sum: &mut dyn FnMut(i64, i64) -> Counts) -> BudgetState {

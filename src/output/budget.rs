@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::clock::rfc3339_ms;
-use crate::engine::budget::{BudgetState, span};
+use crate::engine::budget::{BudgetState, left, span};
 use crate::engine::text::num;
 
 /// One budget: its alert, what a good event is, and its state at the watermark.
@@ -28,7 +28,7 @@ pub fn budget_table(budgets: &[BudgetLine]) -> String {
             b.good,
             num(s.target * 100.0),
             num(s.period_days),
-            crate::alerts::burn::left(s.budget_left),
+            left(s.budget_left),
             s.period.total - s.period.good.min(s.period.total),
             s.period.total,
             rfc3339_ms(s.as_of_ms)
