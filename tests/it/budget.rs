@@ -224,3 +224,39 @@ fn a_slow_burn_raises_a_ticket_without_a_page_and_resets() {
     assert_eq!(queued.len(), 2, "{queued:#?}");
     assert_eq!((queued[1].0.as_str(), queued[1].1.resolved), ("tickets", true));
 }
+
+/// A kill -9 before, at and after the transaction that consumes a file (pause points
+/// `fetched`, `commit`, `committed`), then a `--once` restart: every file's requests are in the
+/// budget's minutes exactly once (overlapping minutes of two files added, not replaced), for a
+/// files window and for an event-time window whose files join open windows.
+#[test]
+fn a_kill_at_each_commit_point_counts_every_request_exactly_once() {
+    for window in ["type = \"files\"", "type = \"time\"\nsize_secs = 86400\nallowed_lateness_secs = 0"] {
+        let dir = TempDir::new().unwrap();
+        let root = dir.path();
+        setup(root, window);
+        let config = root.join("drift.toml");
+        for (i, point) in ["fetched", "commit", "committed"].into_iter().enumerate() {
+            // An hour of requests, the last 5 minutes shared with the next file; 1 in 20 slow.
+            let from = T0 + i as i64 * 55 * MINUTE;
+            let f = write(
+                &root.join("incoming"),
+                &format!("{i}.parquet"),
+                requests(from, from + HOUR, 20, 1, 10 + i as u64),
+            );
+            let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+            std::fs::File::options().write(true).open(&f).unwrap().set_modified(old).unwrap();
+            let d = crate::support::Daemon::start(&config, &[("DRIFT_TEST_PAUSE_AT", point)]);
+            let reached = d.wait_log(30, &["test pause point reached", &format!("\"point\":\"{point}\"")]);
+            assert!(reached.is_some(), "{window}: file {i} never reached {point}: {}", d.log());
+            d.kill_9();
+            let out = drift(&["run", "--once", "--config", s(&config)]);
+            assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        }
+        let st = drift::state::State::open_read_only(&root.join("state")).unwrap();
+        let all = st.budget_sum("api", "latency", 0, i64::MAX).unwrap();
+        assert_eq!((all.good, all.total), (3 * 1140, 3 * 1200), "{window}: every request once");
+        let shared = st.budget_sum("api", "latency", T0 + 55 * MINUTE, T0 + HOUR).unwrap();
+        assert_eq!(shared.total, 5 * 40, "{window}: two files' requests in the shared minutes");
+    }
+}
