@@ -14,7 +14,7 @@ use super::lifecycle::{AlertState, Observation, Silence, Timing};
 use super::payload::Finding;
 use super::route::{BUDGET, Content, Decision, Routing, step_alert};
 use crate::clock::rfc3339_ms;
-use crate::engine::budget::{BudgetState, Level, RuleState, left, span};
+use crate::engine::budget::{BudgetState, Level, RuleState, span};
 
 /// An error budget as evaluated this cycle.
 #[derive(Debug, Clone, Copy)]
@@ -52,10 +52,14 @@ fn observe(state: &BudgetState, level: Level) -> Observation {
 /// with latency_ms <= 250 ms, target 99%; as of ...`.
 pub fn budget_line(b: &Burning) -> String {
     let s = b.state;
+    let days = num(s.period_days);
+    let left = match s.budget_left {
+        Some(l) if l < 0.0 => format!("the {days}-day error budget is overspent by {:.1}%", -l * 100.0),
+        Some(l) => format!("{:.1}% of the {days}-day error budget left", l * 100.0),
+        None => format!("the {days}-day error budget is untouched"),
+    };
     format!(
-        "{} of the {}-day error budget left: {} of {} requests with {}, target {}%; as of {}",
-        left(s.budget_left),
-        num(s.period_days),
+        "{left}: {} of {} requests with {}, target {}%; as of {}",
         s.period.good,
         s.period.total,
         b.good,
