@@ -210,4 +210,26 @@ mod tests {
         assert_eq!(out.len(), 2, "{out:?}");
         assert!(out[0].notification.resolved && out[0].notification.findings.is_empty());
     }
+
+    /// The Slack message of a page and of its resolution, against the committed snapshots
+    /// `tests/data/slack/budget-{firing,resolved}.json` (`DRIFT_BLESS=1` rewrites them outside CI).
+    #[test]
+    fn the_slack_messages_of_a_burn_match_their_snapshots() {
+        let r = Routing { external_url: Some("https://drift.example/monitors/api".into()), ..routing() };
+        let start = 1_795_132_800_000; // 2026-11-20T00:00:00Z
+        let s = state(start, |m| if m >= start - 6 * H { 120 } else { 0 });
+        let b = Burning { alertname: "LatencyBudgetBurn", kind: "latency", good: "latency_ms <= 250 ms", state: &s };
+        let d = burn(&r, &b, &BTreeMap::new(), &[], start);
+        let page = &d.outgoing[0].notification;
+        assert_eq!(page.findings.len(), 1, "6 h at 12 > 6; 1 h at 12 < 14.4: {:?}", page.findings);
+        let text = |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap() + "\n";
+        crate::alerts::testing::snapshot("slack/budget-firing.json", &text(super::super::slack::message(page)));
+        let prior: BTreeMap<String, AlertState> = d.states.into_iter().collect();
+        let s = state(start + H, |m| if (start - 6 * H..start).contains(&m) { 120 } else { 0 });
+        let b = Burning { state: &s, ..b };
+        let d = burn(&r, &b, &prior, &[], start + H);
+        let resolved = &d.outgoing[0].notification;
+        assert!(resolved.resolved);
+        crate::alerts::testing::snapshot("slack/budget-resolved.json", &text(super::super::slack::message(resolved)));
+    }
 }

@@ -112,7 +112,12 @@ impl Run {
         let outcome = self.rt.block_on(drift::daemon::cycle(&self.shared, &mut self.runs[0], self.now)).unwrap();
         assert_eq!(outcome.consumed, 1);
         self.closed += outcome.windows.len();
-        serde_json::to_value(&outcome.budgets[0]).unwrap()
+        // What `/api/v1/monitors` shows after the cycle: the same budget.
+        let budget = serde_json::to_value(&outcome.budgets[0]).unwrap();
+        drift::daemon::status::record(&self.shared, &mut self.runs[0], &Ok(outcome), self.now);
+        let api = serde_json::to_value(&self.shared.status.lock().unwrap()["api"]).unwrap();
+        assert_eq!(api["budgets"][0], budget, "{api:#}");
+        budget
     }
 }
 
