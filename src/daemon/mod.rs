@@ -17,6 +17,7 @@
 //! per segment, against the reference's rows of that segment, in the same family.
 
 pub mod budget;
+pub mod budget_metrics;
 pub mod calibration;
 pub mod calibration_rows;
 pub mod cycle;

@@ -144,6 +144,7 @@ fn update_status(shared: &Shared, run: &MonitorRun, result: &Result<CycleOutcome
             s.rows_future += o.future_rows;
             s.files_consumed += o.consumed as u64;
             s.budgets = o.budgets.clone();
+            shared.metrics.budget.record(id, &o.budgets);
             shared.metrics.last_success.get_or_create(&label).set(now as f64 / 1000.0);
             for (wid, report) in &o.windows {
                 s.windows += 1;

@@ -117,6 +117,11 @@ impl Run {
         drift::daemon::status::record(&self.shared, &mut self.runs[0], &Ok(outcome), self.now);
         let api = serde_json::to_value(&self.shared.status.lock().unwrap()["api"]).unwrap();
         assert_eq!(api["budgets"][0], budget, "{api:#}");
+        // And the gauges `/metrics` shows.
+        let text = self.shared.metrics.encode();
+        let left = budget["budget_left"].as_f64().unwrap();
+        let want = format!("drift_budget_remaining_ratio{{monitor=\"api\",kind=\"latency\"}} {left:?}");
+        assert!(text.contains(&want), "{want} in {text}");
         budget
     }
 }
