@@ -134,5 +134,12 @@ mod tests {
         assert_eq!(st.budget_sum("m", "latency", 0, i64::MAX).unwrap().total, 20, "minute 1 pruned");
         assert_eq!(count(&st, "alert_state WHERE key LIKE 'budget:%'"), 2, "page and ticket");
         assert_eq!(st.firing("m").unwrap().len(), 2, "a 100% bad hour also burns 3 days' budget");
+        // Page and ticket decided in the same cycle are two messages for receivers: one key
+        // each (the page's shared by its two sinks), none of a window.
+        let rows = st.notifications(Some("m"), None, 10).unwrap();
+        let mut keys: Vec<&str> = rows.iter().map(|r| r.idempotency_key.as_str()).collect();
+        keys.dedup();
+        assert_eq!(keys.len(), 2, "{rows:?}");
+        assert!(rows.iter().all(|r| r.window_id.is_none() && r.alertname == "LatencyBudgetBurn"));
     }
 }
