@@ -1,6 +1,7 @@
 //! Benchmark: the cost of the latency summary a window part keeps (`[latency]`), per million
 //! rows: decoding the latency column and summarising it exactly (parts of 100 000 rows, the
-//! exact limit) or into the 1% sketch (one part of 1M rows), and merging parts.
+//! exact limit) or into the 1% sketch (one part of 1M rows), and merging parts; and counting an
+//! error budget's good and total requests per minute of event time (`[latency.objective]`).
 //!
 //! Run: `cargo bench --bench latency`. Data (1M rows: a lognormal latency in ms with a 0.5%
 //! slow tail, and an event time) is generated into `target/bench-data/`.
@@ -15,7 +16,8 @@ use std::time::Instant;
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, TimestampMillisecondArray};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use drift::checks::latency::summary::{EXACT_VALUES, Summary};
-use drift::checks::latency::{Latency, LatencyConfig, Slo, Unit, config::DEFAULT_PERCENTILES};
+use drift::checks::latency::{Latency, LatencyConfig, Objective, Slo, Unit, config::DEFAULT_PERCENTILES};
+use drift::checks::{PartRows, WindowCheck};
 use drift::source::{ParquetFile, open_file};
 use drift::synth::{Rng, write_parquet};
 
@@ -88,4 +90,18 @@ fn main() {
         merge * 1e3,
         quantiles * 1e3
     );
+    // The error budget's minutes (`[latency.objective]`), counted from each consumed file.
+    let budget = Latency(LatencyConfig {
+        objective: Some(Objective {
+            threshold_ms: 250.0,
+            target: 0.99,
+            period_days: 30,
+            burn: drift::engine::budget::workbook_rules(),
+        }),
+        ..check.0.clone()
+    });
+    let rows = PartRows { files: std::slice::from_ref(&big), timestamp_column: Some("t") };
+    let b = budget.budget().unwrap();
+    let (counting, minutes) = best(5, || b.count(&rows, i64::MAX).unwrap());
+    println!("  the budget's minutes of {ROWS} rows: {:.1} ms, {} minutes", counting * 1e3, minutes.len());
 }

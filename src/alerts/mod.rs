@@ -9,6 +9,7 @@
 //! sends to which sinks. The outbox lives in [`crate::state`] and its worker, the only I/O, in
 //! [`crate::daemon::deliver`].
 
+pub mod burn;
 pub mod lifecycle;
 pub mod payload;
 pub mod retry;

@@ -207,7 +207,13 @@ impl Notification {
     /// Whether this is another kind of check's alert about a window (it carries its kind's
     /// detail).
     pub fn is_check(&self) -> bool {
-        !self.test && self.alertname != DATA_DRIFT && !self.details.is_empty()
+        !self.test && self.alertname != DATA_DRIFT && !self.details.is_empty() && self.window != 0
+    }
+
+    /// Whether this is an error budget's burn-rate alert: a kind's alert evaluated every cycle,
+    /// about no window (it carries its kind's detail, and window 0).
+    pub fn is_budget(&self) -> bool {
+        !self.test && self.alertname != DATA_DRIFT && !self.details.is_empty() && self.window == 0
     }
 
     /// Whether this is about a window (data drift or another kind of check), with findings to
@@ -241,6 +247,11 @@ impl Notification {
             // Another kind of check: one per alert, window and status.
             let labels = [("alertname", self.alertname.as_str()), group[0], group[1]];
             format!("{}-{}-{status}", fingerprint(&labels), self.window)
+        } else if self.is_budget() {
+            // A burn-rate alert: one per alert and level (its severity), decision time and status.
+            let labels =
+                [("alertname", self.alertname.as_str()), group[0], group[1], ("severity", self.severity.as_str())];
+            format!("{}-{}-{status}", fingerprint(&labels), self.at_ms)
         } else {
             let labels = [("alertname", self.alertname.as_str()), group[0], group[1]];
             format!("{}-{}-{status}", fingerprint(&labels), self.at_ms)
@@ -314,6 +325,16 @@ pub(crate) fn summary(n: &Notification) -> String {
     let segment = if n.segment.is_empty() { String::new() } else { format!(" [{}]", n.segment) };
     if n.test {
         return format!("[TEST] drift test message for sink {}: not an alert, nothing to do", n.receiver);
+    }
+    if n.is_budget() {
+        let rules: Vec<String> =
+            n.findings.iter().map(|f| format!("{} {}", f.column, f.summary.as_deref().unwrap_or_default())).collect();
+        let budget = n.detail.as_deref().unwrap_or_default();
+        return if n.resolved {
+            format!("{}{segment}: {} resolved; {budget}", n.monitor, n.alertname)
+        } else {
+            format!("{}{segment}: {} {}: {}; {budget}", n.monitor, n.severity.as_str(), n.alertname, rules.join("; "))
+        };
     }
     if n.is_check() {
         // Another kind of check about a window.

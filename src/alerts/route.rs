@@ -23,10 +23,18 @@ pub const OPERATIONAL: &str = "op:";
 /// Key prefix of the alerts of other kinds of check (`check:ALERTNAME:SEGMENT`).
 pub const CHECK: &str = "check:";
 
+/// Key prefix of the alerts a kind evaluates every cycle rather than per window
+/// (`budget:ALERTNAME:LEVEL`, [`super::burn`]).
+pub const BUDGET: &str = "budget:";
+
 /// An alert state's key as (alertname, segment): a segment label for data drift, `op:NAME`
 /// for an operational alert, `op:NAME:SINK` for lost notifications (segment `sink=SINK`),
-/// `check:NAME:SEGMENT` for another kind of check.
+/// `check:NAME:SEGMENT` for another kind of check, `budget:NAME:LEVEL` for an error budget's
+/// alert (the whole monitor).
 pub fn split_key(key: &str) -> (String, String) {
+    if let Some(rest) = key.strip_prefix(BUDGET) {
+        return (rest.split_once(':').map_or(rest, |(name, _)| name).to_owned(), String::new());
+    }
     if let Some(rest) = key.strip_prefix(CHECK) {
         let (name, segment) = rest.split_once(':').unwrap_or((rest, ""));
         return (name.to_owned(), segment.to_owned());
@@ -124,7 +132,7 @@ pub fn window(
     now_ms: i64,
 ) -> Decision {
     let mut keys: BTreeSet<String> =
-        prior.keys().filter(|k| !k.starts_with(OPERATIONAL) && !k.starts_with(CHECK)).cloned().collect();
+        prior.keys().filter(|k| ![OPERATIONAL, CHECK, BUDGET].iter().any(|p| k.starts_with(p))).cloned().collect();
     keys.insert(String::new());
     if let Some(g) = report.and_then(|r| r.segments.as_ref()) {
         keys.extend(g.evaluated.iter().map(|(label, _)| label.clone()));
@@ -158,15 +166,16 @@ pub fn window(
     out
 }
 
-/// What a notification about one alert of a window says: its name, rows, findings and the
-/// kind's own detail.
-struct Content {
-    alertname: String,
-    segment: String,
-    rows_current: u64,
-    rows_reference: u64,
-    findings: Vec<Finding>,
-    details: BTreeMap<String, serde_json::Value>,
+/// What a notification about one alert says: its name, rows, findings, one line for people
+/// and the kind's own detail.
+pub(super) struct Content {
+    pub(super) alertname: String,
+    pub(super) segment: String,
+    pub(super) rows_current: u64,
+    pub(super) rows_reference: u64,
+    pub(super) findings: Vec<Finding>,
+    pub(super) detail: Option<String>,
+    pub(super) details: BTreeMap<String, serde_json::Value>,
 }
 
 /// Data drift's content for the whole window (`key` "") or a segment.
@@ -186,6 +195,7 @@ fn drift_content(r: &Report, key: &str) -> Content {
         rows_current,
         rows_reference: r.reference.rows,
         findings: findings(r, segment),
+        detail: None,
         details: BTreeMap::new(),
     }
 }
@@ -227,6 +237,7 @@ fn check_content(r: &Report, c: &CheckResult, a: &CheckAlert) -> Content {
         rows_current: a.rows,
         rows_reference: r.reference.rows,
         findings,
+        detail: None,
         details: BTreeMap::from([(c.kind.clone(), c.detail.clone())]),
     }
 }
@@ -234,7 +245,7 @@ fn check_content(r: &Report, c: &CheckResult, a: &CheckAlert) -> Content {
 /// Steps one alert with what the window says and queues what it notifies; `content` is called
 /// only when it does.
 #[allow(clippy::too_many_arguments)]
-fn step_alert(
+pub(super) fn step_alert(
     routing: &Routing,
     window_id: i64,
     key: &str,
@@ -278,6 +289,7 @@ fn notification(
         rows_current: content.rows_current,
         rows_reference: content.rows_reference,
         external_url: routing.external_url.clone(),
+        detail: content.detail,
         details: content.details,
         ..Notification::new(&content.alertname, &routing.monitor, now_ms)
     };

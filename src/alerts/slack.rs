@@ -24,6 +24,9 @@ const MAX_HEADER: usize = 150;
 
 /// The message body for an incoming webhook.
 pub fn message(n: &Notification) -> Value {
+    if n.is_budget() {
+        return budget(n);
+    }
     if !n.is_about_a_window() {
         return operational(n);
     }
@@ -86,6 +89,34 @@ fn operational(n: &Notification) -> Value {
         json!({"type": "header", "text": {"type": "plain_text", "text": truncate(&header, MAX_HEADER), "emoji": true}}),
         section(truncate(&escape(&summary(n)), MAX_SECTION)),
     ];
+    if let Some(url) = n.external_url.as_ref().filter(|_| !n.resolved) {
+        blocks.push(section(format!("<{}|Open in drift>", escape(url))));
+    }
+    json!({"text": escape(&summary(n)), "blocks": blocks})
+}
+
+/// An error budget's burn-rate alert: a header with the level, the budget left, and one section
+/// per firing rule with its windows and burn rates.
+fn budget(n: &Notification) -> Value {
+    let header = if n.resolved {
+        format!("✅ Resolved: {} — {}", n.monitor, n.alertname)
+    } else {
+        let icon = if n.severity == Severity::Critical { "🔴" } else { "🟠" };
+        format!("{icon} {} in {}: {} rule(s) burning", n.alertname, n.monitor, n.findings.len())
+    };
+    let level = if n.severity == Severity::Critical { "page" } else { "ticket" };
+    let context = format!("*{}*  ·  {level}", if n.resolved { "resolved" } else { n.severity.as_str() });
+    let mut blocks = vec![
+        json!({"type": "header", "text": {"type": "plain_text", "text": truncate(&header, MAX_HEADER), "emoji": true}}),
+        json!({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]}),
+    ];
+    for f in n.findings.iter().take(MAX_BLOCKS - 4) {
+        let text = format!("*{}* — {level}\n{}", escape(&f.column), escape(f.summary.as_deref().unwrap_or_default()));
+        blocks.push(section(truncate(&text, MAX_SECTION)));
+    }
+    if let Some(d) = &n.detail {
+        blocks.push(section(truncate(&escape(d), MAX_SECTION)));
+    }
     if let Some(url) = n.external_url.as_ref().filter(|_| !n.resolved) {
         blocks.push(section(format!("<{}|Open in drift>", escape(url))));
     }

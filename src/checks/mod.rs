@@ -24,6 +24,7 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use crate::engine::Report;
+use crate::engine::budget::{Budget, MinuteCount};
 use crate::engine::check::CheckResult;
 use crate::source::{ParquetFile, Table};
 
@@ -37,6 +38,32 @@ pub trait WindowCheck: std::fmt::Debug + Send + Sync {
     fn part_state(&self) -> Option<&dyn PartState> {
         None
     }
+
+    /// The error budget this kind keeps, if it has one ([`ErrorBudget`]).
+    fn budget(&self) -> Option<&dyn ErrorBudget> {
+        None
+    }
+}
+
+/// A kind with an error budget: its good and total events are counted per minute of event
+/// time as each file is consumed (stored with the file's consumption, kept for the budget's
+/// period), and the daemon evaluates its burn-rate rules every cycle at the watermark, stepping
+/// `alertname` per level (page: the critical route, ticket: the warning route) through the
+/// alert lifecycle.
+pub trait ErrorBudget {
+    /// Its name in the state database (stable across versions).
+    fn name(&self) -> &'static str;
+    /// The table that configures it, for messages (`latency.objective`).
+    fn key(&self) -> &'static str;
+    /// The alert its rules raise (`LatencyBudgetBurn`).
+    fn alertname(&self) -> &'static str;
+    /// The target, the period and the rules.
+    fn budget(&self) -> Budget;
+    /// What a good event is, for people (`latency <= 250 ms`).
+    fn good(&self) -> String;
+    /// The good and total events of some rows per minute of their event time, leaving out rows
+    /// without an event time or after `until_ms`.
+    fn count(&self, rows: &PartRows<'_>, until_ms: i64) -> Result<Vec<MinuteCount>>;
 }
 
 /// What a kind keeps of a window's rows, part by part: serialisable, and merged exactly.
@@ -132,6 +159,11 @@ pub type WindowStates = Vec<Option<WindowState>>;
 pub type PartStates = Vec<(String, Vec<u8>)>;
 
 impl Checks {
+    /// The checks that keep an error budget.
+    pub fn budgets(&self) -> impl Iterator<Item = &dyn ErrorBudget> {
+        self.0.iter().filter_map(|c| c.budget())
+    }
+
     /// Whether any check keeps a part state (so parts need profiling for checks).
     pub fn keep_parts(&self) -> bool {
         self.0.iter().any(|c| c.part_state().is_some())

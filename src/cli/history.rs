@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use super::{HistoryArgs, HistoryFormat, exit, known_monitor, load, print};
-use crate::output::{HistoryTest, HistoryWindow, history_json, history_table};
+use crate::output::{BudgetLine, HistoryTest, HistoryWindow, budget_table, history_json, history_table};
 use crate::state::{TestRow, WindowRow};
 
 /// Runs `drift history`; returns the exit code.
@@ -15,7 +15,16 @@ pub fn history(args: &HistoryArgs) -> Result<i32> {
     let windows: Vec<HistoryWindow> = rows.iter().map(window).collect();
     print(&match args.format {
         HistoryFormat::Json => history_json(&windows),
-        HistoryFormat::Table => history_table(&windows),
+        HistoryFormat::Table => {
+            // The error budgets at the watermark, then the windows.
+            let monitor = cfg.monitors.iter().find(|m| m.id == args.monitor).expect("known_monitor checked it");
+            let budgets = crate::daemon::budget::status(&state, monitor)?;
+            let lines: Vec<BudgetLine> = budgets
+                .iter()
+                .map(|b| BudgetLine { alertname: &b.alertname, good: &b.good, state: &b.state })
+                .collect();
+            budget_table(&lines) + &history_table(&windows)
+        }
     });
     Ok(exit::OK)
 }

@@ -63,6 +63,17 @@ pub(super) fn compile_monitor(
     let policy = policy(&mut e, raw.policy.unwrap_or_default());
     let segments = raw.segments.map(|sg| segments(&mut e, sg));
     let alerts = alerts(&mut e, raw.alerts.unwrap_or_default(), sinks);
+    // An error budget is counted per minute of event time.
+    for b in checks.budgets().filter(|_| timestamp_column.is_none()) {
+        e.push(
+            b.key(),
+            format!(
+                "the daemon's {} alert counts requests per minute of event time: set [window] timestamp_column, \
+                 or burn = [] to export the counters only",
+                b.alertname()
+            ),
+        );
+    }
 
     (errors.len() == before).then_some(Monitor {
         id,

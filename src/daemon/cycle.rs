@@ -11,7 +11,7 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use super::metrics::{FileOutcome, MonitorLabel};
-use super::{MonitorRun, Shared, pause, plan, reference, windows};
+use super::{MonitorRun, Shared, budget, pause, plan, reference, windows};
 use crate::config::Window;
 use crate::engine::Report;
 use crate::source::{ParquetFile, open_bytes};
@@ -38,6 +38,8 @@ pub struct CycleOutcome {
     pub backlog: usize,
     /// Rows whose event time was more than `max_future_secs` ahead of the clock.
     pub future_rows: u64,
+    /// The monitor's error budgets, as evaluated at the end of the cycle.
+    pub budgets: Vec<super::budget::BudgetStatus>,
 }
 
 /// The files a cycle read, each with the record of its consumption.
@@ -78,14 +80,18 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
         pause::point(pause::LISTED).await;
     }
     let fetched = fetch(shared, run, &batch, now, &mut outcome).await?;
+    let fetched = budget::count(shared, run, fetched, now, &mut outcome).await?;
     // Event-time windows also close on the idle timeout with no new file, and a rows window
     // whose last part was committed just before a crash closes at the next cycle.
-    match run.monitor.window {
-        Window::Files if fetched.files.is_empty() => Ok(outcome),
-        Window::Files => windows::files_window(shared, run, fetched, now, outcome).await,
-        Window::Rows { rows } => windows::rows_windows(shared, run, fetched, rows, now, outcome).await,
-        Window::Time { .. } => windows::time_windows(shared, run, fetched, now, outcome).await,
-    }
+    let mut outcome = match run.monitor.window {
+        Window::Files if fetched.files.is_empty() => outcome,
+        Window::Files => windows::files_window(shared, run, fetched, now, outcome).await?,
+        Window::Rows { rows } => windows::rows_windows(shared, run, fetched, rows, now, outcome).await?,
+        Window::Time { .. } => windows::time_windows(shared, run, fetched, now, outcome).await?,
+    };
+    // Every cycle, not only when a window closes: an alert also resets as event time moves.
+    budget::evaluate(shared, run, now, &mut outcome)?;
+    Ok(outcome)
 }
 
 /// Lists the source, records new and changed files (one transaction), reports consumed files
@@ -193,6 +199,7 @@ async fn fetch(
                     size: f.size,
                     mtime_ms: f.mtime_ms,
                     rows: pf.rows,
+                    counts: Vec::new(),
                 });
                 fetched.files.push(pf);
             }

@@ -194,6 +194,8 @@ pub struct Metrics {
     pub calibration_pages: Family<MonitorLabel, Gauge<f64, AtomicU64>>,
     /// The latency check's percentiles and request counts.
     pub latency: super::latency_metrics::LatencyMetrics,
+    /// The error budgets' remaining share and burn rates.
+    pub budget: super::budget_metrics::BudgetMetrics,
 }
 
 impl Default for Metrics {
@@ -223,10 +225,12 @@ impl Default for Metrics {
             calibration_column_ratio: Family::default(),
             calibration_pages: Family::default(),
             latency: Default::default(),
+            budget: Default::default(),
             registry: Registry::default(),
         };
         m.register(&mut registry);
         m.latency.register(&mut registry);
+        m.budget.register(&mut registry);
         Metrics { registry, ..m }
     }
 }
@@ -382,6 +386,7 @@ impl Metrics {
             .get_or_create(&CalibrationLabel { monitor: "m".into(), column: "c".into() })
             .set(0.0);
         m.latency.sample();
+        m.budget.sample();
         m
     }
 

@@ -16,6 +16,8 @@
 //! open state in the database ([`windows`]). With `[segments]` every window is also evaluated
 //! per segment, against the reference's rows of that segment, in the same family.
 
+pub mod budget;
+pub mod budget_metrics;
 pub mod calibration;
 pub mod calibration_rows;
 pub mod cycle;

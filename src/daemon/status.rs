@@ -49,6 +49,9 @@ pub struct MonitorStatus {
     pub stale: bool,
     /// Alerts firing now (as of the last cycle).
     pub firing: Vec<FiringAlert>,
+    /// The error budgets (`[latency.objective]`) as the last cycle evaluated them at the
+    /// watermark: burn rates per rule and the budget left over the period.
+    pub budgets: Vec<super::budget::BudgetStatus>,
     /// The false-alarm calibration, once the reference is loaded (`null` before).
     pub calibration: Option<super::calibration::CalibrationStatus>,
 }
@@ -140,6 +143,8 @@ fn update_status(shared: &Shared, run: &MonitorRun, result: &Result<CycleOutcome
             s.files_backlog = o.backlog;
             s.rows_future += o.future_rows;
             s.files_consumed += o.consumed as u64;
+            s.budgets = o.budgets.clone();
+            shared.metrics.budget.record(id, &o.budgets);
             shared.metrics.last_success.get_or_create(&label).set(now as f64 / 1000.0);
             for (wid, report) in &o.windows {
                 s.windows += 1;

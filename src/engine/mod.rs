@@ -5,6 +5,7 @@
 //! [`judge`] once, which applies the multiple-testing correction across every p-value of the
 //! evaluation and the decision policy.
 
+pub mod budget;
 mod categorical;
 pub mod check;
 pub mod latency;

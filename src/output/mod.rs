@@ -22,6 +22,7 @@
 
 mod alerts;
 mod align;
+mod budget;
 mod calibration;
 mod config;
 mod history;
@@ -35,6 +36,7 @@ mod snapshot;
 
 pub use crate::engine::text::{num, opt, pval};
 pub use alerts::{NotificationLine, notification_list, requeued, test_delivered, test_not_delivered};
+pub use budget::{BudgetLine, budget_table};
 pub use calibration::{
     calibration_markdown, calibration_table, calibrations_json, monitor_calibration, render_calibrated,
 };

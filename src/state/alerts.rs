@@ -15,7 +15,7 @@ use crate::engine::Report;
 
 /// The monitor's stored alert states, by key. An unreadable one is logged and left out (the
 /// alert starts over, and the next change overwrites it) rather than stopping evaluations.
-fn alert_states(tx: &rusqlite::Transaction, monitor: &str) -> Result<BTreeMap<String, AlertState>> {
+pub(super) fn alert_states(tx: &rusqlite::Transaction, monitor: &str) -> Result<BTreeMap<String, AlertState>> {
     let mut stmt = tx.prepare_cached("SELECT key, state FROM alert_state WHERE monitor = ?1")?;
     let rows = stmt.query_map([monitor], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     let mut out = BTreeMap::new();
@@ -32,7 +32,7 @@ fn alert_states(tx: &rusqlite::Transaction, monitor: &str) -> Result<BTreeMap<St
 }
 
 /// Stores a routing decision: the alert states and the outbox rows.
-fn apply(tx: &rusqlite::Transaction, monitor: &str, d: &Decision, now_ms: i64) -> Result<()> {
+pub(super) fn apply(tx: &rusqlite::Transaction, monitor: &str, d: &Decision, now_ms: i64) -> Result<()> {
     for (key, state) in &d.states {
         tx.execute(
             "INSERT INTO alert_state (monitor, key, state, updated_ms) VALUES (?1, ?2, ?3, ?4)

@@ -31,6 +31,8 @@ pub struct Consumed {
     pub mtime_ms: i64,
     /// Rows read.
     pub rows: u64,
+    /// Its events per minute for the monitor's error budgets, stored with its consumption.
+    pub counts: Vec<crate::engine::budget::MinuteCount>,
 }
 
 impl State {

@@ -16,6 +16,7 @@
 //! `schema` holds the tables and their version.
 
 mod alerts;
+mod budget;
 mod clock;
 mod files;
 mod history;
@@ -243,6 +244,7 @@ mod tests {
         let st = State::open_shared(old.path()).unwrap();
         assert_eq!(version(&st), SCHEMA_VERSION.to_string());
         assert!(tables(old.path()).contains(&"outbox".to_owned()), "schema 2's tables created");
+        assert!(tables(old.path()).contains(&"budget_minutes".to_owned()), "schema 4's table created");
         drop(st);
         let st = State::open_read_only(old.path()).unwrap();
         assert_eq!(st.history("m", 10).unwrap(), []);

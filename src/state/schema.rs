@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use rusqlite::{Connection, OptionalExtension};
 
 /// The schema version this drift writes (and the newest it reads).
-pub(super) const SCHEMA_VERSION: i64 = 3;
+pub(super) const SCHEMA_VERSION: i64 = 4;
 
 /// Every table and index, created if missing (`CREATE ... IF NOT EXISTS`): an older schema only
 /// lacks tables, so running this upgrades it.
@@ -122,6 +122,17 @@ CREATE TABLE IF NOT EXISTS window_part_checks (
     PRIMARY KEY (part_seq, kind)
 );
 CREATE INDEX IF NOT EXISTS window_part_checks_by_window ON window_part_checks (monitor, window_key, part_seq);
+-- Schema 4: error budgets (the latency objective's burn-rate alert): good and total events per
+-- minute of event time, added in the transaction that consumes the file they came from, pruned
+-- past the budget's period or longest window.
+CREATE TABLE IF NOT EXISTS budget_minutes (
+    monitor TEXT NOT NULL,
+    kind TEXT NOT NULL,              -- the kind's budget name (latency)
+    minute_ms INTEGER NOT NULL,      -- the minute's start (event time, ms since the epoch)
+    good INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    PRIMARY KEY (monitor, kind, minute_ms)
+);
 ";
 
 /// The schema version stored in the database, `None` for a new one (no `meta` table or no

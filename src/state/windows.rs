@@ -135,6 +135,7 @@ impl State {
                      window_id = ?6, rows = ?7, updated_ms = ?5",
                 params![monitor, f.path, f.size as i64, f.mtime_ms, now_ms, id, f.rows as i64],
             )?;
+            super::budget::add_counts(&tx, monitor, &f.counts)?;
         }
         super::test_panic(&self.panic_in, monitor);
         tx.commit()?;
@@ -175,6 +176,7 @@ impl State {
                  rows = ?6, updated_ms = ?5",
             params![monitor, file.path, file.size as i64, file.mtime_ms, now_ms, file.rows as i64],
         )?;
+        super::budget::add_counts(&tx, monitor, &file.counts)?;
         if let Some(c) = clock {
             clock::advance(&tx, monitor, c, now_ms)?;
         }

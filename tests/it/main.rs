@@ -17,6 +17,8 @@
 //! - `power`: the rules that keep stationary data quiet still detect real changes.
 //! - `alerts`: delivery to a scripted Slack-like server on loopback (`receiver`), and the
 //!   alert lifecycle through the real binary.
+//! - `budget`: the latency objective's error budget: `LatencyBudgetBurn` pages on a fast burn
+//!   and tickets on a slow one (the workbook's rates), and resets, on an injected clock.
 //! - `calibration`: the false-alarm calibration through `drift validate --calibrate` and the
 //!   daemon (status, metrics, warning, cache); its interval against SciPy.
 //! - `check`: `drift check` on real Parquet files: types, nulls, schema, file sets, formats.
@@ -52,6 +54,7 @@
 // Benchmarks and tests measure and wait on real time; the rule is for the library.
 #![allow(clippy::disallowed_methods)]
 mod alerts;
+mod budget;
 mod calibration;
 mod check;
 mod checks;

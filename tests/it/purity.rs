@@ -58,6 +58,7 @@ fn pure_files() -> Vec<std::path::PathBuf> {
         "src/alerts/lifecycle.rs",
         "src/alerts/retry.rs",
         "src/alerts/route.rs",
+        "src/alerts/burn.rs",
         "src/alerts/payload.rs",
         "src/alerts/slack.rs",
         "src/calibrate/pool.rs",

@@ -1,11 +1,14 @@
 //! The `[latency]` table of a monitor file, compiled with every problem at once.
 
 use crate::checks::Problems;
+use crate::engine::budget::{Budget, BurnRule, Level, workbook_rules};
 
 /// Keys of `[latency]`.
 pub const LATENCY_KEYS: &[&str] = &["column", "unit", "percentiles", "slo", "objective"];
 /// Keys of `[latency.objective]`.
-pub const OBJECTIVE_KEYS: &[&str] = &["threshold_ms", "target", "period_days"];
+pub const OBJECTIVE_KEYS: &[&str] = &["threshold_ms", "target", "period_days", "burn"];
+/// Keys of each `[[latency.objective.burn]]`.
+pub const BURN_KEYS: &[&str] = &["severity", "budget_consumed", "long_window_secs", "short_window_secs"];
 /// Keys of each `[[latency.slo]]`.
 pub const SLO_KEYS: &[&str] = &["quantile", "warning_ms", "critical_ms"];
 /// The percentiles reported by default.
@@ -75,6 +78,16 @@ pub struct Objective {
     pub target: f64,
     /// The period the budget is spent over.
     pub period_days: u32,
+    /// The burn-rate rules of the daemon's `LatencyBudgetBurn` (the workbook's by default;
+    /// empty: no alert, the counters only).
+    pub burn: Vec<BurnRule>,
+}
+
+impl Objective {
+    /// The error budget it sets.
+    pub fn budget(&self) -> Budget {
+        Budget { target: self.target, period_ms: i64::from(self.period_days) * 86_400_000, rules: self.burn.clone() }
+    }
 }
 
 /// A validated `[latency]` table.
@@ -166,7 +179,65 @@ fn objective(e: &mut Problems, v: &toml::Value) -> Option<Objective> {
             None
         }
     };
-    Some(Objective { threshold_ms: threshold_ms?, target: target?, period_days: period_days? })
+    let burn = match t.get("burn") {
+        None => workbook_rules(),
+        Some(b) => burn(e, b, period_days),
+    };
+    Some(Objective { threshold_ms: threshold_ms?, target: target?, period_days: period_days?, burn })
+}
+
+/// `[[latency.objective.burn]]`: the rules replacing the workbook's (`burn = []`: none).
+fn burn(e: &mut Problems, v: &toml::Value, period_days: Option<u32>) -> Vec<BurnRule> {
+    let Some(list) = v.as_array() else {
+        e.push(("objective.burn".into(), "write one [[latency.objective.burn]] table per rule, or burn = []".into()));
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, r) in list.iter().enumerate() {
+        let at = |k: &str| format!("objective.burn[{i}].{k}");
+        let Some(t) = r.as_table() else {
+            e.push((format!("objective.burn[{i}]"), "write one [[latency.objective.burn]] table per rule".into()));
+            continue;
+        };
+        unknown(e, &format!("objective.burn[{i}]."), t, BURN_KEYS);
+        let level = match t.get("severity").and_then(toml::Value::as_str) {
+            Some("page") => Some(Level::Page),
+            Some("ticket") => Some(Level::Ticket),
+            _ => {
+                e.push((at("severity"), "give page (the critical route) or ticket (the warning route)".into()));
+                None
+            }
+        };
+        let budget = t.get("budget_consumed").and_then(number).filter(|x| *x > 0.0 && *x <= 1.0);
+        if budget.is_none() {
+            e.push((
+                at("budget_consumed"),
+                "give the share of the period's budget spent in the long window, e.g. 0.02".into(),
+            ));
+        }
+        let minutes = |k: &str, e: &mut Problems| match t.get(k).and_then(toml::Value::as_integer) {
+            Some(s) if s >= 60 && s % 60 == 0 => Some(s * 1000),
+            _ => {
+                e.push((at(k), "give whole minutes in seconds, e.g. 3600 (counts are kept per minute)".into()));
+                None
+            }
+        };
+        let (long, short) = (minutes("long_window_secs", e), minutes("short_window_secs", e));
+        if let (Some(l), Some(s)) = (long, short)
+            && s >= l
+        {
+            e.push((at("short_window_secs"), "must be shorter than long_window_secs".into()));
+        }
+        if let (Some(l), Some(d)) = (long, period_days)
+            && l > i64::from(d) * 86_400_000
+        {
+            e.push((at("long_window_secs"), "must be at most the objective's period_days".into()));
+        }
+        if let (Some(level), Some(budget_consumed), Some(long_ms), Some(short_ms)) = (level, budget, long, short) {
+            out.push(BurnRule { level, budget_consumed, long_ms, short_ms });
+        }
+    }
+    out
 }
 
 fn slos(e: &mut Problems, v: Option<&toml::Value>) -> Vec<Slo> {

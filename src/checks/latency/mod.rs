@@ -20,14 +20,17 @@ use anyhow::{Context, Result};
 pub use config::{LatencyConfig, Objective, Slo, Unit};
 pub use summary::Summary;
 
-use super::{CheckInput, PartRows, PartState, Problems, WindowCheck};
+use super::{CheckInput, ErrorBudget, PartRows, PartState, Problems, WindowCheck};
 use crate::engine::Severity;
+use crate::engine::budget::{Budget, MINUTE_MS, MinuteCount};
 use crate::engine::check::{CheckAlert, CheckFinding, CheckResult, CheckStatus};
 use crate::engine::latency::{AtOrBelow, LatencyDetail, LatencySummary, ObjectiveCounts, Percentile, SloState};
 use crate::stats::quantile::exceeds;
 
 /// The alert a breached SLO fires.
 pub const SLO_BREACHED: &str = "LatencySLOBreached";
+/// The alert the objective's burn-rate rules fire.
+pub const BUDGET_BURN: &str = "LatencyBudgetBurn";
 
 /// The latency check of a monitor.
 #[derive(Debug, Clone, PartialEq)]
@@ -233,6 +236,59 @@ impl WindowCheck for Latency {
 
     fn part_state(&self) -> Option<&dyn PartState> {
         Some(self)
+    }
+
+    fn budget(&self) -> Option<&dyn ErrorBudget> {
+        self.0.objective.as_ref().filter(|o| !o.burn.is_empty()).map(|_| self as &dyn ErrorBudget)
+    }
+}
+
+impl ErrorBudget for Latency {
+    fn name(&self) -> &'static str {
+        "latency"
+    }
+
+    fn key(&self) -> &'static str {
+        "latency.objective"
+    }
+
+    fn alertname(&self) -> &'static str {
+        BUDGET_BURN
+    }
+
+    fn budget(&self) -> Budget {
+        self.0.objective.as_ref().map(Objective::budget).expect("only with an objective")
+    }
+
+    fn good(&self) -> String {
+        let o = self.0.objective.as_ref().expect("only with an objective");
+        format!("{} <= {}", self.0.column, ms(o.threshold_ms))
+    }
+
+    fn count(&self, rows: &PartRows<'_>, until_ms: i64) -> Result<Vec<MinuteCount>> {
+        let (Some(o), Some(ts)) = (&self.0.objective, rows.timestamp_column) else { return Ok(Vec::new()) };
+        let mut by_minute = std::collections::BTreeMap::<i64, (u64, u64)>::new();
+        for f in rows.files {
+            for batch in f.read_columns(&[self.0.column.as_str(), ts])? {
+                let at = |e: anyhow::Error| e.context(format!("{}", f.path.display()));
+                let values = read::latencies(&batch, &self.0.column, self.0.unit).map_err(at)?;
+                let times = read::event_times(&batch, ts).map_err(at)?;
+                for (v, t) in values.into_iter().zip(times) {
+                    if let (Some(v), Some(t)) = (v, t)
+                        && t <= until_ms
+                    {
+                        let c = by_minute.entry(t.div_euclid(MINUTE_MS) * MINUTE_MS).or_default();
+                        c.0 += u64::from(v <= o.threshold_ms);
+                        c.1 += 1;
+                    }
+                }
+            }
+        }
+        let kind = "latency".to_owned();
+        Ok(by_minute
+            .into_iter()
+            .map(|(minute_ms, (good, total))| MinuteCount { kind: kind.clone(), minute_ms, good, total })
+            .collect())
     }
 }
 

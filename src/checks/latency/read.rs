@@ -39,28 +39,30 @@ pub fn latencies(batch: &RecordBatch, column: &str, unit: Unit) -> Result<Vec<Op
 
 /// The earliest and latest event time (ms) of a batch's timestamp column, if it has one.
 pub fn event_span(batch: &RecordBatch, column: &str) -> Result<Option<(i64, i64)>> {
+    Ok(event_times(batch, column)?
+        .into_iter()
+        .flatten()
+        .fold(None, |s, t| Some(s.map_or((t, t), |(lo, hi): (i64, i64)| (lo.min(t), hi.max(t))))))
+}
+
+/// Each row's event time (ms; None for a null, or every row when the batch lacks the column),
+/// saturating at the `i64` limits.
+pub fn event_times(batch: &RecordBatch, column: &str) -> Result<Vec<Option<i64>>> {
     let Some(a) = batch.column_by_name(column) else {
-        return Ok(None);
+        return Ok(vec![None; batch.num_rows()]);
     };
-    fn span<T: ArrowPrimitiveType<Native = i64>>(a: &dyn Array, f: impl Fn(i64) -> i64) -> Option<(i64, i64)> {
-        a.as_primitive::<T>()
-            .iter()
-            .flatten()
-            .map(&f)
-            .fold(None, |s, t| Some(s.map_or((t, t), |(lo, hi): (i64, i64)| (lo.min(t), hi.max(t)))))
+    fn ms<T: ArrowPrimitiveType<Native = i64>>(a: &dyn Array, f: impl Fn(i64) -> i64) -> Vec<Option<i64>> {
+        a.as_primitive::<T>().iter().map(|v| v.map(&f)).collect()
     }
     Ok(match a.data_type() {
-        DataType::Timestamp(TimeUnit::Second, _) => span::<TimestampSecondType>(a, |v| v * 1000),
-        DataType::Timestamp(TimeUnit::Millisecond, _) => span::<TimestampMillisecondType>(a, |v| v),
-        DataType::Timestamp(TimeUnit::Microsecond, _) => span::<TimestampMicrosecondType>(a, |v| v.div_euclid(1000)),
-        DataType::Timestamp(TimeUnit::Nanosecond, _) => span::<TimestampNanosecondType>(a, |v| v.div_euclid(1_000_000)),
-        DataType::Date64 => span::<Date64Type>(a, |v| v),
-        DataType::Date32 => a
-            .as_primitive::<Date32Type>()
-            .iter()
-            .flatten()
-            .map(|d| i64::from(d) * 86_400_000)
-            .fold(None, |s: Option<(i64, i64)>, t| Some(s.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))))),
+        DataType::Timestamp(TimeUnit::Second, _) => ms::<TimestampSecondType>(a, |v| v.saturating_mul(1000)),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => ms::<TimestampMillisecondType>(a, |v| v),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => ms::<TimestampMicrosecondType>(a, |v| v.div_euclid(1000)),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => ms::<TimestampNanosecondType>(a, |v| v.div_euclid(1_000_000)),
+        DataType::Date64 => ms::<Date64Type>(a, |v| v),
+        DataType::Date32 => {
+            a.as_primitive::<Date32Type>().iter().map(|d| d.map(|d| i64::from(d) * 86_400_000)).collect()
+        }
         other => bail!("timestamp column {column:?} is {other}; use a timestamp or date column"),
     })
 }
