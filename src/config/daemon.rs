@@ -67,6 +67,7 @@ fn daemon_settings(e: &mut Problems, file: &Path, raw: &RawDaemon, base: &Path) 
         history: days(r.history_days, defaults::HISTORY_DAYS),
         quarantine: days(r.quarantine_days, defaults::QUARANTINE_DAYS),
         notifications: days(r.notifications_days, defaults::NOTIFICATIONS_DAYS),
+        report: days(r.report_days, defaults::REPORT_DAYS),
     };
     Config {
         file: file.to_owned(),
