@@ -101,7 +101,7 @@ fn calibrate(reference: &dyn Table, options: &CheckOptions, policy: &Policy, row
 
 /// Writes the whole output to `path` through a temporary file beside it and a rename, so a
 /// reader never sees half a report and a failed write leaves the old file as it was.
-fn write_output(path: &Path, text: &str) -> Result<()> {
+pub(super) fn write_output(path: &Path, text: &str) -> Result<()> {
     let fail = |e: std::io::Error| anyhow::anyhow!("{}: cannot write: {e}", path.display());
     let name = path.file_name().ok_or_else(|| fail(std::io::ErrorKind::InvalidInput.into()))?;
     let mut tmp_name = std::ffi::OsString::from(".");
