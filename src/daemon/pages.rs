@@ -88,6 +88,7 @@ pub fn window_page(
         nav,
         timeline: Some(&timeline),
         no_pictures: !stored.pictures,
+        calibration: None,
     };
     Ok(Some(crate::output::page(&stored.report, &page)))
 }

@@ -51,6 +51,21 @@ pub struct Report {
     /// `drift check --latency`: the latency column's percentiles on both sides.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency: Option<super::latency::LatencyComparison>,
+    /// The reference, when it is a snapshot file: which one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reference_snapshot: Option<SnapshotId>,
+}
+
+/// Which reference snapshot file a report was made against.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct SnapshotId {
+    /// The file's CRC-32 in hex (its last four bytes, checked when it is read; `drift
+    /// reference show` prints it): the same bytes, the same id.
+    pub id: String,
+    /// When it was built (RFC 3339), as its metadata says.
+    pub created_at: String,
+    /// The drift version that built it.
+    pub drift_version: String,
 }
 
 /// Size of one side.

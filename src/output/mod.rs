@@ -58,6 +58,6 @@ fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
 }
 
 /// `""` for one, `"s"` otherwise.
-fn plural(n: usize) -> &'static str {
+pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }

@@ -366,3 +366,63 @@ fn the_ks_marker_sits_where_the_report_says_d_occurs() {
     }
     assert_eq!(checked, 7, "every numeric column of the demo (latency_ms included) has its marker");
 }
+
+#[test]
+fn the_latency_and_calibration_panels_show_the_json_reports_numbers() {
+    let dir = TempDir::new().unwrap();
+    let (small_r, c) = wide_pair(dir.path(), 4, 1_500);
+    // A calibration that cannot be made says why, in the panel.
+    let (_, page, _) = html_report(dir.path(), "failed.html", &["-r", s(&small_r), "-c", s(&c), "--calibrate"]);
+    assert!(page.contains("<p class=\"sev-warning\">failed: the reference has 1500 rows"), "the failure is said");
+    let big = dir.path().join("big");
+    std::fs::create_dir_all(&big).unwrap();
+    let (r, _) = wide_pair(&big, 4, 6_000);
+    let (code, page, path) = html_report(dir.path(), "cal.html", &["-r", s(&r), "-c", s(&c), "--calibrate"]);
+    assert_eq!(code, 1, "the shifted pair drifts");
+    let out = drift(&["check", "-r", s(&r), "-c", s(&c), "--calibrate", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cal = &json["calibration"];
+    assert!(cal["columns"].is_array(), "{cal}");
+    let panel = &page[page.find("Calibration of the reference").expect("a calibration panel")..];
+    for col in cal["columns"].as_array().unwrap() {
+        let rate = format!("{:.1}%", 100.0 * col["false_drift_rate"].as_f64().unwrap());
+        let row = format!("<tr><td>{}</td><td>{rate}</td>", col["column"].as_str().unwrap());
+        assert!(panel.contains(&row), "the calibration row {row:?}");
+    }
+    assert!(panel.contains(&format!("{} shuffled windows", cal["windows"])), "the summary lines");
+    assert_self_contained(&page, &path);
+
+    let args = ["-r", REFERENCE, "-c", CURRENT, "--latency", "latency_ms", "--latency-slo", "p99=100"];
+    let (code, page, path) = html_report(dir.path(), "latency.html", &args);
+    assert_eq!(code, 1, "drift, and the SLO is breached");
+    let (_, json) = check_json(&[REFERENCE], &[CURRENT], &args[4..]);
+    let panel = &page[page.find("Latency: SLO breached").expect("a breached latency panel, said in words")..];
+    for p in json["latency"]["percentiles"].as_array().unwrap() {
+        let label = p["label"].as_str().unwrap();
+        assert!(panel.contains(&format!("<tr><td>{label}</td>")), "the {label} row");
+    }
+    assert!(panel.contains("SLO p99 &lt;= 100 ms: BREACHED"), "the SLO line");
+    assert_self_contained(&page, &path);
+}
+
+#[test]
+fn a_snapshot_reference_is_named_by_its_id_in_the_header_and_the_json() {
+    let dir = TempDir::new().unwrap();
+    let snap = dir.path().join("train.drift");
+    let at = "2026-01-01T00:00:00Z";
+    let out = drift(&["reference", "build", "--created-at", at, "--output", s(&snap), "--input", REFERENCE]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let bytes = std::fs::read(&snap).unwrap();
+    let id = format!("{:08x}", u32::from_le_bytes(bytes[bytes.len() - 4..].try_into().unwrap()));
+    let (_, page, path) = html_report(dir.path(), "snap.html", &["-r", s(&snap), "-c", CURRENT]);
+    assert!(page.contains(&format!("snapshot id <code>{id}</code>, built by drift ")), "the header names {id}");
+    assert!(page.contains(&format!(" at {at}</dd>")));
+    let (_, json) = check_json(&[s(&snap)], &[CURRENT], &[]);
+    assert_eq!(json["reference_snapshot"]["id"], id.as_str());
+    assert_eq!(json["reference_snapshot"]["created_at"], at);
+    let (_, parquet) = check_json(&[REFERENCE], &[CURRENT], &[]);
+    assert!(parquet.get("reference_snapshot").is_none(), "Parquet data has no snapshot id");
+    let shown = drift(&["reference", "show", s(&snap)]);
+    assert!(String::from_utf8_lossy(&shown.stdout).lines().next().unwrap().ends_with(&format!(", id {id}")));
+    assert_self_contained(&page, &path);
+}

@@ -145,7 +145,8 @@ fn a_schema_3_state_is_upgraded_and_its_windows_render_the_same_before_and_after
 fn drift_over_time_draws_the_stored_effects_against_their_floors() {
     let dir = TempDir::new().unwrap();
     let data = dir.path().join("data");
-    let cfg = config(dir.path(), &data, Path::new(REFERENCE), DEMO);
+    let latency = "[latency]\ncolumn = \"latency_ms\"\n[[latency.slo]]\nquantile = 0.99\ncritical_ms = 100";
+    let cfg = config(dir.path(), &data, Path::new(REFERENCE), &format!("{DEMO}\n{latency}"));
     // Three windows: drift, none, drift.
     for (i, file) in [CURRENT, REFERENCE, CURRENT].iter().enumerate() {
         std::fs::copy(file, data.join(format!("part-{i}.parquet"))).unwrap();
@@ -173,6 +174,9 @@ fn drift_over_time_draws_the_stored_effects_against_their_floors() {
     let floor = |class: &str| floors.iter().find(|f| f.0 == class).unwrap_or_else(|| panic!("no {class}")).1;
     assert_eq!(floor("floor"), ks["threshold"]["floor"].as_f64().unwrap());
     assert_eq!(floor("critical-floor"), ks["threshold"]["critical_floor"].as_f64().unwrap());
+    let panel = &page[page.find("latency (LatencySLOBreached)</h3>").expect("the window's latency panel")..];
+    assert!(panel.starts_with("latency (LatencySLOBreached)</h3><table class=\"tests\"><thead><tr><th>LATENCY latency_ms</th><th>REQUESTS</th>"), "{}", &panel[..300]);
+    assert!(panel.contains("<td>(window)</td><td>8000</td>"), "the window's requests");
     assert!(page.contains("data-mark=\"fired\" data-window=\"1\""), "window 1 fired the alert");
     assert!(!page.contains("data-mark=\"fired\" data-window=\"3\""), "still firing at 3: no second page");
     assert!(!page.contains("data-mark=\"resolved\""), "one clean window does not resolve (resolve_after = 2)");

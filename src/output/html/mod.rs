@@ -14,6 +14,7 @@
 
 mod column;
 mod index;
+mod panels;
 mod style;
 mod svg;
 mod timeline;
@@ -70,6 +71,8 @@ pub struct Page<'a> {
     pub timeline: Option<&'a Timeline>,
     /// A stored window whose pictures were dropped by retention: said once, the charts omitted.
     pub no_pictures: bool,
+    /// `drift check --calibrate`: the reference's false-alarm calibration, or why it failed.
+    pub calibration: Option<&'a Result<crate::calibrate::Calibration, String>>,
 }
 
 /// The whole page of `drift check`.
@@ -103,7 +106,7 @@ pub fn page(report: &Report, p: &Page) -> String {
     for (i, c) in report.columns.iter().enumerate() {
         column::section(&mut out, c, i, report.policy.psi_eps);
     }
-    panels(&mut out, report);
+    panels::panels(&mut out, report, p.calibration);
     let _ = writeln!(
         out,
         "<footer class=\"muted\"><p>drift report version {}; aggregates only (bin and category counts), no rows.</p></footer>",
@@ -164,9 +167,17 @@ fn header(out: &mut String, r: &Report, page: &Page) {
     for (term, text) in &page.facts {
         let _ = writeln!(out, "<dt>{}</dt><dd>{}</dd>", escape(term), escape(text));
     }
+    let snapshot = r.reference_snapshot.as_ref().map_or_else(String::new, |id| {
+        format!(
+            "; snapshot id <code>{}</code>, built by drift {} at {}",
+            escape(&id.id),
+            escape(&id.drift_version),
+            escape(&id.created_at)
+        )
+    });
     let _ = writeln!(
         out,
-        "<dt>reference</dt><dd>{}</dd>",
+        "<dt>reference</dt><dd>{}{snapshot}</dd>",
         side_line(&sources.reference, r.reference.rows, r.reference.files)
     );
     let _ = writeln!(out, "<dt>current</dt><dd>{}</dd>", side_line(&sources.current, r.current.rows, r.current.files));
@@ -215,26 +226,4 @@ fn overview(out: &mut String, r: &Report) {
         );
     }
     out.push_str("</tbody>\n</table>\n");
-}
-
-/// The panels of other kinds of check (latency #12, model quality #13): one `<section>` each
-/// after the columns, in `report.checks`' order. Their own renderers go here when the kinds
-/// land; until then a configured kind is listed by name and outcome only.
-fn panels(out: &mut String, r: &Report) {
-    out.push_str("<div class=\"panel-slot\" id=\"panels\">");
-    for check in &r.checks {
-        let _ = write!(
-            out,
-            "<section class=\"column panel\"><h3>{} ({})</h3><p>{} alert{}; findings:",
-            escape(&check.kind),
-            escape(&check.alertname),
-            check.alerts.len(),
-            super::plural(check.alerts.len())
-        );
-        for f in check.alerts.iter().flat_map(|a| &a.findings) {
-            let _ = write!(out, " <code>{}</code> {} {};", escape(&f.subject), escape(&f.test), super::opt(f.value));
-        }
-        out.push_str("</p></section>");
-    }
-    out.push_str("</div>\n");
 }
