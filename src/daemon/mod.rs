@@ -183,10 +183,10 @@ pub fn prepare(cfg: &Config) -> Result<(Arc<Shared>, Vec<MonitorRun>)> {
         max_bytes_in_flight: cfg.max_bytes_in_flight,
         outbox: tokio::sync::Notify::new(),
         liveness: guard::Liveness::default(),
-        pages: pages::Pages {
-            state_dir: cfg.state_dir.clone(),
-            sources: cfg.monitors.iter().map(|m| (m.id.clone(), pages::sources(m))).collect(),
-        },
+        pages: pages::Pages::new(
+            cfg.state_dir.clone(),
+            cfg.monitors.iter().map(|m| (m.id.clone(), pages::sources(m))).collect(),
+        ),
     });
     shared.liveness.set_limit(cfg.cycle_timeout);
     Ok((shared, runs))

@@ -9,7 +9,7 @@
 //! column or category name manages to smuggle past the escaping.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -30,13 +30,26 @@ pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src da
 /// Windows shown in drift over time and in the index's sparklines.
 pub const HISTORY_WINDOWS: usize = 30;
 
+/// Pages rendered at once: each takes a blocking thread and a connection, which evaluations
+/// need more; more requests wait their turn.
+pub const CONCURRENT_PAGES: usize = 2;
+
 /// What the pages need to know of each monitor besides the state.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug)]
 pub struct Pages {
     /// The state directory, opened read-only per request.
     pub state_dir: PathBuf,
     /// Each monitor's sources as configured (reference path, source glob), by id.
     pub sources: BTreeMap<String, Sources>,
+    /// [`CONCURRENT_PAGES`] permits.
+    pub renders: tokio::sync::Semaphore,
+}
+
+impl Pages {
+    /// The pages of the monitors in `sources`, reading the state in `state_dir`.
+    pub fn new(state_dir: PathBuf, sources: BTreeMap<String, Sources>) -> Pages {
+        Pages { state_dir, sources, renders: tokio::sync::Semaphore::new(CONCURRENT_PAGES) }
+    }
 }
 
 /// A monitor's sides as its page names them: the reference path and the source glob.
@@ -164,9 +177,11 @@ fn message(status: StatusCode, text: &str) -> Response {
     html(status, out)
 }
 
-/// Runs `f` on a read-only connection to the state, off the reactor.
-async fn read<T: Send + 'static>(dir: &Path, f: impl FnOnce(&State) -> Result<T> + Send + 'static) -> Result<T> {
-    let dir = dir.to_owned();
+/// Runs `f` on a read-only connection to the state, off the reactor, at most
+/// [`CONCURRENT_PAGES`] at once.
+async fn read<T: Send + 'static>(pages: &Pages, f: impl FnOnce(&State) -> Result<T> + Send + 'static) -> Result<T> {
+    let _permit = pages.renders.acquire().await.context("the daemon is stopping")?;
+    let dir = pages.state_dir.clone();
     tokio::task::spawn_blocking(move || {
         let state = State::open_read_only(&dir)?;
         f(&state)
@@ -177,7 +192,7 @@ async fn read<T: Send + 'static>(dir: &Path, f: impl FnOnce(&State) -> Result<T>
 
 async fn index(Axum(s): Axum<Arc<Shared>>) -> Response {
     let statuses: Vec<MonitorStatus> = s.status.lock().map(|m| m.values().cloned().collect()).unwrap_or_default();
-    match read(&s.pages.state_dir, move |st| index_page(st, &statuses)).await {
+    match read(&s.pages, move |st| index_page(st, &statuses)).await {
         Ok(body) => html(StatusCode::OK, body),
         Err(e) => message(StatusCode::SERVICE_UNAVAILABLE, &format!("cannot read the state: {e:#}")),
     }
@@ -193,7 +208,7 @@ async fn monitor(Axum(s): Axum<Arc<Shared>>, UrlPath(id): UrlPath<String>, RawQu
     };
     let nav = vec![("all monitors".to_owned(), "/".to_owned())];
     let what = id.clone();
-    match read(&s.pages.state_dir, move |st| window_page(st, &what, window, HISTORY_WINDOWS, sources, nav)).await {
+    match read(&s.pages, move |st| window_page(st, &what, window, HISTORY_WINDOWS, sources, nav)).await {
         Ok(Some(body)) => html(StatusCode::OK, body),
         Ok(None) => match window {
             Some(w) => message(StatusCode::NOT_FOUND, &format!("monitor {id:?} has no evaluated window {w}")),

@@ -49,9 +49,15 @@ pub struct Series {
 pub struct Timeline {
     /// The windows, oldest first; the shown one is the last.
     pub windows: Vec<TimelineWindow>,
-    /// One per test that drifted in the shown window.
+    /// One per test that drifted in these windows, at most [`MAX_SERIES`].
     pub series: Vec<Series>,
+    /// Tests that drifted too but are not drawn (beyond [`MAX_SERIES`]).
+    pub more: usize,
 }
+
+/// Charts drawn at most: the section stays under 200 KB (5 to 8 KB a chart of 30 windows)
+/// however many columns drift; the rest are counted, and `drift history` lists them.
+pub const MAX_SERIES: usize = 24;
 
 impl Timeline {
     /// The timeline from the reports of `windows` (aligned with them, the shown window last;
@@ -69,6 +75,9 @@ impl Timeline {
                         continue;
                     }
                     keys.push(key);
+                    if series.len() == MAX_SERIES {
+                        continue;
+                    }
                     series.push(Series {
                         label: format!("{} · {}", column::title(c), t.test.as_str()),
                         floor: t.threshold.floor,
@@ -78,7 +87,8 @@ impl Timeline {
                 }
             }
         }
-        Timeline { windows, series }
+        let more = keys.len() - series.len();
+        Timeline { windows, series, more }
     }
 }
 
@@ -100,6 +110,7 @@ pub(super) fn section(out: &mut String, t: &Timeline) {
         "<h2 id=\"over-time\">Drift over time</h2>\n<p class=\"legend\">The effect of each test that drifted in these windows over the last {n} window{} (oldest left), against its warning (dashed) and critical (solid) floors; <span class=\"fired\">│ fired</span> and <span class=\"resolved\">┆ resolved</span> mark the windows whose alerts fired or resolved.</p>",
         super::super::plural(n)
     );
+    marks(out, &t.windows);
     if t.series.is_empty() {
         out.push_str("<p class=\"muted\">No test drifted in these windows.</p>\n");
     }
@@ -113,6 +124,50 @@ pub(super) fn section(out: &mut String, t: &Timeline) {
         );
     }
     out.push_str("</div>\n");
+    if t.more > 0 {
+        let _ = writeln!(
+            out,
+            "<p class=\"muted\">{} more test{} drifted in these windows, not drawn: <code>drift history</code> lists every test.</p>",
+            t.more,
+            super::super::plural(t.more)
+        );
+    }
+}
+
+/// The alerts' changes in words: `DataDrift fired at window 1, resolved at window 3`.
+fn marks(out: &mut String, windows: &[TimelineWindow]) {
+    let said: Vec<String> = windows
+        .iter()
+        .flat_map(|w| {
+            w.marks.iter().map(move |m| match m {
+                Mark::Fired(a) => format!("<code>{}</code> fired at window {}", escape(a), w.id),
+                Mark::Resolved(a) => format!("<code>{}</code> resolved at window {}", escape(a), w.id),
+            })
+        })
+        .collect();
+    if !said.is_empty() {
+        let _ = writeln!(out, "<p class=\"legend\">Alerts: {}.</p>", said.join("; "));
+    }
+}
+
+/// A vertical line at each window whose alert fired (solid) or resolved (dotted); named once,
+/// in words, above the charts ([`marks`]), not by a title repeated in every chart.
+fn mark_lines(out: &mut String, windows: &[TimelineWindow], x: impl Fn(usize) -> f64) {
+    for (i, w) in windows.iter().enumerate() {
+        for m in &w.marks {
+            let what = match m {
+                Mark::Fired(_) => "fired",
+                Mark::Resolved(_) => "resolved",
+            };
+            let _ = write!(
+                out,
+                r#"<line class="{what}" data-mark="{what}" data-window="{}" x1="{:.1}" y1="0" x2="{:.1}" y2="{HEIGHT}"/>"#,
+                w.id,
+                x(i),
+                x(i)
+            );
+        }
+    }
 }
 
 /// One series' chart.
@@ -137,23 +192,7 @@ fn chart(windows: &[TimelineWindow], s: &Series) -> String {
         HEIGHT + 16.0,
         escape(&s.label)
     );
-    for (i, w) in windows.iter().enumerate() {
-        for m in &w.marks {
-            let (class, what, name) = match m {
-                Mark::Fired(a) => ("fired", "fired", a),
-                Mark::Resolved(a) => ("resolved", "resolved", a),
-            };
-            let _ = write!(
-                out,
-                r#"<line class="{class}" data-mark="{what}" data-window="{}" x1="{:.1}" y1="0" x2="{:.1}" y2="{HEIGHT}"><title>{} {what} at window {}</title></line>"#,
-                w.id,
-                x(i),
-                x(i),
-                escape(name),
-                w.id
-            );
-        }
-    }
+    mark_lines(&mut out, windows, x);
     for (class, value) in [("floor", s.floor), ("critical-floor", s.critical_floor)] {
         if let Some(v) = value.filter(|v| v.is_finite()) {
             let _ = write!(
@@ -200,4 +239,44 @@ fn chart(windows: &[TimelineWindow], s: &Series) -> String {
     }
     out.push_str("</svg>");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A report whose `columns` columns all drift (copies of one drifted column).
+    fn drifting(columns: usize) -> Report {
+        let mut r = crate::alerts::testing::shifted_report(0.5);
+        let one = r.columns.iter().find(|c| c.drift).expect("a drifted column").clone();
+        r.columns = (0..columns).map(|i| ColumnReportNamed::named(&one, &format!("column_{i:03}"))).collect();
+        r
+    }
+
+    /// A column report under another name.
+    struct ColumnReportNamed;
+    impl ColumnReportNamed {
+        fn named(c: &crate::engine::ColumnReport, name: &str) -> crate::engine::ColumnReport {
+            crate::engine::ColumnReport { column: name.to_owned(), ..c.clone() }
+        }
+    }
+
+    #[test]
+    fn the_section_stays_small_however_many_tests_drift() {
+        let report = drifting(100);
+        let windows: Vec<TimelineWindow> = (1..=30)
+            .map(|id| TimelineWindow { id, closed_ms: id * 3_600_000, marks: vec![Mark::Fired("DataDrift".into())] })
+            .collect();
+        let reports: Vec<Option<Report>> = (0..30).map(|_| Some(report.clone())).collect();
+        let t = Timeline::build(windows, &reports);
+        let drifted = report.columns.iter().map(|c| c.tests.iter().filter(|t| t.drift).count()).sum::<usize>();
+        assert_eq!(t.series.len(), MAX_SERIES);
+        assert_eq!(t.more, drifted - MAX_SERIES, "the others are counted");
+        assert!(t.series.iter().all(|s| s.effects.len() == 30 && s.effects.iter().all(Option::is_some)));
+        let mut out = String::new();
+        section(&mut out, &t);
+        // Worst case: every window fired (a mark per window in every chart).
+        assert!(out.len() < 200 * 1024, "{} bytes for {} charts of 30 windows", out.len(), MAX_SERIES);
+        assert!(out.contains(&format!("{} more tests drifted", drifted - MAX_SERIES)));
+    }
 }
