@@ -49,9 +49,9 @@ pub struct Series {
 pub struct Timeline {
     /// The windows, oldest first; the shown one is the last.
     pub windows: Vec<TimelineWindow>,
-    /// One per test that drifted in these windows, at most [`MAX_SERIES`].
+    /// One per test that drifted in these windows, at most 24 (`MAX_SERIES`).
     pub series: Vec<Series>,
-    /// Tests that drifted too but are not drawn (beyond [`MAX_SERIES`]).
+    /// Tests that drifted too but are not drawn (beyond the first 24).
     pub more: usize,
 }
 
