@@ -163,27 +163,34 @@ fn strings_array(values: &[&str]) -> ArrayRef {
     Arc::new(StringArray::from(values.to_vec()))
 }
 
+/// A column name that is a script.
+pub(crate) const SCRIPT: &str = "<script>alert(1)</script>";
+/// A category that breaks out of an attribute into an image with a handler.
+pub(crate) const IMG: &str = "\"><img src=x onerror=alert(1)>";
+
+/// `n` rows of hostile names: a numeric column named [`SCRIPT`] shifted by `shift`, and a
+/// categorical `cat'<b>` of `a` and `b` with [`IMG`] in `weird` of every 4 rows.
+pub(crate) fn hostile_side(n: usize, shift: f64, weird: usize) -> Vec<(&'static str, ArrayRef)> {
+    let x: Vec<f64> = (0..n).map(|i| (i % 37) as f64 + shift).collect();
+    let cats: Vec<&str> = (0..n)
+        .map(|i| {
+            if i % 4 < weird {
+                IMG
+            } else if i % 2 == 0 {
+                "a"
+            } else {
+                "b"
+            }
+        })
+        .collect();
+    vec![(SCRIPT, Arc::new(Float64Array::from(x)) as ArrayRef), ("cat'<b>", strings_array(&cats))]
+}
+
 #[test]
 fn every_data_derived_string_is_escaped() {
     let dir = TempDir::new().unwrap();
-    let script = "<script>alert(1)</script>";
-    let img = "\"><img src=x onerror=alert(1)>";
-    let n = 400;
-    let side = |shift: f64, weird: usize| -> Vec<(&str, ArrayRef)> {
-        let x: Vec<f64> = (0..n).map(|i| (i % 37) as f64 + shift).collect();
-        let cats: Vec<&str> = (0..n)
-            .map(|i| {
-                if i % 4 < weird {
-                    img
-                } else if i % 2 == 0 {
-                    "a"
-                } else {
-                    "b"
-                }
-            })
-            .collect();
-        vec![(script, Arc::new(Float64Array::from(x)) as ArrayRef), ("cat'<b>", strings_array(&cats))]
-    };
+    let script = SCRIPT;
+    let side = |shift: f64, weird: usize| hostile_side(400, shift, weird);
     // A directory name from upstream too.
     let sub = dir.path().join("<i>&amp;");
     let r = write(&sub, "r.parquet", side(0.0, 0));

@@ -5,12 +5,10 @@
 //! a strict HTML5 parse and a chromium render.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, StringArray};
 use tempfile::TempDir;
 
-use crate::html::{assert_fetches_nothing, screenshot_colours, tool};
+use crate::html::{SCRIPT, assert_fetches_nothing, hostile_side, screenshot_colours, tool};
 use crate::support::{Daemon, check_json, drift, s, wait_for, write};
 
 const OLD_STATE: &str = "tests/data/state/schema3.sqlite3";
@@ -182,10 +180,6 @@ fn drift_over_time_draws_the_stored_effects_against_their_floors() {
     assert!(!page.contains("data-mark=\"resolved\""), "one clean window does not resolve (resolve_after = 2)");
 }
 
-fn strings(values: &[&str]) -> ArrayRef {
-    Arc::new(StringArray::from(values.to_vec()))
-}
-
 /// A GET through reqwest: (status, the headers, the body).
 fn get(port: u16, path: &str) -> (u16, reqwest::header::HeaderMap, String) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -200,24 +194,8 @@ fn get(port: u16, path: &str) -> (u16, reqwest::header::HeaderMap, String) {
 #[test]
 fn the_daemon_serves_its_pages_with_the_csp_and_every_hostile_name_escaped() {
     let dir = TempDir::new().unwrap();
-    let script = "<script>alert(1)</script>";
-    let img = "\"><img src=x onerror=alert(1)>";
-    let n = 600;
-    let side = |shift: f64, weird: usize| -> Vec<(&str, ArrayRef)> {
-        let x: Vec<f64> = (0..n).map(|i| (i % 37) as f64 + shift).collect();
-        let cats: Vec<&str> = (0..n)
-            .map(|i| {
-                if i % 4 < weird {
-                    img
-                } else if i % 2 == 0 {
-                    "a"
-                } else {
-                    "b"
-                }
-            })
-            .collect();
-        vec![(script, Arc::new(Float64Array::from(x)) as ArrayRef), ("cat'<b>", strings(&cats))]
-    };
+    let script = SCRIPT;
+    let side = |shift: f64, weird: usize| hostile_side(600, shift, weird);
     let reference = write(dir.path(), "reference.parquet", side(0.0, 0));
     let data = dir.path().join("data");
     let cfg = config(dir.path(), &data, &reference, "description = \"<b>bold</b> & co\"");
