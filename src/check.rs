@@ -110,7 +110,9 @@ pub fn run_check_segments(
             None => anyhow::anyhow!(text),
         });
     }
-    Ok(engine::judge(columns, schema, skipped, reference.summary(), current.summary(), policy))
+    let mut report = engine::judge(columns, schema, skipped, reference.summary(), current.summary(), policy);
+    report.reference_snapshot = reference.snapshot_id();
+    Ok(report)
 }
 
 /// Decides which columns are compared, which are schema differences and which are skipped.

@@ -40,14 +40,17 @@
 //! - [`calibrate`]: the false-alarm calibration: a monitor's policy replayed on windows drawn
 //!   from folds of its own reference, through the real alert lifecycle (pages per 30 days).
 //! - [`output`]: everything a command prints, rendered from the library's types: the report as a
-//!   table, Markdown or JSON (`docs/json.md`), snapshots, history, alerts and silences.
+//!   table, Markdown or JSON (`docs/json.md`), snapshots, history, alerts and silences; and as
+//!   HTML ([`output::page`]: inline CSS and SVG, nothing fetched, every data string escaped),
+//!   for `drift check`, `drift report` and the daemon's pages alike.
 //! - [`config`]: the daemon file and monitor files, parsed raw and compiled into a validated
 //!   model, reporting every problem at once (`drift validate`, exit 64).
 //! - [`daemon`]: `drift run`, the tokio shell: per-monitor polling tasks, the file-taking
 //!   rules ([`daemon::plan`], pure), listing (no one entry fails it) and fetching, windows by
 //!   files, rows or event time and segments ([`daemon::windows`]), the outbox worker that
 //!   delivers notifications ([`daemon::deliver`]: reqwest, rustls with ring), HTTP endpoints
-//!   and metrics. The only place that spawns tasks.
+//!   and metrics, and the HTML pages of stored windows ([`daemon::pages`], read-only
+//!   connections, a CSP). The only place that spawns tasks.
 //! - [`alerts`]: what to notify and when: the alert lifecycle ([`alerts::lifecycle`], pure:
 //!   fire/repeat/resolve, silences, fingerprints) and delivery rules ([`alerts::retry`], pure:
 //!   backoff, `Retry-After`, dead letters, URL redaction) and the webhook body
@@ -56,7 +59,8 @@
 //!   an operational observation sends where ([`alerts::route`], pure).
 //! - [`state`]: the SQLite state database; consuming files, storing their evaluation, stepping
 //!   the alerts and queueing the notifications in the outbox is one transaction. Silences and
-//!   alert state live there too.
+//!   alert state live there too, and each window's pictures (what its HTML report draws),
+//!   kept apart for a shorter retention.
 //! - [`checks`]: kinds of check beyond drift that a window can carry (one module and one
 //!   registry line each); their results ride in the window's report and alert like drift. A
 //!   kind may keep a mergeable state per window part; the latency check does (percentiles,

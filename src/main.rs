@@ -22,6 +22,7 @@ fn main() {
         Command::Validate(args) => cli::validate(args),
         Command::Run(args) => cli::run(args),
         Command::History(args) => cli::history(args),
+        Command::Report(args) => cli::report(args),
         Command::Silence(cmd) => cli::silence(cmd),
         Command::Alert(cmd) => cli::alert(cmd),
         Command::Quarantine(cmd) => cli::quarantine(cmd),

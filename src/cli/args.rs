@@ -40,6 +40,8 @@ pub enum Command {
     Run(RunArgs),
     /// Print a monitor's evaluation history from the state database.
     History(HistoryArgs),
+    /// Write the HTML report of a stored window, with its drift over time.
+    Report(ReportArgs),
     /// Silence a monitor (or some of its columns or segments) for a while; list and expire silences.
     #[command(subcommand)]
     Silence(SilenceCommand),
@@ -223,6 +225,26 @@ pub struct HistoryArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "table")]
     pub format: HistoryFormat,
+}
+
+/// `drift report` arguments.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The daemon file (for the state directory).
+    #[arg(long, short = 'c')]
+    pub config: PathBuf,
+    /// The monitor id.
+    #[arg(long, short = 'm')]
+    pub monitor: String,
+    /// The window id (`drift history` lists them); default: the monitor's latest evaluated one.
+    #[arg(long)]
+    pub window: Option<i64>,
+    /// Windows shown in drift over time, up to and including this one.
+    #[arg(long, default_value_t = crate::daemon::pages::HISTORY_WINDOWS)]
+    pub history: usize,
+    /// Write the page to this file (through a rename) instead of stdout.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
 }
 
 /// `drift validate` arguments.

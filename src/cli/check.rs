@@ -10,16 +10,11 @@ use crate::alerts::route::Routing;
 use crate::calibrate::{Calibration, Settings, WINDOWS};
 use crate::check::{CheckOptions, run_check};
 use crate::engine::Policy;
-use crate::output::{Format, Sources, render, render_calibrated};
+use crate::output::{Format, Page, Sources, render, render_calibrated};
 use crate::source::{Dataset, Table};
 
 /// Runs `drift check`; returns the exit code.
 pub fn check(args: &CheckArgs) -> Result<i32> {
-    if args.calibrate && args.format == Format::Html {
-        anyhow::bail!(
-            "--calibrate: the HTML report has no calibration panel yet; use --format table, markdown or json"
-        );
-    }
     let reference = crate::check::open_side("reference", &args.reference)?;
     let current = crate::check::open_side("current", &args.current)?;
     let options = CheckOptions {
@@ -40,17 +35,17 @@ pub fn check(args: &CheckArgs) -> Result<i32> {
     let breached = report.latency.as_ref().is_some_and(|l| l.breached);
     let code = if report.drift || breached { exit::DRIFT } else { exit::OK };
     let color = args.output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let text = match args.format {
-        Format::Html => {
+    let calibration = args.calibrate.then(|| {
+        calibrate(reference.as_ref(), &options, &args.policy(), report.current.rows).map_err(|e| format!("{e:#}"))
+    });
+    let text = match (args.format, &calibration) {
+        (Format::Html, c) => {
             let sources = Sources { reference: args.reference.clone(), current: args.current.clone() };
-            crate::output::html(&report, &sources)
+            let page = Page { title: "drift check".to_owned(), sources, calibration: c.as_ref(), ..Page::default() };
+            crate::output::page(&report, &page)
         }
-        format if args.calibrate => {
-            let c = calibrate(reference.as_ref(), &options, &args.policy(), report.current.rows)
-                .map_err(|e| format!("{e:#}"));
-            render_calibrated(&report, &c, format, color)
-        }
-        format => render(&report, format, color),
+        (format, Some(c)) => render_calibrated(&report, c, format, color),
+        (format, None) => render(&report, format, color),
     };
     match &args.output {
         Some(path) => write_output(path, &text)?,
@@ -101,7 +96,7 @@ fn calibrate(reference: &dyn Table, options: &CheckOptions, policy: &Policy, row
 
 /// Writes the whole output to `path` through a temporary file beside it and a rename, so a
 /// reader never sees half a report and a failed write leaves the old file as it was.
-fn write_output(path: &Path, text: &str) -> Result<()> {
+pub(super) fn write_output(path: &Path, text: &str) -> Result<()> {
     let fail = |e: std::io::Error| anyhow::anyhow!("{}: cannot write: {e}", path.display());
     let name = path.file_name().ok_or_else(|| fail(std::io::ErrorKind::InvalidInput.into()))?;
     let mut tmp_name = std::ffi::OsString::from(".");

@@ -1,5 +1,5 @@
 //! The command line: argument definitions (`args.rs`, re-exported here) apart from the commands,
-//! one module per command group (`check`, `reference`, `run` and `validate`, `history`,
+//! one module per command group (`check`, `reference`, `run` and `validate`, `history`, `report`,
 //! `silence`, `alert`, `quarantine`), each of which calls the library and prints what [`crate::output`]
 //! renders; `main.rs` only parses and dispatches. Exit codes for the whole CLI live here
 //! ([`exit`]), with the few helpers the commands share.
@@ -14,6 +14,7 @@ mod check;
 mod history;
 mod quarantine;
 mod reference;
+mod report;
 mod run;
 mod silence;
 
@@ -21,13 +22,14 @@ pub use alert::alert;
 pub use args::{
     AlertCommand, AlertListArgs, AlertRetryArgs, AlertTestArgs, BuildArgs, CheckArgs, Cli, ColumnArgs, Command,
     HistoryArgs, HistoryFormat, MergeArgs, QuarantineCommand, QuarantineListArgs, QuarantineReleaseArgs,
-    ReferenceCommand, RunArgs, ShowArgs, ShowFormat, SilenceAddArgs, SilenceCommand, SilenceExpireArgs,
+    ReferenceCommand, ReportArgs, RunArgs, ShowArgs, ShowFormat, SilenceAddArgs, SilenceCommand, SilenceExpireArgs,
     SilenceListArgs, ValidateArgs,
 };
 pub use check::check;
 pub use history::history;
 pub use quarantine::quarantine;
 pub use reference::reference;
+pub use report::report;
 pub use run::{run, validate};
 pub use silence::{parse_until, silence};
 
@@ -40,6 +42,7 @@ pub use silence::{parse_until, silence};
 /// | `validate` | valid | | | bad configuration or usage |
 /// | `run` | stopped cleanly (`--once`: done) | runtime failure (`--once --fail-on-drift`: drift) | | bad configuration or usage |
 /// | `history`, `silence ...`, `alert list`, `alert retry` | done | | error | |
+/// | `report` | written | | error (no such monitor or window) | |
 /// | `quarantine list`, `quarantine release` | done | | error (`release`: a path not quarantined) | |
 /// | `alert test` | delivered | not delivered | error | |
 pub mod exit {

@@ -68,6 +68,7 @@ fn daemon_settings(e: &mut Problems, file: &Path, raw: &RawDaemon, base: &Path) 
         history: days(r.history_days, defaults::HISTORY_DAYS),
         quarantine: days(r.quarantine_days, defaults::QUARANTINE_DAYS),
         notifications: days(r.notifications_days, defaults::NOTIFICATIONS_DAYS),
+        report: days(r.report_days, defaults::REPORT_DAYS),
     };
     Config {
         file: file.to_owned(),
@@ -116,13 +117,32 @@ fn sinks(e: &mut Problems, raw: BTreeMap<String, RawSink>, base: &Path) -> BTree
     sinks
 }
 
-/// `external_url`: the link put in notifications (empty is none).
+/// `external_url`: the link put in notifications (empty is none), a template in which
+/// `{monitor}` is replaced by the monitor's id (e.g. the daemon's own
+/// `https://drift.internal/monitors/{monitor}`); any other placeholder is refused rather than
+/// sent as it is.
 fn external_url(e: &mut Problems, raw: Option<String>) -> Option<String> {
     let external_url = raw.filter(|u| !u.is_empty());
-    if let Some(u) = &external_url
-        && !(u.starts_with("https://") || u.starts_with("http://"))
-    {
+    let u = external_url.as_deref()?;
+    let Some(rest) = u.strip_prefix("https://").or_else(|| u.strip_prefix("http://")) else {
         e.push("external_url", format!("{u:?} is not an http(s) URL"));
+        return external_url;
+    };
+    if rest.is_empty() || rest.starts_with(['/', '?', '#', '{']) {
+        e.push("external_url", format!("{u:?} has no host"));
+    }
+    if u.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        e.push("external_url", format!("{u:?} contains spaces or control characters: percent-encode them"));
+    }
+    let without = u.replace("{monitor}", "");
+    if let Some(start) = without.find('{') {
+        let end = without[start..].find('}').map_or(without.len(), |i| start + i + 1);
+        e.push(
+            "external_url",
+            format!("unknown placeholder {}: only {{monitor}} is replaced (the monitor id)", &without[start..end]),
+        );
+    } else if without.contains('}') {
+        e.push("external_url", format!("{u:?} has a '}}' without its '{{': only {{monitor}} is replaced"));
     }
     external_url
 }

@@ -65,6 +65,8 @@ pub mod defaults {
     pub const QUARANTINE_DAYS: u64 = 30;
     /// Delivered notifications retention, days.
     pub const NOTIFICATIONS_DAYS: u64 = 30;
+    /// Retention of the windows' report pictures, days.
+    pub const REPORT_DAYS: u64 = 30;
     /// Consecutive drifted windows before an alert fires.
     pub const FIRE_AFTER: u32 = 1;
     /// Consecutive clean windows before it resolves.

@@ -49,6 +49,9 @@ pub struct Retention {
     pub quarantine: Duration,
     /// Delivered notifications.
     pub notifications: Duration,
+    /// What a window's HTML report draws (percentiles, bins, categories); each monitor's
+    /// latest window keeps it regardless.
+    pub report: Duration,
 }
 
 /// An alert sink.

@@ -52,12 +52,13 @@ pub struct RawRetention {
     pub history_days: Option<u64>,
     pub quarantine_days: Option<u64>,
     pub notifications_days: Option<u64>,
+    pub report_days: Option<u64>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
 
 /// Keys of [`RawRetention`].
-pub const RETENTION_KEYS: &[&str] = &["history_days", "quarantine_days", "notifications_days"];
+pub const RETENTION_KEYS: &[&str] = &["history_days", "quarantine_days", "notifications_days", "report_days"];
 
 /// `[sinks.NAME]`.
 #[derive(Debug, Default, Deserialize)]

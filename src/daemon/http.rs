@@ -1,7 +1,8 @@
 //! The daemon's HTTP endpoints (axum): `/healthz` (the process answers and no monitor or
 //! delivery pass has run longer than `cycle_timeout_secs`: the watchdog's rule), `/readyz` (the
 //! configuration is loaded and every monitor finished its first scan), `/metrics` (Prometheus
-//! text) and `/api/v1/monitors` (JSON status).
+//! text) and `/api/v1/monitors` (JSON status); the HTML pages (`/`, `/monitors/ID`) are
+//! `daemon::pages`'.
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/api/v1/monitors", get(monitors))
+        .merge(super::pages::routes())
         .with_state(shared);
     if let Err(e) = axum::serve(listener, app).await {
         tracing::error!(error = %e, "HTTP server stopped");

@@ -31,6 +31,7 @@ mod isolate;
 pub mod latency_metrics;
 mod listing;
 pub mod metrics;
+pub mod pages;
 pub mod pause;
 pub mod plan;
 pub mod redact;
@@ -87,6 +88,8 @@ pub struct Shared {
     pub outbox: tokio::sync::Notify,
     /// Which loops are in a pass and since when, for the watchdog.
     pub liveness: guard::Liveness,
+    /// What the HTML pages read besides the status (`daemon::pages`).
+    pub pages: pages::Pages,
 }
 
 impl Shared {
@@ -182,6 +185,10 @@ pub fn prepare(cfg: &Config) -> Result<(Arc<Shared>, Vec<MonitorRun>)> {
         max_bytes_in_flight: cfg.max_bytes_in_flight,
         outbox: tokio::sync::Notify::new(),
         liveness: guard::Liveness::default(),
+        pages: pages::Pages::new(
+            cfg.state_dir.clone(),
+            cfg.monitors.iter().map(|m| (m.id.clone(), pages::sources(m))).collect(),
+        ),
     });
     shared.liveness.set_limit(cfg.cycle_timeout);
     Ok((shared, runs))
@@ -279,6 +286,12 @@ fn prune(shared: &Shared, cfg: &Config) {
         && let Err(e) = st.prune(before, quarantine_before, notifications_before)
     {
         tracing::error!(error = %format!("{e:#}"), "cannot prune old history");
+    }
+    let pictures_before = now - cfg.retention.report.as_millis() as i64;
+    if let Ok(mut st) = shared.state()
+        && let Err(e) = st.prune_pictures(pictures_before)
+    {
+        tracing::error!(error = %format!("{e:#}"), "cannot prune old report pictures");
     }
 }
 

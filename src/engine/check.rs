@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::Severity;
 
 /// One kind's evaluation of a window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct CheckResult {
     /// The kind (`latency`, …): the key of its table in a monitor file and of its object in
     /// the webhook payload.
@@ -23,7 +23,7 @@ pub struct CheckResult {
 }
 
 /// What a check says about one alert of a window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct CheckAlert {
     /// Segment label ("" for the whole window).
     pub segment: String,
@@ -36,7 +36,7 @@ pub struct CheckAlert {
 }
 
 /// The outcome of a check for one alert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckStatus {
     /// Over a threshold: counts towards firing.
@@ -48,7 +48,7 @@ pub enum CheckStatus {
 }
 
 /// One thing a check found, shown in messages like a drifted test.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct CheckFinding {
     /// What it is about (a percentile, a metric, a column).
     pub subject: String,

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 /// The latency table of a `drift check` run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct LatencyComparison {
     /// The latency column.
     pub column: String,
@@ -24,7 +24,7 @@ pub struct LatencyComparison {
 }
 
 /// One side's latency values.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct LatencySide {
     /// Values counted.
     pub count: u64,
@@ -37,7 +37,7 @@ pub struct LatencySide {
 }
 
 /// One percentile on both sides.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct PercentileRow {
     /// The quantile (0.99).
     pub quantile: f64,
@@ -52,7 +52,7 @@ pub struct PercentileRow {
 }
 
 /// One SLO held against the current side.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct SloRow {
     /// The quantile (0.99).
     pub quantile: f64,

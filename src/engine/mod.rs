@@ -461,5 +461,6 @@ pub fn judge(
         policy: policy.clone(),
         checks: Vec::new(),
         latency: None,
+        reference_snapshot: None,
     }
 }

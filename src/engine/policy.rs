@@ -30,7 +30,7 @@ use crate::stats::binning::{DEFAULT_BINS, DEFAULT_MAX_CATEGORIES};
 use crate::stats::divergence::DEFAULT_PSI_EPS;
 
 /// Effect-size floors of one test.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct Floors {
     /// At or above: warning.
     pub warning: f64,
@@ -62,7 +62,7 @@ impl Severity {
 }
 
 /// Optional tests beyond the defaults.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 pub struct Extras {
     /// Jensen-Shannon distance (base 2) on the PSI bins / categories; informational.
     pub js: bool,
@@ -71,7 +71,7 @@ pub struct Extras {
 }
 
 /// Which PSI the floors are compared with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PsiEffect {
     /// PSI as computed: between two samples of one distribution it is about
@@ -94,7 +94,7 @@ impl PsiEffect {
 
 /// Every threshold of an evaluation. Built with [`Policy::default`] and adjusted by the CLI or
 /// a monitor file; reported in full with every result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Policy {
     /// Significance level applied to adjusted p-values.
     pub alpha: f64,

@@ -7,11 +7,18 @@ use serde::Serialize;
 use super::policy::{Policy, Severity};
 use crate::stats::KsMethod;
 
+/// Reads back an `f64` that JSON wrote as `null` (serde_json writes NaN and ±inf so) as NaN,
+/// so that a stored report deserialises whatever its values.
+fn nan_from_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    use serde::Deserialize as _;
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
 /// Schema version of the JSON report.
 pub const REPORT_VERSION: u32 = 1;
 
 /// The whole evaluation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Report {
     /// Version of this JSON shape.
     pub report_version: u32,
@@ -39,15 +46,30 @@ pub struct Report {
     pub policy: Policy,
     /// Other kinds of check configured for the window (latency, model quality …), each with
     /// its alerts; absent when none is configured.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub checks: Vec<super::check::CheckResult>,
     /// `drift check --latency`: the latency column's percentiles on both sides.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency: Option<super::latency::LatencyComparison>,
+    /// The reference, when it is a snapshot file: which one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reference_snapshot: Option<SnapshotId>,
+}
+
+/// Which reference snapshot file a report was made against.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct SnapshotId {
+    /// The file's CRC-32 in hex (its last four bytes, checked when it is read; `drift
+    /// reference show` prints it): the same bytes, the same id.
+    pub id: String,
+    /// When it was built (RFC 3339), as its metadata says.
+    pub created_at: String,
+    /// The drift version that built it.
+    pub drift_version: String,
 }
 
 /// Size of one side.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct TableSummary {
     /// Total rows over all files.
     pub rows: u64,
@@ -56,7 +78,7 @@ pub struct TableSummary {
 }
 
 /// Column kinds the engine compares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ColumnKind {
     /// Integers, floats and decimals, compared as f64.
@@ -76,7 +98,7 @@ impl ColumnKind {
 }
 
 /// Outcome of one column.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ColumnReport {
     /// Column name.
     pub column: String,
@@ -113,7 +135,7 @@ pub struct ColumnReport {
 }
 
 /// One category's counts on both sides.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct CategoryPair {
     /// Label (`__rest__`: every category not listed, pooled).
     pub category: String,
@@ -124,7 +146,7 @@ pub struct CategoryPair {
 }
 
 /// Per-side description of a column.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct SideSummary {
     /// Arrow data type as read.
     #[serde(rename = "type")]
@@ -138,6 +160,7 @@ pub struct SideSummary {
     /// NaN (floats only; excluded from the tests, counted as missing for the null-rate test).
     pub nan: u64,
     /// Missing share: (nulls + nan) / rows.
+    #[serde(deserialize_with = "nan_from_null")]
     pub missing_rate: f64,
     /// Numeric: summary statistics over the non-missing values.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -151,28 +174,34 @@ pub struct SideSummary {
 }
 
 /// Numeric summary statistics (±inf included as values).
-#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize, PartialEq)]
 pub struct NumericSummary {
     /// Arithmetic mean of the non-missing values.
+    #[serde(deserialize_with = "nan_from_null")]
     pub mean: f64,
     /// Population standard deviation.
+    #[serde(deserialize_with = "nan_from_null")]
     pub std: f64,
     /// Minimum.
+    #[serde(deserialize_with = "nan_from_null")]
     pub min: f64,
     /// Median of the non-missing values (NumPy's linear interpolation between the two middle ranks).
+    #[serde(deserialize_with = "nan_from_null")]
     pub median: f64,
     /// Maximum.
+    #[serde(deserialize_with = "nan_from_null")]
     pub max: f64,
 }
 
 /// One category and its share of the side's non-missing values.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct CategoryShare {
     /// Label.
     pub category: String,
     /// How many of the side's non-missing values are this category.
     pub count: u64,
     /// Share of non-missing values.
+    #[serde(deserialize_with = "nan_from_null")]
     pub share: f64,
 }
 
@@ -180,7 +209,7 @@ pub struct CategoryShare {
 pub type NewCategory = CategoryShare;
 
 /// Which test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TestKind {
     /// Two-sample Kolmogorov-Smirnov.
@@ -215,7 +244,7 @@ impl TestKind {
 }
 
 /// Whether a test could be evaluated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TestStatus {
     /// Evaluated.
@@ -228,7 +257,7 @@ pub enum TestStatus {
 }
 
 /// The thresholds a test was judged against.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize, PartialEq)]
 pub struct Threshold {
     /// Significance level for the adjusted p-value.
     pub alpha: Option<f64>,
@@ -239,7 +268,7 @@ pub struct Threshold {
 }
 
 /// One test on one column.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct TestResult {
     /// Which test.
     pub test: TestKind,
@@ -365,7 +394,7 @@ impl TestResult {
 }
 
 /// Schema differences between the sides.
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, Default, PartialEq)]
 pub struct SchemaReport {
     /// Columns the current data lacks (drift).
     pub only_in_reference: Vec<String>,
@@ -387,7 +416,7 @@ impl SchemaReport {
 }
 
 /// A column whose type changed kind.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct TypeChange {
     /// The column whose kind changed.
     pub column: String,
@@ -398,7 +427,7 @@ pub struct TypeChange {
 }
 
 /// A column left out of the comparison.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Skipped {
     /// The column left out of the comparison.
     pub column: String,
@@ -410,7 +439,7 @@ pub struct Skipped {
 }
 
 /// Counts behind the summary line.
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, Default, PartialEq)]
 pub struct Summary {
     /// Columns compared.
     pub columns: usize,
@@ -425,7 +454,7 @@ pub struct Summary {
 }
 
 /// What happened to the segments of a window.
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, Default, PartialEq)]
 pub struct SegmentsReport {
     /// Segments evaluated, with their current rows.
     pub evaluated: Vec<(String, u64)>,

@@ -29,7 +29,7 @@ fn tests(t: &std::collections::BTreeMap<String, usize>) -> String {
 
 /// The lines above the column table: what was simulated, the window rate, the pages (and the
 /// contiguous windows' figures).
-fn head(c: &Calibration) -> Vec<String> {
+pub(super) fn head(c: &Calibration) -> Vec<String> {
     let mut lines = vec![
         format!(
             "{} {} windows of {} rows ({}) from {} folds of the reference, seed {}",
@@ -71,7 +71,7 @@ fn head(c: &Calibration) -> Vec<String> {
 }
 
 /// The verdict line and the advice.
-fn tail(c: &Calibration) -> Vec<String> {
+pub(super) fn tail(c: &Calibration) -> Vec<String> {
     let mut out = Vec::new();
     for n in &c.notes {
         out.push(format!("note: {n}"));
@@ -97,6 +97,14 @@ fn tail(c: &Calibration) -> Vec<String> {
     out
 }
 
+/// The column table's header.
+pub(super) const HEADER: [&str; 4] = ["column", "false drift", "95% CI", "drifted by"];
+
+/// One row per column: name, false-drift rate, its interval, the tests that drifted.
+pub(super) fn column_rows(c: &Calibration) -> Vec<Vec<String>> {
+    c.columns.iter().map(|x| vec![x.column.clone(), pct(x.false_drift_rate), interval(x.ci), tests(&x.tests)]).collect()
+}
+
 /// The calibration as an aligned table under its summary lines; `title` names what was
 /// calibrated (a monitor, or the reference of a check).
 pub fn calibration_table(title: &str, c: &Calibration) -> String {
@@ -104,12 +112,7 @@ pub fn calibration_table(title: &str, c: &Calibration) -> String {
     for l in head(c) {
         let _ = writeln!(s, "  {l}");
     }
-    let header = ["column", "false drift", "95% CI", "drifted by"];
-    let rows: Vec<Vec<String>> = c
-        .columns
-        .iter()
-        .map(|x| vec![x.column.clone(), pct(x.false_drift_rate), interval(x.ci), tests(&x.tests)])
-        .collect();
+    let (header, rows) = (HEADER, column_rows(c));
     let w = widths(&header, &rows);
     let _ = writeln!(s, "  {}", line(&header.map(str::to_owned), &w));
     for r in &rows {

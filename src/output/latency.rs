@@ -20,7 +20,7 @@ fn ms(x: Option<f64>) -> String {
     })
 }
 
-fn rows(l: &LatencyComparison) -> Vec<Vec<String>> {
+pub(super) fn rows(l: &LatencyComparison) -> Vec<Vec<String>> {
     let mut rows =
         vec![vec!["requests".to_owned(), l.reference.count.to_string(), l.current.count.to_string(), String::new()]];
     for p in &l.percentiles {
@@ -36,7 +36,7 @@ fn rows(l: &LatencyComparison) -> Vec<Vec<String>> {
 }
 
 /// Lines under the table: how exact the values are, missing values, each SLO.
-fn notes(l: &LatencyComparison) -> Vec<String> {
+pub(super) fn notes(l: &LatencyComparison) -> Vec<String> {
     let mut out = Vec::new();
     for (side, s) in [("reference", &l.reference), ("current", &l.current)] {
         if !s.exact {
@@ -95,7 +95,29 @@ pub fn latency_markdown(l: &LatencyComparison) -> String {
 /// A window's latency (the latency check's detail), one row for the window and one per
 /// segment: requests, percentiles, maximum, requests per second, SLO state.
 pub fn window_latency_table(d: &LatencyDetail) -> String {
-    let Some(first) = d.summaries.first() else { return String::new() };
+    let Some((header, body)) = window_rows(d) else { return String::new() };
+    let header_ref: Vec<&str> = header.iter().map(String::as_str).collect();
+    let widths = align::widths(&header_ref, &body);
+    let mut out = String::from("\n");
+    let _ = writeln!(out, "{}", align::line(&header, &widths));
+    for r in &body {
+        let _ = writeln!(out, "{}", align::line(r, &widths));
+    }
+    if d.summaries.iter().any(|s| !s.exact) {
+        out.push_str(SKETCHED);
+        out.push('\n');
+    }
+    out
+}
+
+/// Said under a window's latency table when a percentile came from a sketch.
+pub(super) const SKETCHED: &str =
+    "percentiles from a sketch where a window has more than 100000 values: within 1% of the true values";
+
+/// A window's latency table: the header and one row per summary (the window, each segment);
+/// `None` without summaries.
+pub(super) fn window_rows(d: &LatencyDetail) -> Option<(Vec<String>, Vec<Vec<String>>)> {
+    let first = d.summaries.first()?;
     let mut header: Vec<String> = vec![format!("LATENCY {}", d.column), "REQUESTS".into()];
     header.extend(first.percentiles.iter().map(|p| p.label.to_uppercase()));
     header.extend(["MAX".into(), "RPS".into(), "SLO".into()]);
@@ -113,17 +135,5 @@ pub fn window_latency_table(d: &LatencyDetail) -> String {
             row
         })
         .collect();
-    let header_ref: Vec<&str> = header.iter().map(String::as_str).collect();
-    let widths = align::widths(&header_ref, &body);
-    let mut out = String::from("\n");
-    let _ = writeln!(out, "{}", align::line(&header, &widths));
-    for r in &body {
-        let _ = writeln!(out, "{}", align::line(r, &widths));
-    }
-    if d.summaries.iter().any(|s| !s.exact) {
-        out.push_str(
-            "percentiles from a sketch where a window has more than 100000 values: within 1% of the true values\n",
-        );
-    }
-    out
+    Some((header, body))
 }

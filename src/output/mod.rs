@@ -42,7 +42,8 @@ pub use calibration::{
 };
 pub use config::{problems, validated};
 pub use history::{HistoryTest, HistoryWindow, history_json, history_table};
-pub use html::{Sources, escape, html};
+pub(crate) use html::head as html_head;
+pub use html::{Mark, MonitorLine, Page, Series, Sources, Timeline, TimelineWindow, escape, html, index, page};
 pub use once::{OnceMonitor, once_monitor};
 pub use quarantine::{QuarantineLine, quarantine_list, quarantine_released};
 pub use report::{Format, render, summary_line};
@@ -59,6 +60,6 @@ fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
 }
 
 /// `""` for one, `"s"` otherwise.
-fn plural(n: usize) -> &'static str {
+pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }

@@ -11,7 +11,7 @@ use crate::snapshot::{CategoricalProfile, ColumnProfile, Meta, Mode, NumericProf
 /// columns not profiled.
 pub fn snapshot_table(snap: &Snapshot) -> String {
     let m = &snap.meta;
-    let mut out = provenance(m);
+    let mut out = provenance(m, snap.id());
     out.push('\n');
     let rows: Vec<Vec<String>> = m.columns.iter().map(|c| column_cells(snap, c)).collect();
     let widths = align::widths(&HEADER, &rows);
@@ -54,12 +54,15 @@ const HEADER: [&str; 13] =
 const LISTED_SOURCES: usize = 10;
 
 /// Who built the snapshot, when and how, from how many rows of which files.
-fn provenance(m: &Meta) -> String {
+fn provenance(m: &Meta, id: Option<crate::engine::SnapshotId>) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "drift reference snapshot, format {}, built by drift {} at {}",
-        m.format_version, m.drift_version, m.created_at
+        "drift reference snapshot, format {}, built by drift {} at {}{}",
+        m.format_version,
+        m.drift_version,
+        m.created_at,
+        id.map_or_else(String::new, |id| format!(", id {}", id.id))
     );
     let s = &m.settings;
     let _ = writeln!(

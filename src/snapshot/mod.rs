@@ -230,6 +230,8 @@ pub struct Snapshot {
     /// Exact columns expanded and sorted once, shared by every comparison (the daemon compares
     /// window after window against the same snapshot).
     sorted: Arc<Mutex<HashMap<usize, Arc<SortedColumn>>>>,
+    /// Read from a file: the file's CRC-32 (none when built or merged in memory).
+    crc: Option<u32>,
 }
 
 impl PartialEq for Snapshot {
@@ -294,7 +296,7 @@ impl Snapshot {
             };
             columns.push(DatasetColumn { name: f.name.clone(), data_type: f.data_type.clone(), class });
         }
-        Ok(Snapshot { meta, blobs, columns, sorted: Arc::default() })
+        Ok(Snapshot { meta, blobs, columns, sorted: Arc::default(), crc: None })
     }
 
     /// The file's bytes.
@@ -310,7 +312,19 @@ impl Snapshot {
         let meta: Meta =
             serde_json::from_slice(&meta).map_err(|e| anyhow::anyhow!("corrupted snapshot metadata: {e}"))?;
         let blobs = blobs.iter().map(|b| codec::decode_blob(b)).collect::<Result<Vec<_>>>()?;
-        Snapshot::from_parts(meta, blobs)
+        let mut snapshot = Snapshot::from_parts(meta, blobs)?;
+        // decode checked it: the last four bytes are the CRC-32 of the rest.
+        snapshot.crc = bytes.last_chunk::<4>().map(|c| u32::from_le_bytes(*c));
+        Ok(snapshot)
+    }
+
+    /// Read from a file: which one (its CRC-32, when and by what it was built).
+    pub fn id(&self) -> Option<crate::engine::SnapshotId> {
+        Some(crate::engine::SnapshotId {
+            id: format!("{:08x}", self.crc?),
+            created_at: self.meta.created_at.clone(),
+            drift_version: self.meta.drift_version.clone(),
+        })
     }
 
     /// Reads a snapshot file.

@@ -19,6 +19,10 @@ impl Table for Snapshot {
         TableSummary { rows: self.meta.rows, files: self.meta.sources.len() }
     }
 
+    fn snapshot_id(&self) -> Option<crate::engine::SnapshotId> {
+        self.id()
+    }
+
     fn read_column_into(&self, name: &str, as_categorical: bool, _buffer: Vec<f64>) -> Result<ColumnData> {
         let p = self.profile(name).with_context(|| format!("the snapshot has no profile for column {name:?}"))?;
         let values = match (p.kind.as_str(), &p.numeric, &p.categorical) {

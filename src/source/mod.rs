@@ -74,6 +74,10 @@ pub trait Table: Sync {
     fn summary(&self) -> crate::engine::TableSummary;
     /// Decodes one column; `buffer`'s allocation may be reused for numeric values.
     fn read_column_into(&self, name: &str, as_categorical: bool, buffer: Vec<f64>) -> Result<ColumnData>;
+    /// A snapshot file: which one (`None` for Parquet data and snapshots built in memory).
+    fn snapshot_id(&self) -> Option<crate::engine::SnapshotId> {
+        None
+    }
     /// The column named `name`, if any.
     fn column(&self, name: &str) -> Option<&DatasetColumn> {
         self.columns().iter().find(|c| c.name == name)

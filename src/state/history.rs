@@ -151,8 +151,14 @@ mod tests {
         assert!(w.tests.iter().all(|t| t.column == "x" && t.segment.is_empty()));
         assert!(w.tests.iter().any(|t| t.drift && t.severity == "critical" && t.p_value_adjusted.is_some()));
 
-        let report: serde_json::Value = serde_json::from_str(&st.report(evaluated).unwrap().unwrap()).unwrap();
-        assert_eq!(report, serde_json::to_value(drifting()).unwrap(), "the stored report is the report");
+        assert!(st.report(evaluated).unwrap().is_some());
+        let stored = st.stored_report("m", Some(evaluated)).unwrap().unwrap();
+        let report = serde_json::to_value(&stored.report).unwrap();
+        assert_eq!(
+            report,
+            serde_json::to_value(drifting()).unwrap(),
+            "the stored report (with its pictures) is the report"
+        );
         assert_eq!(st.report(insufficient).unwrap(), None);
         assert_eq!(st.report(999).unwrap(), None);
         assert_eq!(st.history("other", 10).unwrap(), []);

@@ -12,7 +12,9 @@
 //! observations, failed reads, quarantine, consumed files), `windows` (committing and closing
 //! windows, the parts of open ones), `clock` (the event clock of event-time windows), `alerts`
 //! (alert state), `silences`, `outbox` (notifications waiting for delivery), `quarantine`
-//! (quarantined files listed and released) and `history` (stored windows, reports, pruning);
+//! (quarantined files listed and released), `history` (stored windows, reports, pruning) and
+//! `pictures` (what a window's HTML report draws, kept apart for a shorter retention) and
+//! `timeline` (a window's neighbours and alerts, for its page);
 //! `schema` holds the tables and their version.
 
 mod alerts;
@@ -21,11 +23,13 @@ mod clock;
 mod files;
 mod history;
 mod outbox;
+mod pictures;
 mod quarantine;
 mod schema;
 mod silences;
 #[cfg(test)]
 mod testing;
+mod timeline;
 mod windows;
 
 use std::fs::{File, OpenOptions};
@@ -38,8 +42,10 @@ pub use clock::{Clock, ClockUpdate};
 pub use files::{Consumed, FileRecord};
 pub use history::{TestRow, WindowRow};
 pub use outbox::{OutboxRow, Pending, QueueStats};
+pub use pictures::StoredReport;
 pub use quarantine::QuarantinedFile;
 pub use silences::SilenceRow;
+pub use timeline::{PastWindow, WindowMark};
 pub use windows::{Closing, Part};
 
 /// The database file in a state directory.

@@ -7,7 +7,12 @@ use anyhow::{Result, bail};
 use rusqlite::{Connection, OptionalExtension};
 
 /// The schema version this drift writes (and the newest it reads).
-pub(super) const SCHEMA_VERSION: i64 = 4;
+pub(super) const SCHEMA_VERSION: i64 = 5;
+
+/// The schema that took the reports' pictures out into `window_pictures`: an older state is
+/// migrated by [`super::pictures::migrate`] (renumber with the table's comment if another
+/// change takes this number first).
+const PICTURES_SINCE: i64 = 5;
 
 /// Every table and index, created if missing (`CREATE ... IF NOT EXISTS`): an older schema only
 /// lacks tables, so running this upgrades it.
@@ -133,6 +138,15 @@ CREATE TABLE IF NOT EXISTS budget_minutes (
     total INTEGER NOT NULL,
     PRIMARY KEY (monitor, kind, minute_ms)
 );
+-- Schema 5: what a window's HTML report draws (percentiles, PSI bins, top categories), taken
+-- out of its JSON report, kept for [retention] report_days (each monitor's latest always).
+CREATE TABLE IF NOT EXISTS window_pictures (
+    window_id INTEGER PRIMARY KEY REFERENCES windows(id) ON DELETE CASCADE,
+    monitor TEXT NOT NULL,
+    closed_ms INTEGER NOT NULL,
+    pictures BLOB NOT NULL           -- zstd-compressed JSON (state::pictures)
+);
+CREATE INDEX IF NOT EXISTS window_pictures_by_monitor ON window_pictures (monitor, closed_ms);
 ";
 
 /// The schema version stored in the database, `None` for a new one (no `meta` table or no
@@ -177,7 +191,11 @@ pub(super) fn create(conn: &Connection, stored: Option<i64>) -> Result<()> {
             )?;
         }
         Some(v) if v < SCHEMA_VERSION => {
-            // Older schemas only lack tables, which SCHEMA has just created.
+            // Older schemas only lack tables, which SCHEMA has just created; before 4 the
+            // reports carried their pictures inline.
+            if v < PICTURES_SINCE {
+                super::pictures::migrate(conn)?;
+            }
             conn.execute("UPDATE meta SET value = ?1 WHERE key = 'schema_version'", [SCHEMA_VERSION.to_string()])?;
         }
         Some(_) => {}

@@ -57,14 +57,12 @@ fn insert_window(
     report: Option<&Report>,
     now_ms: i64,
 ) -> Result<i64> {
-    let (status, drift, severity, json) = match report {
-        Some(r) => (
-            "evaluated",
-            r.drift,
-            r.severity.as_str(),
-            Some(serde_json::to_string(r).map_err(|e| anyhow::anyhow!("cannot store the report: {e}"))?),
-        ),
-        None => ("insufficient", false, "none", None),
+    let (status, drift, severity, json, pictures) = match report {
+        Some(r) => {
+            let (json, pictures) = super::pictures::split(r)?;
+            ("evaluated", r.drift, r.severity.as_str(), Some(json), pictures)
+        }
+        None => ("insufficient", false, "none", None, None),
     };
     tx.execute(
         "INSERT INTO windows (monitor, kind, closed_ms, files, rows, status, drift, severity, report)
@@ -72,6 +70,9 @@ fn insert_window(
         params![monitor, kind, now_ms, files as i64, rows as i64, status, drift, severity, json],
     )?;
     let id = tx.last_insert_rowid();
+    if let Some(bytes) = &pictures {
+        super::pictures::insert(tx, id, monitor, now_ms, bytes)?;
+    }
     if let Some(r) = report {
         let mut stmt = tx.prepare_cached(
             "INSERT INTO evaluations (window_id, monitor, segment, column_name, test, statistic, p_value,

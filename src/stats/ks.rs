@@ -18,7 +18,7 @@ use super::sample::SortedSample;
 pub const EXACT_MAX_N: usize = 10_000;
 
 /// How the p-value is computed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum KsMethod {
     /// Exact distribution of the two-sample statistic.

@@ -697,7 +697,10 @@ fn max_segments_evaluates_the_largest_and_reports_the_rest() {
 fn latest_report(st: &Setup) -> serde_json::Value {
     let state = drift::state::State::open_read_only(&st.dir.path().join("state")).unwrap();
     let latest = state.history("model", 1).unwrap()[0].id;
-    serde_json::from_str(&state.report(latest).unwrap().expect("evaluated")).unwrap()
+    assert!(state.report(latest).unwrap().is_some(), "evaluated");
+    // The report as stored, with the pictures kept apart (`window_pictures`) put back.
+    let stored = state.stored_report("model", Some(latest)).unwrap().expect("evaluated");
+    serde_json::to_value(&stored.report).unwrap()
 }
 
 #[test]

@@ -199,3 +199,20 @@ fn the_units_tasks_max_covers_the_daemons_thread_bounds() {
     let readme = read("deploy/README.md");
     assert!(readme.contains(&format!("`TasksMax={tasks_max}`")), "deploy/README.md derives the unit's value");
 }
+
+#[test]
+fn the_kubernetes_base_admits_only_the_metrics_scraper_to_the_daemons_port() {
+    let base = read("deploy/k8s/base/kustomization.yaml");
+    assert!(base.contains("  - networkpolicy.yaml\n"), "the base ships the NetworkPolicy");
+    let policy = read("deploy/k8s/base/networkpolicy.yaml");
+    let spec: Vec<&str> = policy.lines().filter(|l| !l.trim_start().starts_with('#')).collect();
+    let spec = spec.join("\n");
+    assert!(spec.contains("kind: NetworkPolicy") && spec.contains("    - Ingress"), "{spec}");
+    assert_eq!(spec.matches("- from:").count(), 1, "one ingress rule");
+    assert_eq!(spec.matches("namespaceSelector:").count(), 1, "one admitted source");
+    assert!(spec.contains("values: [prometheus]") && spec.contains("- port: metrics"), "{spec}");
+    assert!(!spec.contains("ipBlock"), "no address range admitted");
+    // The daemon's own default stays loopback (the pod's file sets 0.0.0.0 on purpose).
+    assert!(read("monitors/drift.toml").contains("listen = \"127.0.0.1:9464\""));
+    assert!(read("deploy/README.md").contains("## Who can see what"));
+}

@@ -20,7 +20,7 @@ const CURRENT: &str = "examples/data/current.parquet";
 const INSPECT: &str = "tests/data/html/inspect.py";
 
 /// A tool named by an environment variable; `None` (with the reason printed) outside CI.
-fn tool(var: &str) -> Option<PathBuf> {
+pub(crate) fn tool(var: &str) -> Option<PathBuf> {
     match std::env::var_os(var) {
         Some(p) if Path::new(&p).exists() => Some(PathBuf::from(p)),
         other => {
@@ -60,6 +60,12 @@ fn strings(v: &serde_json::Value) -> Vec<String> {
 
 /// The page references nothing outside itself, by text and (when the parser is at hand) by tree.
 fn assert_self_contained(page: &str, path: &Path) {
+    assert_fetches_nothing(page, path, |href| href.starts_with('#'));
+}
+
+/// [`assert_self_contained`] with the hyperlinks `link_ok` allows (the daemon's pages link to
+/// each other by path).
+pub(crate) fn assert_fetches_nothing(page: &str, path: &Path, link_ok: fn(&str) -> bool) {
     let lower = page.to_lowercase();
     for needle in ["<script", "<link", "<img", "<iframe", "@import", "url(", "http://", "https://", "javascript:"] {
         assert!(!lower.contains(needle), "the page contains {needle:?}");
@@ -100,6 +106,9 @@ fn assert_self_contained(page: &str, path: &Path) {
         "rect",
         "line",
         "polyline",
+        "circle",
+        "nav",
+        "br",
         "text",
         "#comment",
     ];
@@ -111,7 +120,7 @@ fn assert_self_contained(page: &str, path: &Path) {
     }
     for r in tree["refs"].as_array().unwrap() {
         assert_eq!(r[0], "a", "only hyperlinks refer: {r}");
-        assert!(r[2].as_str().unwrap().starts_with('#'), "links stay in the page: {r}");
+        assert!(link_ok(r[2].as_str().unwrap()), "links stay in the page: {r}");
     }
     for css in strings(&tree["styles"]) {
         assert!(!css.contains("url(") && !css.contains("@import"), "the stylesheet fetches");
@@ -154,27 +163,34 @@ fn strings_array(values: &[&str]) -> ArrayRef {
     Arc::new(StringArray::from(values.to_vec()))
 }
 
+/// A column name that is a script.
+pub(crate) const SCRIPT: &str = "<script>alert(1)</script>";
+/// A category that breaks out of an attribute into an image with a handler.
+pub(crate) const IMG: &str = "\"><img src=x onerror=alert(1)>";
+
+/// `n` rows of hostile names: a numeric column named [`SCRIPT`] shifted by `shift`, and a
+/// categorical `cat'<b>` of `a` and `b` with [`IMG`] in `weird` of every 4 rows.
+pub(crate) fn hostile_side(n: usize, shift: f64, weird: usize) -> Vec<(&'static str, ArrayRef)> {
+    let x: Vec<f64> = (0..n).map(|i| (i % 37) as f64 + shift).collect();
+    let cats: Vec<&str> = (0..n)
+        .map(|i| {
+            if i % 4 < weird {
+                IMG
+            } else if i % 2 == 0 {
+                "a"
+            } else {
+                "b"
+            }
+        })
+        .collect();
+    vec![(SCRIPT, Arc::new(Float64Array::from(x)) as ArrayRef), ("cat'<b>", strings_array(&cats))]
+}
+
 #[test]
 fn every_data_derived_string_is_escaped() {
     let dir = TempDir::new().unwrap();
-    let script = "<script>alert(1)</script>";
-    let img = "\"><img src=x onerror=alert(1)>";
-    let n = 400;
-    let side = |shift: f64, weird: usize| -> Vec<(&str, ArrayRef)> {
-        let x: Vec<f64> = (0..n).map(|i| (i % 37) as f64 + shift).collect();
-        let cats: Vec<&str> = (0..n)
-            .map(|i| {
-                if i % 4 < weird {
-                    img
-                } else if i % 2 == 0 {
-                    "a"
-                } else {
-                    "b"
-                }
-            })
-            .collect();
-        vec![(script, Arc::new(Float64Array::from(x)) as ArrayRef), ("cat'<b>", strings_array(&cats))]
-    };
+    let script = SCRIPT;
+    let side = |shift: f64, weird: usize| hostile_side(400, shift, weird);
     // A directory name from upstream too.
     let sub = dir.path().join("<i>&amp;");
     let r = write(&sub, "r.parquet", side(0.0, 0));
@@ -300,7 +316,7 @@ fn the_page_size_depends_on_the_columns_not_the_rows() {
 }
 
 /// A headless chromium screenshot of `page`: the number of distinct colours in it.
-fn screenshot_colours(chromium: &Path, python: &Path, page: &Path) -> usize {
+pub(crate) fn screenshot_colours(chromium: &Path, python: &Path, page: &Path) -> usize {
     let png = page.with_extension("png");
     let profile = TempDir::new().unwrap();
     let out = Command::new(chromium)
@@ -356,4 +372,64 @@ fn the_ks_marker_sits_where_the_report_says_d_occurs() {
         checked += 1;
     }
     assert_eq!(checked, 7, "every numeric column of the demo (latency_ms included) has its marker");
+}
+
+#[test]
+fn the_latency_and_calibration_panels_show_the_json_reports_numbers() {
+    let dir = TempDir::new().unwrap();
+    let (small_r, c) = wide_pair(dir.path(), 4, 1_500);
+    // A calibration that cannot be made says why, in the panel.
+    let (_, page, _) = html_report(dir.path(), "failed.html", &["-r", s(&small_r), "-c", s(&c), "--calibrate"]);
+    assert!(page.contains("<p class=\"sev-warning\">failed: the reference has 1500 rows"), "the failure is said");
+    let big = dir.path().join("big");
+    std::fs::create_dir_all(&big).unwrap();
+    let (r, _) = wide_pair(&big, 4, 6_000);
+    let (code, page, path) = html_report(dir.path(), "cal.html", &["-r", s(&r), "-c", s(&c), "--calibrate"]);
+    assert_eq!(code, 1, "the shifted pair drifts");
+    let out = drift(&["check", "-r", s(&r), "-c", s(&c), "--calibrate", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cal = &json["calibration"];
+    assert!(cal["columns"].is_array(), "{cal}");
+    let panel = &page[page.find("Calibration of the reference").expect("a calibration panel")..];
+    for col in cal["columns"].as_array().unwrap() {
+        let rate = format!("{:.1}%", 100.0 * col["false_drift_rate"].as_f64().unwrap());
+        let row = format!("<tr><td>{}</td><td>{rate}</td>", col["column"].as_str().unwrap());
+        assert!(panel.contains(&row), "the calibration row {row:?}");
+    }
+    assert!(panel.contains(&format!("{} shuffled windows", cal["windows"])), "the summary lines");
+    assert_self_contained(&page, &path);
+
+    let args = ["-r", REFERENCE, "-c", CURRENT, "--latency", "latency_ms", "--latency-slo", "p99=100"];
+    let (code, page, path) = html_report(dir.path(), "latency.html", &args);
+    assert_eq!(code, 1, "drift, and the SLO is breached");
+    let (_, json) = check_json(&[REFERENCE], &[CURRENT], &args[4..]);
+    let panel = &page[page.find("Latency: SLO breached").expect("a breached latency panel, said in words")..];
+    for p in json["latency"]["percentiles"].as_array().unwrap() {
+        let label = p["label"].as_str().unwrap();
+        assert!(panel.contains(&format!("<tr><td>{label}</td>")), "the {label} row");
+    }
+    assert!(panel.contains("SLO p99 &lt;= 100 ms: BREACHED"), "the SLO line");
+    assert_self_contained(&page, &path);
+}
+
+#[test]
+fn a_snapshot_reference_is_named_by_its_id_in_the_header_and_the_json() {
+    let dir = TempDir::new().unwrap();
+    let snap = dir.path().join("train.drift");
+    let at = "2026-01-01T00:00:00Z";
+    let out = drift(&["reference", "build", "--created-at", at, "--output", s(&snap), "--input", REFERENCE]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let bytes = std::fs::read(&snap).unwrap();
+    let id = format!("{:08x}", u32::from_le_bytes(bytes[bytes.len() - 4..].try_into().unwrap()));
+    let (_, page, path) = html_report(dir.path(), "snap.html", &["-r", s(&snap), "-c", CURRENT]);
+    assert!(page.contains(&format!("snapshot id <code>{id}</code>, built by drift ")), "the header names {id}");
+    assert!(page.contains(&format!(" at {at}</dd>")));
+    let (_, json) = check_json(&[s(&snap)], &[CURRENT], &[]);
+    assert_eq!(json["reference_snapshot"]["id"], id.as_str());
+    assert_eq!(json["reference_snapshot"]["created_at"], at);
+    let (_, parquet) = check_json(&[REFERENCE], &[CURRENT], &[]);
+    assert!(parquet.get("reference_snapshot").is_none(), "Parquet data has no snapshot id");
+    let shown = drift(&["reference", "show", s(&snap)]);
+    assert!(String::from_utf8_lossy(&shown.stdout).lines().next().unwrap().ends_with(&format!(", id {id}")));
+    assert_self_contained(&page, &path);
 }

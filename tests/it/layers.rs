@@ -40,6 +40,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "stats",
             "clock",
             "calibrate",
+            "output",
         ],
     ),
     (

@@ -44,6 +44,9 @@
 //! - `small_counts`: bins that fit the window, unseen values, PSI beyond its noise, Fisher's
 //!   missing-rate test, and the flags and keys that restore the old rules.
 //! - `purity`: `src/stats/` and `src/engine/` do no I/O.
+//! - `report`: stored windows as pictures: `drift report` on a committed schema-3 state before
+//!   and after its upgrade, drift over time from the stored effects, the daemon's `/` and
+//!   `/monitors/ID` (CSP, hostile names, html5lib, chromium) through a real HTTP client.
 //! - `snapshot`: reference snapshots: exact equality, sketch bounds, merge, damage.
 //! - `secrets`: a receiver echoing the sink's secrets leaks none of them into the logs, the
 //!   state or the metrics; an endless answer is read up to a cap.
@@ -78,8 +81,10 @@ mod mixed;
 mod policy;
 mod power;
 mod properties;
+
 mod purity;
 mod receiver;
+mod report;
 mod secrets;
 mod small_counts;
 mod snapshot;

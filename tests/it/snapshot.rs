@@ -36,8 +36,11 @@ fn exact_snapshot_gives_the_raw_results() {
     let snap = dir.path().join("ref.drift");
     build(&[&golden("reference.parquet")], &snap, &[]);
     let (code_raw, raw) = check_json(&[&golden("reference.parquet")], &[&golden("current.parquet")], &[]);
-    let (code_snap, via) = check_json(&[s(&snap)], &[&golden("current.parquet")], &[]);
+    let (code_snap, mut via) = check_json(&[s(&snap)], &[&golden("current.parquet")], &[]);
     assert_eq!(code_raw, code_snap);
+    // The report names the snapshot it was made against; the rest is the raw report.
+    let id = via.as_object_mut().unwrap().remove("reference_snapshot");
+    assert!(id.is_some_and(|id| id["id"].as_str().is_some_and(|h| h.len() == 8)), "the snapshot's id");
     assert_eq!(raw, via, "a report against an exact snapshot is the report against the Parquet file");
 
     let demo = format!("{}/examples/data", env!("CARGO_MANIFEST_DIR"));
@@ -45,7 +48,8 @@ fn exact_snapshot_gives_the_raw_results() {
     build(&[&format!("{demo}/reference.parquet")], &snap, &[]);
     let (_, raw) =
         check_json(&[&format!("{demo}/reference.parquet")], &[&format!("{demo}/current.parquet")], &["--js"]);
-    let (_, via) = check_json(&[s(&snap)], &[&format!("{demo}/current.parquet")], &["--js"]);
+    let (_, mut via) = check_json(&[s(&snap)], &[&format!("{demo}/current.parquet")], &["--js"]);
+    assert!(via.as_object_mut().unwrap().remove("reference_snapshot").is_some(), "the snapshot's id");
     assert_eq!(raw, via);
 }
 
@@ -260,7 +264,10 @@ fn snapshots_on_both_sides() {
     build(&[&golden("reference.parquet")], &r_exact, &[]);
     build(&[&golden("current.parquet")], &c_exact, &[]);
     let (_, raw) = check_json(&[&golden("reference.parquet")], &[&golden("current.parquet")], &[]);
-    let (_, both) = check_json(&[s(&r_exact)], &[s(&c_exact)], &[]);
+    let (_, mut both) = check_json(&[s(&r_exact)], &[s(&c_exact)], &[]);
+    // The report names the reference snapshot; the rest is the raw report.
+    let id = both.as_object_mut().unwrap().remove("reference_snapshot");
+    assert!(id.is_some_and(|id| id["id"].as_str().is_some_and(|h| h.len() == 8)), "the snapshot's id");
     assert_eq!(raw, both, "exact snapshots on both sides: the raw report");
 
     let (r_sk, c_sk) = (dir.path().join("rs.drift"), dir.path().join("cs.drift"));

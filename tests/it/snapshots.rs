@@ -110,7 +110,9 @@ fn expect(cwd: &Path, code: i32, args: &[&str]) -> Run {
 ///    number of milliseconds since the epoch (also inside a word, as in `test-1796232535983`)
 ///    becomes `<now_ms>`, but only when it falls between the normalizer's creation and the
 ///    call (less a second, since printed times are truncated). Fixed times (an `endsAt` of
-///    `0001-01-01T00:00:00Z`, a silence until 2099) stay as printed.
+///    `0001-01-01T00:00:00Z`, a silence until 2099) stay as printed;
+/// 4. a snapshot's id (`, id 0f53d617` ending `reference show`'s first line) with `<id>`: it
+///    is the file's CRC-32, which covers the version that built it (`html.rs` checks its value).
 struct Normalizer {
     dir: Option<String>,
     started_ms: i64,
@@ -130,6 +132,16 @@ impl Normalizer {
         let v = env!("CARGO_PKG_VERSION");
         t = t.replace(&format!("drift {v}"), "drift <version>");
         t = t.replace(&format!("\"drift_version\": \"{v}\""), "\"drift_version\": \"<version>\"");
+        let t: Vec<String> = t
+            .split('\n')
+            .map(|line| match line.rsplit_once(", id ") {
+                Some((head, id)) if line.starts_with("drift reference snapshot,") && id.len() == 8 => {
+                    format!("{head}, id <id>")
+                }
+                _ => line.to_owned(),
+            })
+            .collect();
+        let t = t.join("\n");
         let range = self.started_ms - 1000..=now_ms();
         let t = replace_times(&t, |ms| range.contains(&ms));
         replace_epoch_ms(&t, |ms| range.contains(&ms))

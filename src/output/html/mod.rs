@@ -13,8 +13,14 @@
 //! [`panels`].
 
 mod column;
+mod index;
+mod panels;
 mod style;
 mod svg;
+mod timeline;
+
+pub use index::{MonitorLine, index};
+pub use timeline::{Mark, Series, Timeline, TimelineWindow};
 
 use std::fmt::Write as _;
 
@@ -49,21 +55,58 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// The whole page.
+/// What a page shows besides the report: its title, where the sides came from, and for a
+/// stored window its place in the monitor's history.
+#[derive(Debug, Clone, Default)]
+pub struct Page<'a> {
+    /// The heading before the verdict (`drift check`; `drift report: checkout, window 12`).
+    pub title: String,
+    /// Where the two sides came from.
+    pub sources: Sources,
+    /// Facts added to the header, as (term, plain text) pairs (escaped when drawn).
+    pub facts: Vec<(String, String)>,
+    /// Links above the header (plain text label, URL path), e.g. back to the daemon's index.
+    pub nav: Vec<(String, String)>,
+    /// A stored window's drift over time.
+    pub timeline: Option<&'a Timeline>,
+    /// A stored window whose pictures were dropped by retention: said once, the charts omitted.
+    pub no_pictures: bool,
+    /// `drift check --calibrate`: the reference's false-alarm calibration, or why it failed.
+    pub calibration: Option<&'a Result<crate::calibrate::Calibration, String>>,
+}
+
+/// The whole page of `drift check`.
 pub fn html(report: &Report, sources: &Sources) -> String {
-    let mut out = String::with_capacity(4096 + report.columns.len() * 6144);
+    page(report, &Page { title: "drift check".to_owned(), sources: sources.clone(), ..Page::default() })
+}
+
+/// The head of every page: charset, viewport, colour schemes, title and the stylesheet.
+pub(crate) fn head(out: &mut String, title: &str) {
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     out.push_str("<meta name=\"color-scheme\" content=\"light dark\">\n");
-    let _ = writeln!(out, "<title>drift: {}</title>", escape(&super::summary_line(report)));
+    let _ = writeln!(out, "<title>{}</title>", escape(title));
     let _ = writeln!(out, "<style>{}</style>\n</head>\n<body>", style::CSS);
-    header(&mut out, report, sources);
+}
+
+/// A report page: `drift check --format html`, `drift report`, the daemon's `/monitors/ID`.
+pub fn page(report: &Report, p: &Page) -> String {
+    let mut out = String::with_capacity(4096 + report.columns.len() * 6144);
+    head(&mut out, &format!("drift: {}", super::summary_line(report)));
+    nav(&mut out, &p.nav);
+    header(&mut out, report, p);
+    if let Some(t) = p.timeline {
+        timeline::section(&mut out, t);
+    }
+    if p.no_pictures {
+        out.push_str("<p class=\"muted\">This window's charts are past <code>[retention] report_days</code>: its numbers are shown without them.</p>\n");
+    }
     overview(&mut out, report);
     out.push_str("<h2 id=\"columns\">Columns</h2>\n");
     for (i, c) in report.columns.iter().enumerate() {
         column::section(&mut out, c, i, report.policy.psi_eps);
     }
-    panels(&mut out, report);
+    panels::panels(&mut out, report, p.calibration);
     let _ = writeln!(
         out,
         "<footer class=\"muted\"><p>drift report version {}; aggregates only (bin and category counts), no rows.</p></footer>",
@@ -91,12 +134,27 @@ fn side_line(given: &[String], rows: u64, files: usize) -> String {
     format!("{what}{rows} rows in {files} file{}", super::plural(files))
 }
 
-fn header(out: &mut String, r: &Report, sources: &Sources) {
+/// Links above the header (labels and paths escaped).
+fn nav(out: &mut String, links: &[(String, String)]) {
+    if links.is_empty() {
+        return;
+    }
+    out.push_str("<nav class=\"muted\">");
+    for (i, (label, path)) in links.iter().enumerate() {
+        let sep = if i == 0 { "" } else { " · " };
+        let _ = write!(out, "{sep}<a href=\"{}\">{}</a>", escape(path), escape(label));
+    }
+    out.push_str("</nav>\n");
+}
+
+fn header(out: &mut String, r: &Report, page: &Page) {
+    let sources = &page.sources;
     let s = &r.summary;
     let verdict = if r.drift { "DRIFT" } else { "NO DRIFT" };
     let _ = writeln!(
         out,
-        "<header>\n<h1>drift check <span class=\"verdict {}\">{verdict}</span></h1>",
+        "<header>\n<h1>{} <span class=\"verdict {}\">{verdict}</span></h1>",
+        escape(&page.title),
         severity_class(r.severity)
     );
     let _ = writeln!(
@@ -106,9 +164,20 @@ fn header(out: &mut String, r: &Report, sources: &Sources) {
     );
     let p = &r.policy;
     out.push_str("<dl class=\"facts\">\n");
+    for (term, text) in &page.facts {
+        let _ = writeln!(out, "<dt>{}</dt><dd>{}</dd>", escape(term), escape(text));
+    }
+    let snapshot = r.reference_snapshot.as_ref().map_or_else(String::new, |id| {
+        format!(
+            "; snapshot id <code>{}</code>, built by drift {} at {}",
+            escape(&id.id),
+            escape(&id.drift_version),
+            escape(&id.created_at)
+        )
+    });
     let _ = writeln!(
         out,
-        "<dt>reference</dt><dd>{}</dd>",
+        "<dt>reference</dt><dd>{}{snapshot}</dd>",
         side_line(&sources.reference, r.reference.rows, r.reference.files)
     );
     let _ = writeln!(out, "<dt>current</dt><dd>{}</dd>", side_line(&sources.current, r.current.rows, r.current.files));
@@ -157,26 +226,4 @@ fn overview(out: &mut String, r: &Report) {
         );
     }
     out.push_str("</tbody>\n</table>\n");
-}
-
-/// The panels of other kinds of check (latency #12, model quality #13): one `<section>` each
-/// after the columns, in `report.checks`' order. Their own renderers go here when the kinds
-/// land; until then a configured kind is listed by name and outcome only.
-fn panels(out: &mut String, r: &Report) {
-    out.push_str("<div class=\"panel-slot\" id=\"panels\">");
-    for check in &r.checks {
-        let _ = write!(
-            out,
-            "<section class=\"column panel\"><h3>{} ({})</h3><p>{} alert{}; findings:",
-            escape(&check.kind),
-            escape(&check.alertname),
-            check.alerts.len(),
-            super::plural(check.alerts.len())
-        );
-        for f in check.alerts.iter().flat_map(|a| &a.findings) {
-            let _ = write!(out, " <code>{}</code> {} {};", escape(&f.subject), escape(&f.test), super::opt(f.value));
-        }
-        out.push_str("</p></section>");
-    }
-    out.push_str("</div>\n");
 }

@@ -47,6 +47,15 @@ svg .cur-line { stroke: var(--cur); fill: none; stroke-width: 2; }
 svg .ks { stroke: var(--bad); stroke-width: 2; }
 .tag { font-size: 11px; padding: 0 5px; border-radius: 3px; border: 1px solid currentColor; margin-left: 4px; }
 .panel-slot:empty { display: none; }
+nav { margin: 0 0 10px; }
+.timelines { display: grid; grid-template-columns: repeat(auto-fill, minmax(400px, 1fr)); gap: 0 14px; }
+.timelines section.column { margin: 6px 0; }
+svg .floor { stroke: var(--warn); stroke-width: 1.5; stroke-dasharray: 6 3; }
+svg .critical-floor { stroke: var(--bad); stroke-width: 1.5; }
+svg line.fired { stroke: var(--bad); stroke-width: 2; }
+svg line.resolved { stroke: var(--ok); stroke-width: 2; stroke-dasharray: 2 2; }
+span.fired { color: var(--bad); } span.resolved { color: var(--ok); }
+svg.spark rect.ref { fill: var(--ok); stroke: none; }
 @media print {
   :root { --fg: #000; --bg: #fff; --muted: #333; --rule: #999; --panel: #fff; }
   body { max-width: none; padding: 0; font-size: 11px; }
