@@ -12,6 +12,7 @@ use crate::purity::{code_after_tests, expand, production, strip, use_trees};
 /// Each top-level module and the modules it may use.
 const LAYERS: &[(&str, &[&str])] = &[
     ("stats", &[]),
+    ("quality", &[]),
     ("clock", &[]),
     ("parallel", &[]),
     ("synth", &[]),

@@ -10,6 +10,8 @@
 //! - `ingest`: the input side of the fault suite (issue #10): a damaged page quarantined while
 //!   its neighbours are evaluated, names that are not UTF-8, symlink loops and unreadable
 //!   directories skipped, quarantine seen (log, metric, alert) and released.
+//! - `quality_golden`: model-quality metrics (binary, multiclass, regression) and learned
+//!   thresholds against scikit-learn's golden vectors; undefined metrics with their reasons.
 //! - `mixed`: the golden Parquet pair through `drift check --format json`.
 //! - `properties`: invariants over random inputs (proptest).
 //! - `false_drift`: the false-drift rate of the default policy on same-distribution splits, and
@@ -76,6 +78,7 @@ mod policy;
 mod power;
 mod properties;
 mod purity;
+mod quality_golden;
 mod receiver;
 mod secrets;
 mod small_counts;
