@@ -25,7 +25,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("output", &["engine", "snapshot", "clock", "calibrate"]),
     ("alerts", &["engine", "clock"]),
     ("checks", &["engine", "source", "stats"]),
-    ("config", &["engine", "stats", "alerts", "source", "checks"]),
+    ("config", &["engine", "stats", "alerts", "source", "checks", "quality", "snapshot"]),
     ("state", &["alerts", "engine", "clock"]),
     (
         "daemon",
