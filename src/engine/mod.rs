@@ -460,5 +460,6 @@ pub fn judge(
         policy: policy.clone(),
         checks: Vec::new(),
         latency: None,
+        model: None,
     }
 }

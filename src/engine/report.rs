@@ -44,6 +44,9 @@ pub struct Report {
     /// `drift check --latency`: the latency column's percentiles on both sides.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency: Option<super::latency::LatencyComparison>,
+    /// `drift check --model-task`: the model's realized performance on both sides.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<crate::quality::Comparison>,
 }
 
 /// Size of one side.

@@ -23,6 +23,7 @@
 
 mod band;
 mod binary;
+mod compare;
 mod metric;
 mod multiclass;
 mod probability;
@@ -33,6 +34,7 @@ use std::fmt;
 
 pub use band::{Band, FEW_CHUNKS, SIGMAS, chunk_ranges, chunk_values, learned_band};
 pub use binary::{Binary, binary};
+pub use compare::{Comparison, Side};
 pub use metric::{Metric, Task};
 pub use multiclass::multiclass;
 pub use probability::{brier, expected_calibration_error, log_loss};

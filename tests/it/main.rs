@@ -26,6 +26,7 @@
 //! - `corpus`: the bad-input corpus (`tests/data/bad/`, its `make.py`, and cases made at run
 //!   time) through `drift check` (the exit code and one line pinned per case) and the daemon.
 //! - `config`: shipped configuration examples validate; invalid fixtures fail, all at once.
+//! - `model_check`: `drift check --model-task`: realized performance on both sides (issue #13).
 //! - `model_config`: `[model]` and `[labels]` (issue #13) compile with their defaults.
 //! - `daemon`: `drift run` on real files, SQLite and HTTP: once-only, settle, quarantine, crashes.
 //! - `flow`: a backlog drains in bounded batches with the same windows; a far-future row is
@@ -75,6 +76,7 @@ mod kill_loop;
 mod latency;
 mod layers;
 mod mixed;
+mod model_check;
 mod model_config;
 mod policy;
 mod power;

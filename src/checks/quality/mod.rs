@@ -1,0 +1,7 @@
+//! Model quality on Parquet data (issue #13): a side's rows read into the quality core's inputs
+//! (prediction, optional score, label), for `drift check --model-task`. The daemon's join of
+//! late label files is not built yet.
+
+mod read;
+
+pub use read::{ModelColumns, side};

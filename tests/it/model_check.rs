@@ -1,0 +1,120 @@
+//! `drift check --model-task` (issue #13): the model's realized performance on both sides, from
+//! the prediction, score and label columns of their files, in table, JSON and Markdown. Small
+//! hand-checked sides: unlabelled rows, a positive label given as text against integer and
+//! string labels, a labelled row without a score, and a current side with one class only.
+
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, Int64Array, StringArray};
+use serde_json::json;
+
+use crate::support::{drift, s, write};
+
+fn sides() -> (tempfile::TempDir, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = write(
+        dir.path(),
+        "reference.parquet",
+        vec![
+            ("label", Arc::new(Int64Array::from(vec![Some(1), Some(0), Some(1), Some(0), None, Some(1)])) as ArrayRef),
+            ("prediction", Arc::new(Int64Array::from(vec![1, 0, 1, 1, 0, 1]))),
+            ("p", Arc::new(Float64Array::from(vec![0.9, 0.2, 0.8, 0.6, 0.5, 0.7]))),
+            ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]))),
+        ],
+    );
+    let current = write(
+        dir.path(),
+        "current.parquet",
+        vec![
+            ("label", Arc::new(StringArray::from(vec![Some("1"), Some("1"), Some("1"), None, Some("1")])) as ArrayRef),
+            ("prediction", Arc::new(StringArray::from(vec!["0", "1", "0", "1", "1"]))),
+            ("p", Arc::new(Float64Array::from(vec![Some(0.4), Some(0.9), None, Some(0.3), Some(0.6)]))),
+            ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0, 4.0, 5.0]))),
+        ],
+    );
+    let (r, c) = (s(&reference).to_owned(), s(&current).to_owned());
+    (dir, r, c)
+}
+
+/// The model's flags; drift compares `x` only (so the exit code is the model-free 0: the model's
+/// table does not change it).
+const MODEL: &[&str] =
+    &["--columns", "x", "--model-task", "binary", "--prediction", "prediction", "--score", "p", "--label", "label"];
+
+fn check(r: &str, c: &str, format: &str, extra: &[&str]) -> (Option<i32>, String, String) {
+    let mut args = vec!["check", "--reference", r, "--current", c, "--format", format, "--no-progress"];
+    args.extend(extra);
+    let out = drift(&args);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn metric<'a>(side: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    side["performance"]["metrics"].as_array().unwrap().iter().find(|m| m["metric"] == name).unwrap()
+}
+
+#[test]
+fn both_sides_metrics_in_json_with_coverage_and_undefined_reasons() {
+    let (_dir, r, c) = sides();
+    let (code, out, err) = check(&r, &c, "json", MODEL);
+    assert_eq!(code, Some(0), "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let m = &report["model"];
+    assert_eq!((m["task"].as_str(), m["score"].as_str()), (Some("binary"), Some("p")));
+    let reference = &m["reference"];
+    assert_eq!(
+        (reference["rows"].as_u64(), reference["labelled"].as_u64()),
+        (Some(6), Some(5)),
+        "a null label is unlabelled"
+    );
+    assert_eq!(metric(reference, "accuracy")["value"], json!(0.8), "4 of 5 labelled rows right");
+    assert_eq!(metric(reference, "precision")["value"], json!(0.75), "the positive label 1 against integer labels");
+    assert_eq!(metric(reference, "roc_auc")["value"], json!(1.0));
+    let current = &m["current"];
+    assert_eq!((current["labelled"].as_u64(), current["missing_prediction"].as_u64()), (Some(4), Some(1)));
+    assert_eq!(current["performance"]["rows"], json!(3), "the row without a score is left out");
+    let accuracy = metric(current, "accuracy")["value"].as_f64().unwrap();
+    assert!((accuracy - 2.0 / 3.0).abs() < 1e-15, "the positive label \"1\" against string labels: {accuracy}");
+    assert_eq!(
+        metric(current, "roc_auc"),
+        &json!({"metric": "roc_auc", "value": null, "undefined": "only one class in the labels"}),
+    );
+    assert!(!out.contains("NaN"), "{out}");
+}
+
+#[test]
+fn table_and_markdown_show_the_metric_table_side_by_side() {
+    let (_dir, r, c) = sides();
+    let (code, table, err) = check(&r, &c, "table", MODEL);
+    assert_eq!(code, Some(0), "{err}");
+    for needle in [
+        "MODEL binary prediction",
+        "5 of 6 (83.3%)",
+        "4 of 5 (80.0%)",
+        "model: prediction prediction, score p, label label",
+        "current: roc_auc undefined: only one class in the labels",
+        "current: 1 labelled rows without a prediction or score, not evaluated",
+    ] {
+        assert!(table.contains(needle), "missing {needle:?} in:\n{table}");
+    }
+    let accuracy = table.lines().find(|l| l.starts_with("accuracy")).unwrap();
+    assert_eq!(accuracy.split_whitespace().collect::<Vec<_>>(), ["accuracy", "0.8000", "0.6667", "-0.1333"]);
+    let (_, md, _) = check(&r, &c, "markdown", MODEL);
+    assert!(md.contains("| model binary `prediction` | reference | current | change |"), "{md}");
+    assert!(md.contains("| roc_auc | 1.0000 | undefined | - |"), "{md}");
+}
+
+#[test]
+fn a_missing_model_column_is_one_line_naming_it() {
+    let (_dir, r, c) = sides();
+    let args = ["--model-task", "binary", "--prediction", "pred", "--label", "label"];
+    let (code, _, err) = check(&r, &c, "table", &args);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("reference: no column \"pred\""), "{err}");
+    let (code, _, err) = check(&r, &c, "table", &["--model-task", "binary", "--label", "label"]);
+    assert_eq!(code, Some(2), "--prediction is required: {err}");
+}
