@@ -440,6 +440,16 @@ pub struct CheckArgs {
     /// Binary: the positive label, as text.
     #[arg(long, value_name = "LABEL", default_value = "1", requires = "model_task")]
     pub positive: String,
+    /// Label files (Parquet files, directories or globs) of (id, label[, label_time]) joined to
+    /// the current side by --id; the last label of an id wins (by label_time, then file order).
+    #[arg(long, value_name = "PATH", num_args = 1.., requires_all = ["model_task", "id"])]
+    pub labels: Vec<String>,
+    /// The id column joining the current side's rows and the --labels files.
+    #[arg(long, value_name = "COLUMN", requires = "labels")]
+    pub id: Option<String>,
+    /// The label-time column of the --labels files (used when they have it).
+    #[arg(long, value_name = "COLUMN", default_value = "label_time", requires = "labels")]
+    pub label_time: String,
 }
 
 fn parse_task(s: &str) -> Result<crate::quality::Task, String> {

@@ -85,7 +85,7 @@ fn latency(args: &CheckArgs) -> Result<Option<crate::engine::latency::LatencyCom
 /// `--model-task`: the model's realized performance on both sides (Parquet data with the
 /// prediction and label columns; a snapshot keeps no rows).
 fn model(args: &CheckArgs) -> Result<Option<crate::quality::Comparison>> {
-    use crate::checks::quality::{ModelColumns, side};
+    use crate::checks::quality::{LabelSource, ModelColumns, side};
     let Some(task) = args.model_task else { return Ok(None) };
     if task != crate::quality::Task::Binary && args.score.is_some() {
         anyhow::bail!("--score is for --model-task binary (the positive class's probability)");
@@ -103,7 +103,13 @@ fn model(args: &CheckArgs) -> Result<Option<crate::quality::Comparison>> {
         positive: args.positive.clone(),
     };
     let (r, c) = (Dataset::open("reference", &args.reference)?, Dataset::open("current", &args.current)?);
-    let (reference, current) = (side(&r, "reference", &columns)?, side(&c, "current", &columns)?);
+    let label_files = (!args.labels.is_empty()).then(|| Dataset::open("labels", &args.labels)).transpose()?;
+    let current_labels = match (&label_files, &args.id) {
+        (Some(data), Some(id)) => LabelSource::Files { data, id, time: &args.label_time },
+        _ => LabelSource::Own,
+    };
+    let reference = side(&r, "reference", &columns, &LabelSource::Own)?;
+    let current = side(&c, "current", &columns, &current_labels)?;
     let names = (columns.prediction, columns.score, columns.label);
     Ok(Some(crate::quality::Comparison::new(task, names, reference, current)))
 }

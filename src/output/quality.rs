@@ -47,6 +47,12 @@ fn notes(m: &Comparison) -> Vec<String> {
                 out.push(format!("{name}: {} undefined: {why}", x.metric.name()));
             }
         }
+        if let Some(j) = &s.joined {
+            out.push(format!(
+                "{name}: labels joined by id from {} label rows: {} rows matched, {} duplicate labels (the last by label time, then file order), {} label ids without a prediction",
+                j.label_rows, j.matched, j.duplicates, j.unmatched
+            ));
+        }
         if s.missing_prediction > 0 {
             let what = if m.score.is_some() { "a prediction or score" } else { "a prediction" };
             out.push(format!("{name}: {} labelled rows without {what}, not evaluated", s.missing_prediction));

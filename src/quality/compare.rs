@@ -1,6 +1,6 @@
 //! A model's realized performance on two sides (reference and current), for `drift check`.
 
-use super::{Performance, Task};
+use super::{Joined, Performance, Task};
 
 /// One side's labelled rows and their performance.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -13,6 +13,10 @@ pub struct Side {
     pub missing_prediction: u64,
     /// The metrics on the labelled rows with a prediction.
     pub performance: Performance,
+    /// Labels joined from label files by id: what the join counted (absent when the labels are
+    /// the side's own column).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub joined: Option<Joined>,
 }
 
 impl Side {

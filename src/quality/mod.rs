@@ -24,6 +24,7 @@
 mod band;
 mod binary;
 mod compare;
+mod join;
 mod metric;
 mod multiclass;
 mod probability;
@@ -35,6 +36,7 @@ use std::fmt;
 pub use band::{Band, FEW_CHUNKS, SIGMAS, chunk_ranges, chunk_values, learned_band};
 pub use binary::{Binary, binary};
 pub use compare::{Comparison, Side};
+pub use join::{Joined, LabelRow, id_hash, join, sampled};
 pub use metric::{Metric, Task};
 pub use multiclass::multiclass;
 pub use probability::{brier, expected_calibration_error, log_loss};

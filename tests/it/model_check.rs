@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, Int64Array, StringArray};
+use arrow_array::{ArrayRef, Float64Array, Int64Array, StringArray, TimestampMillisecondArray};
 use serde_json::json;
 
 use crate::support::{drift, s, write};
@@ -117,4 +117,69 @@ fn a_missing_model_column_is_one_line_naming_it() {
     assert!(err.contains("reference: no column \"pred\""), "{err}");
     let (code, _, err) = check(&r, &c, "table", &["--model-task", "binary", "--label", "label"]);
     assert_eq!(code, Some(2), "--prediction is required: {err}");
+}
+
+/// `--labels PATH --id COL`: labels in separate files joined to the current side by id; a
+/// duplicate id's last label by `label_time` wins (a timed label beats an untimed one from a
+/// later file), a label whose id has no prediction is counted, rows without a label stay
+/// unlabelled.
+#[test]
+fn labels_from_separate_files_join_the_current_side_by_id() {
+    let (dir, r, _) = sides();
+    let d = dir.path();
+    let current = write(
+        d,
+        "current-unlabelled.parquet",
+        vec![
+            ("request_id", Arc::new(StringArray::from(vec!["a", "b", "c", "d", "e"])) as ArrayRef),
+            ("prediction", Arc::new(Int64Array::from(vec![1, 1, 1, 0, 1]))),
+            ("p", Arc::new(Float64Array::from(vec![0.9, 0.8, 0.3, 0.2, 0.6]))),
+            ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0, 4.0, 5.0]))),
+        ],
+    );
+    write(
+        d,
+        "labels/day-1.parquet",
+        vec![
+            ("request_id", Arc::new(StringArray::from(vec!["a", "b", "b", "z", "c"])) as ArrayRef),
+            ("label", Arc::new(Int64Array::from(vec![1, 0, 1, 0, 0]))),
+            ("label_time", Arc::new(TimestampMillisecondArray::from(vec![10, 20, 5, 1, 7]))),
+        ],
+    );
+    write(
+        d,
+        "labels/day-2.parquet",
+        vec![
+            ("request_id", Arc::new(StringArray::from(vec!["c"])) as ArrayRef),
+            ("label", Arc::new(Int64Array::from(vec![1]))),
+        ],
+    );
+    let labels = s(&d.join("labels")).to_owned();
+    let mut args = MODEL.to_vec();
+    args.extend(["--labels", &labels, "--id", "request_id"]);
+    let (code, out, err) = check(&r, s(&current), "json", &args);
+    assert_eq!(code, Some(0), "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let current = &report["model"]["current"];
+    assert_eq!(
+        current["joined"],
+        json!({"label_rows": 6, "matched": 3, "duplicates": 2, "unmatched": 1}),
+        "b's later label_time wins; c keeps its timed label over day 2's untimed one; z has no prediction"
+    );
+    assert_eq!((current["rows"].as_u64(), current["labelled"].as_u64()), (Some(5), Some(3)));
+    let accuracy = metric(current, "accuracy")["value"].as_f64().unwrap();
+    // All three predicted positive: a=1 right, b=0 wrong (by file order alone it would be 1),
+    // c=0 wrong (were an untimed label later than a timed one it would be 1).
+    assert!((accuracy - 1.0 / 3.0).abs() < 1e-15, "{accuracy}");
+    assert_eq!(metric(current, "roc_auc")["value"], json!(1.0));
+    assert_eq!(report["model"]["reference"]["joined"], json!(null), "the reference keeps its own labels");
+    let (_, table, _) = check(&r, s(&current_path(d)), "table", &args);
+    assert!(
+        table.contains("current: labels joined by id from 6 label rows: 3 rows matched, 2 duplicate labels"),
+        "{table}"
+    );
+}
+
+fn current_path(d: &std::path::Path) -> std::path::PathBuf {
+    d.join("current-unlabelled.parquet")
 }

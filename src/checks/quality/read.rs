@@ -1,4 +1,4 @@
-//! Reading a side's prediction, score and label columns, row-aligned, into a [`Side`].
+//! Reading a side's prediction, score, label, id and label-time columns, row-aligned.
 
 use anyhow::{Context, Result, bail};
 use arrow_array::cast::AsArray;
@@ -6,27 +6,11 @@ use arrow_array::types::*;
 use arrow_array::{Array, ArrowPrimitiveType};
 use arrow_schema::DataType;
 
-use crate::quality::{Binary, Regression, Side, Task, binary, multiclass, regression};
 use crate::source::Dataset;
-
-/// Which columns hold the model's output and the truth, and the positive class (binary).
-#[derive(Clone, Debug, PartialEq)]
-pub struct ModelColumns {
-    /// What the model predicts.
-    pub task: Task,
-    /// The predicted class or value.
-    pub prediction: String,
-    /// Binary: the positive class's probability.
-    pub score: Option<String>,
-    /// The label.
-    pub label: String,
-    /// Binary: the positive label as text (`"1"`, `"true"`, `"fraud"`).
-    pub positive: String,
-}
 
 /// A column's values as text, for classes (None for null; a float as Rust prints it, so 1.0 is
 /// "1"; a dictionary's values as its values').
-fn texts(a: &dyn Array) -> Result<Vec<Option<String>>> {
+pub(super) fn texts(a: &dyn Array) -> Result<Vec<Option<String>>> {
     fn prim<T: ArrowPrimitiveType>(a: &dyn Array) -> Vec<Option<String>>
     where
         T::Native: std::fmt::Display,
@@ -58,7 +42,7 @@ fn texts(a: &dyn Array) -> Result<Vec<Option<String>>> {
 }
 
 /// A numeric column's values as f64 (None for null or NaN).
-fn numbers(a: &dyn Array) -> Result<Vec<Option<f64>>> {
+pub(super) fn numbers(a: &dyn Array) -> Result<Vec<Option<f64>>> {
     fn prim<T: ArrowPrimitiveType>(a: &dyn Array, f: impl Fn(T::Native) -> f64) -> Vec<Option<f64>> {
         a.as_primitive::<T>().iter().map(|v| v.map(&f).filter(|x| !x.is_nan())).collect()
     }
@@ -77,97 +61,44 @@ fn numbers(a: &dyn Array) -> Result<Vec<Option<f64>>> {
     })
 }
 
-/// The rows of every file of `data`, as read: the predicted class (classification), a number
-/// (binary: the score; regression: the predicted value) and the label.
-type Rows = (Vec<Option<String>>, Vec<Option<f64>>, Vec<Option<String>>);
-
-fn read_rows(data: &Dataset, side: &str, m: &ModelColumns) -> Result<Rows> {
-    let mut names = vec![m.prediction.as_str(), m.label.as_str()];
-    names.extend(m.score.as_deref());
-    for name in &names {
-        if data.column(name).is_none() {
-            bail!("{side}: no column {name:?}; the model's columns must be in the files of both sides");
-        }
+/// A time column's values in ms since the epoch (timestamps of any unit, dates, integers taken
+/// as ms); None for null.
+pub(super) fn times(a: &dyn Array) -> Result<Vec<Option<i64>>> {
+    use arrow_schema::TimeUnit;
+    fn prim<T: ArrowPrimitiveType>(a: &dyn Array, f: impl Fn(T::Native) -> i64) -> Vec<Option<i64>> {
+        a.as_primitive::<T>().iter().map(|v| v.map(&f)).collect()
     }
-    let (mut pred, mut number, mut label) = (Vec::new(), Vec::new(), Vec::new());
-    for f in &data.files {
-        let file = f.path.display();
-        for batch in f.read_columns(&names)? {
-            let col = |name: &str| batch.column_by_name(name).map(|a| a.as_ref());
-            let read_text = |name: &str| match col(name) {
-                Some(a) => texts(a).with_context(|| format!("{file}: column {name:?}")),
-                None => Ok(vec![None; batch.num_rows()]),
-            };
-            label.extend(read_text(&m.label)?);
-            if m.task == Task::Regression {
-                let values = col(&m.prediction).map(numbers).transpose();
-                let values = values.with_context(|| format!("{file}: column {:?}", m.prediction))?;
-                number.extend(values.unwrap_or_else(|| vec![None; batch.num_rows()]));
-                pred.extend(vec![None; batch.num_rows()]);
-            } else {
-                pred.extend(read_text(&m.prediction)?);
-                match m.score.as_deref() {
-                    Some(s) => {
-                        let values =
-                            col(s).map(numbers).transpose().with_context(|| format!("{file}: column {s:?}"))?;
-                        number.extend(values.unwrap_or_else(|| vec![None; batch.num_rows()]));
-                    }
-                    None => number.extend(vec![None; batch.num_rows()]),
-                }
-            }
-        }
-    }
-    Ok((pred, number, label))
+    Ok(match a.data_type() {
+        DataType::Timestamp(TimeUnit::Second, _) => prim::<TimestampSecondType>(a, |v| v.saturating_mul(1000)),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => prim::<TimestampMillisecondType>(a, |v| v),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => prim::<TimestampMicrosecondType>(a, |v| v.div_euclid(1000)),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => prim::<TimestampNanosecondType>(a, |v| v.div_euclid(1_000_000)),
+        DataType::Date32 => prim::<Date32Type>(a, |v| i64::from(v) * 86_400_000),
+        DataType::Date64 => prim::<Date64Type>(a, |v| v),
+        DataType::Int64 => prim::<Int64Type>(a, |v| v),
+        other => bail!("is {other}; a label time must be a timestamp, a date or an integer (ms)"),
+    })
 }
 
-/// A side's labelled rows and the model's performance on them: rows without a label are not
-/// labelled; labelled rows without a prediction (or score) are counted and left out. A score
-/// outside [0, 1] is an error naming the column.
-pub fn side(data: &Dataset, side: &str, m: &ModelColumns) -> Result<Side> {
-    let (pred, number, label) = read_rows(data, side, m)?;
-    let rows = label.len() as u64;
-    let labelled = label.iter().filter(|l| l.is_some()).count() as u64;
-    let performance = match m.task {
-        Task::Regression => {
-            let (mut y, mut p) = (Vec::new(), Vec::new());
-            for (l, v) in label.iter().zip(&number) {
-                let target = l.as_deref().and_then(|t| t.parse::<f64>().ok()).filter(|t| t.is_finite());
-                if l.is_some() && target.is_none() {
-                    bail!(
-                        "{side}: label {:?} is not a number; a regression label must be numeric",
-                        l.as_deref().unwrap_or("")
-                    );
-                }
-                if let (Some(t), Some(v)) = (target, v) {
-                    y.push(t);
-                    p.push(*v);
-                }
-            }
-            regression(&Regression::new(y, p).map_err(|e| anyhow::anyhow!("{side}: {e}"))?)
+/// Named columns of every file of `data`, row-aligned: each column's array per batch, or None
+/// for a file without it. Every name must be a column of the data.
+pub(super) fn read<T>(
+    data: &Dataset,
+    side: &str,
+    names: &[&str],
+    mut each: impl FnMut(&std::path::Path, usize, &dyn Fn(&str) -> Option<arrow_array::ArrayRef>) -> Result<T>,
+) -> Result<Vec<T>> {
+    for name in names {
+        if data.column(name).is_none() {
+            bail!("{side}: no column {name:?}");
         }
-        Task::Binary => {
-            let (mut y, mut p, mut s) = (Vec::new(), Vec::new(), Vec::new());
-            for ((l, v), sc) in label.iter().zip(&pred).zip(&number) {
-                let (Some(l), Some(v)) = (l, v) else { continue };
-                if m.score.is_some() && sc.is_none() {
-                    continue;
-                }
-                y.push(*l == m.positive);
-                p.push(*v == m.positive);
-                s.extend(*sc);
-            }
-            let scores = m.score.is_some().then_some(s);
-            let rows = Binary::new(y, p, scores)
-                .map_err(|e| anyhow::anyhow!("{side}: column {:?}: {e}", m.score.as_deref().unwrap_or_default()))?;
-            binary(&rows)
+    }
+    let mut out = Vec::new();
+    for f in &data.files {
+        for batch in f.read_columns(names)? {
+            let col = |name: &str| batch.column_by_name(name).cloned();
+            out.push(each(&f.path, batch.num_rows(), &col).with_context(|| f.path.display().to_string())?);
         }
-        Task::Multiclass => {
-            let pairs: Vec<(&String, &String)> =
-                label.iter().zip(&pred).filter_map(|(l, v)| Some((l.as_ref()?, v.as_ref()?))).collect();
-            let (y, p): (Vec<&String>, Vec<&String>) = pairs.into_iter().unzip();
-            multiclass(&y, &p)
-        }
-    };
-    let missing_prediction = labelled - performance.rows;
-    Ok(Side { rows, labelled, missing_prediction, performance })
+    }
+    Ok(out)
 }
