@@ -183,3 +183,57 @@ fn labels_from_separate_files_join_the_current_side_by_id() {
 fn current_path(d: &std::path::Path) -> std::path::PathBuf {
     d.join("current-unlabelled.parquet")
 }
+
+/// Multiclass and regression through the same flags: classes as strings, a regression side
+/// with a zero target (MAPE undefined with its reason, R² still defined), a class column that
+/// is not a class type refused with one line naming the file and column.
+#[test]
+fn multiclass_and_regression_sides() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let r = write(
+        d,
+        "r.parquet",
+        vec![
+            ("label", Arc::new(StringArray::from(vec!["cat", "dog", "fox", "cat"])) as ArrayRef),
+            ("prediction", Arc::new(StringArray::from(vec!["cat", "dog", "cat", "cat"]))),
+            ("y", Arc::new(Float64Array::from(vec![2.0, 4.0, 1.0, 3.0]))),
+            ("yhat", Arc::new(Float64Array::from(vec![2.5, 3.5, 1.0, 3.0]))),
+        ],
+    );
+    let c = write(
+        d,
+        "c.parquet",
+        vec![
+            ("label", Arc::new(StringArray::from(vec!["cat", "dog", "fox", "fox"])) as ArrayRef),
+            ("prediction", Arc::new(StringArray::from(vec!["dog", "dog", "fox", "cat"]))),
+            ("y", Arc::new(Float64Array::from(vec![0.0, 4.0, 1.0, 3.0]))),
+            ("yhat", Arc::new(Float64Array::from(vec![1.0, 4.0, 1.0, 3.0]))),
+        ],
+    );
+    let (r, c) = (s(&r).to_owned(), s(&c).to_owned());
+    let multiclass = ["--columns", "y", "--model-task", "multiclass", "--prediction", "prediction", "--label", "label"];
+    let (_, out, err) = check(&r, &c, "json", &multiclass);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
+    assert_eq!(metric(&report["model"]["reference"], "accuracy")["value"], json!(0.75));
+    assert_eq!(metric(&report["model"]["current"], "accuracy")["value"], json!(0.5));
+    // Current per class F1: cat 0 (0 of 1 predicted right), dog 2/3, fox 2/3: macro 4/9.
+    let macro_f1 = metric(&report["model"]["current"], "f1_macro")["value"].as_f64().unwrap();
+    assert!((macro_f1 - 4.0 / 9.0).abs() < 1e-15, "{macro_f1}");
+
+    let regression = ["--columns", "y", "--model-task", "regression", "--prediction", "yhat", "--label", "y"];
+    let (_, out, err) = check(&r, &c, "json", &regression);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
+    let current = &report["model"]["current"];
+    assert_eq!(metric(current, "mae")["value"], json!(0.25));
+    assert_eq!(
+        metric(current, "mape"),
+        &json!({"metric": "mape", "value": null, "undefined": "a target is zero (MAPE divides by it)"})
+    );
+    assert!(metric(current, "r2")["value"].is_number());
+
+    let bad = ["--columns", "y", "--model-task", "regression", "--prediction", "prediction", "--label", "y"];
+    let (code, _, err) = check(&r, &c, "json", &bad);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("r.parquet") && err.contains("column \"prediction\""), "{err}");
+}

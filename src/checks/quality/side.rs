@@ -1,7 +1,7 @@
 //! A side's labelled rows and the model's performance on them: labels in the side's own
 //! files, or joined from label files by id.
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail};
 
 use super::read::{numbers, read, texts, times};
 use crate::quality::{
@@ -39,6 +39,11 @@ pub enum LabelSource<'a> {
     },
 }
 
+/// `r` with the column's name in its error.
+fn named<T>(name: &str, r: Result<T>) -> Result<T> {
+    r.with_context(|| format!("column {name:?}"))
+}
+
 /// The rows as read: the predicted class (classification), a number (binary: the score;
 /// regression: the predicted value), the label (own labels) and the id (joined labels).
 #[derive(Default)]
@@ -57,8 +62,8 @@ fn read_rows(data: &Dataset, side: &str, m: &ModelColumns, labels: &LabelSource<
         LabelSource::Files { id, .. } => names.push(id),
     }
     let parts = read(data, side, &names, |_, n, col| {
-        let text = |name: &str| col(name).map_or(Ok(vec![None; n]), |a| texts(a.as_ref()));
-        let number = |name: &str| col(name).map_or(Ok(vec![None; n]), |a| numbers(a.as_ref()));
+        let text = |name: &str| col(name).map_or(Ok(vec![None; n]), |a| named(name, texts(a.as_ref())));
+        let number = |name: &str| col(name).map_or(Ok(vec![None; n]), |a| named(name, numbers(a.as_ref())));
         let mut r = Rows::default();
         match labels {
             LabelSource::Own => r.label = text(&m.label)?,
@@ -90,10 +95,10 @@ fn read_labels(data: &Dataset, m: &ModelColumns, id: &str, time: &str) -> Result
         names.push(time);
     }
     let parts = read(data, "labels", &names, |_, n, col| {
-        let ids = col(id).map_or(Ok(vec![None; n]), |a| texts(a.as_ref()))?;
-        let labels = col(&m.label).map_or(Ok(vec![None; n]), |a| texts(a.as_ref()))?;
+        let ids = col(id).map_or(Ok(vec![None; n]), |a| named(id, texts(a.as_ref())))?;
+        let labels = col(&m.label).map_or(Ok(vec![None; n]), |a| named(&m.label, texts(a.as_ref())))?;
         let at = match col(time).filter(|_| timed) {
-            Some(a) => times(a.as_ref())?,
+            Some(a) => named(time, times(a.as_ref()))?,
             None => vec![None; n],
         };
         let rows = ids.into_iter().zip(labels).zip(at);
