@@ -191,11 +191,7 @@ fn plan(
 
 /// Whether `path` is a file that starts like a reference snapshot.
 pub fn is_snapshot(path: &std::path::Path) -> bool {
-    use std::io::Read;
-    let mut head = [0u8; 8];
-    path.is_file()
-        && std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok()
-        && crate::snapshot::codec::looks_like_snapshot(&head)
+    crate::snapshot::codec::is_snapshot_file(path)
 }
 
 /// One side of a comparison (`side` is "reference" or "current", for messages): one snapshot,

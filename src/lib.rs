@@ -29,6 +29,9 @@
 //!   ([`stats::fitted`]), the exact binomial and Fisher tests ([`stats::exact`]), JS,
 //!   Wasserstein, BH, the bucketed exact comparison, the CDF sketch). Numbers match SciPy's
 //!   golden vectors in `tests/data/golden/`.
+//! - [`quality`]: the pure model-quality core (issue #13): realized performance of binary,
+//!   multiclass and regression models (scikit-learn's numbers, undefined metrics with their
+//!   reason), and thresholds learned from the model's reference (NannyML's mean ± 3σ).
 //! - [`engine`]: per-column comparison and the decision policy; builds the [`engine::Report`].
 //!   The tests that count (chi-square over fitted bins, unseen values, the missing rate) live in
 //!   its `categorical` module.
@@ -72,10 +75,10 @@
 //!
 //! ## Architecture invariants
 //!
-//! - Layers: each top-level module uses only the modules below it (`stats` nothing; `engine`
+//! - Layers: each top-level module uses only the modules below it (`stats` and `quality` nothing; `engine`
 //!   `stats`; `alerts` `engine` and the time formats; only `cli` everything), with no cycle;
 //!   `tests/it/layers.rs` reads every import against that table.
-//! - `stats`, `engine`, `daemon::plan` and `alerts::{lifecycle, retry, route, payload, slack}` do
+//! - `stats`, `quality`, `engine`, `daemon::plan` and `alerts::{lifecycle, retry, route, payload, slack}` do
 //!   no I/O, read no clock, spawn nothing and log nothing, and never use the state, the daemon,
 //!   the source or the configuration; `tests/it/purity.rs` parses their imports. They are
 //!   synchronous; concurrency lives in `check` and `snapshot` (threads, [`parallel`]) and
@@ -107,6 +110,7 @@ pub mod engine;
 pub mod logging;
 pub mod output;
 pub mod parallel;
+pub mod quality;
 pub mod snapshot;
 pub mod source;
 pub mod state;

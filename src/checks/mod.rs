@@ -17,6 +17,7 @@
 //! window profiles its batch the same way, so a kind has one path whatever the window.
 
 pub mod latency;
+pub mod quality;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -30,7 +30,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Compare current data with reference data once; exit 1 on drift.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Build, inspect and merge reference snapshots.
     #[command(subcommand)]
     Reference(ReferenceCommand),
@@ -446,6 +446,37 @@ pub struct CheckArgs {
     /// An SLO on the current side, `p99=250` (ms; repeat for more): a breach exits 1, like drift.
     #[arg(long, value_name = "pQ=MS", value_parser = parse_latency_slo, requires = "latency")]
     pub latency_slo: Vec<(f64, f64)>,
+    /// The model's task (binary, multiclass or regression): print its realized performance on
+    /// both sides from the prediction and label columns of their files.
+    #[arg(long, value_name = "TASK", value_parser = parse_task, requires_all = ["prediction", "label"])]
+    pub model_task: Option<crate::quality::Task>,
+    /// The predicted class or value column (with --model-task).
+    #[arg(long, value_name = "COLUMN", requires = "model_task")]
+    pub prediction: Option<String>,
+    /// Binary: the positive class's probability column (ROC AUC, log loss, calibration …).
+    #[arg(long, value_name = "COLUMN", requires = "model_task")]
+    pub score: Option<String>,
+    /// The label column (rows with a null label are unlabelled).
+    #[arg(long, value_name = "COLUMN", requires = "model_task")]
+    pub label: Option<String>,
+    /// Binary: the positive label, as text.
+    #[arg(long, value_name = "LABEL", default_value = "1", requires = "model_task")]
+    pub positive: String,
+    /// Label files (Parquet files, directories or globs) of (id, label[, label_time]) joined to
+    /// the current side by --id; the last label of an id wins (by label_time, then file order).
+    #[arg(long, value_name = "PATH", num_args = 1.., requires_all = ["model_task", "id"])]
+    pub labels: Vec<String>,
+    /// The id column joining the current side's rows and the --labels files.
+    #[arg(long, value_name = "COLUMN", requires = "labels")]
+    pub id: Option<String>,
+    /// The label-time column of the --labels files (used when they have it).
+    #[arg(long, value_name = "COLUMN", default_value = "label_time", requires = "labels")]
+    pub label_time: String,
+}
+
+fn parse_task(s: &str) -> Result<crate::quality::Task, String> {
+    crate::quality::Task::from_name(s)
+        .ok_or_else(|| format!("unknown task {s:?}: use binary, multiclass or regression"))
 }
 
 fn parse_unit(s: &str) -> Result<crate::checks::latency::Unit, String> {

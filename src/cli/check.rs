@@ -32,6 +32,7 @@ pub fn check(args: &CheckArgs) -> Result<i32> {
     let mut report = run_check(reference.as_ref(), current.as_ref(), &options, &args.policy(), &progress)?;
     bar.finish_and_clear();
     report.latency = latency(args)?;
+    report.model = model(args)?;
     let breached = report.latency.as_ref().is_some_and(|l| l.breached);
     let code = if report.drift || breached { exit::DRIFT } else { exit::OK };
     let color = args.output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
@@ -74,6 +75,38 @@ fn latency(args: &CheckArgs) -> Result<Option<crate::engine::latency::LatencyCom
     });
     let (r, c) = (Dataset::open("reference", &args.reference)?, Dataset::open("current", &args.current)?);
     Ok(Some(compare::compare(&check, &r, &c)?))
+}
+
+/// `--model-task`: the model's realized performance on both sides (Parquet data with the
+/// prediction and label columns; a snapshot keeps no rows).
+fn model(args: &CheckArgs) -> Result<Option<crate::quality::Comparison>> {
+    use crate::checks::quality::{LabelSource, ModelColumns, side};
+    let Some(task) = args.model_task else { return Ok(None) };
+    if task != crate::quality::Task::Binary && args.score.is_some() {
+        anyhow::bail!("--score is for --model-task binary (the positive class's probability)");
+    }
+    for (name, paths) in [("reference", &args.reference), ("current", &args.current)] {
+        if paths.iter().any(|p| crate::check::is_snapshot(std::path::Path::new(p))) {
+            anyhow::bail!("--model-task needs Parquet data on the {name} side: a snapshot keeps no rows");
+        }
+    }
+    let columns = ModelColumns {
+        task,
+        prediction: args.prediction.clone().unwrap_or_default(),
+        score: args.score.clone(),
+        label: args.label.clone().unwrap_or_default(),
+        positive: args.positive.clone(),
+    };
+    let (r, c) = (Dataset::open("reference", &args.reference)?, Dataset::open("current", &args.current)?);
+    let label_files = (!args.labels.is_empty()).then(|| Dataset::open("labels", &args.labels)).transpose()?;
+    let current_labels = match (&label_files, &args.id) {
+        (Some(data), Some(id)) => LabelSource::Files { data, id, time: &args.label_time },
+        _ => LabelSource::Own,
+    };
+    let reference = side(&r, "reference", &columns, &LabelSource::Own)?;
+    let current = side(&c, "current", &columns, &current_labels)?;
+    let names = (columns.prediction, columns.score, columns.label);
+    Ok(Some(crate::quality::Comparison::new(task, names, reference, current)))
 }
 
 /// The calibration of the reference at the current side's size, one window an hour, paged

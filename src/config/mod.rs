@@ -9,13 +9,15 @@
 //! that would hold one are `*_env` (an environment variable) or `*_file` (a mounted secret).
 //!
 //! The parts: `raw` (the files as written), `model` (the validated types re-exported here),
-//! `daemon` (the daemon file, its sinks and their secrets), `monitor` (one monitor file) and
-//! `problems` (collecting every problem, with suggestions for typos).
+//! `daemon` (the daemon file, its sinks and their secrets), `monitor` (one monitor file),
+//! `quality` (its `[model]` and `[labels]`) and `problems` (collecting every problem, with
+//! suggestions for typos).
 
 mod daemon;
 mod model;
 mod monitor;
 mod problems;
+pub mod quality;
 pub mod raw;
 
 use std::path::{Path, PathBuf};
@@ -23,6 +25,7 @@ use std::time::Duration;
 
 pub use model::{Alerts, Columns, Config, HttpSink, Monitor, Retention, Secret, Segments, Sink, Source, Window};
 pub use problems::{ConfigError, ConfigErrors};
+pub use quality::{Labels, ModelQuality, Threshold};
 
 /// Documented defaults (see `monitors/README.md`).
 pub mod defaults {

@@ -153,6 +153,8 @@ pub struct Monitor {
     pub alerts: Alerts,
     /// Other kinds of check on every evaluated window (`crate::checks`).
     pub checks: crate::checks::Checks,
+    /// The model whose realized quality the monitor watches (`[model]`, `[labels]`), if any.
+    pub model: Option<super::ModelQuality>,
 }
 
 /// Where a monitor's data lands.

@@ -51,8 +51,15 @@ pub(super) fn compile_monitor(
     for (key, message) in check_problems {
         e.push(&key, message);
     }
-    let known: Vec<&str> =
-        MONITOR_KEYS.iter().copied().chain(crate::checks::REGISTRY.iter().map(|r| r.table)).collect();
+    // `[model]` and `[labels]` are the model-quality tables'.
+    let settle = raw.source.as_ref().and_then(|s| s.settle_secs).unwrap_or(defaults::SETTLE_SECS);
+    let model = super::quality::compile(&mut e, &mut raw.unknown, &base, settle);
+    let known: Vec<&str> = MONITOR_KEYS
+        .iter()
+        .copied()
+        .chain(crate::checks::REGISTRY.iter().map(|r| r.table))
+        .chain(super::quality::TABLES.iter().copied())
+        .collect();
     e.unknown("", &raw.unknown, &known);
 
     // One table at a time, in this order: the order of the reported problems.
@@ -89,6 +96,7 @@ pub(super) fn compile_monitor(
         segments,
         alerts,
         checks,
+        model,
     })
 }
 

@@ -352,6 +352,12 @@ pub async fn run_forever(config_path: PathBuf, cfg: Config) -> Result<()> {
     // The bound address, not the configured one: with port 0 the kernel picks it.
     let bound = listener.local_addr().map_or_else(|_| cfg.listen.to_string(), |a| a.to_string());
     tracing::info!(listen = %bound, monitors = cfg.monitors.len(), "drift daemon started");
+    for m in cfg.monitors.iter().filter(|m| m.model.is_some()) {
+        tracing::warn!(
+            monitor = %m.id,
+            "[model] is valid but the daemon does not evaluate model quality yet (issue #13): no model metrics for this monitor"
+        );
+    }
     let server = tokio::spawn(http::serve(listener, shared.clone()));
     let (stop_tx, _) = tokio::sync::watch::channel(false);
     let mut tasks = spawn_monitors(&shared, &cfg, runs, &stop_tx);

@@ -462,5 +462,6 @@ pub fn judge(
         checks: Vec::new(),
         latency: None,
         reference_snapshot: None,
+        model: None,
     }
 }

@@ -54,6 +54,10 @@ pub struct Report {
     /// The reference, when it is a snapshot file: which one.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub reference_snapshot: Option<SnapshotId>,
+    /// `drift check --model-task`: the model's realized performance on both sides. Not read
+    /// back from a stored report: only `drift check` makes it, and the daemon stores none yet.
+    #[serde(skip_serializing_if = "Option::is_none", skip_deserializing)]
+    pub model: Option<crate::quality::Comparison>,
 }
 
 /// Which reference snapshot file a report was made against.

@@ -29,6 +29,7 @@ mod history;
 mod html;
 mod latency;
 mod once;
+mod quality;
 mod quarantine;
 mod report;
 mod silences;

@@ -157,6 +157,9 @@ fn table(report: &Report, color: bool) -> String {
     if let Some(l) = &report.latency {
         out.push_str(&super::latency::latency_table(l));
     }
+    if let Some(m) = &report.model {
+        out.push_str(&super::quality::model_table(m));
+    }
     for c in report.checks.iter().filter(|c| c.kind == "latency") {
         if let Ok(d) = serde_json::from_value(c.detail.clone()) {
             out.push_str(&super::latency::window_latency_table(&d));
@@ -185,6 +188,9 @@ fn markdown(report: &Report) -> String {
     }
     if let Some(l) = &report.latency {
         out.push_str(&super::latency::latency_markdown(l));
+    }
+    if let Some(m) = &report.model {
+        out.push_str(&super::quality::model_markdown(m));
     }
     out
 }

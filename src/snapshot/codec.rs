@@ -34,6 +34,15 @@ pub fn looks_like_snapshot(head: &[u8]) -> bool {
     head.starts_with(MAGIC)
 }
 
+/// Whether `path` is a file that starts like a snapshot.
+pub fn is_snapshot_file(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 8];
+    path.is_file()
+        && std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok()
+        && looks_like_snapshot(&head)
+}
+
 /// Assembles a file from its metadata and blobs.
 pub fn encode(meta_json: &[u8], blobs: &[Vec<u8>]) -> Vec<u8> {
     let mut out = Vec::with_capacity(24 + meta_json.len() + blobs.iter().map(|b| b.len() + 8).sum::<usize>());

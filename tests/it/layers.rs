@@ -12,19 +12,20 @@ use crate::purity::{code_after_tests, expand, production, strip, use_trees};
 /// Each top-level module and the modules it may use.
 const LAYERS: &[(&str, &[&str])] = &[
     ("stats", &[]),
+    ("quality", &[]),
     ("clock", &[]),
     ("parallel", &[]),
     ("synth", &[]),
     ("logging", &[]),
-    ("engine", &["stats"]),
+    ("engine", &["stats", "quality"]),
     ("source", &["engine", "stats", "clock"]),
     ("snapshot", &["engine", "source", "stats", "parallel", "clock"]),
     ("check", &["engine", "source", "snapshot", "parallel"]),
     ("calibrate", &["alerts", "check", "engine", "parallel", "source", "stats", "synth"]),
-    ("output", &["engine", "snapshot", "clock", "calibrate"]),
+    ("output", &["engine", "snapshot", "clock", "calibrate", "quality"]),
     ("alerts", &["engine", "clock"]),
-    ("checks", &["engine", "source", "stats"]),
-    ("config", &["engine", "stats", "alerts", "source", "checks"]),
+    ("checks", &["engine", "source", "stats", "quality"]),
+    ("config", &["engine", "stats", "alerts", "source", "checks", "quality", "snapshot"]),
     ("state", &["alerts", "engine", "clock"]),
     (
         "daemon",
@@ -60,6 +61,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "source",
             "state",
             "stats",
+            "quality",
         ],
     ),
 ];

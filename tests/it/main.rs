@@ -10,6 +10,8 @@
 //! - `ingest`: the input side of the fault suite (issue #10): a damaged page quarantined while
 //!   its neighbours are evaluated, names that are not UTF-8, symlink loops and unreadable
 //!   directories skipped, quarantine seen (log, metric, alert) and released.
+//! - `quality_golden`: model-quality metrics (binary, multiclass, regression) and learned
+//!   thresholds against scikit-learn's golden vectors; undefined metrics with their reasons.
 //! - `mixed`: the golden Parquet pair through `drift check --format json`.
 //! - `properties`: invariants over random inputs (proptest).
 //! - `false_drift`: the false-drift rate of the default policy on same-distribution splits, and
@@ -26,6 +28,8 @@
 //! - `corpus`: the bad-input corpus (`tests/data/bad/`, its `make.py`, and cases made at run
 //!   time) through `drift check` (the exit code and one line pinned per case) and the daemon.
 //! - `config`: shipped configuration examples validate; invalid fixtures fail, all at once.
+//! - `model_check`: `drift check --model-task`: realized performance on both sides (issue #13).
+//! - `model_config`: `[model]` and `[labels]` (issue #13) compile with their defaults.
 //! - `daemon`: `drift run` on real files, SQLite and HTTP: once-only, settle, quarantine, crashes.
 //! - `flow`: a backlog drains in bounded batches with the same windows; a far-future row is
 //!   counted, not trusted; a file rewritten after consumption is warned about and counted.
@@ -78,11 +82,14 @@ mod kill_loop;
 mod latency;
 mod layers;
 mod mixed;
+mod model_check;
+mod model_config;
 mod policy;
 mod power;
 mod properties;
 
 mod purity;
+mod quality_golden;
 mod receiver;
 mod report;
 mod secrets;

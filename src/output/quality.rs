@@ -1,0 +1,93 @@
+//! `drift check --model-task`: the model's realized performance, reference side vs current
+//! side, after the drift table. An undefined metric prints as `undefined` with its reason
+//! under the table (and as `null` with `undefined` in JSON), never as NaN or 0.
+
+use std::fmt::Write as _;
+
+use super::align;
+use crate::quality::{Comparison, Side, Value};
+
+fn value(v: Value) -> String {
+    match v {
+        Value::Defined(x) => format!("{x:.4}"),
+        Value::Undefined(_) => "undefined".to_owned(),
+    }
+}
+
+fn labelled(s: &Side) -> String {
+    match s.coverage() {
+        Some(c) => format!("{} of {} ({:.1}%)", s.labelled, s.rows, 100.0 * c),
+        None => "0 of 0".to_owned(),
+    }
+}
+
+fn header(m: &Comparison) -> [String; 4] {
+    [format!("MODEL {} {}", m.task, m.prediction), "REFERENCE".into(), "CURRENT".into(), "CHANGE".into()]
+}
+
+fn rows(m: &Comparison) -> Vec<Vec<String>> {
+    let mut out = vec![vec!["labelled".to_owned(), labelled(&m.reference), labelled(&m.current), String::new()]];
+    for (r, c) in m.reference.performance.metrics.iter().zip(&m.current.performance.metrics) {
+        let change = match (r.value.get(), c.value.get()) {
+            (Some(a), Some(b)) => format!("{:+.4}", b - a),
+            _ => "-".to_owned(),
+        };
+        out.push(vec![r.metric.name().to_owned(), value(r.value), value(c.value), change]);
+    }
+    out
+}
+
+/// Lines under the table: the columns, each undefined metric's reason, rows left out.
+fn notes(m: &Comparison) -> Vec<String> {
+    let score = m.score.as_ref().map_or(String::new(), |s| format!(", score {s}"));
+    let mut out = vec![format!("model: prediction {}{score}, label {}", m.prediction, m.label)];
+    for (name, s) in [("reference", &m.reference), ("current", &m.current)] {
+        for x in &s.performance.metrics {
+            if let Value::Undefined(why) = x.value {
+                out.push(format!("{name}: {} undefined: {why}", x.metric.name()));
+            }
+        }
+        if let Some(j) = &s.joined {
+            out.push(format!(
+                "{name}: labels joined by id from {} label rows: {} rows matched, {} duplicate labels (the last by label time, then file order), {} label ids without a prediction",
+                j.label_rows, j.matched, j.duplicates, j.unmatched
+            ));
+        }
+        if s.missing_prediction > 0 {
+            let what = if m.score.is_some() { "a prediction or score" } else { "a prediction" };
+            out.push(format!("{name}: {} labelled rows without {what}, not evaluated", s.missing_prediction));
+        }
+    }
+    out
+}
+
+/// The aligned table, for `--format table`.
+pub fn model_table(m: &Comparison) -> String {
+    let header = header(m);
+    let header_ref: Vec<&str> = header.iter().map(String::as_str).collect();
+    let body = rows(m);
+    let widths = align::widths(&header_ref, &body);
+    let mut out = String::from("\n");
+    let _ = writeln!(out, "{}", align::line(&header, &widths));
+    for r in &body {
+        let _ = writeln!(out, "{}", align::line(r, &widths));
+    }
+    for n in notes(m) {
+        let _ = writeln!(out, "{n}");
+    }
+    out
+}
+
+/// The Markdown table, for `--format markdown`.
+pub fn model_markdown(m: &Comparison) -> String {
+    let mut out =
+        format!("\n| model {} `{}` | reference | current | change |\n|---|---|---|---|\n", m.task, m.prediction);
+    for r in rows(m) {
+        let cells: Vec<String> = r.iter().map(|c| c.replace('|', "\\|")).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+    for n in notes(m) {
+        let _ = writeln!(out, "\n{}", n.replace('|', "\\|"));
+    }
+    out
+}
