@@ -265,9 +265,22 @@ pub struct ColumnArgs {
     pub categorical: Vec<String>,
 }
 
+/// `--config` of the commands that read data: the stores of a daemon file.
+#[derive(Debug, Args, Clone, Default)]
+pub struct StoresArg {
+    /// A daemon file (drift.toml) whose `[stores.NAME]` tables give object URLs their region,
+    /// endpoint and credentials; without it, each cloud's standard environment.
+    #[arg(long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
 /// `drift reference build` arguments.
 #[derive(Debug, Args)]
 pub struct BuildArgs {
+    /// The daemon file whose `[stores]` object URLs (s3://, gs://, az://) use; without it, each
+    /// cloud's standard environment.
+    #[command(flatten)]
+    pub stores: StoresArg,
     /// Training data: Parquet files, directories (recursive) or globs.
     #[arg(long, short = 'i', required = true, num_args = 1..)]
     pub input: Vec<String>,
@@ -302,6 +315,10 @@ pub struct BuildArgs {
 /// `drift reference show` arguments.
 #[derive(Debug, Args)]
 pub struct ShowArgs {
+    /// The daemon file whose `[stores]` object URLs (s3://, gs://, az://) use; without it, each
+    /// cloud's standard environment.
+    #[command(flatten)]
+    pub stores: StoresArg,
     /// The snapshot.
     pub file: PathBuf,
     /// Output format.
@@ -330,6 +347,10 @@ pub enum HistoryFormat {
 /// `drift reference merge` arguments.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
+    /// The daemon file whose `[stores]` object URLs (s3://, gs://, az://) use; without it, each
+    /// cloud's standard environment.
+    #[command(flatten)]
+    pub stores: StoresArg,
     /// Snapshots of disjoint parts, built with the same settings.
     #[arg(required = true, num_args = 2..)]
     pub snapshots: Vec<PathBuf>,
@@ -345,6 +366,10 @@ pub struct MergeArgs {
 /// `drift check` arguments.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
+    /// The daemon file whose `[stores]` object URLs (s3://, gs://, az://) use; without it, each
+    /// cloud's standard environment.
+    #[command(flatten)]
+    pub stores: StoresArg,
     /// Reference (training) data: Parquet files, directories (recursive) or globs, or one
     /// reference snapshot (`drift reference build`).
     #[arg(long, short = 'r', required = true, num_args = 1..)]

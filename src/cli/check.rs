@@ -20,6 +20,7 @@ pub fn check(args: &CheckArgs) -> Result<i32> {
             "--calibrate: the HTML report has no calibration panel yet; use --format table, markdown or json"
         );
     }
+    super::use_stores(&args.stores)?;
     let reference = crate::check::open_side("reference", &args.reference)?;
     let current = crate::check::open_side("current", &args.current)?;
     let options = CheckOptions {

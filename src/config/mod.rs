@@ -9,7 +9,7 @@
 //! that would hold one are `*_env` (an environment variable) or `*_file` (a mounted secret).
 //!
 //! The parts: `raw` (the files as written), `model` (the validated types re-exported here),
-//! `daemon` (the daemon file, its sinks and their secrets), `monitor` (one monitor file) and
+//! `daemon` (the daemon file, its sinks and their secrets), `stores` (its object stores), `monitor` (one monitor file) and
 //! `problems` (collecting every problem, with suggestions for typos).
 
 mod daemon;
@@ -17,6 +17,7 @@ mod model;
 mod monitor;
 mod problems;
 pub mod raw;
+mod stores;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -99,6 +100,12 @@ fn resolve(base: &Path, p: &str) -> PathBuf {
 /// secrets.
 pub fn load(file: &Path) -> Result<Config, ConfigErrors> {
     daemon::load_with(file, true)
+}
+
+/// Only the `[stores]` of a daemon file, secrets read: for `drift check` and `drift reference`
+/// given `--config`.
+pub fn load_stores(file: &Path) -> Result<Vec<crate::source::object::StoreSettings>, ConfigErrors> {
+    daemon::load_stores(file)
 }
 
 /// As [`load`], but without reading secrets (their values are left empty): for commands that

@@ -36,6 +36,8 @@ pub struct Config {
     pub sinks: BTreeMap<String, Sink>,
     /// A link for alert messages (a dashboard, or this daemon's status page).
     pub external_url: Option<String>,
+    /// Object stores (`[stores.NAME]`), by name.
+    pub stores: Vec<crate::source::object::StoreSettings>,
     /// The monitors, by id.
     pub monitors: Vec<Monitor>,
 }

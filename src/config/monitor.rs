@@ -81,6 +81,20 @@ fn source(e: &mut Problems, s: RawSource, base: &Path, poll_default: u64) -> Sou
             e.push("source.path", "required: a directory of Parquet files or a glob");
             String::new()
         }
+        Some(p) if crate::source::object::is_object_url(p) => {
+            match crate::source::object::parse(p).expect("an object URL") {
+                Err(err) => e.push("source.path", format!("{err:#}")),
+                Ok(_) => e.push(
+                    "source.path",
+                    format!(
+                        "{p}: the daemon does not read sources in object storage yet (drift check and drift \
+                         reference do, and [reference] path may be an object URL); mount the bucket or copy the \
+                         files to a local directory"
+                    ),
+                ),
+            }
+            p.clone()
+        }
         Some(p) => {
             let full = resolve(base, p);
             let text = full.display().to_string();
@@ -120,6 +134,13 @@ fn reference(e: &mut Problems, r: RawReference, base: &Path) -> String {
         None => {
             e.push("reference.path", "required: a snapshot (drift reference build) or Parquet files");
             String::new()
+        }
+        Some(p) if crate::source::object::is_object_url(p) => {
+            // Checked without the network: the URL's form only; the daemon lists it at start.
+            if let Err(err) = crate::source::object::parse(p).expect("an object URL") {
+                e.push("reference.path", format!("{err:#}"));
+            }
+            p.clone()
         }
         Some(p) => {
             let full = resolve(base, p).display().to_string();

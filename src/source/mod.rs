@@ -9,6 +9,7 @@
 pub(crate) mod decode;
 mod footer;
 mod guard;
+pub mod object;
 mod paths;
 mod project;
 
@@ -138,10 +139,23 @@ impl Dataset {
     /// Expands `inputs` (files, directories searched recursively for `*.parquet`, globs) and
     /// reads every footer. `side` ("reference" or "current") goes into error messages.
     pub fn open(side: &str, inputs: &[String]) -> Result<Dataset> {
-        let paths = expand_inputs(inputs).with_context(|| side.to_owned())?;
-        let mut files = Vec::with_capacity(paths.len());
-        for p in paths {
-            files.push(open_file(&p)?);
+        let (remote, local): (Vec<&String>, Vec<&String>) = inputs.iter().partition(|i| object::is_object_url(i));
+        let mut files = Vec::new();
+        if !local.is_empty() || remote.is_empty() {
+            let local: Vec<String> = local.into_iter().cloned().collect();
+            for p in expand_inputs(&local).with_context(|| side.to_owned())? {
+                files.push(open_file(&p)?);
+            }
+        }
+        let mut objects = Vec::new();
+        for text in remote {
+            let url = object::parse(text).expect("an object URL").with_context(|| side.to_owned())?;
+            objects.extend(object::expand(&url).with_context(|| side.to_owned())?);
+        }
+        objects.sort_by_key(|o| o.url.to_string());
+        objects.dedup_by(|a, b| a.url == b.url);
+        for o in &objects {
+            files.push(open_object(o)?);
         }
         Dataset::from_files(side, files)
     }
@@ -300,6 +314,11 @@ fn open_file_unguarded(path: &Path) -> Result<ParquetFile> {
 }
 
 impl ParquetFile {
+    /// The file's length in bytes.
+    pub fn byte_len(&self) -> u64 {
+        self.len
+    }
+
     /// Every row and column of the file as record batches (for splitting it by event time).
     pub fn read_all(&self) -> Result<Vec<arrow_array::RecordBatch>> {
         self.read_batches(ProjectionMask::all())
@@ -410,6 +429,13 @@ fn open_bytes_unguarded(name: &Path, bytes: bytes::Bytes) -> Result<ParquetFile>
     let meta = with_dictionary_hint(&plain).unwrap_or(plain);
     let rows = meta.metadata().file_metadata().num_rows().max(0) as u64;
     Ok(ParquetFile { path: name.to_owned(), rows, len, meta, body: Body::Bytes(bytes) })
+}
+
+/// Reads one listed object (pinned to its listed version) and its footer.
+pub fn open_object(object: &object::Listed) -> Result<ParquetFile> {
+    let name = PathBuf::from(object.url.to_string());
+    let bytes = guarded(&name, || object::client::get(object))?;
+    open_bytes(&name, bytes)
 }
 
 /// Re-derives the reader metadata asking for string columns as dictionaries, so dictionary-

@@ -72,6 +72,7 @@ mod kill_loop;
 mod latency;
 mod layers;
 mod mixed;
+mod objects;
 mod policy;
 mod power;
 mod properties;

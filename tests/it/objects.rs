@@ -1,0 +1,272 @@
+//! Object storage against a real S3 server on loopback: moto's server mode (`moto_server`,
+//! installed into the tool cache by `.ci/run`, found through `DRIFT_MOTO_SERVER`; without it a
+//! test says why and skips, except under `CI`, where it fails). Each test starts its own server
+//! on a free port and fills a bucket through object_store, as a writer in production would.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, Int64Array, StringArray};
+use object_store::ObjectStore;
+use object_store::ObjectStoreExt as _;
+
+use crate::support::{s, unused_port, wait_for, write};
+
+/// A moto server on 127.0.0.1, killed when dropped.
+pub struct Moto {
+    child: Child,
+    /// Its endpoint, `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    port: u16,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The moto_server executable: `DRIFT_MOTO_SERVER`, else one on the PATH; `None` (with the
+/// reason printed) outside CI.
+fn moto_server() -> Option<PathBuf> {
+    let found = std::env::var_os("DRIFT_MOTO_SERVER").map(PathBuf::from).or_else(|| {
+        let out = Command::new("sh").args(["-c", "command -v moto_server"]).output().ok()?;
+        let p = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        (!p.is_empty()).then(|| PathBuf::from(p))
+    });
+    if found.is_none() {
+        let why = "moto_server not found: set DRIFT_MOTO_SERVER (.ci/run installs it into the tool cache)";
+        assert!(std::env::var_os("CI").is_none(), "{why}");
+        eprintln!("skipped: {why}");
+    }
+    found
+}
+
+impl Moto {
+    /// Starts a server and waits until it answers.
+    pub fn start() -> Option<Moto> {
+        let exe = moto_server()?;
+        let port = unused_port();
+        let child = Command::new(exe)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let moto = Moto { child, endpoint: format!("http://127.0.0.1:{port}"), port };
+        wait_for(30, || crate::support::http_get(port, "/").map(|_| ())).expect("moto_server answers");
+        Some(moto)
+    }
+
+    /// Creates a bucket (moto takes an unsigned PUT).
+    pub fn bucket(&self, name: &str) {
+        use std::io::{Read, Write};
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(c, "PUT /{name} HTTP/1.0\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\n\r\n", self.port).unwrap();
+        let mut answer = String::new();
+        c.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+
+    /// A client of `bucket` with moto's test credentials.
+    pub fn store(&self, bucket: &str) -> Arc<dyn ObjectStore> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Arc::new(
+            object_store::aws::AmazonS3Builder::new()
+                .with_endpoint(&self.endpoint)
+                .with_allow_http(true)
+                .with_region("us-east-1")
+                .with_bucket_name(bucket)
+                .with_access_key_id("test")
+                .with_secret_access_key("test")
+                .build()
+                .unwrap(),
+        )
+    }
+
+    /// Uploads every file below `dir` to `bucket` under `prefix` (same relative keys).
+    pub fn upload_dir(&self, bucket: &str, dir: &Path, prefix: &str) {
+        let store = self.store(bucket);
+        let mut files = Vec::new();
+        let mut stack = vec![dir.to_owned()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() { stack.push(p) } else { files.push(p) }
+            }
+        }
+        for f in files {
+            let key = format!("{prefix}{}", f.strip_prefix(dir).unwrap().to_str().unwrap());
+            self.put(&store, &key, std::fs::read(&f).unwrap());
+        }
+    }
+
+    /// Puts one object.
+    pub fn put(&self, store: &Arc<dyn ObjectStore>, key: &str, bytes: Vec<u8>) {
+        let store = store.clone();
+        let key = object_store::path::Path::from(key);
+        runtime().block_on(async move { store.put(&key, bytes.into()).await }).unwrap();
+    }
+
+    /// The environment pointing the AWS clients at this server.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ENDPOINT", self.endpoint.clone()),
+            ("AWS_ALLOW_HTTP", "true".into()),
+        ]
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+/// Runs drift with `env` and no other AWS settings from the caller's environment.
+pub fn drift_env(args: &[&str], env: &[(&str, String)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_drift"));
+    cmd.args(args).env_remove("RUST_LOG");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AWS_") || k.starts_with("AZURE_") || k.starts_with("GOOGLE_") {
+            cmd.env_remove(k);
+        }
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(out: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// A reference and a drifted current side, each two files, with what a writer leaves beside
+/// them (`_SUCCESS`, a hidden file, an `_`-prefixed directory) that the rules skip.
+fn data(dir: &Path) -> (PathBuf, PathBuf) {
+    let side = |name: &str, shift: f64, seed: i64| {
+        let root = dir.join(name);
+        for part in 0..2i64 {
+            let n = 400;
+            let x: Vec<f64> = (0..n).map(|i| ((i * 37 + part * 11 + seed) % 100) as f64 + shift).collect();
+            let k: Vec<i64> = (0..n).map(|i| (i + part) % 7).collect();
+            let c: Vec<&str> = (0..n).map(|i| ["a", "b", "c"][((i + seed) % 3) as usize]).collect();
+            write(
+                &root,
+                &format!("dt=2026-12-0{}/part-{part}.parquet", part + 1),
+                vec![
+                    ("x", Arc::new(Float64Array::from(x)) as ArrayRef),
+                    ("k", Arc::new(Int64Array::from(k)) as ArrayRef),
+                    ("c", Arc::new(StringArray::from(c)) as ArrayRef),
+                ],
+            );
+        }
+        std::fs::write(root.join("_SUCCESS"), b"").unwrap();
+        std::fs::write(root.join(".part-9.parquet"), b"not parquet").unwrap();
+        std::fs::create_dir_all(root.join("_temporary")).unwrap();
+        std::fs::write(root.join("_temporary/part-8.parquet"), b"half written").unwrap();
+        root
+    };
+    (side("reference", 0.0, 1), side("current", 25.0, 2))
+}
+
+#[test]
+fn a_check_and_a_reference_over_s3_equal_the_same_over_local_files() {
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("logs");
+    let dir = tempfile::tempdir().unwrap();
+    let (reference, current) = data(dir.path());
+    moto.upload_dir("logs", &reference, "training/");
+    moto.upload_dir("logs", &current, "predictions/");
+    let env = moto.env();
+
+    let local = drift_env(&["check", "--format", "json", "-r", s(&reference), "-c", s(&current)], &env);
+    let remote =
+        drift_env(&["check", "--format", "json", "-r", "s3://logs/training", "-c", "s3://logs/predictions/"], &env);
+    let (l, r) = (text(&local), text(&remote));
+    assert_eq!(local.status.code(), Some(1), "{l:?}");
+    assert_eq!(remote.status.code(), Some(1), "{r:?}");
+    assert_eq!(l.0, r.0, "the JSON reports differ");
+    // A glob, segment by segment like a local one.
+    let glob = drift_env(
+        &["check", "--format", "json", "-r", "s3://logs/training/dt=*/part-*.parquet", "-c", "s3://logs/predictions"],
+        &env,
+    );
+    assert_eq!(text(&glob).0, l.0, "{:?}", text(&glob).1);
+
+    // A snapshot built from objects, written to the bucket, shown and checked against.
+    let created = ["--created-at", "2026-12-03T00:00:00Z", "--no-progress"];
+    let snap = dir.path().join("ref.drift");
+    let out = drift_env(&[&["reference", "build", "-i", s(&reference), "-o", s(&snap)][..], &created].concat(), &env);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let out = drift_env(
+        &[&["reference", "build", "-i", "s3://logs/training/", "-o", "s3://logs/snapshots/ref.drift"][..], &created]
+            .concat(),
+        &env,
+    );
+    assert!(out.status.success(), "{:?}", text(&out));
+    let shown_local = drift_env(&["reference", "show", "-f", "json", s(&snap)], &env);
+    let shown_remote = drift_env(&["reference", "show", "-f", "json", "s3://logs/snapshots/ref.drift"], &env);
+    assert!(shown_remote.status.success(), "{:?}", text(&shown_remote));
+    // The same snapshot apart from its sources' paths.
+    let local_prefix = format!("{}/", reference.display());
+    assert_eq!(text(&shown_local).0.replace(&local_prefix, "s3://logs/training/"), text(&shown_remote).0);
+    let from_snap = drift_env(
+        &["check", "--format", "json", "-r", "s3://logs/snapshots/ref.drift", "-c", "s3://logs/predictions/"],
+        &env,
+    );
+    let local_snap = drift_env(&["check", "--format", "json", "-r", s(&snap), "-c", s(&current)], &env);
+    assert_eq!(text(&from_snap).0, text(&local_snap).0, "{:?}", text(&from_snap).1);
+}
+
+#[test]
+fn stores_from_the_daemon_file_give_the_endpoint_and_credentials() {
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("lake");
+    let dir = tempfile::tempdir().unwrap();
+    let (reference, current) = data(dir.path());
+    moto.upload_dir("lake", &reference, "ref/");
+    moto.upload_dir("lake", &current, "cur/");
+    let config = dir.path().join("drift.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "state_dir = \"state\"\n\n[stores.lake]\nurl = \"s3://lake\"\nregion = \"us-east-1\"\nendpoint = \"{}\"\n\
+             allow_http = true\ntimeout_secs = 5\nmax_retries = 1\naccess_key_id_env = \"LAKE_KEY\"\n\
+             secret_access_key_file = \"lake.secret\"\n",
+            moto.endpoint
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("lake.secret"), "test\n").unwrap();
+    let env = vec![("LAKE_KEY", "test".to_owned())];
+    let local = drift_env(&["check", "--format", "json", "-r", s(&reference), "-c", s(&current)], &[]);
+    let remote = drift_env(
+        &["check", "--format", "json", "--config", s(&config), "-r", "s3://lake/ref", "-c", "s3://lake/cur"],
+        &env,
+    );
+    assert_eq!(text(&local).0, text(&remote).0, "{:?}", text(&remote).1);
+    // Without the store the environment has no endpoint: the real AWS would be asked, so the
+    // test stops at the missing credentials instead (no network: nothing is configured).
+}
+
+#[test]
+fn a_missing_bucket_and_a_missing_prefix_are_one_line_each() {
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("logs");
+    let env = moto.env();
+    let out = drift_env(&["check", "-r", "s3://nobucket/training/", "-c", "s3://logs/x/"], &env);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("s3://nobucket/training/") && err.contains("no such bucket \"nobucket\""), "{err}");
+    let out = drift_env(&["check", "-r", "s3://logs/training/", "-c", "s3://logs/x/"], &env);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("s3://logs/training/: no such object or prefix"), "{err}");
+}
