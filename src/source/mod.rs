@@ -12,6 +12,7 @@ mod guard;
 pub mod object;
 mod paths;
 mod project;
+mod ranged;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -111,6 +112,8 @@ pub struct ParquetFile {
 enum Body {
     Path,
     Bytes(bytes::Bytes),
+    /// An object, read by ranges pinned to the version listed.
+    Object(object::Listed),
 }
 
 /// A column of a dataset: its name, the type it was read as, and its class.
@@ -232,6 +235,10 @@ impl Dataset {
                     decode_column(file, f, idx, name, &mut acc)
                 }
                 Body::Bytes(b) => decode_column(b.clone(), f, idx, name, &mut acc),
+                Body::Object(o) => {
+                    let mask = ProjectionMask::roots(f.meta.parquet_schema(), [idx]);
+                    decode_column(ranged::fetch(o, f.meta.metadata(), &mask)?, f, idx, name, &mut acc)
+                }
             })?;
         }
         Ok(acc.finish(col.data_type.clone()))
@@ -431,11 +438,33 @@ fn open_bytes_unguarded(name: &Path, bytes: bytes::Bytes) -> Result<ParquetFile>
     Ok(ParquetFile { path: name.to_owned(), rows, len, meta, body: Body::Bytes(bytes) })
 }
 
-/// Reads one listed object (pinned to its listed version) and its footer.
+/// Reads one listed object's header and footer (by ranges pinned to its listed version; the
+/// columns are fetched when read), with the same checks as [`open_file`].
 pub fn open_object(object: &object::Listed) -> Result<ParquetFile> {
     let name = PathBuf::from(object.url.to_string());
-    let bytes = guarded(&name, || object::client::get(object))?;
-    open_bytes(&name, bytes)
+    guarded(&name, || open_object_unguarded(&name, object))
+}
+
+fn open_object_unguarded(name: &Path, object: &object::Listed) -> Result<ParquetFile> {
+    let shown = name.display();
+    let len = object.size;
+    if len < 12 {
+        bail!("{shown}: not a Parquet file (no PAR1 header); pass only Parquet objects or a prefix of them");
+    }
+    let (head, last8, sparse) = ranged::head_and_footer(object)?;
+    if &head[..] != b"PAR1" {
+        bail!("{shown}: not a Parquet file (no PAR1 header); pass only Parquet objects or a prefix of them");
+    }
+    if &last8[4..] != b"PAR1" {
+        bail!("{shown}: truncated Parquet file (no footer): it may still be being written, or was cut short");
+    }
+    footer::check_footer_len(&shown, last8, len)?;
+    let plain = ArrowReaderMetadata::load(&sparse, ArrowReaderOptions::new())
+        .map_err(|e| anyhow::anyhow!("{shown}: unreadable Parquet footer: {e}"))?;
+    footer::check_metadata(&shown, plain.metadata(), len)?;
+    let meta = with_dictionary_hint(&plain).unwrap_or(plain);
+    let rows = meta.metadata().file_metadata().num_rows().max(0) as u64;
+    Ok(ParquetFile { path: name.to_owned(), rows, len, meta, body: Body::Object(object.clone()) })
 }
 
 /// Re-derives the reader metadata asking for string columns as dictionaries, so dictionary-

@@ -270,3 +270,146 @@ fn a_missing_bucket_and_a_missing_prefix_are_one_line_each() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("s3://logs/training/: no such object or prefix"), "{err}");
 }
+
+/// A loopback TCP proxy in front of a server that counts the bytes the server sends back.
+struct CountingProxy {
+    port: u16,
+    received: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl CountingProxy {
+    fn start(upstream: u16) -> CountingProxy {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received = Arc::new(AtomicU64::new(0));
+        let counter = received.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else { continue };
+                let (mut c_read, mut s_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c_read, &mut s_write);
+                    let _ = s_write.shutdown(std::net::Shutdown::Write);
+                });
+                let (mut s_read, mut c_write, counter) = (server, client, counter.clone());
+                std::thread::spawn(move || {
+                    use std::io::{Read, Write};
+                    let mut buf = [0u8; 64 * 1024];
+                    while let Ok(n) = s_read.read(&mut buf) {
+                        if n == 0 || c_write.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        counter.fetch_add(n as u64, Ordering::Relaxed);
+                    }
+                    let _ = c_write.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        CountingProxy { port, received }
+    }
+
+    fn take(&self) -> u64 {
+        self.received.swap(0, std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// A 25-column file of `rows` rows of noise (one row group per 10 000 rows).
+fn wide(dir: &Path, name: &str, rows: usize, shift: f64) -> PathBuf {
+    let mut columns: Vec<(String, ArrayRef)> = Vec::new();
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    for c in 0..25 {
+        let v: Vec<f64> = (0..rows)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 11) as f64 / (1u64 << 53) as f64 + if c < 5 { shift } else { 0.0 }
+            })
+            .collect();
+        columns.push((format!("c{c:02}"), Arc::new(Float64Array::from(v)) as ArrayRef));
+    }
+    write(dir, name, columns.iter().map(|(n, a)| (n.as_str(), a.clone())).collect())
+}
+
+#[test]
+fn a_check_of_five_columns_fetches_their_chunks_and_not_the_other_twenty() {
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("wide");
+    let dir = tempfile::tempdir().unwrap();
+    let reference = wide(dir.path(), "ref/part-0.parquet", 40_000, 0.0);
+    let current = wide(dir.path(), "cur/part-0.parquet", 40_000, 0.2);
+    let size = std::fs::metadata(&current).unwrap().len();
+    moto.upload_dir("wide", &dir.path().join("cur"), "cur/");
+    let proxy = CountingProxy::start(moto.endpoint.rsplit(':').next().unwrap().parse().unwrap());
+    let mut env = moto.env();
+    env.retain(|(k, _)| *k != "AWS_ENDPOINT");
+    env.push(("AWS_ENDPOINT", format!("http://127.0.0.1:{}", proxy.port)));
+    let five = ["--columns", "c00,c01,c02,c03,c04"];
+    let args = |extra: &[&'static str]| {
+        let mut a = vec!["check", "--format", "json", "-r", s(&reference), "-c", "s3://wide/cur/"];
+        a.extend_from_slice(extra);
+        a.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let run = |a: Vec<String>| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let out = drift_env(&a, &env);
+        assert_eq!(out.status.code(), Some(1), "{:?}", text(&out));
+        text(&out).0
+    };
+    proxy.take();
+    let monitored = run(args(&five));
+    let fetched_five = proxy.take();
+    let all = run(args(&[]));
+    let fetched_all = proxy.take();
+    eprintln!("object {size} B: 5 of 25 columns fetched {fetched_five} B, all columns {fetched_all} B");
+    // Five columns are a fifth of the file, plus the footer and the HTTP headers.
+    assert!(fetched_five < size * 3 / 10, "{fetched_five} of {size} bytes fetched for 5 of 25 columns");
+    assert!(fetched_five > size / 10, "{fetched_five}: the five columns must have been read");
+    assert!(fetched_all >= size, "{fetched_all}: every column is the whole file");
+    // The same answer as reading the file from the disk.
+    let local =
+        crate::support::drift(&["check", "--format", "json", "-r", s(&reference), "-c", s(&current), five[0], five[1]]);
+    assert_eq!(String::from_utf8_lossy(&local.stdout), monitored);
+    assert!(all.contains("c24"));
+}
+
+#[test]
+fn an_object_replaced_after_its_listing_is_never_read_as_a_mix_of_versions() {
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("swap");
+    let dir = tempfile::tempdir().unwrap();
+    let (reference, _) = data(dir.path());
+    moto.upload_dir("swap", &reference, "in/");
+    // The only test that reads objects in this process: its store is installed once.
+    let url = drift::source::object::parse("s3://swap/in/").unwrap().unwrap();
+    let mut store = drift::source::object::StoreSettings::from_environment(&url);
+    store.name = "swap".into();
+    store.endpoint = Some(moto.endpoint.clone());
+    store.allow_http = true;
+    store.region = Some("us-east-1".into());
+    for (k, v) in [("access_key_id", "test"), ("secret_access_key", "test")] {
+        store.credentials.push((k.into(), drift::source::object::CredentialValue(v.into())));
+    }
+    drift::source::object::install(vec![store]);
+    let listed = drift::source::object::expand(&url).unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    let first = drift::source::open_object(&listed[0]).unwrap();
+    // Replaced between the footer and the columns, and between the listing and the footer.
+    let other = std::fs::read(reference.join("dt=2026-12-02/part-1.parquet")).unwrap();
+    let first_bytes = std::fs::read(reference.join("dt=2026-12-01/part-0.parquet")).unwrap();
+    moto.put(&moto.store("swap"), &listed[0].url.key, other);
+    moto.put(&moto.store("swap"), &listed[1].url.key, first_bytes);
+    let ds = drift::source::Dataset::from_files("current", vec![first]).unwrap();
+    let e = format!("{:#}", ds.read_column("x", false).unwrap_err());
+    assert!(
+        e.contains("s3://swap/in/dt=2026-12-01/part-0.parquet: the object was replaced since it was listed"),
+        "{e}"
+    );
+    let e = format!("{:#}", drift::source::open_object(&listed[1]).unwrap_err());
+    assert!(
+        e.contains("s3://swap/in/dt=2026-12-02/part-1.parquet: the object was replaced since it was listed"),
+        "{e}"
+    );
+}
