@@ -14,7 +14,7 @@ use super::metrics::{FileOutcome, MonitorLabel};
 use super::{MonitorRun, Shared, pause, plan, reference, windows};
 use crate::config::Window;
 use crate::engine::Report;
-use crate::source::{ParquetFile, open_bytes};
+use crate::source::ParquetFile;
 use crate::state::{Consumed, State};
 
 /// Failed reads of a settled file before it is quarantined, by default
@@ -179,10 +179,7 @@ async fn fetch(
     let mut fetched = Fetched { files: Vec::new(), consumed: Vec::new() };
     for f in ready {
         let shown = run.store.display(&f.key);
-        let opened = match run.store.fetch(&f.key).await {
-            Ok(bytes) => open_bytes(&shown, bytes),
-            Err(e) => Err(e),
-        };
+        let opened = run.store.open(&f.key).await;
         match opened {
             Ok(pf) => {
                 pause::point(pause::FETCHED).await;

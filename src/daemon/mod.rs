@@ -29,6 +29,7 @@ mod isolate;
 pub mod latency_metrics;
 mod listing;
 pub mod metrics;
+pub mod object_source;
 pub mod pause;
 pub mod plan;
 pub mod redact;

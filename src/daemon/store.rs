@@ -1,6 +1,6 @@
 //! A monitor's source: listing (size and modification time, `daemon::listing`: no entry can
-//! fail it) and fetching whole files. Local directories and globs. Listing, not inotify, so
-//! network file systems behave like local disks.
+//! fail it) and opening files. Local directories and globs (listing, not inotify, so network
+//! file systems behave like local disks), or object storage (`daemon::object_source`).
 
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
@@ -15,6 +15,8 @@ use super::plan::Listed;
 /// Where a monitor's files land.
 #[derive(Debug, Clone)]
 pub struct SourceStore {
+    /// Object storage instead of the local disk.
+    objects: Option<super::object_source::ObjectSource>,
     root: PathBuf,
     pattern: Option<glob::Pattern>,
     /// Entries already reported as skipped (each is reported once per process).
@@ -38,6 +40,10 @@ impl SourceStore {
     /// A directory (every `*.parquet` / `*.parq` below it, hidden and `_` files skipped) or a
     /// glob (its fixed leading directories are the root).
     pub fn new(path: &str) -> Result<SourceStore> {
+        if let Some(url) = crate::source::object::parse(path) {
+            let objects = Some(super::object_source::ObjectSource::new(url?)?);
+            return Ok(SourceStore { objects, root: PathBuf::new(), pattern: None, reported: Arc::default() });
+        }
         let p = Path::new(path);
         let mut root = PathBuf::new();
         let mut rest: Vec<String> = Vec::new();
@@ -58,11 +64,14 @@ impl SourceStore {
             // `dir/*.parquet` where `dir` is the root: fine; a file root cannot hold a pattern.
             anyhow::bail!("{path}: {} is not a directory", root.display());
         }
-        Ok(SourceStore { root, pattern, reported: Arc::default() })
+        Ok(SourceStore { objects: None, root, pattern, reported: Arc::default() })
     }
 
     /// The display path of a listed key.
     pub fn display(&self, key: &str) -> PathBuf {
+        if let Some(o) = &self.objects {
+            return o.display(key);
+        }
         self.root.join(key)
     }
 
@@ -80,6 +89,9 @@ impl SourceStore {
     /// Every wanted file with its size and modification time; an entry that cannot be listed is
     /// skipped (and returned once, the first time), never a failed listing.
     pub async fn list(&self, follow_symlinks: bool) -> Result<Listing> {
+        if let Some(o) = &self.objects {
+            return Ok(Listing { files: o.list().await?, newly_skipped: Vec::new() });
+        }
         let root = self.root.clone();
         let (files, skipped) = tokio::task::spawn_blocking(move || walk(&root, follow_symlinks))
             .await
@@ -88,6 +100,16 @@ impl SourceStore {
         let mut reported = self.reported.lock().unwrap_or_else(|e| e.into_inner());
         let newly_skipped = skipped.into_iter().filter(|s| reported.insert(s.path.clone())).collect();
         Ok(Listing { files, newly_skipped })
+    }
+
+    /// The file opened (its footer read): a local file read whole, an object by ranges as of
+    /// its last listing.
+    pub async fn open(&self, key: &str) -> Result<crate::source::ParquetFile> {
+        if let Some(o) = &self.objects {
+            return o.open(key).await;
+        }
+        let bytes = self.fetch(key).await?;
+        crate::source::open_bytes(&self.display(key), bytes)
     }
 
     /// The whole file.
