@@ -505,3 +505,172 @@ fn a_monitor_over_an_s3_prefix_evaluates_each_object_once_across_restarts_and_qu
     let h: serde_json::Value = serde_json::from_slice(&h.stdout).unwrap();
     assert_eq!(h.as_array().unwrap().len(), 2, "two windows, nothing read twice: {h}");
 }
+
+/// Azurite's well-known development account and key (public, in Azure's docs).
+const AZ_ACCOUNT: &str = "devstoreaccount1";
+const AZ_KEY: &str = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// An Azurite blob server on 127.0.0.1 (telemetry off, data in a temporary directory), killed
+/// when dropped.
+struct Azurite {
+    child: Child,
+    port: u16,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for Azurite {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Azurite {
+    fn start() -> Option<Azurite> {
+        let exe = std::env::var_os("DRIFT_AZURITE_BLOB").map(PathBuf::from);
+        let Some(exe) = exe.filter(|p| p.exists()) else {
+            let why = "azurite-blob not found: set DRIFT_AZURITE_BLOB (.ci/run installs it into the tool cache)";
+            assert!(std::env::var_os("CI").is_none(), "{why}");
+            eprintln!("skipped: {why}");
+            return None;
+        };
+        let data = tempfile::tempdir().unwrap();
+        let port = unused_port();
+        let child = Command::new(exe)
+            .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string(), "--location", s(data.path())])
+            .args(["--skipApiVersionCheck", "--disableTelemetry", "--silent"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("azurite-blob starts");
+        let a = Azurite { child, port, _data: data };
+        wait_for(30, || std::net::TcpStream::connect(("127.0.0.1", port)).ok().map(|_| ())).expect("azurite answers");
+        Some(a)
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}/{AZ_ACCOUNT}", self.port)
+    }
+
+    /// Creates a container: a SharedKey-signed PUT, signed by node's crypto (Azurite runs on
+    /// node, so node is there).
+    fn container(&self, name: &str) {
+        let script = r#"
+const crypto = require('crypto'); const http = require('http');
+const [port, account, key, container] = process.argv.slice(1);
+const date = new Date().toUTCString(); const version = '2021-08-06';
+const resource = `/${account}/${account}/${container}\nrestype:container`;
+const toSign = `PUT\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:${date}\nx-ms-version:${version}\n${resource}`;
+const sig = crypto.createHmac('sha256', Buffer.from(key, 'base64')).update(toSign, 'utf8').digest('base64');
+const req = http.request({host: '127.0.0.1', port, method: 'PUT', path: `/${account}/${container}?restype=container`,
+  headers: {'x-ms-date': date, 'x-ms-version': version, 'Content-Length': 0, Authorization: `SharedKey ${account}:${sig}`}},
+  res => { process.exitCode = res.statusCode === 201 ? 0 : 1; res.on('data', d => process.stderr.write(d)); });
+req.end();
+"#;
+        let out = Command::new("node")
+            .args(["-e", script, &self.port.to_string(), AZ_ACCOUNT, AZ_KEY, name])
+            .output()
+            .expect("node runs");
+        assert!(out.status.success(), "create container: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    fn store(&self, container: &str) -> Arc<dyn ObjectStore> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Arc::new(
+            object_store::azure::MicrosoftAzureBuilder::new()
+                .with_account(AZ_ACCOUNT)
+                .with_access_key(AZ_KEY)
+                .with_container_name(container)
+                .with_endpoint(self.endpoint())
+                .with_allow_http(true)
+                .build()
+                .unwrap(),
+        )
+    }
+
+    fn upload_dir(&self, container: &str, dir: &Path, prefix: &str) {
+        let store = self.store(container);
+        let mut stack = vec![dir.to_owned()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                    continue;
+                }
+                let key = object_store::path::Path::from(format!(
+                    "{prefix}{}",
+                    p.strip_prefix(dir).unwrap().to_str().unwrap()
+                ));
+                let (store, bytes) = (store.clone(), std::fs::read(&p).unwrap());
+                runtime().block_on(async move { store.put(&key, bytes.into()).await }).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn azure_a_check_and_a_monitor_cycle_against_azurite() {
+    let Some(az) = Azurite::start() else { return };
+    az.container("models");
+    let dir = tempfile::tempdir().unwrap();
+    let (reference, current) = data(dir.path());
+    az.upload_dir("models", &reference, "training/");
+    az.upload_dir("models", &current, "predictions/");
+    let config = dir.path().join("drift.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "state_dir = \"state\"\nlisten = \"127.0.0.1:0\"\n\n[sinks.log]\ntype = \"log\"\n\n[stores.models]\n\
+             url = \"az://models\"\naccount = \"{AZ_ACCOUNT}\"\nendpoint = \"{}\"\nallow_http = true\nmax_retries = 1\n\
+             access_key_env = \"MODELS_KEY\"\n",
+            az.endpoint()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("model.toml"),
+        "[source]\npath = \"az://models/predictions/\"\n\n[reference]\npath = \"az://models/training/\"\n\n\
+         [window]\nmin_rows = 50\n\n[alerts]\nwarning = [\"log\"]\ncritical = [\"log\"]\n",
+    )
+    .unwrap();
+    let env = vec![("MODELS_KEY", AZ_KEY.to_owned())];
+    let local = drift_env(&["check", "--format", "json", "-r", s(&reference), "-c", s(&current)], &[]);
+    let remote = drift_env(
+        &[
+            "check",
+            "--format",
+            "json",
+            "--config",
+            s(&config),
+            "-r",
+            "az://models/training",
+            "-c",
+            "az://models/predictions/",
+        ],
+        &env,
+    );
+    assert_eq!(text(&local).0, text(&remote).0, "{:?}", text(&remote).1);
+    let once = |env: &[(&str, String)]| {
+        let out = drift_env(&["run", "--once", "--config", s(&config)], env);
+        let (o, e) = text(&out);
+        (out.status.code(), o + &e)
+    };
+    let (code, out) = once(&env);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("window 1: 2 files, 800 rows"), "{out}");
+    let (_, out) = once(&env);
+    assert!(out.contains("no new settled files (0 waiting"), "each blob once: {out}");
+    // A wrong key: one line naming the store, the key never printed.
+    let wrong = vec![("MODELS_KEY", "d3Jvbmcga2V5IGZvciB0aGUgdGVzdA==".to_owned())];
+    let out = drift_env(
+        &["check", "--config", s(&config), "-r", "az://models/training", "-c", "az://models/predictions/"],
+        &wrong,
+    );
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("az://models/training") && err.contains("[stores.models]"), "{err}");
+    assert!(!err.contains("d3Jvbmcga2V5") && !err.contains(AZ_KEY), "{err}");
+    assert!(err.contains("access denied (403): the credentials were refused or lack"), "{err}");
+}

@@ -109,9 +109,17 @@ pub fn explain(op: Op, url: &ObjectUrl, store: &StoreSettings, e: object_store::
             ))
             .into();
         }
+        // A 403 can be a refused signature (a wrong key) rather than a missing permission.
+        _ if ["invalidaccesskeyid", "signaturedoesnotmatch", "authenticationfailed", "failed to authenticate"]
+            .iter()
+            .any(|m| lower.contains(m)) =>
+        {
+            return anyhow::anyhow!("{what}: the credentials were refused: {}", credentials_hint(url.cloud));
+        }
         object_store::Error::PermissionDenied { .. } => {
             return anyhow::anyhow!(
-                "{what}: access denied (403): grant {} on {word} {:?}{}",
+                "{what}: access denied (403): the credentials were refused or lack {} on {word} {:?}{}; check them \
+                 and grant that permission",
                 permission(url.cloud, op),
                 url.bucket,
                 key_part(url)
@@ -131,14 +139,12 @@ pub fn explain(op: Op, url: &ObjectUrl, store: &StoreSettings, e: object_store::
     }
     if lower.contains("accessdenied") || lower.contains("authorizationpermissionmismatch") || lower.contains(" 403") {
         return anyhow::anyhow!(
-            "{what}: access denied (403): grant {} on {word} {:?}{}",
+            "{what}: access denied (403): the credentials were refused or lack {} on {word} {:?}{}; check them \
+                 and grant that permission",
             permission(url.cloud, op),
             url.bucket,
             key_part(url)
         );
-    }
-    if lower.contains("invalidaccesskeyid") || lower.contains("signaturedoesnotmatch") {
-        return anyhow::anyhow!("{what}: the credentials were refused: {}", credentials_hint(url.cloud));
     }
     if lower.contains("credential")
         || lower.contains("instance metadata")
