@@ -37,6 +37,9 @@ pub mod defaults {
     pub const SETTLE_SECS: u64 = 30;
     /// Staleness: six hours without a new file.
     pub const STALE_AFTER_SECS: u64 = 6 * 3600;
+    /// Object sources listed after an offset: a full listing this often, for objects that land
+    /// out of key order.
+    pub const FULL_LISTING_SECS: u64 = 3600;
     /// Failed reads of a file (footer, pages, decoding, profiling) before it is quarantined.
     pub const QUARANTINE_AFTER_ATTEMPTS: u32 = 3;
     /// Minimum rows per window.

@@ -171,6 +171,9 @@ pub struct Source {
     pub quarantine_after_attempts: u32,
     /// At most this many settled files per cycle, oldest first; the rest wait for the next.
     pub max_files_per_cycle: usize,
+    /// Object sources: list only after the last key consumed in order (`listing =
+    /// "after_offset"`), with a full listing this often; `None`: every listing is full.
+    pub full_listing_every: Option<Duration>,
 }
 
 /// How a monitor cuts data into windows.

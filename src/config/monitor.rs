@@ -107,6 +107,26 @@ fn source(e: &mut Problems, s: RawSource, base: &Path, poll_default: u64) -> Sou
     if s.quarantine_after_attempts == Some(0) {
         e.push("source.quarantine_after_attempts", "must be at least 1 (3 by default)");
     }
+    let full_listing_every = match s.listing.as_deref() {
+        None | Some("full") => None,
+        Some("after_offset") if !object => {
+            e.push(
+                "source.listing",
+                "after_offset is for object URLs (s3://, gs://, az://); a local directory is listed whole",
+            );
+            None
+        }
+        Some("after_offset") => {
+            Some(secs(s.full_listing_secs, defaults::FULL_LISTING_SECS).max(Duration::from_secs(1)))
+        }
+        Some(other) => {
+            e.push("source.listing", format!("{other:?}: use \"full\" (the default) or \"after_offset\""));
+            None
+        }
+    };
+    if s.full_listing_secs.is_some() && full_listing_every.is_none() {
+        e.push("source.full_listing_secs", "only with listing = \"after_offset\"");
+    }
     if s.max_files_per_cycle == Some(0) {
         e.push("source.max_files_per_cycle", "must be at least 1");
     }
@@ -119,6 +139,7 @@ fn source(e: &mut Problems, s: RawSource, base: &Path, poll_default: u64) -> Sou
         max_files_per_cycle: s.max_files_per_cycle.unwrap_or(defaults::MAX_FILES_PER_CYCLE),
         follow_symlinks: s.follow_symlinks.unwrap_or(false),
         quarantine_after_attempts: s.quarantine_after_attempts.unwrap_or(defaults::QUARANTINE_AFTER_ATTEMPTS),
+        full_listing_every,
     }
 }
 

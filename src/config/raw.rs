@@ -141,6 +141,8 @@ pub struct RawSource {
     pub stale_after_secs: Option<u64>,
     pub max_files_per_cycle: Option<usize>,
     pub follow_symlinks: Option<bool>,
+    pub listing: Option<String>,
+    pub full_listing_secs: Option<u64>,
     pub quarantine_after_attempts: Option<u32>,
     #[serde(flatten)]
     pub unknown: Unknown,
@@ -155,6 +157,8 @@ pub const SOURCE_KEYS: &[&str] = &[
     "max_files_per_cycle",
     "follow_symlinks",
     "quarantine_after_attempts",
+    "listing",
+    "full_listing_secs",
 ];
 
 /// `[reference]`.

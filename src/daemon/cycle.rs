@@ -114,6 +114,9 @@ async fn list_and_plan(shared: &Shared, run: &mut MonitorRun, now: i64) -> Resul
             index.get(key).map(consumed).or_else(|| others.get(key).copied())
         };
         let plan = plan::plan(&listing, lookup, settle, now);
+        // Listings are in key order: the last key before the first one still wanted.
+        let done = listing.iter().take_while(|f| lookup(&f.key).is_some_and(|k| k.taken)).last();
+        run.store.consumed_through(done.map(|f| f.key.as_str()));
         st.record_listing(&id, &rows(&plan.observe), &rows(&plan.replaced), now)?;
         for f in &plan.replaced {
             index.insert(f.key.clone(), (f.size, f.mtime_ms));

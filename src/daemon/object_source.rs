@@ -3,14 +3,22 @@
 //! ranged reads pinned to the ETag of the last listing, so an object replaced in between is a
 //! failed read of that object (retried at the next listing, which sees its new version), never
 //! a mix of two versions.
+//!
+//! With `listing = "after_offset"` a listing starts after the last key consumed in key order
+//! (object_store's offset listing: S3 filters on the server; Azurite filters on the client),
+//! so a prefix of a million consumed objects is not listed again at every poll; a full listing
+//! still runs every `full_listing_secs`, for objects that land out of key order.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use std::time::Duration;
+
 use anyhow::Result;
 
 use super::plan::Listed;
+use crate::clock::Stopwatch;
 use crate::source::object::{self, ObjectUrl};
 use crate::source::{ParquetFile, open_object};
 
@@ -23,11 +31,15 @@ pub struct ObjectSource {
     pattern: Option<glob::Pattern>,
     /// The last listing of each key (its ETag pins the reads).
     seen: Arc<Mutex<HashMap<String, object::Listed>>>,
+    /// `listing = "after_offset"`: how often a full listing still runs.
+    full_every: Option<Duration>,
+    /// The offset (a full key: listings start after it) and when the last full listing ran.
+    offset: Arc<Mutex<(Option<String>, Option<Stopwatch>)>>,
 }
 
 impl ObjectSource {
     /// The source for `url`.
-    pub fn new(url: ObjectUrl) -> Result<ObjectSource> {
+    pub fn new(url: ObjectUrl, full_every: Option<Duration>) -> Result<ObjectSource> {
         let (base, pattern) = if url.is_glob() {
             let base = url.literal_prefix().to_owned();
             let rest = &url.key[base.len()..];
@@ -38,7 +50,7 @@ impl ObjectSource {
         } else {
             (format!("{}/", url.key), None)
         };
-        Ok(ObjectSource { url, base, pattern, seen: Arc::default() })
+        Ok(ObjectSource { url, base, pattern, seen: Arc::default(), full_every, offset: Arc::default() })
     }
 
     /// The URL of a listed key.
@@ -47,20 +59,25 @@ impl ObjectSource {
     }
 
     fn wanted(&self, key: &str) -> bool {
-        let hidden = key.split('/').any(|c| c.starts_with('.') || c.starts_with('_'));
-        match &self.pattern {
-            Some(p) => {
-                let opts = glob::MatchOptions { require_literal_separator: true, ..glob::MatchOptions::new() };
-                p.matches_with(key, opts) && !hidden
-            }
-            None => object::listed_parquet("", key),
-        }
+        super::store::wanted(self.pattern.as_ref(), key)
     }
 
     /// Every wanted object with its size and modification time, in key order.
     pub async fn list(&self) -> Result<Vec<Listed>> {
         let prefix = self.url.with_key(&self.base);
-        let found = tokio::task::spawn_blocking(move || object::client::list(&prefix, None))
+        let after = {
+            let mut o = self.offset.lock().unwrap_or_else(|e| e.into_inner());
+            let due = |every: Duration| o.1.as_ref().is_none_or(|t| t.elapsed() >= every);
+            match self.full_every {
+                Some(every) if !due(every) => o.0.clone(),
+                Some(_) => {
+                    o.1 = Some(Stopwatch::start());
+                    None
+                }
+                None => None,
+            }
+        };
+        let found = tokio::task::spawn_blocking(move || object::client::list(&prefix, after.as_deref()))
             .await
             .map_err(|e| anyhow::anyhow!("{}: cannot list: {e}", self.url))??;
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
@@ -74,6 +91,22 @@ impl ObjectSource {
             seen.insert(key, o);
         }
         Ok(out)
+    }
+
+    /// After a plan: `done` is the last key of the listing, in key order, up to which every
+    /// object was consumed or quarantined. Offset listings start after it, so the smallest key
+    /// still wanted is always listed (and every key after it).
+    pub fn consumed_through(&self, done: Option<&str>) {
+        if self.full_every.is_none() {
+            return;
+        }
+        if let Some(key) = done {
+            let full = self.url.with_key(&format!("{}{key}", self.base)).key;
+            let mut o = self.offset.lock().unwrap_or_else(|e| e.into_inner());
+            if o.0.as_ref().is_none_or(|k| *k < full) {
+                o.0 = Some(full);
+            }
+        }
     }
 
     /// The object at `key`, opened (footer read) as of its last listing.

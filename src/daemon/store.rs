@@ -32,6 +32,20 @@ pub struct Listing {
     pub newly_skipped: Vec<Skipped>,
 }
 
+/// Whether a listed key (relative to the source's root) is taken: it matches the glob
+/// segment by segment, or without one it is a `*.parquet` / `*.parq` name; either way no
+/// segment is hidden or `_`-prefixed. Object sources use the same rule.
+pub(super) fn wanted(pattern: Option<&glob::Pattern>, key: &str) -> bool {
+    let hidden = key.split('/').any(|c| c.starts_with('.') || c.starts_with('_'));
+    match pattern {
+        Some(p) => {
+            let opts = glob::MatchOptions { require_literal_separator: true, ..glob::MatchOptions::new() };
+            p.matches_with(key, opts) && !hidden
+        }
+        None => !hidden && (key.ends_with(".parquet") || key.ends_with(".parq")),
+    }
+}
+
 fn is_glob(s: &str) -> bool {
     s.contains(['*', '?', '['])
 }
@@ -39,9 +53,9 @@ fn is_glob(s: &str) -> bool {
 impl SourceStore {
     /// A directory (every `*.parquet` / `*.parq` below it, hidden and `_` files skipped) or a
     /// glob (its fixed leading directories are the root).
-    pub fn new(path: &str) -> Result<SourceStore> {
+    pub fn new(path: &str, full_listing_every: Option<std::time::Duration>) -> Result<SourceStore> {
         if let Some(url) = crate::source::object::parse(path) {
-            let objects = Some(super::object_source::ObjectSource::new(url?)?);
+            let objects = Some(super::object_source::ObjectSource::new(url?, full_listing_every)?);
             return Ok(SourceStore { objects, root: PathBuf::new(), pattern: None, reported: Arc::default() });
         }
         let p = Path::new(path);
@@ -76,14 +90,7 @@ impl SourceStore {
     }
 
     fn wanted(&self, key: &str) -> bool {
-        let hidden = key.split('/').any(|c| c.starts_with('.') || c.starts_with('_'));
-        match &self.pattern {
-            Some(p) => {
-                let opts = glob::MatchOptions { require_literal_separator: true, ..glob::MatchOptions::new() };
-                p.matches_with(key, opts) && !hidden
-            }
-            None => !hidden && (key.ends_with(".parquet") || key.ends_with(".parq")),
-        }
+        wanted(self.pattern.as_ref(), key)
     }
 
     /// Every wanted file with its size and modification time; an entry that cannot be listed is
@@ -100,6 +107,14 @@ impl SourceStore {
         let mut reported = self.reported.lock().unwrap_or_else(|e| e.into_inner());
         let newly_skipped = skipped.into_iter().filter(|s| reported.insert(s.path.clone())).collect();
         Ok(Listing { files, newly_skipped })
+    }
+
+    /// After a plan, the last key (in key order) up to which everything listed was consumed or
+    /// quarantined: where an offset listing of objects starts next (local listings ignore it).
+    pub fn consumed_through(&self, done: Option<&str>) {
+        if let Some(o) = &self.objects {
+            o.consumed_through(done);
+        }
     }
 
     /// The file opened (its footer read): a local file read whole, an object by ranges as of

@@ -312,12 +312,24 @@ fn open_file_unguarded(path: &Path) -> Result<ParquetFile> {
         bail!("{shown}: truncated Parquet file (no footer): it may still be being written, or was cut short");
     }
     footer::check_footer_len(&shown, tail, len)?;
-    let plain = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+    finish_open(path, &file, len, Body::Path)
+}
+
+/// The footer of a file whose magic numbers and footer length were checked: parsed, checked
+/// against the file's length, and given the dictionary hint.
+fn finish_open<R: parquet::file::reader::ChunkReader>(
+    path: &Path,
+    reader: &R,
+    len: u64,
+    body: Body,
+) -> Result<ParquetFile> {
+    let shown = path.display();
+    let plain = ArrowReaderMetadata::load(reader, ArrowReaderOptions::new())
         .map_err(|e| anyhow::anyhow!("{shown}: unreadable Parquet footer: {e}"))?;
     footer::check_metadata(&shown, plain.metadata(), len)?;
     let meta = with_dictionary_hint(&plain).unwrap_or(plain);
     let rows = meta.metadata().file_metadata().num_rows().max(0) as u64;
-    Ok(ParquetFile { path: path.to_owned(), rows, len, meta, body: Body::Path })
+    Ok(ParquetFile { path: path.to_owned(), rows, len, meta, body })
 }
 
 impl ParquetFile {
@@ -430,12 +442,7 @@ fn open_bytes_unguarded(name: &Path, bytes: bytes::Bytes) -> Result<ParquetFile>
     let mut last8 = [0u8; 8];
     last8.copy_from_slice(&bytes[bytes.len() - 8..]);
     footer::check_footer_len(&shown, last8, len)?;
-    let plain = ArrowReaderMetadata::load(&bytes, ArrowReaderOptions::new())
-        .map_err(|e| anyhow::anyhow!("{shown}: unreadable Parquet footer: {e}"))?;
-    footer::check_metadata(&shown, plain.metadata(), len)?;
-    let meta = with_dictionary_hint(&plain).unwrap_or(plain);
-    let rows = meta.metadata().file_metadata().num_rows().max(0) as u64;
-    Ok(ParquetFile { path: name.to_owned(), rows, len, meta, body: Body::Bytes(bytes) })
+    finish_open(name, &bytes, len, Body::Bytes(bytes.clone()))
 }
 
 /// Reads one listed object's header and footer (by ranges pinned to its listed version; the
@@ -459,12 +466,7 @@ fn open_object_unguarded(name: &Path, object: &object::Listed) -> Result<Parquet
         bail!("{shown}: truncated Parquet file (no footer): it may still be being written, or was cut short");
     }
     footer::check_footer_len(&shown, last8, len)?;
-    let plain = ArrowReaderMetadata::load(&sparse, ArrowReaderOptions::new())
-        .map_err(|e| anyhow::anyhow!("{shown}: unreadable Parquet footer: {e}"))?;
-    footer::check_metadata(&shown, plain.metadata(), len)?;
-    let meta = with_dictionary_hint(&plain).unwrap_or(plain);
-    let rows = meta.metadata().file_metadata().num_rows().max(0) as u64;
-    Ok(ParquetFile { path: name.to_owned(), rows, len, meta, body: Body::Object(object.clone()) })
+    finish_open(name, &sparse, len, Body::Object(object.clone()))
 }
 
 /// Re-derives the reader metadata asking for string columns as dictionaries, so dictionary-

@@ -88,19 +88,7 @@ impl Moto {
 
     /// Uploads every file below `dir` to `bucket` under `prefix` (same relative keys).
     pub fn upload_dir(&self, bucket: &str, dir: &Path, prefix: &str) {
-        let store = self.store(bucket);
-        let mut files = Vec::new();
-        let mut stack = vec![dir.to_owned()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() { stack.push(p) } else { files.push(p) }
-            }
-        }
-        for f in files {
-            let key = format!("{prefix}{}", f.strip_prefix(dir).unwrap().to_str().unwrap());
-            self.put(&store, &key, std::fs::read(&f).unwrap());
-        }
+        upload(&self.store(bucket), dir, prefix);
     }
 
     /// Puts one object.
@@ -119,6 +107,24 @@ impl Moto {
             ("AWS_ENDPOINT", self.endpoint.clone()),
             ("AWS_ALLOW_HTTP", "true".into()),
         ]
+    }
+}
+
+/// Puts every file below `dir` into `store` under `prefix` (same relative keys).
+fn upload(store: &Arc<dyn ObjectStore>, dir: &Path, prefix: &str) {
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let key =
+                object_store::path::Path::from(format!("{prefix}{}", p.strip_prefix(dir).unwrap().to_str().unwrap()));
+            let (store, bytes) = (store.clone(), std::fs::read(&p).unwrap());
+            runtime().block_on(async move { store.put(&key, bytes.into()).await }).unwrap();
+        }
     }
 }
 
@@ -275,6 +281,8 @@ fn a_missing_bucket_and_a_missing_prefix_are_one_line_each() {
 struct CountingProxy {
     port: u16,
     received: Arc<std::sync::atomic::AtomicU64>,
+    /// Everything the clients sent (request lines and headers).
+    sent: Arc<std::sync::Mutex<Vec<u8>>>,
 }
 
 impl CountingProxy {
@@ -284,13 +292,23 @@ impl CountingProxy {
         let port = listener.local_addr().unwrap().port();
         let received = Arc::new(AtomicU64::new(0));
         let counter = received.clone();
+        let sent = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sent_log = sent.clone();
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { return };
                 let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else { continue };
                 let (mut c_read, mut s_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let log = sent_log.clone();
                 std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut c_read, &mut s_write);
+                    use std::io::{Read, Write};
+                    let mut buf = [0u8; 64 * 1024];
+                    while let Ok(n) = c_read.read(&mut buf) {
+                        if n == 0 || s_write.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        log.lock().unwrap().extend_from_slice(&buf[..n]);
+                    }
                     let _ = s_write.shutdown(std::net::Shutdown::Write);
                 });
                 let (mut s_read, mut c_write, counter) = (server, client, counter.clone());
@@ -307,7 +325,13 @@ impl CountingProxy {
                 });
             }
         });
-        CountingProxy { port, received }
+        CountingProxy { port, received, sent }
+    }
+
+    /// The request lines sent so far.
+    fn requests(&self) -> Vec<String> {
+        let sent = String::from_utf8_lossy(&self.sent.lock().unwrap()).into_owned();
+        sent.lines().filter(|l| l.starts_with("GET ") || l.starts_with("HEAD ")).map(str::to_owned).collect()
     }
 
     fn take(&self) -> u64 {
@@ -375,17 +399,13 @@ fn a_check_of_five_columns_fetches_their_chunks_and_not_the_other_twenty() {
     assert!(all.contains("c24"));
 }
 
-#[test]
-fn an_object_replaced_after_its_listing_is_never_read_as_a_mix_of_versions() {
-    let Some(moto) = Moto::start() else { return };
-    moto.bucket("swap");
-    let dir = tempfile::tempdir().unwrap();
-    let (reference, _) = data(dir.path());
-    moto.upload_dir("swap", &reference, "in/");
-    // The only test that reads objects in this process: its store is installed once.
-    let url = drift::source::object::parse("s3://swap/in/").unwrap().unwrap();
-    let mut store = drift::source::object::StoreSettings::from_environment(&url);
-    store.name = "swap".into();
+/// Installs, in this process, a store for `bucket` on `moto` (each test its own bucket name);
+/// returns `url` parsed.
+fn install(moto: &Moto, bucket: &str, url: &str) -> drift::source::object::ObjectUrl {
+    let mut store = drift::source::object::StoreSettings::from_environment(
+        &drift::source::object::parse(&format!("s3://{bucket}")).unwrap().unwrap(),
+    );
+    store.name = bucket.into();
     store.endpoint = Some(moto.endpoint.clone());
     store.allow_http = true;
     store.region = Some("us-east-1".into());
@@ -393,6 +413,40 @@ fn an_object_replaced_after_its_listing_is_never_read_as_a_mix_of_versions() {
         store.credentials.push((k.into(), drift::source::object::CredentialValue(v.into())));
     }
     drift::source::object::install(vec![store]);
+    drift::source::object::parse(url).unwrap().unwrap()
+}
+
+#[test]
+fn listings_page_past_a_thousand_objects_and_list_after_an_offset() {
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("many");
+    let store = moto.store("many");
+    let rt = runtime();
+    rt.block_on(async {
+        for i in 0..1105 {
+            let key = object_store::path::Path::from(format!("p/dt={i:04}/part-0.parquet"));
+            store.put(&key, b"x".to_vec().into()).await.unwrap();
+        }
+    });
+    let url = install(&moto, "many", "s3://many/p/");
+    let all = drift::source::object::client::list(&url, None).unwrap();
+    assert_eq!(all.len(), 1105, "more than one page (S3 answers at most 1000 keys a request)");
+    assert!(all.windows(2).all(|w| w[0].url.key < w[1].url.key), "in key order");
+    let after = drift::source::object::client::list(&url, Some("p/dt=1099/part-0.parquet")).unwrap();
+    let keys: Vec<&str> = after.iter().map(|o| o.url.key.as_str()).collect();
+    assert_eq!(keys.len(), 5, "{keys:?}");
+    assert_eq!(keys[0], "p/dt=1100/part-0.parquet");
+    assert_eq!(drift::source::object::expand(&url).unwrap().len(), 1105);
+}
+
+#[test]
+fn an_object_replaced_after_its_listing_is_never_read_as_a_mix_of_versions() {
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("swap");
+    let dir = tempfile::tempdir().unwrap();
+    let (reference, _) = data(dir.path());
+    moto.upload_dir("swap", &reference, "in/");
+    let url = install(&moto, "swap", "s3://swap/in/");
     let listed = drift::source::object::expand(&url).unwrap();
     assert_eq!(listed.len(), 2, "{listed:?}");
     let first = drift::source::open_object(&listed[0]).unwrap();
@@ -589,23 +643,7 @@ req.end();
     }
 
     fn upload_dir(&self, container: &str, dir: &Path, prefix: &str) {
-        let store = self.store(container);
-        let mut stack = vec![dir.to_owned()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                    continue;
-                }
-                let key = object_store::path::Path::from(format!(
-                    "{prefix}{}",
-                    p.strip_prefix(dir).unwrap().to_str().unwrap()
-                ));
-                let (store, bytes) = (store.clone(), std::fs::read(&p).unwrap());
-                runtime().block_on(async move { store.put(&key, bytes.into()).await }).unwrap();
-            }
-        }
+        upload(&self.store(container), dir, prefix);
     }
 }
 
@@ -673,4 +711,63 @@ fn azure_a_check_and_a_monitor_cycle_against_azurite() {
     assert!(err.contains("az://models/training") && err.contains("[stores.models]"), "{err}");
     assert!(!err.contains("d3Jvbmcga2V5") && !err.contains(AZ_KEY), "{err}");
     assert!(err.contains("access denied (403): the credentials were refused or lack"), "{err}");
+}
+
+#[test]
+fn an_offset_listing_starts_after_the_consumed_keys_and_a_full_one_finds_an_object_landed_out_of_order() {
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("logs");
+    let dir = tempfile::tempdir().unwrap();
+    let config = daemon_setup(dir.path(), &moto, "s3://logs/predictions/");
+    let proxy = CountingProxy::start(moto.endpoint.rsplit(':').next().unwrap().parse().unwrap());
+    let text =
+        std::fs::read_to_string(&config).unwrap().replace(&moto.endpoint, &format!("http://127.0.0.1:{}", proxy.port));
+    std::fs::write(&config, text).unwrap();
+    let monitor = dir.path().join("model.toml");
+    let text = std::fs::read_to_string(&monitor).unwrap().replace(
+        "quarantine_after_attempts = 2\n",
+        "quarantine_after_attempts = 2\nlisting = \"after_offset\"\nfull_listing_secs = 6\n",
+    );
+    std::fs::write(&monitor, text).unwrap();
+    let store = moto.store("logs");
+    let part = |name: &str| {
+        let p = write(
+            dir.path(),
+            &format!("landing/{name}"),
+            vec![(
+                "x",
+                Arc::new(Float64Array::from((0..300).map(|i| f64::from(i % 100)).collect::<Vec<_>>())) as ArrayRef,
+            )],
+        );
+        std::fs::read(p).unwrap()
+    };
+    moto.put(&store, "predictions/dt=01/part-0.parquet", part("a.parquet"));
+    moto.put(&store, "predictions/dt=03/part-0.parquet", part("c.parquet"));
+    let env = [("LOGS_KEY", "test"), ("LOGS_SECRET", "test")];
+    let d = crate::support::Daemon::start(&config, &env);
+    d.wait_log(30, &["files window closed", "\"files\":2"]).unwrap_or_else(|| panic!("{}", d.log()));
+    // The next listings start after dt=03 (the last key consumed in order).
+    let offset = "start-after=predictions%2Fdt%3D03%2Fpart-0.parquet";
+    wait_for(15, || proxy.requests().iter().any(|r| r.contains(offset)).then_some(()))
+        .unwrap_or_else(|| panic!("no offset listing: {:?}", proxy.requests()));
+    // dt=02 lands out of order (before the offset), dt=04 after it: the offset listing finds
+    // dt=04 at once, the full listing (every 6 s) finds dt=02.
+    moto.put(&store, "predictions/dt=02/part-0.parquet", part("b.parquet"));
+    moto.put(&store, "predictions/dt=04/part-0.parquet", part("d.parquet"));
+    let files = || {
+        let h = drift_env(&["history", "--config", s(&config), "--monitor", "model", "--format", "json"], &[]);
+        let h: serde_json::Value = serde_json::from_slice(&h.stdout).ok()?;
+        Some(h.as_array()?.iter().map(|w| w["files"].as_u64().unwrap_or(0)).sum::<u64>())
+    };
+    wait_for(40, || (files() == Some(4)).then_some(()))
+        .unwrap_or_else(|| panic!("every object once, none skipped: {:?} files\n{}", files(), d.log()));
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    drop(d);
+    assert_eq!(files(), Some(4), "nothing read twice");
+    let lists = proxy.requests().into_iter().filter(|r| r.contains("list-type=2")).collect::<Vec<_>>();
+    assert!(lists.iter().filter(|r| r.contains("start-after=")).count() >= 2, "{lists:?}");
+    assert!(
+        lists.iter().filter(|r| !r.contains("start-after=")).count() >= 2,
+        "first and periodic full listings: {lists:?}"
+    );
 }

@@ -116,15 +116,7 @@ pub fn explain(op: Op, url: &ObjectUrl, store: &StoreSettings, e: object_store::
         {
             return anyhow::anyhow!("{what}: the credentials were refused: {}", credentials_hint(url.cloud));
         }
-        object_store::Error::PermissionDenied { .. } => {
-            return anyhow::anyhow!(
-                "{what}: access denied (403): the credentials were refused or lack {} on {word} {:?}{}; check them \
-                 and grant that permission",
-                permission(url.cloud, op),
-                url.bucket,
-                key_part(url)
-            );
-        }
+        object_store::Error::PermissionDenied { .. } => return denied(&what, op, url),
         object_store::Error::Unauthenticated { .. } => {
             return anyhow::anyhow!("{what}: the credentials were refused (401): {}", credentials_hint(url.cloud));
         }
@@ -138,13 +130,7 @@ pub fn explain(op: Op, url: &ObjectUrl, store: &StoreSettings, e: object_store::
         );
     }
     if lower.contains("accessdenied") || lower.contains("authorizationpermissionmismatch") || lower.contains(" 403") {
-        return anyhow::anyhow!(
-            "{what}: access denied (403): the credentials were refused or lack {} on {word} {:?}{}; check them \
-                 and grant that permission",
-            permission(url.cloud, op),
-            url.bucket,
-            key_part(url)
-        );
+        return denied(&what, op, url);
     }
     if lower.contains("credential")
         || lower.contains("instance metadata")
@@ -156,6 +142,19 @@ pub fn explain(op: Op, url: &ObjectUrl, store: &StoreSettings, e: object_store::
         return anyhow::anyhow!("{url}: no such object");
     }
     anyhow::anyhow!("{what}: {text}")
+}
+
+/// A 403: without a body (a HEAD) it cannot tell a refused key from a missing permission, so
+/// it names both.
+fn denied(what: &str, op: Op, url: &ObjectUrl) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{what}: access denied (403): the credentials were refused or lack {} on {} {:?}{}; check them and grant \
+         that permission",
+        permission(url.cloud, op),
+        url.cloud.bucket_word(),
+        url.bucket,
+        key_part(url)
+    )
 }
 
 fn key_part(url: &ObjectUrl) -> String {

@@ -1,8 +1,8 @@
 //! A `[stores.NAME]` table as the configuration validated it, and which store a URL uses: the
 //! one whose `url` contains it (the longest such), otherwise the cloud's standard environment.
-//! The process's stores are set once at start ([`install`]) by the command that read them.
+//! The process's stores are installed at start ([`install`]) by the command that read them.
 
-use std::sync::OnceLock;
+use std::sync::RwLock;
 use std::time::Duration;
 
 use super::url::{Cloud, ObjectUrl};
@@ -94,12 +94,17 @@ impl StoreSettings {
     }
 }
 
-static STORES: OnceLock<Vec<StoreSettings>> = OnceLock::new();
+static STORES: RwLock<Vec<StoreSettings>> = RwLock::new(Vec::new());
 
-/// Sets the process's stores (the daemon file's `[stores]`); the first call wins. Without it,
-/// every URL uses its cloud's environment.
+/// Adds the process's stores (a daemon file's `[stores]`); a store with the `url` of one added
+/// before replaces it. Without any, every URL uses its cloud's environment. (A client already
+/// built for a store is kept: a changed store takes effect at the next start.)
 pub fn install(stores: Vec<StoreSettings>) {
-    let _ = STORES.set(stores);
+    let mut all = STORES.write().unwrap_or_else(|e| e.into_inner());
+    for s in stores {
+        all.retain(|o| o.url != s.url);
+        all.push(s);
+    }
 }
 
 /// The store `url` uses among `stores`: the one whose URL contains it, the longest first.
@@ -109,8 +114,8 @@ pub fn pick<'a>(stores: &'a [StoreSettings], url: &ObjectUrl) -> Option<&'a Stor
 
 /// The settings `url` is read with (see [`pick`]; the environment when none fits).
 pub fn settings_for(url: &ObjectUrl) -> StoreSettings {
-    let installed = STORES.get().map(Vec::as_slice).unwrap_or_default();
-    pick(installed, url).cloned().unwrap_or_else(|| StoreSettings::from_environment(url))
+    let installed = STORES.read().unwrap_or_else(|e| e.into_inner());
+    pick(&installed, url).cloned().unwrap_or_else(|| StoreSettings::from_environment(url))
 }
 
 #[cfg(test)]
