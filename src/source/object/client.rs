@@ -91,70 +91,83 @@ fn build(s: &StoreSettings, url: &ObjectUrl) -> object_store::Result<Arc<dyn Obj
         ..RetryConfig::default()
     };
     Ok(match url.cloud {
-        Cloud::S3 => {
-            use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
-            let mut b = AmazonS3Builder::from_env().with_bucket_name(&url.bucket).with_retry(retry);
-            for (k, v) in client {
-                b = b.with_config(AmazonS3ConfigKey::Client(k), v);
-            }
-            if let Some(r) = &s.region {
-                b = b.with_region(r);
-            }
-            if let Some(e) = &s.endpoint {
-                b = b.with_endpoint(e).with_virtual_hosted_style_request(false);
-            }
-            if let Some(v) = s.credential("access_key_id") {
-                b = b.with_access_key_id(v);
-            }
-            if let Some(v) = s.credential("secret_access_key") {
-                b = b.with_secret_access_key(v);
-            }
-            if let Some(v) = s.credential("session_token") {
-                b = b.with_token(v);
-            }
-            Arc::new(b.build()?)
-        }
-        Cloud::Gcs => {
-            use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
-            let mut b = GoogleCloudStorageBuilder::from_env().with_bucket_name(&url.bucket).with_retry(retry);
-            for (k, v) in client {
-                b = b.with_config(GoogleConfigKey::Client(k), v);
-            }
-            if let Some(e) = &s.endpoint {
-                b = b.with_base_url(e);
-            }
-            if let Some(p) = &s.service_account_path {
-                b = b.with_service_account_path(p);
-            }
-            if let Some(v) = s.credential("service_account_key") {
-                b = b.with_service_account_key(v);
-            }
-            Arc::new(b.build()?)
-        }
-        Cloud::Azure => {
-            use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
-            let mut b = MicrosoftAzureBuilder::from_env().with_container_name(&url.bucket).with_retry(retry);
-            for (k, v) in client {
-                b = b.with_config(AzureConfigKey::Client(k), v);
-            }
-            if let Some(a) = &s.account {
-                b = b.with_account(a);
-            }
-            if let Some(e) = &s.endpoint {
-                b = b.with_endpoint(e.clone());
-            }
-            if let Some(v) = s.credential("access_key") {
-                b = b.with_access_key(v);
-            }
-            if let Some(v) = s.credential("sas_token") {
-                b = b.with_config(AzureConfigKey::SasKey, v);
-            }
-            if let Some(v) = s.credential("client_secret") {
-                b = b.with_config(AzureConfigKey::ClientSecret, v);
-            }
-            Arc::new(b.build()?)
-        }
+        Cloud::S3 => build_s3(s, url, client, retry)?,
+        Cloud::Gcs => build_gcs(s, url, client, retry)?,
+        Cloud::Azure => build_azure(s, url, client, retry)?,
     })
+}
+
+type Built = object_store::Result<Arc<dyn ObjectStore>>;
+
+fn build_s3(s: &StoreSettings, url: &ObjectUrl, client: Vec<(ClientConfigKey, String)>, retry: RetryConfig) -> Built {
+    use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+    let mut b = AmazonS3Builder::from_env().with_bucket_name(&url.bucket).with_retry(retry);
+    for (k, v) in client {
+        b = b.with_config(AmazonS3ConfigKey::Client(k), v);
+    }
+    if let Some(r) = &s.region {
+        b = b.with_region(r);
+    }
+    if let Some(e) = &s.endpoint {
+        b = b.with_endpoint(e).with_virtual_hosted_style_request(false);
+    }
+    if let Some(v) = s.credential("access_key_id") {
+        b = b.with_access_key_id(v);
+    }
+    if let Some(v) = s.credential("secret_access_key") {
+        b = b.with_secret_access_key(v);
+    }
+    if let Some(v) = s.credential("session_token") {
+        b = b.with_token(v);
+    }
+    Ok(Arc::new(b.build()?))
+}
+
+fn build_gcs(s: &StoreSettings, url: &ObjectUrl, client: Vec<(ClientConfigKey, String)>, retry: RetryConfig) -> Built {
+    use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
+    let mut b = GoogleCloudStorageBuilder::from_env().with_bucket_name(&url.bucket).with_retry(retry);
+    for (k, v) in client {
+        b = b.with_config(GoogleConfigKey::Client(k), v);
+    }
+    if let Some(e) = &s.endpoint {
+        b = b.with_base_url(e);
+    }
+    if let Some(p) = &s.service_account_path {
+        b = b.with_service_account_path(p);
+    }
+    if let Some(v) = s.credential("service_account_key") {
+        b = b.with_service_account_key(v);
+    }
+    Ok(Arc::new(b.build()?))
+}
+
+fn build_azure(
+    s: &StoreSettings,
+    url: &ObjectUrl,
+    client: Vec<(ClientConfigKey, String)>,
+    retry: RetryConfig,
+) -> Built {
+    use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
+    let mut b = MicrosoftAzureBuilder::from_env().with_container_name(&url.bucket).with_retry(retry);
+    for (k, v) in client {
+        b = b.with_config(AzureConfigKey::Client(k), v);
+    }
+    if let Some(a) = &s.account {
+        b = b.with_account(a);
+    }
+    if let Some(e) = &s.endpoint {
+        b = b.with_endpoint(e.clone());
+    }
+    if let Some(v) = s.credential("access_key") {
+        b = b.with_access_key(v);
+    }
+    if let Some(v) = s.credential("sas_token") {
+        b = b.with_config(AzureConfigKey::SasKey, v);
+    }
+    if let Some(v) = s.credential("client_secret") {
+        b = b.with_config(AzureConfigKey::ClientSecret, v);
+    }
+    Ok(Arc::new(b.build()?))
 }
 
 fn key_path(url: &ObjectUrl) -> KeyPath {
@@ -251,4 +264,48 @@ pub fn put(url: &ObjectUrl, bytes: Vec<u8>) -> Result<()> {
     let path = key_path(url);
     let put = block(async move { store.put(&path, PutPayload::from(bytes)).await });
     put.map(|_| ()).map_err(|e| explain(Op::Put, url, &settings, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::object::CredentialValue;
+
+    fn settings(url: &str) -> (StoreSettings, ObjectUrl) {
+        let url = ObjectUrl::parse(url).unwrap().unwrap();
+        let mut s = StoreSettings::from_environment(&url);
+        s.name = "t".into();
+        (s, url)
+    }
+
+    #[test]
+    fn each_clouds_client_is_built_from_a_store_without_the_network() {
+        let (mut s, url) = settings("s3://b/p");
+        s.endpoint = Some("http://127.0.0.1:9".into());
+        s.allow_http = true;
+        s.region = Some("eu-west-1".into());
+        for (k, v) in [("access_key_id", "AKIAEXAMPLE"), ("secret_access_key", "secret"), ("session_token", "tok")] {
+            s.credentials.push((k.into(), CredentialValue(v.into())));
+        }
+        assert!(build(&s, &url).is_ok());
+        let (mut s, url) = settings("az://container/p");
+        s.account = Some("acct".into());
+        s.credentials.push(("sas_token".into(), CredentialValue("sv=2021&sig=abc".into())));
+        assert!(build(&s, &url).is_ok());
+        let (s, url) = settings("gs://bucket/p");
+        let e = build(&s, &url);
+        // Without credentials GCS falls back to the metadata server, asked only when used.
+        assert!(e.is_ok() || std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS").is_some());
+    }
+
+    #[test]
+    fn a_gcs_key_that_is_not_a_key_is_one_line_naming_the_store_and_never_its_text() {
+        let (mut s, url) = settings("gs://bucket/p");
+        s.credentials.push(("service_account_key".into(), CredentialValue("{not json: hunter2}".into())));
+        let e = build(&s, &url).map(|_| ()).map_err(|e| explain(Op::Connect, &url, &s, e)).unwrap_err();
+        let line = format!("{e:#}");
+        assert!(line.starts_with("gs://bucket/p: CONNECT via [stores.t]: "), "{line}");
+        assert!(!line.contains('\n'), "{line}");
+        assert!(!line.contains("hunter2"), "{line}");
+    }
 }
