@@ -48,8 +48,8 @@ pub const DAEMON_KEYS: &[&str] = &[
     "stores",
 ];
 
-/// `[stores.NAME]`; credentials (`access_key_id_env`, `sas_token_file`, ...) are among `rest`,
-/// checked against the cloud's list.
+/// `[stores.NAME]`; credentials (`access_key_id_env`, `sas_token_file`, ...) are among the
+/// other keys (`unknown`), checked against the cloud's list before the rest are reported.
 #[derive(Debug, Default, Deserialize)]
 pub struct RawStore {
     pub url: Option<String>,
@@ -61,7 +61,7 @@ pub struct RawStore {
     pub account: Option<String>,
     pub service_account_path: Option<String>,
     #[serde(flatten)]
-    pub rest: Unknown,
+    pub unknown: Unknown,
 }
 
 /// Keys of [`RawStore`] besides the credentials.

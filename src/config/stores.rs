@@ -85,7 +85,7 @@ fn store(e: &mut Problems, key: &str, name: &str, s: RawStore, base: &Path) -> O
     {
         e.push(&format!("{key}.service_account_path"), format!("{}: no such file", p.display()));
     }
-    let credentials = credentials(e, key, cloud, &s.rest, base);
+    let credentials = credentials(e, key, cloud, &s.unknown, base);
     let url = url?;
     Some(StoreSettings {
         name: name.to_owned(),

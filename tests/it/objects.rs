@@ -771,3 +771,27 @@ fn an_offset_listing_starts_after_the_consumed_keys_and_a_full_one_finds_an_obje
         "first and periodic full listings: {lists:?}"
     );
 }
+
+#[test]
+fn a_store_that_stops_answering_is_retried_then_the_failing_alert_never_a_crash() {
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("logs");
+    let dir = tempfile::tempdir().unwrap();
+    let config = daemon_setup(dir.path(), &moto, "s3://logs/predictions/");
+    moto.put(
+        &moto.store("logs"),
+        "predictions/dt=01/part-0.parquet",
+        std::fs::read(data(dir.path()).1.join("dt=2026-12-01/part-0.parquet")).unwrap(),
+    );
+    let (code, out) = once_env(&config);
+    assert_eq!(code, 0, "{out}");
+    drop(moto);
+    let mut last = String::new();
+    for _ in 0..3 {
+        let (code, out) = once_env(&config);
+        assert!(code == 0 || code == 1, "a failed cycle is an exit code, never a crash: {code}: {out}");
+        assert!(out.contains("s3://logs/predictions/") && out.contains("LIST via [stores.logs]"), "{out}");
+        last = out;
+    }
+    assert!(last.contains("DriftMonitorFailing"), "{last}");
+}
