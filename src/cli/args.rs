@@ -277,14 +277,11 @@ pub struct StoresArg {
 /// `drift reference build` arguments.
 #[derive(Debug, Args)]
 pub struct BuildArgs {
-    /// The daemon file whose `[stores]` object URLs (s3://, gs://, az://) use; without it, each
-    /// cloud's standard environment.
-    #[command(flatten)]
-    pub stores: StoresArg,
-    /// Training data: Parquet files, directories (recursive) or globs.
+    /// Training data: Parquet files, directories (recursive) or globs, local or in object
+    /// storage (s3://, gs://, az://).
     #[arg(long, short = 'i', required = true, num_args = 1..)]
     pub input: Vec<String>,
-    /// The snapshot file to write.
+    /// The snapshot file to write (or an object URL: written in one put).
     #[arg(long, short = 'o')]
     pub output: PathBuf,
     /// Column selection.
@@ -310,20 +307,24 @@ pub struct BuildArgs {
     /// Never show a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// The daemon file whose `[stores]` object URLs (s3://, gs://, az://) use; without it, each
+    /// cloud's standard environment.
+    #[command(flatten)]
+    pub stores: StoresArg,
 }
 
 /// `drift reference show` arguments.
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// The daemon file whose `[stores]` object URLs (s3://, gs://, az://) use; without it, each
-    /// cloud's standard environment.
-    #[command(flatten)]
-    pub stores: StoresArg,
     /// The snapshot.
     pub file: PathBuf,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "table")]
     pub format: ShowFormat,
+    /// The daemon file whose `[stores]` object URLs (s3://, gs://, az://) use; without it, each
+    /// cloud's standard environment.
+    #[command(flatten)]
+    pub stores: StoresArg,
 }
 
 /// Formats of `reference show`.
@@ -347,35 +348,31 @@ pub enum HistoryFormat {
 /// `drift reference merge` arguments.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// The daemon file whose `[stores]` object URLs (s3://, gs://, az://) use; without it, each
-    /// cloud's standard environment.
-    #[command(flatten)]
-    pub stores: StoresArg,
     /// Snapshots of disjoint parts, built with the same settings.
     #[arg(required = true, num_args = 2..)]
     pub snapshots: Vec<PathBuf>,
-    /// The snapshot file to write.
+    /// The snapshot file to write (or an object URL: written in one put).
     #[arg(long, short = 'o')]
     pub output: PathBuf,
     /// Record this creation time instead of now (reproducible builds; SOURCE_DATE_EPOCH also
     /// works).
     #[arg(long)]
     pub created_at: Option<String>,
+    /// The daemon file whose `[stores]` object URLs (s3://, gs://, az://) use; without it, each
+    /// cloud's standard environment.
+    #[command(flatten)]
+    pub stores: StoresArg,
 }
 
 /// `drift check` arguments.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The daemon file whose `[stores]` object URLs (s3://, gs://, az://) use; without it, each
-    /// cloud's standard environment.
-    #[command(flatten)]
-    pub stores: StoresArg,
-    /// Reference (training) data: Parquet files, directories (recursive) or globs, or one
-    /// reference snapshot (`drift reference build`).
+    /// Reference (training) data: Parquet files, directories (recursive) or globs, local or in
+    /// object storage (s3://, gs://, az://), or one reference snapshot (`drift reference build`).
     #[arg(long, short = 'r', required = true, num_args = 1..)]
     pub reference: Vec<String>,
-    /// Current (production) data: Parquet files, directories (recursive) or globs, or one
-    /// snapshot of them.
+    /// Current (production) data: Parquet files, directories (recursive) or globs, local or in
+    /// object storage (s3://, gs://, az://), or one snapshot of them.
     #[arg(long, short = 'c', required = true, num_args = 1..)]
     pub current: Vec<String>,
     /// Column selection.
@@ -449,6 +446,10 @@ pub struct CheckArgs {
     /// An SLO on the current side, `p99=250` (ms; repeat for more): a breach exits 1, like drift.
     #[arg(long, value_name = "pQ=MS", value_parser = parse_latency_slo, requires = "latency")]
     pub latency_slo: Vec<(f64, f64)>,
+    /// The daemon file whose `[stores]` object URLs (s3://, gs://, az://) use; without it, each
+    /// cloud's standard environment.
+    #[command(flatten)]
+    pub stores: StoresArg,
 }
 
 fn parse_unit(s: &str) -> Result<crate::checks::latency::Unit, String> {
