@@ -191,6 +191,11 @@ fn plan(
 
 /// Whether `path` is a file that starts like a reference snapshot.
 pub fn is_snapshot(path: &std::path::Path) -> bool {
+    if let Some(url) = path.to_str().and_then(crate::source::object::parse) {
+        // An object URL is a snapshot when its exact key is an object that starts like one.
+        let head = url.ok().and_then(|u| crate::source::object::client::get_head_bytes(&u, 8).ok().flatten());
+        return head.is_some_and(|h| crate::snapshot::codec::looks_like_snapshot(&h));
+    }
     crate::snapshot::codec::is_snapshot_file(path)
 }
 

@@ -287,13 +287,23 @@ pub struct ColumnArgs {
     pub categorical: Vec<String>,
 }
 
+/// `--config` of the commands that read data: the stores of a daemon file.
+#[derive(Debug, Args, Clone, Default)]
+pub struct StoresArg {
+    /// A daemon file (drift.toml) whose `[stores.NAME]` tables give object URLs their region,
+    /// endpoint and credentials; without it, each cloud's standard environment.
+    #[arg(long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
 /// `drift reference build` arguments.
 #[derive(Debug, Args)]
 pub struct BuildArgs {
-    /// Training data: Parquet files, directories (recursive) or globs.
+    /// Training data: Parquet files, directories (recursive) or globs, local or in object
+    /// storage (s3://, gs://, az://).
     #[arg(long, short = 'i', required = true, num_args = 1..)]
     pub input: Vec<String>,
-    /// The snapshot file to write.
+    /// The snapshot file to write (or an object URL: written in one put).
     #[arg(long, short = 'o')]
     pub output: PathBuf,
     /// Column selection.
@@ -319,6 +329,10 @@ pub struct BuildArgs {
     /// Never show a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// The daemon file whose `[stores]` object URLs (s3://, gs://, az://) use; without it, each
+    /// cloud's standard environment.
+    #[command(flatten)]
+    pub stores: StoresArg,
 }
 
 /// `drift reference show` arguments.
@@ -329,6 +343,10 @@ pub struct ShowArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "table")]
     pub format: ShowFormat,
+    /// The daemon file whose `[stores]` object URLs (s3://, gs://, az://) use; without it, each
+    /// cloud's standard environment.
+    #[command(flatten)]
+    pub stores: StoresArg,
 }
 
 /// Formats of `reference show`.
@@ -355,24 +373,28 @@ pub struct MergeArgs {
     /// Snapshots of disjoint parts, built with the same settings.
     #[arg(required = true, num_args = 2..)]
     pub snapshots: Vec<PathBuf>,
-    /// The snapshot file to write.
+    /// The snapshot file to write (or an object URL: written in one put).
     #[arg(long, short = 'o')]
     pub output: PathBuf,
     /// Record this creation time instead of now (reproducible builds; SOURCE_DATE_EPOCH also
     /// works).
     #[arg(long)]
     pub created_at: Option<String>,
+    /// The daemon file whose `[stores]` object URLs (s3://, gs://, az://) use; without it, each
+    /// cloud's standard environment.
+    #[command(flatten)]
+    pub stores: StoresArg,
 }
 
 /// `drift check` arguments.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Reference (training) data: Parquet files, directories (recursive) or globs, or one
-    /// reference snapshot (`drift reference build`).
+    /// Reference (training) data: Parquet files, directories (recursive) or globs, local or in
+    /// object storage (s3://, gs://, az://), or one reference snapshot (`drift reference build`).
     #[arg(long, short = 'r', required = true, num_args = 1..)]
     pub reference: Vec<String>,
-    /// Current (production) data: Parquet files, directories (recursive) or globs, or one
-    /// snapshot of them.
+    /// Current (production) data: Parquet files, directories (recursive) or globs, local or in
+    /// object storage (s3://, gs://, az://), or one snapshot of them.
     #[arg(long, short = 'c', required = true, num_args = 1..)]
     pub current: Vec<String>,
     /// Column selection.
@@ -472,6 +494,10 @@ pub struct CheckArgs {
     /// The label-time column of the --labels files (used when they have it).
     #[arg(long, value_name = "COLUMN", default_value = "label_time", requires = "labels")]
     pub label_time: String,
+    /// The daemon file whose `[stores]` object URLs (s3://, gs://, az://) use; without it, each
+    /// cloud's standard environment.
+    #[command(flatten)]
+    pub stores: StoresArg,
 }
 
 fn parse_task(s: &str) -> Result<crate::quality::Task, String> {

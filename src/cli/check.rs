@@ -15,6 +15,7 @@ use crate::source::{Dataset, Table};
 
 /// Runs `drift check`; returns the exit code.
 pub fn check(args: &CheckArgs) -> Result<i32> {
+    super::use_stores(&args.stores)?;
     let reference = crate::check::open_side("reference", &args.reference)?;
     let current = crate::check::open_side("current", &args.current)?;
     let options = CheckOptions {

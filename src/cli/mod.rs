@@ -23,7 +23,7 @@ pub use args::{
     AlertCommand, AlertListArgs, AlertRetryArgs, AlertTestArgs, BuildArgs, CheckArgs, Cli, ColumnArgs, Command,
     HistoryArgs, HistoryFormat, MergeArgs, QuarantineCommand, QuarantineListArgs, QuarantineReleaseArgs,
     ReferenceCommand, ReportArgs, RunArgs, ShowArgs, ShowFormat, SilenceAddArgs, SilenceCommand, SilenceExpireArgs,
-    SilenceListArgs, ValidateArgs,
+    SilenceListArgs, StoresArg, ValidateArgs,
 };
 pub use check::check;
 pub use history::history;
@@ -117,4 +117,13 @@ fn known_sink<'a>(cfg: &'a crate::config::Config, name: &str) -> Result<&'a crat
         let known: Vec<&str> = cfg.sinks.keys().map(String::as_str).collect();
         anyhow::anyhow!("no sink {name:?} in {}; sinks: {}", cfg.file.display(), known.join(", "))
     })
+}
+
+/// `--config`: installs the daemon file's `[stores]` for object URLs (every problem at once).
+fn use_stores(arg: &StoresArg) -> anyhow::Result<()> {
+    if let Some(file) = &arg.config {
+        let stores = crate::config::load_stores(file).map_err(|e| anyhow::anyhow!("{e}"))?;
+        crate::source::object::install(stores);
+    }
+    Ok(())
 }

@@ -10,9 +10,9 @@ use crate::source::Dataset;
 /// Runs `drift reference build|show|merge`; returns the exit code.
 pub fn reference(cmd: &ReferenceCommand) -> Result<i32> {
     match cmd {
-        ReferenceCommand::Build(a) => build(a),
-        ReferenceCommand::Show(a) => show(a),
-        ReferenceCommand::Merge(a) => merge(a),
+        ReferenceCommand::Build(a) => super::use_stores(&a.stores).and_then(|()| build(a)),
+        ReferenceCommand::Show(a) => super::use_stores(&a.stores).and_then(|()| show(a)),
+        ReferenceCommand::Merge(a) => super::use_stores(&a.stores).and_then(|()| merge(a)),
     }
 }
 

@@ -9,6 +9,7 @@ use crate::output::{Format, OnceMonitor, calibrations_json, monitor_calibration,
 pub fn validate(args: &ValidateArgs) -> Result<i32> {
     match crate::config::load(&args.config) {
         Ok(cfg) => {
+            crate::source::object::install(cfg.stores.clone());
             let ids: Vec<&str> = cfg.monitors.iter().map(|m| m.id.as_str()).collect();
             if args.format != Format::Json {
                 print(&validated(&args.config, &ids));
@@ -59,6 +60,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             return Ok(exit::CONFIG);
         }
     };
+    crate::source::object::install(cfg.stores.clone());
     let rt = runtime()?;
     if args.once {
         let outcomes = match rt.block_on(crate::daemon::run_once(&cfg)) {

@@ -23,6 +23,7 @@ pub(super) fn load_with(file: &Path, read_secrets: bool) -> Result<Config, Confi
     let mut config = daemon_settings(&mut e, file, &raw, &base);
     config.sinks = sinks(&mut e, raw.sinks.unwrap_or_default(), &base);
     config.external_url = external_url(&mut e, raw.external_url);
+    config.stores = super::stores::stores(&mut e, raw.stores.unwrap_or_default(), &base);
     let poll_default = raw.poll_secs.unwrap_or(defaults::POLL_SECS);
     let defaults = MonitorDefaults { poll_secs: poll_default, cycle_timeout: config.cycle_timeout };
     config.monitors = monitors(file, &config.monitors_dir, defaults, &config.sinks, read_secrets, &mut errors);
@@ -82,6 +83,7 @@ fn daemon_settings(e: &mut Problems, file: &Path, raw: &RawDaemon, base: &Path) 
         retention,
         sinks: BTreeMap::new(),
         external_url: None,
+        stores: Vec::new(),
         monitors: Vec::new(),
     }
 }
@@ -179,7 +181,13 @@ fn monitors(
 
 /// Reads a secret from `env` (a variable's name) or `file`; exactly one must be given.
 /// Messages name the key, variable or file, never the value.
-fn secret(e: &mut Problems, key: &str, env: Option<&str>, file: Option<&str>, base: &Path) -> Option<Secret> {
+pub(super) fn secret(
+    e: &mut Problems,
+    key: &str,
+    env: Option<&str>,
+    file: Option<&str>,
+    base: &Path,
+) -> Option<Secret> {
     match (env, file) {
         (Some(_), Some(_)) => {
             e.push(key, "give either the _env or the _file form, not both");
@@ -278,4 +286,16 @@ fn same_file(a: &Path, b: &Path) -> bool {
         (Ok(x), Ok(y)) => x == y,
         _ => a == b,
     }
+}
+
+/// Only the `[stores]` of a daemon file (for `drift check` / `drift reference --config`): its
+/// other keys are left to `drift validate`.
+pub(super) fn load_stores(file: &Path) -> Result<Vec<crate::source::object::StoreSettings>, ConfigErrors> {
+    let mut errors = Vec::new();
+    let base =
+        file.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let raw: RawDaemon = parse(file, &mut errors).unwrap_or_default();
+    let mut e = Problems { file, errors: &mut errors, read_secrets: true };
+    let stores = super::stores::stores(&mut e, raw.stores.unwrap_or_default(), &base);
+    if errors.is_empty() { Ok(stores) } else { Err(ConfigErrors(errors)) }
 }

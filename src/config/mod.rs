@@ -9,9 +9,9 @@
 //! that would hold one are `*_env` (an environment variable) or `*_file` (a mounted secret).
 //!
 //! The parts: `raw` (the files as written), `model` (the validated types re-exported here),
-//! `daemon` (the daemon file, its sinks and their secrets), `monitor` (one monitor file),
-//! `quality` (its `[model]` and `[labels]`) and `problems` (collecting every problem, with
-//! suggestions for typos).
+//! `daemon` (the daemon file, its sinks and their secrets), `stores` (its object stores),
+//! `monitor` (one monitor file), `quality` (its `[model]` and `[labels]`) and `problems`
+//! (collecting every problem, with suggestions for typos).
 
 mod daemon;
 mod model;
@@ -19,6 +19,7 @@ mod monitor;
 mod problems;
 pub mod quality;
 pub mod raw;
+mod stores;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -39,6 +40,9 @@ pub mod defaults {
     pub const SETTLE_SECS: u64 = 30;
     /// Staleness: six hours without a new file.
     pub const STALE_AFTER_SECS: u64 = 6 * 3600;
+    /// Object sources listed after an offset: a full listing this often, for objects that land
+    /// out of key order.
+    pub const FULL_LISTING_SECS: u64 = 3600;
     /// Failed reads of a file (footer, pages, decoding, profiling) before it is quarantined.
     pub const QUARANTINE_AFTER_ATTEMPTS: u32 = 3;
     /// Time reading and decoding one file may take per cycle (`[source] read_timeout_secs`):
@@ -107,6 +111,12 @@ fn resolve(base: &Path, p: &str) -> PathBuf {
 /// secrets.
 pub fn load(file: &Path) -> Result<Config, ConfigErrors> {
     daemon::load_with(file, true)
+}
+
+/// Only the `[stores]` of a daemon file, secrets read: for `drift check` and `drift reference`
+/// given `--config`.
+pub fn load_stores(file: &Path) -> Result<Vec<crate::source::object::StoreSettings>, ConfigErrors> {
+    daemon::load_stores(file)
 }
 
 /// As [`load`], but without reading secrets (their values are left empty): for commands that

@@ -36,6 +36,8 @@ pub struct Config {
     pub sinks: BTreeMap<String, Sink>,
     /// A link for alert messages (a dashboard, or this daemon's status page).
     pub external_url: Option<String>,
+    /// Object stores (`[stores.NAME]`), by name.
+    pub stores: Vec<crate::source::object::StoreSettings>,
     /// The monitors, by id.
     pub monitors: Vec<Monitor>,
 }
@@ -177,6 +179,9 @@ pub struct Source {
     /// Time reading and decoding one file may take in a cycle; past it the read is that
     /// file's failed attempt (`crate::source::ReadTimeout`).
     pub read_timeout: Duration,
+    /// Object sources: list only after the last key consumed in order (`listing =
+    /// "after_offset"`), with a full listing this often; `None`: every listing is full.
+    pub full_listing_every: Option<Duration>,
 }
 
 /// How a monitor cuts data into windows.

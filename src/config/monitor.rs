@@ -103,10 +103,18 @@ pub(super) fn compile_monitor(
 /// `[source]`: where the monitor's Parquet files arrive and how often to look.
 fn source(e: &mut Problems, s: RawSource, base: &Path, daemon: MonitorDefaults) -> Source {
     e.unknown("source", &s.unknown, SOURCE_KEYS);
+    let object = s.path.as_deref().is_some_and(crate::source::object::is_object_url);
     let path = match &s.path {
         None => {
             e.push("source.path", "required: a directory of Parquet files or a glob");
             String::new()
+        }
+        Some(p) if crate::source::object::is_object_url(p) => {
+            // Checked without the network: the URL's form only; the daemon lists it.
+            if let Err(err) = crate::source::object::parse(p).expect("an object URL") {
+                e.push("source.path", format!("{err:#}"));
+            }
+            p.clone()
         }
         Some(p) => {
             let full = resolve(base, p);
@@ -125,6 +133,26 @@ fn source(e: &mut Problems, s: RawSource, base: &Path, daemon: MonitorDefaults) 
     }
     if s.quarantine_after_attempts == Some(0) {
         e.push("source.quarantine_after_attempts", "must be at least 1 (3 by default)");
+    }
+    let full_listing_every = match s.listing.as_deref() {
+        None | Some("full") => None,
+        Some("after_offset") if !object => {
+            e.push(
+                "source.listing",
+                "after_offset is for object URLs (s3://, gs://, az://); a local directory is listed whole",
+            );
+            None
+        }
+        Some("after_offset") => {
+            Some(secs(s.full_listing_secs, defaults::FULL_LISTING_SECS).max(Duration::from_secs(1)))
+        }
+        Some(other) => {
+            e.push("source.listing", format!("{other:?}: use \"full\" (the default) or \"after_offset\""));
+            None
+        }
+    };
+    if s.full_listing_secs.is_some() && full_listing_every.is_none() {
+        e.push("source.full_listing_secs", "only with listing = \"after_offset\"");
     }
     if s.max_files_per_cycle == Some(0) {
         e.push("source.max_files_per_cycle", "must be at least 1");
@@ -150,13 +178,15 @@ fn source(e: &mut Problems, s: RawSource, base: &Path, daemon: MonitorDefaults) 
     };
     Source {
         path,
-        settle: secs(s.settle_secs, defaults::SETTLE_SECS),
+        // Object stores publish an object whole: nothing to wait for by default.
+        settle: secs(s.settle_secs, if object { 0 } else { defaults::SETTLE_SECS }),
         poll: secs(s.poll_secs, daemon.poll_secs),
         stale_after: secs(s.stale_after_secs, defaults::STALE_AFTER_SECS),
         max_files_per_cycle: s.max_files_per_cycle.unwrap_or(defaults::MAX_FILES_PER_CYCLE),
         follow_symlinks: s.follow_symlinks.unwrap_or(false),
         quarantine_after_attempts: s.quarantine_after_attempts.unwrap_or(defaults::QUARANTINE_AFTER_ATTEMPTS),
         read_timeout: Duration::from_secs(read_timeout),
+        full_listing_every,
     }
 }
 
@@ -167,6 +197,13 @@ fn reference(e: &mut Problems, r: RawReference, base: &Path) -> String {
         None => {
             e.push("reference.path", "required: a snapshot (drift reference build) or Parquet files");
             String::new()
+        }
+        Some(p) if crate::source::object::is_object_url(p) => {
+            // Checked without the network: the URL's form only; the daemon lists it at start.
+            if let Err(err) = crate::source::object::parse(p).expect("an object URL") {
+                e.push("reference.path", format!("{err:#}"));
+            }
+            p.clone()
         }
         Some(p) => {
             let full = resolve(base, p).display().to_string();

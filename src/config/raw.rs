@@ -27,6 +27,7 @@ pub struct RawDaemon {
     pub retention: Option<RawRetention>,
     pub sinks: Option<BTreeMap<String, RawSink>>,
     pub external_url: Option<String>,
+    pub stores: Option<BTreeMap<String, RawStore>>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
@@ -44,7 +45,28 @@ pub const DAEMON_KEYS: &[&str] = &[
     "retention",
     "sinks",
     "external_url",
+    "stores",
 ];
+
+/// `[stores.NAME]`; credentials (`access_key_id_env`, `sas_token_file`, ...) are among the
+/// other keys (`unknown`), checked against the cloud's list before the rest are reported.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawStore {
+    pub url: Option<String>,
+    pub region: Option<String>,
+    pub endpoint: Option<String>,
+    pub allow_http: Option<bool>,
+    pub timeout_secs: Option<u64>,
+    pub max_retries: Option<usize>,
+    pub account: Option<String>,
+    pub service_account_path: Option<String>,
+    #[serde(flatten)]
+    pub unknown: Unknown,
+}
+
+/// Keys of [`RawStore`] besides the credentials.
+pub const STORE_KEYS: &[&str] =
+    &["url", "region", "endpoint", "allow_http", "timeout_secs", "max_retries", "account", "service_account_path"];
 
 /// `[retention]`.
 #[derive(Debug, Default, Deserialize)]
@@ -120,6 +142,8 @@ pub struct RawSource {
     pub stale_after_secs: Option<u64>,
     pub max_files_per_cycle: Option<usize>,
     pub follow_symlinks: Option<bool>,
+    pub listing: Option<String>,
+    pub full_listing_secs: Option<u64>,
     pub quarantine_after_attempts: Option<u32>,
     pub read_timeout_secs: Option<u64>,
     #[serde(flatten)]
@@ -136,6 +160,8 @@ pub const SOURCE_KEYS: &[&str] = &[
     "follow_symlinks",
     "quarantine_after_attempts",
     "read_timeout_secs",
+    "listing",
+    "full_listing_secs",
 ];
 
 /// `[reference]`.

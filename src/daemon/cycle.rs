@@ -14,7 +14,7 @@ use super::metrics::{FileOutcome, MonitorLabel};
 use super::{MonitorRun, Shared, budget, pause, plan, reference, windows};
 use crate::config::Window;
 use crate::engine::Report;
-use crate::source::{ParquetFile, open_bytes};
+use crate::source::ParquetFile;
 use crate::state::{Consumed, State};
 
 /// Failed reads of a settled file before it is quarantined, by default
@@ -120,6 +120,9 @@ async fn list_and_plan(shared: &Shared, run: &mut MonitorRun, now: i64) -> Resul
             index.get(key).map(consumed).or_else(|| others.get(key).copied())
         };
         let plan = plan::plan(&listing, lookup, settle, now);
+        // Listings are in key order: the last key before the first one still wanted.
+        let done = listing.iter().take_while(|f| lookup(&f.key).is_some_and(|k| k.taken)).last();
+        run.store.consumed_through(done.map(|f| f.key.as_str()));
         st.record_listing(&id, &rows(&plan.observe), &rows(&plan.replaced), now)?;
         for f in &plan.replaced {
             index.insert(f.key.clone(), (f.size, f.mtime_ms));
@@ -187,10 +190,7 @@ async fn fetch(
     let mut fetched = Fetched { files: Vec::new(), consumed: Vec::new() };
     for f in ready {
         let shown = run.store.display(&f.key);
-        let opened = match run.store.fetch(&f.key).await {
-            Ok(bytes) => open_bytes(&shown, bytes).map(|pf| pf.with_read_timeout(run.monitor.source.read_timeout)),
-            Err(e) => Err(e),
-        };
+        let opened = run.store.open(&f.key).await.map(|pf| pf.with_read_timeout(run.monitor.source.read_timeout));
         match opened {
             Ok(pf) => {
                 pause::point(pause::FETCHED).await;

@@ -31,6 +31,7 @@ mod isolate;
 pub mod latency_metrics;
 mod listing;
 pub mod metrics;
+pub mod object_source;
 pub mod pages;
 pub mod pause;
 pub mod plan;
@@ -141,7 +142,8 @@ pub struct MonitorRun {
 impl MonitorRun {
     /// Prepares a monitor; unsupported window types fail here, clearly.
     pub fn new(monitor: Monitor, routing: Routing) -> Result<MonitorRun> {
-        let store = SourceStore::new(&monitor.source.path).with_context(|| format!("monitor {}", monitor.id))?;
+        let store = SourceStore::new(&monitor.source.path, monitor.source.full_listing_every)
+            .with_context(|| format!("monitor {}", monitor.id))?;
         Ok(MonitorRun {
             monitor,
             routing,

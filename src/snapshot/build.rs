@@ -145,11 +145,7 @@ impl Snapshot {
         let sources = dataset
             .files
             .iter()
-            .map(|f| SourceFile {
-                path: f.path.display().to_string(),
-                size: std::fs::metadata(&f.path).map_or(0, |m| m.len()),
-                rows: f.rows,
-            })
+            .map(|f| SourceFile { path: f.path.display().to_string(), size: f.byte_len(), rows: f.rows })
             .collect();
         let meta = Meta {
             format_version: codec::FORMAT_VERSION,

@@ -29,6 +29,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::SortedColumn;
+use crate::source::object;
 use crate::source::{Class, DatasetColumn};
 use crate::stats::sketch::{CdfSketch, DEFAULT_CELLS};
 
@@ -329,12 +330,20 @@ impl Snapshot {
 
     /// Reads a snapshot file.
     pub fn read(path: &Path) -> Result<Snapshot> {
+        if let Some(url) = path.to_str().and_then(object::parse) {
+            let bytes = object::read_whole(&url?)?;
+            return Snapshot::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e:#}", path.display()));
+        }
         let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
         Snapshot::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e:#}", path.display()))
     }
 
-    /// Writes the snapshot atomically (a temporary file renamed into place).
+    /// Writes the snapshot atomically (a temporary file renamed into place; an object URL in one
+    /// put, which object stores publish whole).
     pub fn write(&self, path: &Path) -> Result<()> {
+        if let Some(url) = path.to_str().and_then(object::parse) {
+            return object::client::put(&url?, self.to_bytes());
+        }
         let tmp: PathBuf = path.with_extension("tmp-drift");
         std::fs::write(&tmp, self.to_bytes()).with_context(|| format!("{}: cannot write", tmp.display()))?;
         std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))?;

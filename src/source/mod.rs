@@ -10,8 +10,10 @@ mod deadline;
 pub(crate) mod decode;
 mod footer;
 mod guard;
+pub mod object;
 mod paths;
 mod project;
+mod ranged;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -118,6 +120,8 @@ pub struct ParquetFile {
 enum Body {
     Path,
     Bytes(bytes::Bytes),
+    /// An object, read by ranges pinned to the version listed.
+    Object(object::Listed),
 }
 
 /// A column of a dataset: its name, the type it was read as, and its class.
@@ -146,10 +150,23 @@ impl Dataset {
     /// Expands `inputs` (files, directories searched recursively for `*.parquet`, globs) and
     /// reads every footer. `side` ("reference" or "current") goes into error messages.
     pub fn open(side: &str, inputs: &[String]) -> Result<Dataset> {
-        let paths = expand_inputs(inputs).with_context(|| side.to_owned())?;
-        let mut files = Vec::with_capacity(paths.len());
-        for p in paths {
-            files.push(open_file(&p)?);
+        let (remote, local): (Vec<&String>, Vec<&String>) = inputs.iter().partition(|i| object::is_object_url(i));
+        let mut files = Vec::new();
+        if !local.is_empty() || remote.is_empty() {
+            let local: Vec<String> = local.into_iter().cloned().collect();
+            for p in expand_inputs(&local).with_context(|| side.to_owned())? {
+                files.push(open_file(&p)?);
+            }
+        }
+        let mut objects = Vec::new();
+        for text in remote {
+            let url = object::parse(text).expect("an object URL").with_context(|| side.to_owned())?;
+            objects.extend(object::expand(&url).with_context(|| side.to_owned())?);
+        }
+        objects.sort_by_key(|o| o.url.to_string());
+        objects.dedup_by(|a, b| a.url == b.url);
+        for o in &objects {
+            files.push(open_object(o)?);
         }
         Dataset::from_files(side, files)
     }
@@ -226,6 +243,10 @@ impl Dataset {
                     decode_column(file, f, idx, name, &mut acc)
                 }
                 Body::Bytes(b) => decode_column(b.clone(), f, idx, name, &mut acc),
+                Body::Object(o) => {
+                    let mask = ProjectionMask::roots(f.meta.parquet_schema(), [idx]);
+                    decode_column(ranged::fetch(o, f.meta.metadata(), &mask)?, f, idx, name, &mut acc)
+                }
             })?;
         }
         Ok(acc.finish(col.data_type.clone()))
@@ -302,15 +323,32 @@ fn open_file_unguarded(path: &Path) -> Result<ParquetFile> {
         bail!("{shown}: truncated Parquet file (no footer): it may still be being written, or was cut short");
     }
     footer::check_footer_len(&shown, tail, len)?;
-    let plain = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+    finish_open(path, &file, len, Body::Path)
+}
+
+/// The footer of a file whose magic numbers and footer length were checked: parsed, checked
+/// against the file's length, and given the dictionary hint.
+fn finish_open<R: parquet::file::reader::ChunkReader>(
+    path: &Path,
+    reader: &R,
+    len: u64,
+    body: Body,
+) -> Result<ParquetFile> {
+    let shown = path.display();
+    let plain = ArrowReaderMetadata::load(reader, ArrowReaderOptions::new())
         .map_err(|e| anyhow::anyhow!("{shown}: unreadable Parquet footer: {e}"))?;
     footer::check_metadata(&shown, plain.metadata(), len)?;
     let meta = with_dictionary_hint(&plain).unwrap_or(plain);
     let rows = meta.metadata().file_metadata().num_rows().max(0) as u64;
-    Ok(ParquetFile { path: path.to_owned(), rows, len, meta, body: Body::Path, budget: None })
+    Ok(ParquetFile { path: path.to_owned(), rows, len, meta, body, budget: None })
 }
 
 impl ParquetFile {
+    /// The file's length in bytes.
+    pub fn byte_len(&self) -> u64 {
+        self.len
+    }
+
     /// Every row and column of the file as record batches (for splitting it by event time).
     pub fn read_all(&self) -> Result<Vec<arrow_array::RecordBatch>> {
         self.read_batches(ProjectionMask::all())
@@ -422,12 +460,31 @@ fn open_bytes_unguarded(name: &Path, bytes: bytes::Bytes) -> Result<ParquetFile>
     let mut last8 = [0u8; 8];
     last8.copy_from_slice(&bytes[bytes.len() - 8..]);
     footer::check_footer_len(&shown, last8, len)?;
-    let plain = ArrowReaderMetadata::load(&bytes, ArrowReaderOptions::new())
-        .map_err(|e| anyhow::anyhow!("{shown}: unreadable Parquet footer: {e}"))?;
-    footer::check_metadata(&shown, plain.metadata(), len)?;
-    let meta = with_dictionary_hint(&plain).unwrap_or(plain);
-    let rows = meta.metadata().file_metadata().num_rows().max(0) as u64;
-    Ok(ParquetFile { path: name.to_owned(), rows, len, meta, body: Body::Bytes(bytes), budget: None })
+    finish_open(name, &bytes, len, Body::Bytes(bytes.clone()))
+}
+
+/// Reads one listed object's header and footer (by ranges pinned to its listed version; the
+/// columns are fetched when read), with the same checks as [`open_file`].
+pub fn open_object(object: &object::Listed) -> Result<ParquetFile> {
+    let name = PathBuf::from(object.url.to_string());
+    guarded(&name, || open_object_unguarded(&name, object))
+}
+
+fn open_object_unguarded(name: &Path, object: &object::Listed) -> Result<ParquetFile> {
+    let shown = name.display();
+    let len = object.size;
+    if len < 12 {
+        bail!("{shown}: not a Parquet file (no PAR1 header); pass only Parquet objects or a prefix of them");
+    }
+    let (head, last8, sparse) = ranged::head_and_footer(object)?;
+    if &head[..] != b"PAR1" {
+        bail!("{shown}: not a Parquet file (no PAR1 header); pass only Parquet objects or a prefix of them");
+    }
+    if &last8[4..] != b"PAR1" {
+        bail!("{shown}: truncated Parquet file (no footer): it may still be being written, or was cut short");
+    }
+    footer::check_footer_len(&shown, last8, len)?;
+    finish_open(name, &sparse, len, Body::Object(object.clone()))
 }
 
 /// Re-derives the reader metadata asking for string columns as dictionaries, so dictionary-

@@ -51,6 +51,7 @@ impl ParquetFile {
                 mask,
             ),
             Body::Bytes(b) => read(b.clone(), self, mask),
+            Body::Object(o) => read(super::ranged::fetch(o, self.meta.metadata(), &mask)?, self, mask),
         })
     }
 }

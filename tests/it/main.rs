@@ -37,6 +37,10 @@
 //!   daemon files work in their layouts.
 //! - `demo`: the shipped example pair is reproducible and shows the drift it was built with.
 //! - `errors`: every kind of bad input gives one line naming the file and exit code 2.
+//! - `objects`: object storage against real servers on loopback (moto_server for S3, Azurite
+//!   for Azure): check and reference over URLs equal the local ones, only the monitored column
+//!   chunks are fetched (bytes counted by a proxy), a replaced object, a daemon monitor over a
+//!   prefix, one-line errors.
 //! - `policy`: the decision policy as documented: the correction (flag and key) sets adjusted
 //!   p-values and decisions, alpha and floors reach the engine, swapped floors are refused, a
 //!   window and its segments are one family, the label cap pools, untimed rows are late.
@@ -84,6 +88,7 @@ mod layers;
 mod mixed;
 mod model_check;
 mod model_config;
+mod objects;
 mod policy;
 mod power;
 mod properties;
