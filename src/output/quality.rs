@@ -1,6 +1,7 @@
 //! `drift check --model-task`: the model's realized performance, reference side vs current
 //! side, after the drift table. An undefined metric prints as `undefined` with its reason
-//! under the table (and as `null` with `undefined` in JSON), never as NaN or 0.
+//! under the table (and as `null` with `undefined` in JSON), never as NaN or 0. The HTML
+//! report's model panel (`output::html::panels`) draws the same rows and notes.
 
 use std::fmt::Write as _;
 
@@ -25,7 +26,7 @@ fn header(m: &Comparison) -> [String; 4] {
     [format!("MODEL {} {}", m.task, m.prediction), "REFERENCE".into(), "CURRENT".into(), "CHANGE".into()]
 }
 
-fn rows(m: &Comparison) -> Vec<Vec<String>> {
+pub(super) fn rows(m: &Comparison) -> Vec<Vec<String>> {
     let mut out = vec![vec!["labelled".to_owned(), labelled(&m.reference), labelled(&m.current), String::new()]];
     for (r, c) in m.reference.performance.metrics.iter().zip(&m.current.performance.metrics) {
         let change = match (r.value.get(), c.value.get()) {
@@ -38,7 +39,7 @@ fn rows(m: &Comparison) -> Vec<Vec<String>> {
 }
 
 /// Lines under the table: the columns, each undefined metric's reason, rows left out.
-fn notes(m: &Comparison) -> Vec<String> {
+pub(super) fn notes(m: &Comparison) -> Vec<String> {
     let score = m.score.as_ref().map_or(String::new(), |s| format!(", score {s}"));
     let mut out = vec![format!("model: prediction {}{score}, label {}", m.prediction, m.label)];
     for (name, s) in [("reference", &m.reference), ("current", &m.current)] {

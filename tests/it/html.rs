@@ -47,7 +47,7 @@ fn html_report(dir: &Path, name: &str, args: &[&str]) -> (i32, String, PathBuf) 
 
 /// The strict html5lib parse of a page: element names, attribute names, src/href values and
 /// the stylesheets' text.
-fn parse(page: &Path) -> Option<serde_json::Value> {
+pub(crate) fn parse(page: &Path) -> Option<serde_json::Value> {
     let python = tool("DRIFT_HTML5LIB_PYTHON")?;
     let out = Command::new(python).args([INSPECT, "parse", s(page)]).output().unwrap();
     assert!(out.status.success(), "html5lib: {}", String::from_utf8_lossy(&out.stderr));

@@ -107,6 +107,30 @@ fn table_and_markdown_show_the_metric_table_side_by_side() {
     assert!(md.contains("| roc_auc | 1.0000 | undefined | - |"), "{md}");
 }
 
+/// The HTML report (issue #14) has a model panel with the same rows and notes, escaped, and
+/// stays one well-formed page (html5lib).
+#[test]
+fn the_html_report_has_a_model_quality_panel() {
+    let (dir, r, c) = sides();
+    let (code, html, err) = check(&r, &c, "html", MODEL);
+    assert_eq!(code, Some(0), "{err}");
+    for needle in [
+        "<h3 class=\"\">Model quality</h3>",
+        "<th>model binary <code>prediction</code></th>",
+        "<tr><td>accuracy</td><td>0.8000</td><td>0.6667</td><td>-0.1333</td></tr>",
+        "<tr><td>roc_auc</td><td>1.0000</td><td>undefined</td><td>-</td></tr>",
+        "<p>current: roc_auc undefined: only one class in the labels</p>",
+    ] {
+        assert!(html.contains(needle), "missing {needle:?} in the page");
+    }
+    let panel = &html[html.find("Model quality").unwrap()..];
+    let panel = &panel[..panel.find("</section>").unwrap()];
+    assert!(!panel.contains("NaN") && !panel.contains("<td>0</td>"), "{panel}");
+    let page = dir.path().join("model.html");
+    std::fs::write(&page, &html).unwrap();
+    crate::html::parse(&page);
+}
+
 #[test]
 fn a_missing_model_column_is_one_line_naming_it() {
     let (_dir, r, c) = sides();

@@ -1,11 +1,12 @@
-//! The panels after the columns: the latency of `drift check --latency`, each other kind of
+//! The panels after the columns: the latency of `drift check --latency`, the model's realized
+//! performance of `drift check --model-task` (`output::quality`'s rows), each other kind of
 //! check configured on a window (`report.checks`: latency's table per window and segment;
 //! any kind's findings), and the false-alarm calibration of `drift check --calibrate`. Tables
 //! of the text output's own rows (`output::latency`, `output::calibration`), every cell escaped.
 
 use std::fmt::Write as _;
 
-use super::super::{calibration, latency, opt, plural};
+use super::super::{calibration, latency, opt, plural, quality};
 use super::escape;
 use crate::calibrate::Calibration;
 use crate::engine::Report;
@@ -23,6 +24,15 @@ pub(super) fn panels(out: &mut String, r: &Report, calibrated: Option<&Result<Ca
         ];
         let title = if l.breached { "Latency: SLO breached" } else { "Latency" };
         section(out, title, &header, &latency::rows(l), &latency::notes(l), l.breached);
+    }
+    if let Some(m) = &r.model {
+        let header = [
+            format!("model {} <code>{}</code>", escape(m.task), escape(&m.prediction)),
+            "reference".into(),
+            "current".into(),
+            "change".into(),
+        ];
+        section(out, "Model quality", &header, &quality::rows(m), &quality::notes(m), false);
     }
     for check in &r.checks {
         let latency = (check.kind == "latency")
