@@ -433,3 +433,57 @@ fn a_snapshot_reference_is_named_by_its_id_in_the_header_and_the_json() {
     assert!(String::from_utf8_lossy(&shown.stdout).lines().next().unwrap().ends_with(&format!(", id {id}")));
     assert_self_contained(&page, &path);
 }
+
+/// A category only in the reference is marked vanished, and past the 20 most frequent the
+/// rest is pooled under one bar (issue #14's category chart).
+#[test]
+fn a_vanished_category_is_marked_and_the_tail_pooled() {
+    let dir = TempDir::new().unwrap();
+    let letters: Vec<String> = (0..25).map(|i| format!("k{i:02}")).collect();
+    let side = |gone: usize, each: usize| {
+        let mut v: Vec<&str> = vec!["gone"; gone];
+        for l in &letters {
+            v.extend(std::iter::repeat_n(l.as_str(), each));
+        }
+        vec![("cat", strings_array(&v))]
+    };
+    let r = write(dir.path(), "r.parquet", side(200, 32));
+    let c = write(dir.path(), "c.parquet", side(0, 40));
+    let (_, page, path) = html_report(dir.path(), "x.html", &["-r", s(&r), "-c", s(&c)]);
+    assert!(page.contains(">gone (vanished)<"), "the vanished category is marked");
+    assert_eq!(page.matches("(rest, pooled)").count(), 1, "one pooled bar for the tail");
+    assert!(!page.contains(">k24<") || !page.contains(">k00<"), "not every category drawn");
+    assert_self_contained(&page, &path);
+}
+
+/// Each PSI bin's contribution in a numeric column's table sums to the PSI the JSON reports.
+#[test]
+fn the_psi_contributions_sum_to_the_reports_psi() {
+    let dir = TempDir::new().unwrap();
+    let (_, page, _) = html_report(dir.path(), "demo.html", &["-r", REFERENCE, "-c", CURRENT]);
+    let (_, json) = check_json(&[REFERENCE], &[CURRENT], &[]);
+    let mut checked = 0;
+    for (i, c) in json["columns"].as_array().unwrap().iter().enumerate() {
+        if c["kind"] != "numeric" {
+            continue;
+        }
+        let psi = test(c, "psi")["statistic"].as_f64().unwrap();
+        let section = &page[page.find(&format!("id=\"col-{i}\"")).unwrap()..];
+        let table = &section[section.find("<table class=\"bins\">").unwrap()..];
+        let table = &table[..table.find("</table>").unwrap()];
+        let rows: Vec<&str> = table.split("<tr>").skip(2).collect();
+        let sum: f64 = rows
+            .iter()
+            .map(|row| {
+                let cell = row.rsplit("<td>").next().unwrap();
+                let cell = cell.trim_end_matches("</tbody>").trim_end_matches("</tr>").trim_end_matches("</td>");
+                cell.parse::<f64>().unwrap_or_else(|e| panic!("{cell:?}: {e}"))
+            })
+            .sum();
+        // Each cell is shown to 4 decimals (or 3 significant digits below 1e-3): up to 5e-5 off.
+        let shown = 5e-5 * rows.len() as f64;
+        assert!((sum - psi).abs() <= shown + 1e-6, "{}: contributions sum to {sum}, PSI {psi}", c["column"]);
+        checked += 1;
+    }
+    assert!(checked >= 5, "{checked} numeric columns");
+}
