@@ -307,6 +307,38 @@ fn a_quarantined_file_alerts_is_listed_and_released_to_be_read_again() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "no quarantined files\n");
 }
 
+/// `DriftFilesQuarantined` names at most the newest ten quarantined files, in the order of
+/// `drift quarantine list` (newest first; files quarantined in the same cycle by name), and
+/// says how many more there are.
+#[test]
+fn the_quarantine_alert_names_the_newest_ten_files_and_counts_the_rest() {
+    let st = setup("quarantine_after_attempts = 1\n", "");
+    let names: Vec<String> = (0..12).map(|i| format!("bad{i:02}.parquet")).collect();
+    for name in &names {
+        damaged_page(&st, name);
+    }
+    let (code, out) = once(&st);
+    assert_eq!(code, 0, "{out}");
+    let firing: Vec<String> = audit(&st)
+        .into_iter()
+        .filter(|(name, status, _)| name == "DriftFilesQuarantined" && status == "firing")
+        .map(|(_, _, detail)| detail)
+        .collect();
+    assert_eq!(firing.len(), 1, "one alert for the monitor: {:?}", audit(&st));
+    let listed = drift(&["quarantine", "list", "--config", s(&st.config), "--monitor", "model"]);
+    let listed: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .map(|l| l.split("  ").nth(1).unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(listed, names, "newest first, then by name");
+    let want = format!(
+        "12 quarantined file(s) not evaluated, newest first: {} and 2 more; the newest failed with: ",
+        listed[..10].join(", ")
+    );
+    assert!(firing[0].starts_with(&want), "{}\nwant: {want}", firing[0]);
+    assert!(!firing[0].contains("bad10") && !firing[0].contains("bad11"), "{}", firing[0]);
+}
+
 /// A damaged file the Parquet reader spends a long time on before it fails (a fuzz finding,
 /// `fuzz/regressions/parquet_ingest/slow-text-column.parquet`: its `text` column takes 40 to
 /// 50 s in a debug build) between two good files. Under `[source] read_timeout_secs = 1` each
