@@ -45,8 +45,8 @@ pub fn judge_windows(by_column: Vec<Vec<ColumnReport>>, reference_rows: u64, pol
                 cols,
                 SchemaReport::default(),
                 Vec::new(),
-                TableSummary { rows: reference_rows, files: 0 },
-                TableSummary { rows, files: 0 },
+                TableSummary { rows: reference_rows, files: 0, ..Default::default() },
+                TableSummary { rows, files: 0, ..Default::default() },
                 policy,
             )
         })

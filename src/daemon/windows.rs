@@ -477,7 +477,7 @@ pub async fn time_windows(
             &id,
             &c,
             &parts,
-            Some(ClockUpdate { max_event_ms: max_event, late_rows: late }),
+            Some(ClockUpdate { max_event_ms: max_event, late_rows: late, future_rows: future }),
             now,
         )?;
         pause::point(pause::COMMITTED).await;
@@ -512,6 +512,9 @@ pub async fn close(
 ) -> Result<(i64, Option<Report>)> {
     let id = run.monitor.id.clone();
     let mut parts = shared.state()?.parts(&id, key)?;
+    // The rows of its files it will not evaluate (event time: late, future), for its report;
+    // `close_window` forgets them in its transaction.
+    let dropped = shared.state()?.dropped(&id, key)?;
     // Named by their file, so that a merge error says which file's rows did not fit.
     let mut profiles: Vec<(String, Snapshot)> =
         parts.iter().map(|p| Ok((p.file.clone(), Snapshot::from_bytes(&p.profile)?))).collect::<Result<_>>()?;
@@ -553,6 +556,7 @@ pub async fn close(
         }
         let mut report = evaluate(run, &whole, segments, &states, span)?;
         report.current.files = files as usize;
+        (report.current.rows_late, report.current.rows_future) = (dropped.late_rows, dropped.future_rows);
         Ok((Some(report), rows, files))
     })?;
     let last_seq = parts.last().map_or(0, |p| p.seq);

@@ -73,12 +73,25 @@ pub struct SnapshotId {
 }
 
 /// Size of one side.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct TableSummary {
     /// Total rows over all files.
     pub rows: u64,
     /// Number of files read.
     pub files: usize,
+    /// An event-time window's `current`: rows of its files not evaluated because their window
+    /// had closed (or they had no timestamp). Absent when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rows_late: u64,
+    /// An event-time window's `current`: rows of its files not evaluated because their event
+    /// time was more than `max_future_secs` ahead of the daemon's clock. Absent when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rows_future: u64,
+}
+
+/// Whether a count is 0 (left out of the JSON).
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Column kinds the engine compares.

@@ -16,7 +16,7 @@ impl Table for Snapshot {
     }
 
     fn summary(&self) -> TableSummary {
-        TableSummary { rows: self.meta.rows, files: self.meta.sources.len() }
+        TableSummary { rows: self.meta.rows, files: self.meta.sources.len(), ..Default::default() }
     }
 
     fn snapshot_id(&self) -> Option<crate::engine::SnapshotId> {

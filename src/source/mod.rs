@@ -91,7 +91,7 @@ impl Table for Dataset {
         &self.columns
     }
     fn summary(&self) -> crate::engine::TableSummary {
-        crate::engine::TableSummary { rows: self.rows, files: self.files.len() }
+        crate::engine::TableSummary { rows: self.rows, files: self.files.len(), ..Default::default() }
     }
     fn read_column_into(&self, name: &str, as_categorical: bool, buffer: Vec<f64>) -> Result<ColumnData> {
         Dataset::read_column_into(self, name, as_categorical, buffer)

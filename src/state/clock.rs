@@ -1,5 +1,6 @@
 //! The event clock of a monitor with event-time windows: the latest event time seen, the point
-//! before which rows are late, and the late rows counted.
+//! before which rows are late, and the late rows counted; and the rows no window evaluates
+//! (late, future), charged to the window their file gave its latest rows to for its report.
 
 use anyhow::Result;
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -26,6 +27,18 @@ pub struct ClockUpdate {
     pub max_event_ms: Option<i64>,
     /// Rows that arrived after their window closed, or without a timestamp.
     pub late_rows: u64,
+    /// Rows too far ahead of the daemon's clock (`max_future_secs`): not evaluated, not
+    /// moving the clock, only charged to a window's report.
+    pub future_rows: u64,
+}
+
+/// Rows of a window's files that it did not evaluate, for its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Dropped {
+    /// Late rows (their window had closed, or no timestamp).
+    pub late_rows: u64,
+    /// Future rows (more than `max_future_secs` ahead of the clock).
+    pub future_rows: u64,
 }
 
 impl State {
@@ -48,6 +61,40 @@ impl State {
             .optional()?
             .unwrap_or_default())
     }
+
+    /// The rows not evaluated that the window `key` of `monitor` will report when it closes:
+    /// those charged to it and those charged to no window (its file gave rows to none).
+    pub fn dropped(&self, monitor: &str, key: i64) -> Result<Dropped> {
+        let (late, future): (i64, i64) = self.conn.query_row(
+            "SELECT COALESCE(SUM(late_rows), 0), COALESCE(SUM(future_rows), 0) FROM window_dropped
+             WHERE monitor = ?1 AND (window_key = ?2 OR window_key IS NULL)",
+            params![monitor, key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(Dropped { late_rows: late as u64, future_rows: future as u64 })
+    }
+}
+
+/// Charges a consumed file's late and future rows, in its transaction, to `key`: the window it
+/// gave its latest rows to, or `None` (it gave rows to none) for the monitor's next window.
+pub(super) fn charge(tx: &Transaction, monitor: &str, file: &str, key: Option<i64>, c: ClockUpdate) -> Result<()> {
+    if c.late_rows > 0 || c.future_rows > 0 {
+        tx.execute(
+            "INSERT INTO window_dropped (monitor, window_key, file, late_rows, future_rows) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![monitor, key, file, c.late_rows as i64, c.future_rows as i64],
+        )?;
+    }
+    Ok(())
+}
+
+/// Forgets what [`State::dropped`] read for window `key`, in its closing transaction (the
+/// monitor's files are not consumed while it closes a window, so nothing was added since).
+pub(super) fn reported(tx: &Transaction, monitor: &str, key: i64) -> Result<()> {
+    tx.execute(
+        "DELETE FROM window_dropped WHERE monitor = ?1 AND (window_key = ?2 OR window_key IS NULL)",
+        params![monitor, key],
+    )?;
+    Ok(())
 }
 
 /// Moves the clock for a consumed file, in its transaction: the latest event time only forward,
@@ -83,7 +130,8 @@ mod tests {
 
     /// Consumes file `path` with this clock progress.
     fn rows(st: &mut State, path: &str, max_event_ms: Option<i64>, late_rows: u64, now_ms: i64) {
-        st.add_parts("m", &consumed(path, 1), &[], Some(ClockUpdate { max_event_ms, late_rows }), now_ms).unwrap();
+        let clock = ClockUpdate { max_event_ms, late_rows, future_rows: 0 };
+        st.add_parts("m", &consumed(path, 1), &[], Some(clock), now_ms).unwrap();
     }
 
     fn close(st: &mut State, span: (i64, i64), now_ms: i64) {

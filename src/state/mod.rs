@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use rusqlite::Connection;
 
-pub use clock::{Clock, ClockUpdate};
+pub use clock::{Clock, ClockUpdate, Dropped};
 pub use files::{Consumed, FileRecord};
 pub use history::{TestRow, WindowRow};
 pub use outbox::{OutboxRow, Pending, QueueStats};

@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use rusqlite::{Connection, OptionalExtension};
 
 /// The schema version this drift writes (and the newest it reads).
-pub(super) const SCHEMA_VERSION: i64 = 5;
+pub(super) const SCHEMA_VERSION: i64 = 6;
 
 /// The schema that took the reports' pictures out into `window_pictures`: an older state is
 /// migrated by [`super::pictures::migrate`] (renumber with the table's comment if another
@@ -147,6 +147,18 @@ CREATE TABLE IF NOT EXISTS window_pictures (
     pictures BLOB NOT NULL           -- zstd-compressed JSON (state::pictures)
 );
 CREATE INDEX IF NOT EXISTS window_pictures_by_monitor ON window_pictures (monitor, closed_ms);
+-- Schema 6: rows of an event-time monitor's files that no window evaluates (late, future), one
+-- row per such file, written with the file's parts and taken into the report of the window it
+-- is charged to when that window closes.
+CREATE TABLE IF NOT EXISTS window_dropped (
+    monitor TEXT NOT NULL,
+    window_key INTEGER,              -- the window the file gave its latest rows to; NULL when it
+                                     -- gave rows to none: charged to the monitor's next window
+    file TEXT NOT NULL,
+    late_rows INTEGER NOT NULL,
+    future_rows INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS window_dropped_by_monitor ON window_dropped (monitor, window_key);
 ";
 
 /// The schema version stored in the database, `None` for a new one (no `meta` table or no

@@ -180,6 +180,7 @@ impl State {
         super::budget::add_counts(&tx, monitor, &file.counts)?;
         if let Some(c) = clock {
             clock::advance(&tx, monitor, c, now_ms)?;
+            clock::charge(&tx, monitor, &file.path, parts.iter().map(|p| p.key).max(), c)?;
         }
         tx.commit()?;
         Ok(())
@@ -251,6 +252,7 @@ impl State {
         if let Some((start, end)) = closing.span {
             tx.execute("UPDATE windows SET start_ms = ?2, end_ms = ?3 WHERE id = ?1", params![id, start, end])?;
             clock::close_until(&tx, monitor, end, now_ms)?;
+            clock::reported(&tx, monitor, closing.key)?;
         }
         tx.execute(
             "DELETE FROM window_part_checks WHERE monitor = ?1 AND window_key = ?2 AND part_seq <= ?3",
@@ -268,6 +270,7 @@ impl State {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Dropped;
     use super::super::testing::{consumed, count, drifting, routing, temp};
     use super::*;
 
@@ -407,10 +410,33 @@ mod tests {
         st.conn
             .execute_batch("CREATE TEMP TRIGGER fail BEFORE INSERT ON event_clock BEGIN SELECT RAISE(ABORT, 'no'); END")
             .unwrap();
-        let clock = ClockUpdate { max_event_ms: Some(100), late_rows: 0 };
+        let clock = ClockUpdate { max_event_ms: Some(100), late_rows: 0, future_rows: 0 };
         assert!(st.add_parts("m", &consumed("a", 5), &[part(3, "", 5, b"a")], Some(clock), 2).is_err());
         st.conn.execute_batch("DROP TRIGGER fail").unwrap();
         assert_eq!(st.open_windows("m").unwrap(), []);
         assert_eq!(st.files("m").unwrap()["a"].status, "seen");
+    }
+
+    #[test]
+    fn late_and_future_rows_go_to_the_files_latest_window_or_else_the_next_to_close_once() {
+        let (_dir, mut st) = temp();
+        let clock = |late_rows, future_rows| Some(ClockUpdate { max_event_ms: Some(100), late_rows, future_rows });
+        let dropped = |late_rows, future_rows| Dropped { late_rows, future_rows };
+        let (three, five) = (part(3, "", 5, b"3"), part(5, "", 5, b"5"));
+        st.add_parts("m", &consumed("a", 10), &[three.clone(), five.clone()], clock(2, 1), 1).unwrap();
+        st.add_parts("m", &consumed("b", 5), &[three], clock(0, 4), 2).unwrap();
+        st.add_parts("m", &consumed("c", 0), &[], clock(7, 0), 3).unwrap();
+        st.add_parts("m", &consumed("d", 5), &[five], clock(0, 0), 4).unwrap();
+        st.add_parts("n", &consumed("a", 0), &[], clock(100, 100), 4).unwrap();
+        assert_eq!(st.dropped("m", 3).unwrap(), dropped(7, 4), "b's, and c's (no window)");
+        assert_eq!(st.dropped("m", 5).unwrap(), dropped(9, 1), "a's (its latest window), and c's");
+        let time =
+            |key, last_seq| Closing { kind: "time", key, last_seq, files: 2, rows: 10, span: Some((key, key + 1)) };
+        st.close_window(&routing(), &time(3, 3), None, 5).unwrap();
+        assert_eq!(st.dropped("m", 5).unwrap(), dropped(2, 1), "c's rows went with window 3");
+        st.close_window(&routing(), &time(5, 4), None, 6).unwrap();
+        assert_eq!(st.dropped("m", 7).unwrap(), Dropped::default(), "each row reported once");
+        assert_eq!(st.dropped("n", 0).unwrap(), dropped(100, 100), "per monitor");
+        assert_eq!(st.clock("m").unwrap().late_rows, 9, "the clock counts late rows as before");
     }
 }

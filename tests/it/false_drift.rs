@@ -55,7 +55,7 @@ fn run(n: usize, seed: u64) -> bool {
     }
     let (r, c) = (categorical(n, &mut rng), categorical(n, &mut rng));
     cols.push(engine::compare_column("cat", &r, &c, &policy));
-    let t = TableSummary { rows: n as u64, files: 1 };
+    let t = TableSummary { rows: n as u64, files: 1, ..Default::default() };
     engine::judge(cols, Default::default(), vec![], t.clone(), t, &policy).drift
 }
 
@@ -209,8 +209,10 @@ fn stationary_windows(size: usize, windows: usize, seed: u64, policy: &Policy) -
             .zip(&references)
             .map(|(c, r)| engine::compare_column(c.name, r, &draw(c, size, &mut rng, false), policy))
             .collect();
-        let (rt, ct) =
-            (TableSummary { rows: REFERENCE_ROWS as u64, files: 1 }, TableSummary { rows: size as u64, files: 1 });
+        let (rt, ct) = (
+            TableSummary { rows: REFERENCE_ROWS as u64, files: 1, ..Default::default() },
+            TableSummary { rows: size as u64, files: 1, ..Default::default() },
+        );
         let report = engine::judge(cols, Default::default(), vec![], rt, ct, policy);
         if report.drift {
             tally.drifted += 1;

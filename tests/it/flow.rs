@@ -151,7 +151,7 @@ fn set_bytes(st: &Setup, bytes: u64) {
 
 /// Four files landed in event-time order (hours 1 to 5, a window spread over two files, some
 /// rows without a time), drained with `max_files_per_cycle = cap`; every window (span, files,
-/// rows, tests) and the late count.
+/// rows, tests, its report's `current` with the late rows charged to it) and the late count.
 fn drained(cap: &str) -> (Vec<serde_json::Value>, Vec<i64>) {
     let st = setup("", cap, HOURLY);
     let files: [&[(i64, usize)]; 4] = [&[(1, 300)], &[(2, 300), (3, 100)], &[(3, 200), (4, 300)], &[(5, 300)]];
@@ -166,7 +166,12 @@ fn drained(cap: &str) -> (Vec<serde_json::Value>, Vec<i64>) {
         land(&st, &format!("f{i}.parquet"), cols, 60 - i as u64 * 10);
     }
     once(&st);
-    (windows(&st), query(&st, "SELECT late_rows FROM event_clock"))
+    let currents: Vec<String> = query(&st, "SELECT json_extract(report, '$.current') FROM windows ORDER BY id");
+    let mut w = windows(&st);
+    for (w, current) in w.iter_mut().zip(currents) {
+        w["current"] = serde_json::from_str(&current).unwrap();
+    }
+    (w, query(&st, "SELECT late_rows FROM event_clock"))
 }
 
 #[test]
@@ -175,6 +180,8 @@ fn a_capped_backlog_gives_the_same_event_time_windows_and_late_counts_as_one_cyc
     assert_eq!(want.len(), 4, "hours 1 to 4 close on the watermark (hour 5 stays open): {want:?}");
     assert_eq!(want[2]["files"], 2, "hour 3 from two files");
     assert_eq!(late, [5], "the rows without a time are late");
+    assert_eq!(want[3]["current"]["rows_late"], 5, "f2's rows without a time, in its latest window's (hour 4) report");
+    assert_eq!(want[2]["current"].get("rows_late"), None);
     for cap in ["max_files_per_cycle = 1\n", "max_files_per_cycle = 3\n"] {
         assert_eq!(drained(cap), (want.clone(), late.clone()), "{cap}");
     }
@@ -212,6 +219,31 @@ fn a_far_future_row_is_counted_and_never_moves_the_watermark() {
     let w = windows(&st);
     assert_eq!((w.len(), &w[0]["rows"]), (1, &serde_json::json!(399)), "{out}");
     assert_eq!(query::<i64>(&st, "SELECT late_rows FROM event_clock"), [0]);
+    // The window a.parquet gave its rows to reports the row it did not evaluate.
+    let current = |i: usize| {
+        let reports: Vec<String> = query(&st, "SELECT report FROM windows ORDER BY id");
+        serde_json::from_str::<serde_json::Value>(&reports[i]).unwrap()["current"].clone()
+    };
+    assert_eq!(current(0), serde_json::json!({"rows": 399, "files": 2, "rows_future": 1}), "hour 10's report");
+
+    // A file of late rows only (hour 10 closed) gave rows to no window: the next window to
+    // close (hour 11, on d.parquet's watermark) reports them, and only it.
+    land(&st, "c.parquet", timed(&[(10, 20)], 52, 0.0), 5);
+    land(&st, "d.parquet", timed(&[(12, 300)], 53, 0.0), 5);
+    let out = once(&st);
+    assert_eq!(windows(&st).len(), 2, "{out}");
+    assert_eq!(current(1), serde_json::json!({"rows": 300, "files": 1, "rows_late": 20}), "hour 11's report");
+    assert_eq!(query::<i64>(&st, "SELECT late_rows FROM event_clock"), [20]);
+    assert_eq!(query::<i64>(&st, "SELECT COUNT(*) FROM window_dropped"), [0], "reported once");
+    // The window's page says so next to its rows.
+    let ids: Vec<i64> = query(&st, "SELECT id FROM windows ORDER BY id");
+    for (id, want) in ids.iter().zip([
+        "399 rows in 2 files; not evaluated: 1 future (past max_future_secs)</dd>",
+        "300 rows in 1 file; not evaluated: 20 late (their window had closed, or no timestamp)</dd>",
+    ]) {
+        let page = drift(&["report", "-c", s(&st.config), "-m", "model", "--window", &id.to_string()]);
+        assert!(String::from_utf8_lossy(&page.stdout).contains(want), "window {id}: {want}");
+    }
 }
 
 #[test]

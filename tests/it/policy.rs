@@ -652,8 +652,8 @@ fn labels_beyond_a_million_are_pooled_not_tracked() {
         vec![col],
         SchemaReport::default(),
         Vec::new(),
-        TableSummary { rows: r.rows, files: 1 },
-        TableSummary { rows: c.rows, files: 1 },
+        TableSummary { rows: r.rows, files: 1, ..Default::default() },
+        TableSummary { rows: c.rows, files: 1, ..Default::default() },
         &policy,
     );
     let report = serde_json::to_value(&report).unwrap();

@@ -72,7 +72,10 @@ fn detected_against(
         let r = r.as_ref().unwrap();
         let c = counts(current, rows, &mut Rng::new(seed.wrapping_mul(7919) ^ w as u64 ^ 0xc0ffee));
         let col = engine::compare_column("k", r, &c, policy);
-        let (rt, ct) = (TableSummary { rows: r.rows, files: 1 }, TableSummary { rows: c.rows, files: 1 });
+        let (rt, ct) = (
+            TableSummary { rows: r.rows, files: 1, ..Default::default() },
+            TableSummary { rows: c.rows, files: 1, ..Default::default() },
+        );
         hits += usize::from(engine::judge(vec![col], Default::default(), vec![], rt, ct, policy).drift);
     }
     hits

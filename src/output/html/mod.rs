@@ -128,10 +128,24 @@ fn floors(f: Floors) -> String {
     format!("{} / {}", num(f.warning), num(f.critical))
 }
 
-fn side_line(given: &[String], rows: u64, files: usize) -> String {
+fn side_line(given: &[String], side: &crate::engine::TableSummary) -> String {
     let names: Vec<String> = given.iter().map(|g| format!("<code>{}</code>", escape(g))).collect();
     let what = if names.is_empty() { String::new() } else { format!("{} — ", names.join(", ")) };
-    format!("{what}{rows} rows in {files} file{}", super::plural(files))
+    let (rows, files) = (side.rows, side.files);
+    let mut line = format!("{what}{rows} rows in {files} file{}", super::plural(files));
+    // An event-time window's rows of its files it did not evaluate (docs/json.md).
+    let dropped: Vec<String> = [
+        (side.rows_late, "late (their window had closed, or no timestamp)"),
+        (side.rows_future, "future (past max_future_secs)"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    if !dropped.is_empty() {
+        let _ = write!(line, "; not evaluated: {}", dropped.join(", "));
+    }
+    line
 }
 
 /// Links above the header (labels and paths escaped).
@@ -175,12 +189,8 @@ fn header(out: &mut String, r: &Report, page: &Page) {
             escape(&id.created_at)
         )
     });
-    let _ = writeln!(
-        out,
-        "<dt>reference</dt><dd>{}{snapshot}</dd>",
-        side_line(&sources.reference, r.reference.rows, r.reference.files)
-    );
-    let _ = writeln!(out, "<dt>current</dt><dd>{}</dd>", side_line(&sources.current, r.current.rows, r.current.files));
+    let _ = writeln!(out, "<dt>reference</dt><dd>{}{snapshot}</dd>", side_line(&sources.reference, &r.reference));
+    let _ = writeln!(out, "<dt>current</dt><dd>{}</dd>", side_line(&sources.current, &r.current));
     let _ = writeln!(
         out,
         "<dt>policy</dt><dd>alpha {} after {} correction; floors (warning / critical): KS D {}, PSI {}, missing rate {}, unseen {}</dd>",
