@@ -36,6 +36,8 @@ fn window(w: &WindowRow) -> HistoryWindow<'_> {
         closed_ms: w.closed_ms,
         files: w.files,
         rows: w.rows,
+        rows_future: w.dropped.future_rows,
+        rows_late: w.dropped.late_rows,
         start_ms: w.span.map(|s| s.0),
         end_ms: w.span.map(|s| s.1),
         status: &w.status,

@@ -22,6 +22,14 @@ pub struct HistoryWindow<'a> {
     pub files: u64,
     /// How many rows those files held.
     pub rows: u64,
+    /// Event-time windows: rows of its files too far in the future to evaluate (its report's
+    /// `current.rows_future`); absent when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub rows_future: u64,
+    /// Event-time windows: rows of its files late for their window (its report's
+    /// `current.rows_late`); absent when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub rows_late: u64,
     /// The highest severity: `none`, `warning` or `critical`.
     pub severity: &'a str,
     /// Event-time windows: the start of `[start, end)`, ms since the epoch; `null` otherwise.
@@ -32,6 +40,11 @@ pub struct HistoryWindow<'a> {
     pub tests: Vec<HistoryTest<'a>>,
     /// The window's id, increasing within a state database.
     pub window: i64,
+}
+
+/// Whether a count is 0 (left out of the JSON).
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One stored test of a window (alphabetical fields, as [`HistoryWindow`]).
@@ -67,16 +80,22 @@ pub fn history_table(windows: &[HistoryWindow]) -> String {
     for w in windows {
         let drifted: Vec<String> =
             w.tests.iter().filter(|t| t.drift).map(|t| format!("{}:{} {}", t.column, t.test, t.severity)).collect();
+        let dropped: Vec<String> = [(w.rows_late, "late"), (w.rows_future, "future")]
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!("{n} {what}"))
+            .collect();
         let _ = writeln!(
             out,
-            "window {:>5}  {}  {:>3} files  {:>9} rows  {:<12}  {}{}",
+            "window {:>5}  {}  {:>3} files  {:>9} rows  {:<12}  {}{}{}",
             w.window,
             rfc3339_ms(w.closed_ms),
             w.files,
             w.rows,
             w.status,
             if w.drift { format!("DRIFT ({})", w.severity) } else { "ok".into() },
-            if drifted.is_empty() { String::new() } else { format!(": {}", drifted.join(", ")) }
+            if drifted.is_empty() { String::new() } else { format!(": {}", drifted.join(", ")) },
+            if dropped.is_empty() { String::new() } else { format!(" (not evaluated: {})", dropped.join(", ")) }
         );
     }
     out

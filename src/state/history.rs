@@ -16,6 +16,9 @@ pub struct WindowRow {
     pub files: u64,
     /// Current rows in the window.
     pub rows: u64,
+    /// Event-time windows: rows of its files not evaluated, late and future (its report's
+    /// `current.rows_late`, `current.rows_future`; 0 without a report).
+    pub dropped: super::Dropped,
     /// `evaluated` or `insufficient`.
     pub status: String,
     /// Whether it drifted.
@@ -60,8 +63,10 @@ impl State {
     /// The latest `limit` windows of a monitor, newest first, with their tests.
     pub fn history(&self, monitor: &str, limit: usize) -> Result<Vec<WindowRow>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, closed_ms, files, rows, status, drift, severity, start_ms, end_ms FROM windows
-             WHERE monitor = ?1 ORDER BY id DESC LIMIT ?2",
+            "SELECT id, closed_ms, files, rows, status, drift, severity, start_ms, end_ms,
+                 COALESCE(json_extract(report, '$.current.rows_late'), 0),
+                 COALESCE(json_extract(report, '$.current.rows_future'), 0)
+             FROM windows WHERE monitor = ?1 ORDER BY id DESC LIMIT ?2",
         )?;
         let windows = stmt
             .query_map(params![monitor, limit as i64], |r| {
@@ -70,6 +75,10 @@ impl State {
                     closed_ms: r.get(1)?,
                     files: r.get::<_, i64>(2)? as u64,
                     rows: r.get::<_, i64>(3)? as u64,
+                    dropped: super::Dropped {
+                        late_rows: r.get::<_, i64>(9)? as u64,
+                        future_rows: r.get::<_, i64>(10)? as u64,
+                    },
                     status: r.get(4)?,
                     drift: r.get(5)?,
                     severity: r.get(6)?,

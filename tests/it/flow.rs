@@ -235,7 +235,16 @@ fn a_far_future_row_is_counted_and_never_moves_the_watermark() {
     assert_eq!(current(1), serde_json::json!({"rows": 300, "files": 1, "rows_late": 20}), "hour 11's report");
     assert_eq!(query::<i64>(&st, "SELECT late_rows FROM event_clock"), [20]);
     assert_eq!(query::<i64>(&st, "SELECT COUNT(*) FROM window_dropped"), [0], "reported once");
-    // The window's page says so next to its rows.
+    // So do `drift history` and the window's page, next to its rows.
+    let out = drift(&["history", "-c", s(&st.config), "-m", "model", "--format", "json"]);
+    let h: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let counts = |w: &serde_json::Value| (w.get("rows_late").cloned(), w.get("rows_future").cloned());
+    let (json, none) = (|n| Some(serde_json::json!(n)), None);
+    assert_eq!([counts(&h[0]), counts(&h[1])], [(json(20), none.clone()), (none, json(1))], "newest first: {h}");
+    let text = drift(&["history", "-c", s(&st.config), "-m", "model"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.lines().next().unwrap().ends_with(" (not evaluated: 20 late)"), "{text}");
+    assert!(text.lines().nth(1).unwrap().ends_with(" (not evaluated: 1 future)"), "{text}");
     let ids: Vec<i64> = query(&st, "SELECT id FROM windows ORDER BY id");
     for (id, want) in ids.iter().zip([
         "399 rows in 2 files; not evaluated: 1 future (past max_future_secs)</dd>",
