@@ -40,6 +40,12 @@ pub trait WindowCheck: std::fmt::Debug + Send + Sync {
         None
     }
 
+    /// The columns of a window's rows this kind reads besides the monitor's timestamp column
+    /// (`None`, the default: any column, so every column of a file is read for it).
+    fn columns(&self) -> Option<Vec<String>> {
+        None
+    }
+
     /// The error budget this kind keeps, if it has one ([`ErrorBudget`]).
     fn budget(&self) -> Option<&dyn ErrorBudget> {
         None
@@ -163,6 +169,15 @@ impl Checks {
     /// The checks that keep an error budget.
     pub fn budgets(&self) -> impl Iterator<Item = &dyn ErrorBudget> {
         self.0.iter().filter_map(|c| c.budget())
+    }
+
+    /// The columns the checks read besides the timestamp (`None`: a check reads any column).
+    pub fn columns(&self) -> Option<Vec<String>> {
+        let mut out = Vec::new();
+        for c in &self.0 {
+            out.extend(c.columns()?);
+        }
+        Some(out)
     }
 
     /// Whether any check keeps a part state (so parts need profiling for checks).

@@ -2,7 +2,7 @@
 //! timestamp column, cut into contiguous time folds; windows of consecutive rows from one fold
 //! compared with the other folds, in time order, so hour-of-day mixes and bursts that shuffled
 //! windows average away show. Needs the reference as Parquet (a snapshot keeps no rows) and
-//! reads it whole, so it is skipped above [`MAX_ROWS`] rows (with a note).
+//! reads its compared columns and timestamp whole, so it is skipped above [`MAX_ROWS`] rows (with a note).
 
 use anyhow::{Result, bail};
 use arrow_array::{RecordBatch, UInt32Array};
@@ -31,9 +31,13 @@ pub fn contiguous(m: &Monitor, routing: &Routing, settings: &Settings) -> Result
     if dataset.rows > MAX_ROWS {
         bail!("the reference has {} rows, more than the {MAX_ROWS} read whole for them", dataset.rows);
     }
+    let options = super::calibration::options(m, 1);
+    let planned = calibrate::plan(&dataset, &options);
+    // Only the compared columns and the timestamp are read.
+    let read: Vec<String> = planned.iter().map(|p| p.name.clone()).chain([ts.clone()]).collect();
     let mut batches = Vec::new();
     for f in &dataset.files {
-        batches.extend(f.read_all()?);
+        batches.extend(f.read_some(Some(&read))?);
     }
     let mut rows: Vec<Row> = Vec::with_capacity(dataset.rows as usize);
     for (b, batch) in batches.iter().enumerate() {
@@ -46,8 +50,6 @@ pub fn contiguous(m: &Monitor, routing: &Routing, settings: &Settings) -> Result
     let fold_rows = rows.len() / folds;
     // Consecutive windows at the start of each fold, as many as the shuffled figure uses.
     let per_fold = (fold_rows / window).min(settings.windows.div_ceil(folds));
-    let options = super::calibration::options(m, 1);
-    let planned = calibrate::plan(&dataset, &options);
     let mut by_column = Vec::with_capacity(planned.len());
     for p in &planned {
         settings.check_stop()?;

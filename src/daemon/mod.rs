@@ -35,6 +35,7 @@ pub mod object_source;
 pub mod pages;
 pub mod pause;
 pub mod plan;
+pub mod projection;
 pub mod redact;
 pub mod reference;
 pub mod status;

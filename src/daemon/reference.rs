@@ -77,7 +77,7 @@ fn load_reference_segments(
         }
     }
     let mut out = std::collections::HashMap::new();
-    for (label, file) in crate::source::split_by_labels(&dataset.files, by, 10_000)? {
+    for (label, file) in crate::source::split_by_labels(&dataset.files, by, 10_000, None)? {
         let ds = Dataset::from_files("reference", vec![file])?;
         let snap = crate::snapshot::Snapshot::build(
             &ds,

@@ -28,7 +28,7 @@ use crate::checks::{Checks, PartRows, PartStates, WindowStates};
 use crate::config::Window;
 use crate::engine::{Report, SegmentsReport};
 use crate::snapshot::{BuildSettings, Selection, Snapshot};
-use crate::source::{Dataset, ParquetFile, Table, open_bytes};
+use crate::source::{Dataset, DatasetColumn, ParquetFile, Table, open_bytes};
 use crate::state::{ClockUpdate, Closing, Part};
 
 /// Values kept exactly per column in an open window part before it switches to a sketch.
@@ -43,14 +43,30 @@ fn settings(run: &MonitorRun) -> BuildSettings {
     }
 }
 
-/// The profile of some rows (one file, or one window's share of it), as snapshot bytes.
-fn profile(files: Vec<ParquetFile>, forced: &[String], settings: BuildSettings) -> Result<Vec<u8>> {
+/// The profile of some rows (one file, or one window's share of it), as snapshot bytes: of the
+/// columns the monitor needs, with the schema of the file they came from (`schema`).
+fn profile(files: Vec<ParquetFile>, p: &Profiling, schema: &[DatasetColumn]) -> Result<Vec<u8>> {
     let ds = Dataset::from_files("current", files)?;
+    let exclude = match &p.columns {
+        Some(keep) => ds.columns.iter().filter(|c| !keep.contains(&c.name)).map(|c| c.name.clone()).collect(),
+        None => Vec::new(),
+    };
     let selection = Selection {
-        categorical: forced.iter().filter(|c| ds.column(c).is_some()).cloned().collect(),
+        categorical: p.forced.iter().filter(|c| ds.column(c).is_some()).cloned().collect(),
+        exclude,
         ..Selection::default()
     };
-    Ok(Snapshot::build(&ds, &selection, settings, String::new(), &|_, _| {})?.to_bytes())
+    let snapshot = Snapshot::build(&ds, &selection, p.settings, String::new(), &|_, _| {})?;
+    Ok(match p.columns {
+        Some(_) => snapshot.with_schema(schema)?,
+        None => snapshot,
+    }
+    .to_bytes())
+}
+
+/// The columns of one file, as its footer gives them.
+fn columns_of(file: &ParquetFile) -> Result<Vec<DatasetColumn>> {
+    Ok(Dataset::from_files("current", vec![file.clone()])?.columns)
 }
 
 /// Labels kept apart per file before the rest are pooled (several times the evaluated cap, so
@@ -58,18 +74,24 @@ fn profile(files: Vec<ParquetFile>, forced: &[String], settings: BuildSettings) 
 const SEGMENT_LABELS_PER_FILE: usize = 200;
 
 /// The parts one file's rows of one window make: one profile, or one per segment label, each
-/// with the part states of the monitor's checks that keep one.
-fn profile_parts(file: ParquetFile, key: i64, p: &Profiling) -> Result<Vec<Part>> {
+/// with the part states of the monitor's checks that keep one. `schema` is the columns of the
+/// file the rows came from.
+fn profile_parts(file: ParquetFile, key: i64, p: &Profiling, schema: &[DatasetColumn]) -> Result<Vec<Part>> {
     let groups = match &p.segments {
         None => vec![(String::new(), file)],
-        Some(s) => crate::source::split_by_labels(&[file], &s.by, SEGMENT_LABELS_PER_FILE.max(s.max_segments))?,
+        Some(s) => crate::source::split_by_labels(
+            &[file],
+            &s.by,
+            SEGMENT_LABELS_PER_FILE.max(s.max_segments),
+            p.columns.as_deref(),
+        )?,
     };
     groups
         .into_iter()
         .map(|(segment, f)| {
             let rows = f.rows;
             let checks = p.check_states(std::slice::from_ref(&f))?;
-            let profile = profile(vec![f], &p.forced, p.settings)?;
+            let profile = profile(vec![f], p, schema)?;
             Ok(Part { seq: 0, key, segment, file: String::new(), rows, profile, checks })
         })
         .collect()
@@ -83,6 +105,8 @@ struct Profiling {
     settings: BuildSettings,
     checks: Checks,
     timestamp: Option<String>,
+    /// The columns read of each file (`None`: every column), [`super::projection::needed`].
+    columns: Option<Vec<String>>,
 }
 
 impl Profiling {
@@ -94,6 +118,7 @@ impl Profiling {
             settings: settings(run),
             checks: m.checks.clone(),
             timestamp: m.timestamp_column.clone(),
+            columns: run.reference.as_ref().and_then(|r| super::projection::needed(m, r.as_ref())),
         }
     }
 
@@ -231,7 +256,7 @@ pub(super) fn evaluate_batch(run: &MonitorRun, dataset: &Dataset) -> Result<Repo
             parts.push((String::new(), p.check_states(&dataset.files)?));
             Vec::new()
         }
-        Some(s) => crate::source::split_by_labels(&dataset.files, &s.by, 1000)?
+        Some(s) => crate::source::split_by_labels(&dataset.files, &s.by, 1000, p.columns.as_deref())?
             .into_iter()
             .map(|(label, f)| {
                 let rows = f.rows;
@@ -276,7 +301,8 @@ pub async fn rows_windows(
         let monitor = id.clone();
         let work = move || {
             fault::point(fault::PROFILE, &monitor);
-            profile_parts(file, 0, &p)
+            let schema = columns_of(&file)?;
+            profile_parts(file, 0, &p, &schema)
         };
         let permit = shared.permits.acquire().await.map_err(|_| anyhow::anyhow!("shutting down"))?;
         let parts = isolate::per_file(shared, run, &c, shown, now, &mut outcome, work).await?;
@@ -340,14 +366,15 @@ struct Split {
 }
 
 /// Splits a file's rows by event-time window; rows after `future_after` are only counted.
+/// Reads `columns` of the file (`None`: every column).
 fn split_by_window(
     file: &ParquetFile,
-    column: &str,
-    size_ms: i64,
+    (column, size_ms): (&str, i64),
     closed_until: Option<i64>,
     future_after: i64,
+    columns: Option<&[String]>,
 ) -> Result<Split> {
-    let batches = file.read_all()?;
+    let batches = file.read_some(columns)?;
     let mut max_event: Option<i64> = None;
     let (mut late, mut future) = (0u64, 0u64);
     let mut by_key: std::collections::BTreeMap<i64, Vec<RecordBatch>> = std::collections::BTreeMap::new();
@@ -424,11 +451,12 @@ async fn time_parts(
     tokio::task::spawn_blocking(move || -> Result<_> {
         crate::source::guarded(&path, || {
             fault::point(fault::PROFILE, &monitor);
+            let schema = columns_of(&file)?;
             let Split { parts: split, max_event, late, future } =
-                split_by_window(&file, &col, size_ms, closed_until, future_after)?;
+                split_by_window(&file, (&col, size_ms), closed_until, future_after, p.columns.as_deref())?;
             let mut parts = Vec::with_capacity(split.len());
             for (k, f) in split {
-                parts.extend(profile_parts(f, k, &p)?);
+                parts.extend(profile_parts(f, k, &p, &schema)?);
             }
             Ok((parts, Counts { max_event, late, future }))
         })

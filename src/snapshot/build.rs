@@ -161,6 +161,36 @@ impl Snapshot {
     }
 }
 
+impl Snapshot {
+    /// The snapshot with the schema of the file its rows came from (`columns`, in order), for a
+    /// profile of some of the file's columns: a column without a profile keeps the reason the
+    /// file gave it (temporal, nested, pandas index) or else [`super::NOT_READ`], so the
+    /// comparison still sees the columns that were not read (new, missing, skipped).
+    pub fn with_schema(mut self, columns: &[DatasetColumn]) -> Result<Snapshot> {
+        let mut schema: Vec<SchemaField> = columns
+            .iter()
+            .map(|c| {
+                let profiled = self.meta.columns.iter().any(|p| p.name == c.name);
+                let skipped = match &c.class {
+                    _ if profiled => None,
+                    Class::Skipped(why) => Some((*why).to_owned()),
+                    _ => Some(super::NOT_READ.to_owned()),
+                };
+                let built = self.meta.schema.iter().find(|f| f.name == c.name);
+                let data_type = built.map_or_else(|| c.data_type.clone(), |f| f.data_type.clone());
+                SchemaField { name: c.name.clone(), data_type, skipped }
+            })
+            .collect();
+        for f in &self.meta.schema {
+            if !schema.iter().any(|g| g.name == f.name) {
+                schema.push(f.clone());
+            }
+        }
+        self.meta.schema = schema;
+        Snapshot::from_parts(self.meta, self.blobs)
+    }
+}
+
 fn profile_column(
     dataset: &Dataset,
     col: &DatasetColumn,

@@ -379,11 +379,16 @@ impl Snapshot {
     }
 }
 
+/// Why a column of a window's profile has no values: the monitor compares it with nothing, so
+/// its chunks were not fetched ([`Snapshot::with_schema`]).
+pub const NOT_READ: &str = "not monitored, not read";
+
 fn skip_reason(why: &str) -> &'static str {
     match why {
         "temporal column" => "temporal column",
         "nested type" => "nested type",
         "excluded" => "excluded when the snapshot was built",
+        NOT_READ => NOT_READ,
         crate::source::PANDAS_INDEX => crate::source::PANDAS_INDEX,
         _ => "unsupported type",
     }

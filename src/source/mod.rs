@@ -349,11 +349,6 @@ impl ParquetFile {
         self.len
     }
 
-    /// Every row and column of the file as record batches (for splitting it by event time).
-    pub fn read_all(&self) -> Result<Vec<arrow_array::RecordBatch>> {
-        self.read_batches(ProjectionMask::all())
-    }
-
     /// The file with a read deadline: every later read of its bytes (this clone's and its
     /// clones') counts against `limit` in all, and fails with [`ReadTimeout`] past it.
     pub fn with_read_timeout(mut self, limit: std::time::Duration) -> ParquetFile {
@@ -368,11 +363,18 @@ pub const OTHER_SEGMENT: &str = "__other__";
 /// Splits the rows of `files` by the values of the `by` columns into one in-memory Parquet
 /// file per label (`col=value,col2=value2`; a missing column or null reads `null`), largest
 /// first. Beyond `max_labels` distinct labels the rest are pooled as [`OTHER_SEGMENT`].
-pub fn split_by_labels(files: &[ParquetFile], by: &[String], max_labels: usize) -> Result<Vec<(String, ParquetFile)>> {
+/// `columns` are the columns read besides `by` (`None`: every column).
+pub fn split_by_labels(
+    files: &[ParquetFile],
+    by: &[String],
+    max_labels: usize,
+    columns: Option<&[String]>,
+) -> Result<Vec<(String, ParquetFile)>> {
     let mut groups: std::collections::BTreeMap<String, Vec<arrow_array::RecordBatch>> = Default::default();
     let mut schema: Option<arrow_schema::SchemaRef> = None;
+    let wanted: Option<Vec<String>> = columns.map(|c| c.iter().chain(by).cloned().collect());
     for f in files {
-        for batch in f.read_all()? {
+        for batch in f.read_some(wanted.as_deref())? {
             // Files of one table may differ in columns: keep the first file's schema and skip
             // the others' extra columns (missing ones are nulls after reading).
             let sc = schema.get_or_insert_with(|| {

@@ -1,6 +1,6 @@
 //! Columns of a file as record batches: a few named ones (for checks that read their own
-//! columns, such as a latency column with its event time, in the column's own Arrow type), or
-//! all of them (for splitting a file by event time or segment).
+//! columns, such as a latency column with its event time, in the column's own Arrow type; for
+//! splitting a file by event time or segment, the columns its monitor needs), or all of them.
 
 use std::fs::File;
 
@@ -18,6 +18,19 @@ impl ParquetFile {
     pub fn read_columns(&self, names: &[&str]) -> Result<Vec<RecordBatch>> {
         let schema = self.meta.schema();
         let roots: Vec<usize> = names.iter().filter_map(|n| schema.index_of(n).ok()).collect();
+        self.read_batches(ProjectionMask::roots(self.meta.parquet_schema(), roots))
+    }
+
+    /// Every row of the named columns the file has (`None`: of every column), in batches of
+    /// the file's column order. When the file has none of them its first column is read, so
+    /// the batches still carry the rows.
+    pub fn read_some(&self, names: Option<&[String]>) -> Result<Vec<RecordBatch>> {
+        let Some(names) = names else { return self.read_batches(ProjectionMask::all()) };
+        let schema = self.meta.schema();
+        let mut roots: Vec<usize> = names.iter().filter_map(|n| schema.index_of(n).ok()).collect();
+        if roots.is_empty() && !schema.fields().is_empty() {
+            roots.push(0);
+        }
         self.read_batches(ProjectionMask::roots(self.meta.parquet_schema(), roots))
     }
 

@@ -41,6 +41,8 @@
 //!   for Azure): check and reference over URLs equal the local ones, only the monitored column
 //!   chunks are fetched (bytes counted by a proxy), a replaced object, a daemon monitor over a
 //!   prefix, one-line errors.
+//! - `object_reads`: a daemon monitor over objects fetches only the monitored, timestamp and
+//!   segment columns for every window type, with the same windows as over local files.
 //! - `policy`: the decision policy as documented: the correction (flag and key) sets adjusted
 //!   p-values and decisions, alpha and floors reach the engine, swapped floors are refused, a
 //!   window and its segments are one family, the label cap pools, untimed rows are late.
@@ -88,6 +90,7 @@ mod layers;
 mod mixed;
 mod model_check;
 mod model_config;
+mod object_reads;
 mod objects;
 mod policy;
 mod power;

@@ -286,15 +286,17 @@ fn a_missing_bucket_and_a_missing_prefix_are_one_line_each() {
 }
 
 /// A loopback TCP proxy in front of a server that counts the bytes the server sends back.
-struct CountingProxy {
-    port: u16,
+pub struct CountingProxy {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
     received: Arc<std::sync::atomic::AtomicU64>,
     /// Everything the clients sent (request lines and headers).
     sent: Arc<std::sync::Mutex<Vec<u8>>>,
 }
 
 impl CountingProxy {
-    fn start(upstream: u16) -> CountingProxy {
+    /// Listens on a free port, forwarding to `upstream`.
+    pub fn start(upstream: u16) -> CountingProxy {
         use std::sync::atomic::{AtomicU64, Ordering};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -342,7 +344,8 @@ impl CountingProxy {
         sent.lines().filter(|l| l.starts_with("GET ") || l.starts_with("HEAD ")).map(str::to_owned).collect()
     }
 
-    fn take(&self) -> u64 {
+    /// The bytes received since the last call.
+    pub fn take(&self) -> u64 {
         self.received.swap(0, std::sync::atomic::Ordering::Relaxed)
     }
 }

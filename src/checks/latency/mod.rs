@@ -184,6 +184,10 @@ pub fn ms(x: f64) -> String {
 }
 
 impl WindowCheck for Latency {
+    fn columns(&self) -> Option<Vec<String>> {
+        Some(vec![self.0.column.clone()])
+    }
+
     fn evaluate(&self, w: &CheckInput<'_>) -> Result<CheckResult> {
         // A window whose first parts were stored before `[latency]` was configured has no
         // summary of all its rows: not evaluable, rather than a failing monitor.
