@@ -41,8 +41,11 @@
 //!   for Azure): check and reference over URLs equal the local ones, only the monitored column
 //!   chunks are fetched (bytes counted by a proxy), a replaced object, a daemon monitor over a
 //!   prefix, one-line errors.
+//! - `object_auth`: moto with its IAM checks on: an unknown key and users lacking a permission
+//!   get one line naming the store, operation, bucket and key and the permission; no secret.
 //! - `object_reads`: a daemon monitor over objects fetches only the monitored, timestamp and
-//!   segment columns for every window type, with the same windows as over local files.
+//!   segment columns for every window type, with the same windows as over local files; an
+//!   object whose footer is longer than the first ranged read.
 //! - `policy`: the decision policy as documented: the correction (flag and key) sets adjusted
 //!   p-values and decisions, alpha and floors reach the engine, swapped floors are refused, a
 //!   window and its segments are one family, the label cap pools, untimed rows are late.
@@ -90,6 +93,7 @@ mod layers;
 mod mixed;
 mod model_check;
 mod model_config;
+mod object_auth;
 mod object_reads;
 mod objects;
 mod policy;

@@ -51,15 +51,20 @@ pub fn permission(cloud: Cloud, op: Op) -> &'static str {
     }
 }
 
-/// What to set when a cloud finds no credentials.
+/// What to set when a cloud finds no credentials (`AWS_PROFILE` read from the environment).
 fn credentials_hint(cloud: Cloud) -> String {
+    hint_for(cloud, std::env::var_os("AWS_PROFILE").is_some())
+}
+
+/// [`credentials_hint`], given whether `AWS_PROFILE` is set.
+fn hint_for(cloud: Cloud, aws_profile: bool) -> String {
     match cloud {
         Cloud::S3 => {
             let mut hint = "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the store's access_key_id_env / \
                             secret_access_key_env), or run where web identity (IRSA), container credentials (EKS \
                             Pod Identity, ECS) or instance metadata provide them"
                 .to_owned();
-            if std::env::var_os("AWS_PROFILE").is_some() {
+            if aws_profile {
                 hint.push_str(
                     "; AWS_PROFILE is set but profiles, SSO and credential_process are not read: run \
                      eval \"$(aws configure export-credentials --format env)\" first",
@@ -98,6 +103,7 @@ impl std::error::Error for Replaced {}
 /// One line for `e`, raised while doing `op` on `url` with `store`.
 pub fn explain(op: Op, url: &ObjectUrl, store: &StoreSettings, e: object_store::Error) -> anyhow::Error {
     let text = redact(&format!("{e}"));
+    tracing::debug!(operation = op.word(), url = %url, error = %text, "object store error");
     let lower = text.to_ascii_lowercase();
     let what = format!("{url}: {} via {}", op.word(), store.shown());
     let word = url.cloud.bucket_word();
@@ -206,6 +212,16 @@ mod tests {
         assert!(!r.contains("c2VjcmV0"), "{r}");
         assert!(r.contains("x.parquet?<redacted>"), "{r}");
         assert_eq!(redact("what? nothing here"), "what? nothing here");
+    }
+
+    #[test]
+    fn with_aws_profile_set_the_hint_says_how_to_export_its_credentials() {
+        let export = "eval \"$(aws configure export-credentials --format env)\"";
+        let with = hint_for(Cloud::S3, true);
+        assert!(with.contains(export) && with.contains("AWS_PROFILE is set"), "{with}");
+        assert!(with.starts_with("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"), "{with}");
+        assert!(!hint_for(Cloud::S3, false).contains("AWS_PROFILE"));
+        assert!(!hint_for(Cloud::Gcs, true).contains("AWS_PROFILE"), "only for AWS");
     }
 
     #[test]
