@@ -62,8 +62,9 @@ pub fn run_check_segments(
     let (whole, schema, skipped) = plan(reference, current, options)?;
     // (segment, reference, current, column) for the whole data, then every segment.
     let mut work: Vec<Work> = whole.iter().map(|p| (None, reference, current, p)).collect();
-    let segment_plans: Vec<Vec<Planned>> =
-        segments.iter().map(|(_, r, c)| plan(*r, *c, options).map(|p| p.0)).collect::<Result<_>>()?;
+    // The names were checked against the whole data: a segment's tables may hold only the
+    // columns compared.
+    let segment_plans: Vec<Vec<Planned>> = segments.iter().map(|(_, r, c)| plan_columns(*r, *c, options).0).collect();
     for ((label, r, c), plans) in segments.iter().zip(&segment_plans) {
         // Only the columns compared for the whole data.
         let wanted =
@@ -115,7 +116,8 @@ pub fn run_check_segments(
     Ok(report)
 }
 
-/// Decides which columns are compared, which are schema differences and which are skipped.
+/// Decides which columns are compared, which are schema differences and which are skipped,
+/// after checking that every column named is on one side at least.
 fn plan(
     reference: &dyn Table,
     current: &dyn Table,
@@ -136,6 +138,15 @@ fn plan(
             unknown.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
         );
     }
+    Ok(plan_columns(reference, current, options))
+}
+
+/// [`plan`] without checking the names.
+fn plan_columns(
+    reference: &dyn Table,
+    current: &dyn Table,
+    options: &CheckOptions,
+) -> (Vec<Planned>, SchemaReport, Vec<Skipped>) {
     let only: HashSet<&str> = options.columns.iter().map(String::as_str).collect();
     let exclude: HashSet<&str> = options.exclude.iter().map(String::as_str).collect();
     let forced: HashSet<&str> = options.categorical.iter().map(String::as_str).collect();
@@ -186,7 +197,7 @@ fn plan(
             schema.only_in_current.push(cc.name.clone());
         }
     }
-    Ok((planned, schema, skipped))
+    (planned, schema, skipped)
 }
 
 /// Whether `path` is a file that starts like a reference snapshot.

@@ -35,7 +35,7 @@ fn calibrate_all(cfg: &crate::config::Config, format: Format) {
     let mut all = Vec::new();
     for m in &cfg.monitors {
         let result = (|| {
-            let reference = crate::daemon::reference::load_reference(&m.reference)?;
+            let reference = crate::daemon::reference::load_reference(&m.reference, &m.columns)?;
             let recent = history.as_ref().and_then(|h| h.history(&m.id, 20).ok()).unwrap_or_default();
             let settings = crate::daemon::calibration::settings(m, &recent, 0);
             crate::daemon::calibration::compute(m, &cfg.routing(m), reference.as_ref(), &settings)

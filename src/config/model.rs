@@ -219,6 +219,14 @@ pub struct Columns {
     pub categorical: Vec<String>,
 }
 
+impl Columns {
+    /// Whether the column named `name` is compared (kept by `include` and not excluded), as
+    /// `drift check` decides.
+    pub fn wants(&self, name: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|x| x == name)) && !self.exclude.iter().any(|x| x == name)
+    }
+}
+
 /// Per-segment evaluation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segments {

@@ -1,5 +1,6 @@
 //! What a daemon monitor fetches from object storage: only the column chunks of the monitored,
-//! timestamp and segment columns, for every window type (files, rows, time, with segments),
+//! timestamp and segment columns, of its reference and for every window type (files, rows,
+//! time, with segments),
 //! counted by a proxy in front of moto, and the windows' reports equal to the same monitors
 //! over the same files on the local disk.
 
@@ -58,7 +59,7 @@ const MONITORS: [(&str, &str); 3] = [
 
 /// A daemon file in `dir` with the three monitors over `source`, against `reference`; `store`
 /// is a `[stores.NAME]` table or nothing.
-fn monitors(dir: &Path, source: &str, reference: &Path, store: &str) -> std::path::PathBuf {
+fn monitors(dir: &Path, source: &str, reference: &str, store: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let config = dir.join("drift.toml");
     std::fs::write(
@@ -71,11 +72,10 @@ fn monitors(dir: &Path, source: &str, reference: &Path, store: &str) -> std::pat
         std::fs::write(
             dir.join(format!("{id}.toml")),
             format!(
-                "[source]\npath = \"{source}\"\nsettle_secs = 0\n\n[reference]\npath = \"{}\"\n\n\
+                "[source]\npath = \"{source}\"\nsettle_secs = 0\n\n[reference]\npath = \"{reference}\"\n\n\
                  [window]\n{window}min_rows = 50\n\n[columns]\nexclude = [{}]\n\n\
                  [segments]\nby = [\"region\"]\nmin_rows = 50\nmax_segments = 3\n\n\
                  [alerts]\nwarning = [\"log\"]\ncritical = [\"log\"]\n",
-                reference.display(),
                 excluded.join(", ")
             ),
         )
@@ -104,18 +104,19 @@ fn every_window_type_with_segments_fetches_only_the_monitored_timestamp_and_segm
     let Some(moto) = Moto::start() else { return };
     moto.bucket("wide");
     let dir = tempfile::tempdir().unwrap();
-    let reference = wide_timed(dir.path(), "reference.parquet", 2_000, 0.0, false);
+    let reference = wide_timed(dir.path(), "ref/reference.parquet", 2_000, 0.0, false);
     let current = wide_timed(dir.path(), "cur/part-0.parquet", 3_000, 0.2, true);
-    let size = std::fs::metadata(&current).unwrap().len();
+    let size = std::fs::metadata(&current).unwrap().len() + std::fs::metadata(&reference).unwrap().len();
     moto.upload_dir("wide", &dir.path().join("cur"), "cur/");
+    moto.upload_dir("wide", &dir.path().join("ref"), "ref/");
     let proxy = CountingProxy::start(moto.endpoint.rsplit(':').next().unwrap().parse().unwrap());
     let store = format!(
         "[stores.wide]\nurl = \"s3://wide\"\nendpoint = \"http://127.0.0.1:{}\"\nallow_http = true\n\
          region = \"us-east-1\"\naccess_key_id_env = \"KEY\"\nsecret_access_key_env = \"SECRET\"\n",
         proxy.port
     );
-    let remote = monitors(&dir.path().join("remote"), "s3://wide/cur/", &reference, &store);
-    let local = monitors(&dir.path().join("local"), s(&dir.path().join("cur")), &reference, "");
+    let remote = monitors(&dir.path().join("remote"), "s3://wide/cur/", "s3://wide/ref/reference.parquet", &store);
+    let local = monitors(&dir.path().join("local"), s(&dir.path().join("cur")), s(&reference), "");
     let env = vec![("KEY", "test".to_owned()), ("SECRET", "test".to_owned())];
     proxy.take();
     let out = drift_env(&["run", "--once", "--config", s(&remote)], &env);
@@ -124,11 +125,13 @@ fn every_window_type_with_segments_fetches_only_the_monitored_timestamp_and_segm
     assert!(out.status.code().is_some_and(|c| c <= 1), "{log}");
     let out = drift_env(&["run", "--once", "--config", s(&local)], &[]);
     assert!(out.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&out.stderr));
-    eprintln!("object {size} B: three monitors (files, rows, time windows, segmented) fetched {fetched} B");
-    // c00..c04, t and region for each of three monitors: together a small part of one
-    // download of the object (reading every column took one download per monitor).
-    assert!(fetched < size / 5, "{fetched} B fetched by three monitors of a {size} B object: {log}");
-    let floats = 3 * 5 * 3_000 * 8;
+    eprintln!("objects {size} B: three monitors (files, rows, time windows, segmented) fetched {fetched} B");
+    // c00..c04, t and region of the current object and the reference, for each of three
+    // monitors: together a small part of one download of both (reading every column took one
+    // download of the reference per monitor, and of the current object per row or time window
+    // and per segmented batch).
+    assert!(fetched < size / 5, "{fetched} B fetched by three monitors of {size} B of objects: {log}");
+    let floats = 3 * 5 * (3_000 + 2_000) * 8;
     assert!(fetched > floats * 9 / 10, "{fetched}: the monitored columns must have been read");
     let (remote, local) = (reports(&remote), reports(&local));
     let ids: Vec<&str> = remote.iter().map(|(id, _)| id.as_str()).collect();
