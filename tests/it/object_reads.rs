@@ -119,13 +119,16 @@ fn every_window_type_with_segments_fetches_only_the_monitored_timestamp_and_segm
     let local = monitors(&dir.path().join("local"), s(&dir.path().join("cur")), s(&reference), "");
     let env = vec![("KEY", "test".to_owned()), ("SECRET", "test".to_owned())];
     proxy.take();
+    let started = std::time::Instant::now();
     let out = drift_env(&["run", "--once", "--config", s(&remote)], &env);
-    let fetched = proxy.take();
+    let (fetched, secs) = (proxy.take(), started.elapsed().as_secs_f64());
     let log = String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
     assert!(out.status.code().is_some_and(|c| c <= 1), "{log}");
     let out = drift_env(&["run", "--once", "--config", s(&local)], &[]);
     assert!(out.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&out.stderr));
-    eprintln!("objects {size} B: three monitors (files, rows, time windows, segmented) fetched {fetched} B");
+    eprintln!(
+        "objects {size} B: three monitors (files, rows, time windows, segmented) fetched {fetched} B in {secs:.1} s"
+    );
     // c00..c04, t and region of the current object and the reference, for each of three
     // monitors: together a small part of one download of both (reading every column took one
     // download of the reference per monitor, and of the current object per row or time window
