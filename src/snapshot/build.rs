@@ -258,4 +258,42 @@ mod tests {
         assert_eq!((p.min.0, p.median.0, p.max.0), (sorted.min(), sorted.median(), sorted.max()));
         assert!((p.mean.0 - sorted.mean()).abs() < 1e-9 * sorted.std_population());
     }
+
+    #[test]
+    fn a_profile_of_some_columns_keeps_the_schema_of_its_file() {
+        use std::sync::Arc;
+        let a: arrow_array::ArrayRef = Arc::new(arrow_array::Float64Array::from(vec![1.0, 2.0, 3.0]));
+        let t: arrow_array::ArrayRef = Arc::new(arrow_array::TimestampMillisecondArray::from(vec![1, 2, 3]));
+        let batch = arrow_array::RecordBatch::try_from_iter([
+            ("t", t),
+            ("a", a.clone()),
+            ("b", a.clone()),
+            ("__index_level_0__", a.clone()),
+            ("c", a),
+        ])
+        .unwrap();
+        let mut buf = Vec::new();
+        let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let file = crate::source::open_bytes(std::path::Path::new("part"), buf.into()).unwrap();
+        let ds = Dataset::from_files("current", vec![file]).unwrap();
+        let selection = Selection { exclude: vec!["b".into(), "c".into()], ..Selection::default() };
+        let built = Snapshot::build(&ds, &selection, BuildSettings::default(), String::new(), &|_, _| {}).unwrap();
+        let kept = built.with_schema(&ds.columns).unwrap();
+        let classes: Vec<(&str, &Class)> = kept.columns.iter().map(|c| (c.name.as_str(), &c.class)).collect();
+        assert_eq!(
+            classes,
+            [
+                ("t", &Class::Skipped("temporal column")),
+                ("a", &Class::Numeric),
+                ("b", &Class::Skipped(super::super::NOT_READ)),
+                ("__index_level_0__", &Class::Skipped(crate::source::PANDAS_INDEX)),
+                ("c", &Class::Skipped(super::super::NOT_READ)),
+            ]
+        );
+        // Read back as a window part is: the same view.
+        let back = Snapshot::from_bytes(&kept.to_bytes()).unwrap();
+        assert_eq!(back.columns, kept.columns);
+    }
 }
