@@ -144,6 +144,12 @@ fn source(e: &mut Problems, s: RawSource, base: &Path, daemon: MonitorDefaults) 
             None
         }
         Some("after_offset") => {
+            if s.full_listing_secs == Some(0) {
+                e.push(
+                    "source.full_listing_secs",
+                    format!("must be at least 1 ({} by default)", defaults::FULL_LISTING_SECS),
+                );
+            }
             Some(secs(s.full_listing_secs, defaults::FULL_LISTING_SECS).max(Duration::from_secs(1)))
         }
         Some(other) => {

@@ -81,3 +81,41 @@ fn a_config_named_without_a_directory_resolves_against_the_current_one() {
     assert_eq!(out.status.code(), Some(0), "{}{stdout}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("valid; 1 monitor: demo"), "{stdout}");
 }
+
+/// A `gs://` store's settings validate without touching the network: a service account file by
+/// path, or its key from a variable or a mounted file (the refused forms are in
+/// `invalid-config/bad-stores`).
+#[test]
+fn gcs_stores_with_a_service_account_path_or_key_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sa.json"), "{\"type\": \"service_account\"}\n").unwrap();
+    std::fs::write(dir.path().join("sa.key"), "{\"type\": \"service_account\"}\n").unwrap();
+    std::fs::create_dir(dir.path().join("monitors")).unwrap();
+    let config = dir.path().join("drift.toml");
+    std::fs::write(
+        &config,
+        "state_dir = \"state\"\nmonitors_dir = \"monitors\"\n[sinks.log]\ntype = \"log\"\n\n\
+         [stores.models]\nurl = \"gs://models/v2\"\nservice_account_path = \"sa.json\"\ntimeout_secs = 10\n\n\
+         [stores.archive]\nurl = \"gs://archive\"\nservice_account_key_env = \"DRIFT_TEST_SA_KEY\"\n\n\
+         [stores.lake]\nurl = \"gs://lake\"\nservice_account_key_file = \"sa.key\"\nendpoint = \"https://storage.example\"\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_drift"))
+        .args(["validate", "--config", config.to_str().unwrap()])
+        .env("DRIFT_TEST_SA_KEY", "{\"type\": \"service_account\"}")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_drift"))
+        .args(["validate", "--config", config.to_str().unwrap()])
+        .env_remove("DRIFT_TEST_SA_KEY")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{stderr}");
+    assert!(
+        stderr.contains("stores.archive.service_account_key_env: environment variable DRIFT_TEST_SA_KEY"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().filter(|l| !l.starts_with("drift: ")).count(), 1, "only the unset key: {stderr}");
+}
