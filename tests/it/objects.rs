@@ -264,8 +264,49 @@ fn stores_from_the_daemon_file_give_the_endpoint_and_credentials() {
         &env,
     );
     assert_eq!(text(&local).0, text(&remote).0, "{:?}", text(&remote).1);
-    // Without the store the environment has no endpoint: the real AWS would be asked, so the
-    // test stops at the missing credentials instead (no network: nothing is configured).
+    // A key named by a variable that is not set: the daemon file is refused, naming the key.
+    let out = drift_env(&["check", "--config", s(&config), "-r", "s3://lake/ref", "-c", "s3://lake/cur"], &[]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("stores.lake.access_key_id_env: environment variable LAKE_KEY is not set"), "{err}");
+}
+
+/// No credentials anywhere (no AWS_* variables, the store names none, and the instance
+/// metadata endpoint is a closed loopback port, so nothing leaves the machine): one line naming
+/// the store and what to set, exit 2, and nothing asked of the bucket.
+#[test]
+fn a_store_without_credentials_is_one_line_naming_it_and_what_to_set() {
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("lake");
+    let proxy = CountingProxy::start(moto.port);
+    let dir = tempfile::tempdir().unwrap();
+    let (reference, current) = data(dir.path());
+    moto.upload_dir("lake", &reference, "ref/");
+    moto.upload_dir("lake", &current, "cur/");
+    let config = dir.path().join("drift.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "state_dir = \"state\"\n\n[stores.lake]\nurl = \"s3://lake\"\nregion = \"us-east-1\"\n\
+             endpoint = \"http://127.0.0.1:{}\"\nallow_http = true\ntimeout_secs = 5\nmax_retries = 1\n",
+            proxy.port
+        ),
+    )
+    .unwrap();
+    let closed = format!("http://127.0.0.1:{}", unused_port());
+    let env = vec![("AWS_METADATA_ENDPOINT", closed)];
+    let started = std::time::Instant::now();
+    let out = drift_env(&["check", "--config", s(&config), "-r", "s3://lake/ref", "-c", "s3://lake/cur"], &env);
+    let (stdout, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line: {err}");
+    let line = lines[0];
+    assert!(line.contains("s3://lake/ref") && line.contains("via [stores.lake]"), "{line}");
+    assert!(line.contains("no usable credentials"), "{line}");
+    assert!(line.contains("AWS_ACCESS_KEY_ID") && line.contains("access_key_id_env"), "{line}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60), "fails fast: {:?}", started.elapsed());
+    assert_eq!(proxy.take(), 0, "nothing unsigned was sent to the bucket: {:?}", proxy.requests());
 }
 
 #[test]

@@ -138,8 +138,12 @@ pub fn explain(op: Op, url: &ObjectUrl, store: &StoreSettings, e: object_store::
     if lower.contains("accessdenied") || lower.contains("authorizationpermissionmismatch") || lower.contains(" 403") {
         return denied(&what, op, url);
     }
+    // The credential providers of last resort are metadata servers (EC2's IMDS, GCP's, Azure's
+    // managed identity): asked when nothing else gave credentials, and unreachable off-cloud.
+    let metadata = ["/latest/api/token", "/latest/meta-data/", "computemetadata/", "/metadata/identity/oauth2/token"];
     if lower.contains("credential")
         || lower.contains("instance metadata")
+        || metadata.iter().any(|m| lower.contains(m))
         || lower.contains("token") && op == Op::Connect
     {
         return anyhow::anyhow!("{what}: no usable credentials: {}", credentials_hint(url.cloud));
