@@ -203,6 +203,7 @@ async fn fetch(
                 });
                 fetched.files.push(pf);
             }
+            Err(e) if replaced_since_listing(run, &shown, &e) => {}
             Err(e) if vanished(&e) => {
                 tracing::warn!(monitor = %run.monitor.id, file = %shown.display(), "file vanished between listing and reading (deleted or renamed); skipped")
             }
@@ -216,6 +217,18 @@ async fn fetch(
 /// (if it comes back, the next listing shows it).
 fn vanished(e: &anyhow::Error) -> bool {
     e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound))
+}
+
+/// Whether `e` says the object was replaced since it was listed (a read pinned to the listed
+/// ETag answered 412), logged if so. Like a local file rewritten before it was consumed, that
+/// is not the object's fault and not a failed read: nothing is counted against it, and the
+/// next listing sees its new version, which is read then.
+pub(super) fn replaced_since_listing(run: &MonitorRun, shown: &std::path::Path, e: &anyhow::Error) -> bool {
+    let replaced = crate::source::object::errors::is_replaced(e);
+    if replaced {
+        tracing::warn!(monitor = %run.monitor.id, file = %shown.display(), "object replaced between its listing and its read (its ETag changed): not counted as a failed read; its new version is read after the next listing");
+    }
+    replaced
 }
 
 /// Counts a failed read (or decode, or profile) of one file; quarantines it after the last

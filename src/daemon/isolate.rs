@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use super::cycle::{CycleOutcome, failed_read};
+use super::cycle::{CycleOutcome, failed_read, replaced_since_listing};
 use super::{MonitorRun, Shared};
 use crate::engine::Report;
 use crate::source::{Dataset, ParquetFile, file_of, guarded};
@@ -29,6 +29,7 @@ pub async fn per_file<T: Send + 'static>(
     let path = shown.clone();
     let error = match tokio::task::spawn_blocking(move || guarded(&path, work)).await {
         Ok(Ok(v)) => return Ok(Some(v)),
+        Ok(Err(e)) if replaced_since_listing(run, &shown, &e) => return Ok(None),
         Ok(Err(e)) => format!("{e:#}"),
         Err(e) => format!("{}: cannot profile: {e}", shown.display()),
     };
@@ -69,7 +70,9 @@ pub async fn evaluate_files(
         };
         let f = files.remove(i);
         let c = consumed.remove(i);
-        failed_read(shared, run, &c.path, &f.path, &format!("{e:#}"), now, outcome)?;
+        if !replaced_since_listing(run, &f.path, &e) {
+            failed_read(shared, run, &c.path, &f.path, &format!("{e:#}"), now, outcome)?;
+        }
         if files.is_empty() {
             return Ok(None);
         }

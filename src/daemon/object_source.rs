@@ -1,8 +1,8 @@
 //! A monitor's source in object storage (`s3://`, `gs://`, `az://`): listed under its prefix
 //! (a glob's literal prefix) by the same rules as a local directory, each object opened by
-//! ranged reads pinned to the ETag of the last listing, so an object replaced in between is a
-//! failed read of that object (retried at the next listing, which sees its new version), never
-//! a mix of two versions.
+//! ranged reads pinned to the ETag of the last listing, so an object replaced in between is
+//! never read as a mix of two versions; nor is it a failed read of that object (the cycle
+//! skips it, not counting it toward quarantine, and the next listing sees its new version).
 //!
 //! With `listing = "after_offset"` a listing starts after the last key consumed in key order
 //! (object_store's offset listing: S3 filters on the server; Azurite filters on the client),

@@ -486,6 +486,7 @@ pub async fn time_windows(
         let profiled = time_parts(shared, run, file, (&column, size_ms), closed_until, future_after).await;
         let (parts, Counts { max_event, late, future }) = match profiled {
             Ok(p) => p,
+            Err(e) if super::cycle::replaced_since_listing(run, &shown, &e) => continue,
             Err(e) => {
                 super::cycle::failed_read(shared, run, &c.path, &shown, &format!("{e:#}"), now, &mut outcome)?;
                 continue;

@@ -21,12 +21,15 @@ pub struct FileError {
     /// The file, as its [`crate::source::ParquetFile::path`] names it.
     pub path: PathBuf,
     message: String,
+    /// An object replaced since it was listed ([`crate::source::object::errors::is_replaced`]):
+    /// kept when the failure is flattened into this one line.
+    pub replaced: bool,
 }
 
 impl FileError {
     /// A failure of `path` shown as `message` (which already names the file).
     pub fn new(path: &Path, message: String) -> FileError {
-        FileError { path: path.to_owned(), message }
+        FileError { path: path.to_owned(), message, replaced: false }
     }
 }
 
@@ -89,7 +92,10 @@ pub fn guarded<T>(path: &Path, read: impl FnOnce() -> Result<T>) -> Result<T> {
     match outcome {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) if file_of(&e).is_some() => Err(e),
-        Ok(Err(e)) => Err(FileError::new(path, format!("{e:#}")).into()),
+        Ok(Err(e)) => {
+            let replaced = super::object::errors::is_replaced(&e);
+            Err(FileError { replaced, ..FileError::new(path, format!("{e:#}")) }.into())
+        }
         Err(panic) => {
             let what = panic
                 .downcast_ref::<&str>()

@@ -612,6 +612,92 @@ fn a_monitor_over_an_s3_prefix_evaluates_each_object_once_across_restarts_and_qu
     assert_eq!(h.as_array().unwrap().len(), 2, "two windows, nothing read twice: {h}");
 }
 
+/// `run --once` held at the `listed` pause point for three seconds: `during` runs once the
+/// source is listed, before any object is read. Its exit code and log.
+fn once_replacing_after_listing(config: &Path, during: impl FnOnce()) -> (i32, String) {
+    use std::io::BufRead;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_drift"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AWS_") {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd
+        .args(["run", "--once", "--config", s(config)])
+        .envs([
+            ("LOGS_KEY", "test"),
+            ("LOGS_SECRET", "test"),
+            ("RUST_LOG", "info"),
+            ("DRIFT_TEST_PAUSE_AT", "listed:3000"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = String::new();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines().map_while(Result::ok);
+    for line in lines.by_ref() {
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("test pause point reached") {
+            break;
+        }
+    }
+    during();
+    for line in lines {
+        log.push_str(&line);
+        log.push('\n');
+    }
+    (child.wait().unwrap().code().unwrap(), log)
+}
+
+/// An object replaced between its listing and its read (the read, pinned to the listed ETag,
+/// answers 412) is not a failed read: nothing is counted against it, and the next listing
+/// sees its new version, which is evaluated once. Replaced in two cycles in a row, with
+/// `quarantine_after_attempts = 2`, it is still not quarantined.
+#[test]
+fn an_object_replaced_between_listing_and_reading_is_read_at_its_new_version_not_counted() {
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("logs");
+    let dir = tempfile::tempdir().unwrap();
+    let config = daemon_setup(dir.path(), &moto, "s3://logs/predictions/");
+    let store = moto.store("logs");
+    let version = |rows: usize| {
+        let p = write(
+            dir.path(),
+            &format!("landing/{rows}.parquet"),
+            vec![(
+                "x",
+                Arc::new(Float64Array::from((0..rows).map(|i| (i % 100) as f64).collect::<Vec<_>>())) as ArrayRef,
+            )],
+        );
+        std::fs::read(p).unwrap()
+    };
+    let key = "predictions/dt=2026-12-01/part-0.parquet";
+    let (code, out) = once_env(&config);
+    assert!(code == 0 && out.contains("no new settled files"), "{out}");
+    moto.put(&store, key, version(300));
+    for rows in [400, 450] {
+        let (code, log) = once_replacing_after_listing(&config, || moto.put(&store, key, version(rows)));
+        assert_eq!(code, 0, "{rows}: {log}");
+        assert!(log.contains("object replaced between its listing and its read"), "{log}");
+        assert!(!log.contains("cannot read file yet") && !log.contains("quarantined"), "not a failed read: {log}");
+        assert!(!log.contains("window 1:"), "nothing evaluated yet: {log}");
+        // Listed at its new size, it settles like a rewritten file not consumed yet.
+        let (code, out) = once_env(&config);
+        assert!(code == 0 && out.contains("no new settled files (1 waiting to settle)"), "{out}");
+    }
+    let (code, out) = once_env(&config);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("window 1: 1 files, 450 rows"), "the last version, whole: {out}");
+    let (_, out) = once_env(&config);
+    assert!(out.contains("no new settled files (0 waiting"), "evaluated once: {out}");
+    let q = drift_env(&["quarantine", "list", "--config", s(&config)], &[]);
+    let (listed, err) = text(&q);
+    assert!(q.status.success(), "{err}");
+    assert!(!listed.contains("part-0"), "{listed}");
+}
+
 /// Azurite's well-known development account and key (public, in Azure's docs).
 const AZ_ACCOUNT: &str = "devstoreaccount1";
 const AZ_KEY: &str = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";

@@ -82,10 +82,13 @@ fn hint_for(cloud: Cloud, aws_profile: bool) -> String {
     }
 }
 
-/// Whether `e` (anywhere in its chain) says the object changed since it was listed: a GET
-/// pinned to the listed ETag answered 412.
+/// Whether `e` (anywhere in its chain, or flattened into a file's one line) says the object
+/// changed since it was listed: a GET pinned to the listed ETag answered 412.
 pub fn is_replaced(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<Replaced>().is_some())
+    e.chain().any(|c| {
+        c.downcast_ref::<Replaced>().is_some()
+            || c.downcast_ref::<crate::source::FileError>().is_some_and(|f| f.replaced)
+    })
 }
 
 /// The object changed between its listing and a read (its ETag differs).
