@@ -237,6 +237,64 @@ fn a_check_and_a_reference_over_s3_equal_the_same_over_local_files() {
     assert_eq!(without_id(&from_snap), without_id(&local_snap));
 }
 
+/// `reference merge` reads its snapshots from object URLs and writes the whole to one: the
+/// same statistics as merging local snapshots of the same parts (pure new coverage: it goes
+/// through the shared snapshot reads and writes).
+#[test]
+fn reference_merge_reads_and_writes_object_urls() {
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("logs");
+    let dir = tempfile::tempdir().unwrap();
+    let (reference, _) = data(dir.path());
+    moto.upload_dir("logs", &reference, "training/");
+    let env = moto.env();
+    let created = ["--created-at", "2026-12-03T00:00:00Z", "--no-progress"];
+    let merged_at = ["--created-at", "2026-12-03T00:00:00Z"];
+    let mut local_parts = Vec::new();
+    for day in ["dt=2026-12-01", "dt=2026-12-02"] {
+        let local = dir.path().join(format!("{day}.drift"));
+        let input = reference.join(day);
+        let out = drift_env(&[&["reference", "build", "-i", s(&input), "-o", s(&local)][..], &created].concat(), &env);
+        assert!(out.status.success(), "{:?}", text(&out));
+        local_parts.push(local);
+        let (input, output) = (format!("s3://logs/training/{day}/"), format!("s3://logs/snapshots/{day}.drift"));
+        let out = drift_env(&[&["reference", "build", "-i", &input, "-o", &output][..], &created].concat(), &env);
+        assert!(out.status.success(), "{:?}", text(&out));
+    }
+    let local = dir.path().join("whole.drift");
+    let out = drift_env(
+        &[&["reference", "merge", "-o", s(&local), s(&local_parts[0]), s(&local_parts[1])][..], &merged_at].concat(),
+        &env,
+    );
+    assert!(out.status.success(), "{:?}", text(&out));
+    let parts = ["s3://logs/snapshots/dt=2026-12-01.drift", "s3://logs/snapshots/dt=2026-12-02.drift"];
+    let out = drift_env(
+        &[&["reference", "merge", "-o", "s3://logs/snapshots/whole.drift", parts[0], parts[1]][..], &merged_at]
+            .concat(),
+        &env,
+    );
+    assert!(out.status.success(), "{:?}", text(&out));
+    let show = |what: &str| {
+        let out = drift_env(&["reference", "show", "-f", "json", what], &env);
+        assert!(out.status.success(), "{what}: {:?}", text(&out));
+        let mut v: serde_json::Value = serde_json::from_str(&text(&out).0).unwrap();
+        let rows = v["rows"].clone();
+        v.as_object_mut().unwrap().retain(|k, _| k == "columns" || k == "rows");
+        (v, rows)
+    };
+    let (remote, rows) = show("s3://logs/snapshots/whole.drift");
+    assert_eq!(rows, serde_json::json!(800), "both parts: {remote}");
+    assert_eq!(show(s(&local)).0, remote, "merged from the bucket = merged from local files");
+    // A missing part is one line naming it.
+    let out = drift_env(
+        &["reference", "merge", "-o", s(&dir.path().join("x.drift")), parts[0], "s3://logs/snapshots/nope.drift"],
+        &env,
+    );
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("s3://logs/snapshots/nope.drift") && err.trim().lines().count() == 1, "{err}");
+}
+
 #[test]
 fn stores_from_the_daemon_file_give_the_endpoint_and_credentials() {
     let Some(moto) = Moto::start() else { return };
