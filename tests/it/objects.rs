@@ -991,3 +991,44 @@ fn a_store_that_stops_answering_is_retried_then_the_failing_alert_never_a_crash(
     }
     assert!(last.contains("DriftMonitorFailing"), "{last}");
 }
+
+/// A store that answers every request with 503 is asked again (`max_retries = 1` in the
+/// store: two requests) before the cycle fails with one line naming the listing.
+#[test]
+fn a_store_answering_503_is_asked_again_before_the_cycle_fails() {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let Some(moto) = Moto::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let config = daemon_setup(dir.path(), &moto, "s3://logs/predictions/");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let requests = Arc::new(AtomicUsize::new(0));
+    let counted = requests.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let mut buf = [0u8; 8192];
+            let mut got = Vec::new();
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                match conn.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            counted.fetch_add(1, Ordering::SeqCst);
+            let body = "<Error><Code>SlowDown</Code><Message>busy</Message></Error>";
+            let _ = write!(
+                conn,
+                "HTTP/1.1 503 Service Unavailable\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace(&moto.endpoint, &format!("http://127.0.0.1:{port}"))).unwrap();
+    let (code, out) = once_env(&config);
+    assert_eq!(code, 1, "a failed cycle: {out}");
+    assert!(out.contains("s3://logs/predictions/") && out.contains("LIST via [stores.logs]"), "{out}");
+    assert_eq!(requests.load(Ordering::SeqCst), 2, "one request and one retry: {out}");
+}
