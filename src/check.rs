@@ -98,7 +98,8 @@ pub fn run_check_segments(
         match r {
             Ok(c) => columns.push(c),
             Err(e) => {
-                damaged = damaged.or_else(|| crate::source::file_of(&e).map(std::path::Path::to_owned));
+                let replaced = crate::source::object::errors::is_replaced(&e);
+                damaged = damaged.or_else(|| crate::source::file_of(&e).map(|p| (p.to_owned(), replaced)));
                 errors.push(format!("{e:#}"));
             }
         }
@@ -107,7 +108,7 @@ pub fn run_check_segments(
         let text = errors.join("\n");
         // Still the error of the first damaged file, so that the daemon sets it aside.
         return Err(match damaged {
-            Some(path) => crate::source::FileError::new(&path, text).into(),
+            Some((path, replaced)) => crate::source::FileError::new(&path, text).replaced(replaced).into(),
             None => anyhow::anyhow!(text),
         });
     }

@@ -31,6 +31,11 @@ impl FileError {
     pub fn new(path: &Path, message: String) -> FileError {
         FileError { path: path.to_owned(), message, replaced: false }
     }
+
+    /// The same failure, marked as an object replaced since its listing (or not).
+    pub fn replaced(self, replaced: bool) -> FileError {
+        FileError { replaced, ..self }
+    }
 }
 
 impl std::fmt::Display for FileError {
@@ -94,7 +99,7 @@ pub fn guarded<T>(path: &Path, read: impl FnOnce() -> Result<T>) -> Result<T> {
         Ok(Err(e)) if file_of(&e).is_some() => Err(e),
         Ok(Err(e)) => {
             let replaced = super::object::errors::is_replaced(&e);
-            Err(FileError { replaced, ..FileError::new(path, format!("{e:#}")) }.into())
+            Err(FileError::new(path, format!("{e:#}")).replaced(replaced).into())
         }
         Err(panic) => {
             let what = panic

@@ -673,6 +673,11 @@ fn a_monitor_over_an_s3_prefix_evaluates_each_object_once_across_restarts_and_qu
 /// `run --once` held at the `listed` pause point for three seconds: `during` runs once the
 /// source is listed, before any object is read. Its exit code and log.
 fn once_replacing_after_listing(config: &Path, during: impl FnOnce()) -> (i32, String) {
+    once_replacing_at(config, "listed", during)
+}
+
+/// `run --once` held at pause point `point` for three seconds while `during` runs.
+fn once_replacing_at(config: &Path, point: &str, during: impl FnOnce()) -> (i32, String) {
     use std::io::BufRead;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_drift"));
     for (k, _) in std::env::vars() {
@@ -686,7 +691,7 @@ fn once_replacing_after_listing(config: &Path, during: impl FnOnce()) -> (i32, S
             ("LOGS_KEY", "test"),
             ("LOGS_SECRET", "test"),
             ("RUST_LOG", "info"),
-            ("DRIFT_TEST_PAUSE_AT", "listed:3000"),
+            ("DRIFT_TEST_PAUSE_AT", &format!("{point}:3000")),
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -754,6 +759,40 @@ fn an_object_replaced_between_listing_and_reading_is_read_at_its_new_version_not
     let (listed, err) = text(&q);
     assert!(q.status.success(), "{err}");
     assert!(!listed.contains("part-0"), "{listed}");
+}
+
+/// Replaced after its footer was read (the `fetched` pause point), before its columns are:
+/// the column reads answer 412, which is not a failed read either.
+#[test]
+fn an_object_replaced_between_its_footer_and_its_columns_is_not_counted() {
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("logs");
+    let dir = tempfile::tempdir().unwrap();
+    let config = daemon_setup(dir.path(), &moto, "s3://logs/predictions/");
+    let store = moto.store("logs");
+    let version = |rows: usize| {
+        let p = write(
+            dir.path(),
+            &format!("landing/{rows}.parquet"),
+            vec![(
+                "x",
+                Arc::new(Float64Array::from((0..rows).map(|i| (i % 100) as f64).collect::<Vec<_>>())) as ArrayRef,
+            )],
+        );
+        std::fs::read(p).unwrap()
+    };
+    let key = "predictions/dt=2026-12-01/part-0.parquet";
+    let (code, out) = once_env(&config);
+    assert!(code == 0 && out.contains("no new settled files"), "{out}");
+    moto.put(&store, key, version(300));
+    let (code, log) = once_replacing_at(&config, "fetched", || moto.put(&store, key, version(400)));
+    assert_eq!(code, 0, "{log}");
+    assert!(log.contains("object replaced between its listing and its read"), "{log}");
+    assert!(!log.contains("cannot read file yet") && !log.contains("quarantined"), "not a failed read: {log}");
+    let (_, out) = once_env(&config);
+    assert!(out.contains("no new settled files (1 waiting to settle)"), "{out}");
+    let (_, out) = once_env(&config);
+    assert!(out.contains("window 1: 1 files, 400 rows"), "the new version, whole: {out}");
 }
 
 /// Azurite's well-known development account and key (public, in Azure's docs).
