@@ -203,6 +203,13 @@ fn a_check_and_a_reference_over_s3_equal_the_same_over_local_files() {
         &env,
     );
     assert_eq!(text(&glob).0, l.0, "{:?}", text(&glob).1);
+    // A glob matching "directories" walks into them, as a local glob does.
+    let local_dirs = format!("{}/dt=*", reference.display());
+    let local_glob = drift_env(&["check", "--format", "json", "-r", &local_dirs, "-c", s(&current)], &env);
+    assert_eq!(text(&local_glob).0, l.0, "{:?}", text(&local_glob).1);
+    let dirs =
+        drift_env(&["check", "--format", "json", "-r", "s3://logs/training/dt=*", "-c", "s3://logs/predictions"], &env);
+    assert_eq!(text(&dirs).0, l.0, "{:?}", text(&dirs).1);
 
     // A snapshot built from objects, written to the bucket, shown and checked against.
     let created = ["--created-at", "2026-12-03T00:00:00Z", "--no-progress"];

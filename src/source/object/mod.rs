@@ -31,7 +31,7 @@ pub fn expand(url: &ObjectUrl) -> Result<Vec<Listed>> {
         let prefix = url.literal_prefix();
         let found: Vec<Listed> = client::list(&url.with_key(prefix), None)?
             .into_iter()
-            .filter(|o| pattern.matches_with(&o.url.key, options))
+            .filter(|o| glob_selects(&pattern, options, &o.url.key))
             .collect();
         if found.is_empty() {
             bail!("{url}: glob matched no objects");
@@ -56,6 +56,16 @@ pub fn expand(url: &ObjectUrl) -> Result<Vec<Listed>> {
     Ok(found)
 }
 
+/// Whether a glob selects `key` by the local rules (`source::paths`): the pattern matches the
+/// whole key, or it matches a "directory" above it (a prefix ending at a `/`), under which the
+/// key is a listed Parquet object, as a local glob matching a directory walks into it.
+fn glob_selects(pattern: &glob::Pattern, options: glob::MatchOptions, key: &str) -> bool {
+    pattern.matches_with(key, options)
+        || key
+            .match_indices('/')
+            .any(|(i, _)| pattern.matches_with(&key[..i], options) && url::listed_parquet(&key[..=i], key))
+}
+
 /// The object at `url`'s exact key, read whole (a snapshot).
 pub fn read_whole(url: &ObjectUrl) -> Result<bytes::Bytes> {
     match client::head(url)? {
@@ -67,4 +77,29 @@ pub fn read_whole(url: &ObjectUrl) -> Result<bytes::Bytes> {
 /// Parses `text` as an object URL; `None` for a local path.
 pub fn parse(text: &str) -> Option<Result<ObjectUrl>> {
     ObjectUrl::parse(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_selects;
+
+    fn selects(pattern: &str, key: &str) -> bool {
+        let options = glob::MatchOptions { require_literal_separator: true, ..glob::MatchOptions::new() };
+        glob_selects(&glob::Pattern::new(pattern).unwrap(), options, key)
+    }
+
+    #[test]
+    fn a_glob_selects_keys_and_walks_into_the_prefixes_it_matches() {
+        assert!(selects("p/dt=*/part-*.parquet", "p/dt=1/part-0.parquet"));
+        // A pattern matching a "directory" takes the Parquet objects below it, at any depth.
+        assert!(selects("p/dt=*", "p/dt=1/part-0.parquet"));
+        assert!(selects("p/dt=*", "p/dt=1/hour=07/part-0.parquet"));
+        // ... but not hidden or `_`-prefixed ones, nor other files, nor other prefixes.
+        assert!(!selects("p/dt=*", "p/dt=1/_SUCCESS"));
+        assert!(!selects("p/dt=*", "p/dt=1/_tmp/part-0.parquet"));
+        assert!(!selects("p/dt=*", "p/dt=1/notes.txt"));
+        assert!(!selects("p/dt=*", "q/dt=1/part-0.parquet"));
+        // `*` never crosses a `/`: `p/*` matches the prefix `p/dt=1`, not the key itself.
+        assert!(!selects("p/dt=1/*.parquet", "p/dt=1/hour=07/part-0.parquet"));
+    }
 }
