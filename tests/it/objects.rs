@@ -802,6 +802,78 @@ fn an_object_replaced_between_its_footer_and_its_columns_is_not_counted() {
     assert!(out.contains("window 1: 1 files, 400 rows"), "the new version, whole: {out}");
 }
 
+/// Rows and time windows profile each object on its own after its footer was read (the
+/// `fetched` pause point): an object replaced there answers 412 to its column reads, which is
+/// not a failed read either. With `quarantine_after_attempts = 1` a counted attempt would
+/// quarantine it; its new version's rows are evaluated once.
+#[test]
+fn an_object_replaced_before_a_rows_or_time_window_profiles_it_is_not_counted() {
+    use arrow_array::TimestampMillisecondArray;
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("logs");
+    let store = moto.store("logs");
+    let windows = [
+        ("rows", "type = \"rows\"\nrows = 400\n"),
+        (
+            "time",
+            "type = \"time\"\nsize_secs = 3600\nallowed_lateness_secs = 0\nidle_timeout_secs = 0\n\
+             timestamp_column = \"t\"\n",
+        ),
+    ];
+    for (kind, window) in windows {
+        let dir = tempfile::tempdir().unwrap();
+        let config = daemon_setup(dir.path(), &moto, &format!("s3://logs/{kind}/"));
+        let model = dir.path().join("model.toml");
+        let toml = std::fs::read_to_string(&model)
+            .unwrap()
+            .replace("quarantine_after_attempts = 2", "quarantine_after_attempts = 1")
+            .replace("[window]\n", &format!("[window]\n{window}"));
+        std::fs::write(&model, toml).unwrap();
+        // `x` as the reference's, and an event time within the epoch's hour 10.
+        let version = |rows: usize| {
+            let t: Vec<i64> = (0..rows as i64).map(|i| 36_000_000 + i * 1_000).collect();
+            let p = write(
+                dir.path(),
+                &format!("landing/{rows}.parquet"),
+                vec![
+                    (
+                        "x",
+                        Arc::new(Float64Array::from((0..rows).map(|i| (i % 100) as f64).collect::<Vec<_>>()))
+                            as ArrayRef,
+                    ),
+                    ("t", Arc::new(TimestampMillisecondArray::from(t)) as ArrayRef),
+                ],
+            );
+            std::fs::read(p).unwrap()
+        };
+        let key = format!("{kind}/dt=2026-12-01/part-0.parquet");
+        moto.put(&store, &key, version(300));
+        let (code, log) = once_replacing_at(&config, "fetched", || moto.put(&store, &key, version(400)));
+        assert_eq!(code, 0, "{kind}: {log}");
+        assert!(
+            !log.contains("cannot read file yet") && !log.contains("quarantined"),
+            "{kind}: not a failed read: {log}"
+        );
+        assert!(log.contains("object replaced between its listing and its read"), "{kind}: {log}");
+        assert!(!log.contains("window 1:"), "{kind}: nothing evaluated yet: {log}");
+        let (_, out) = once_env(&config);
+        assert!(out.contains("no new settled files (1 waiting to settle)"), "{kind}: {out}");
+        let (code, out) = once_env(&config);
+        assert_eq!(code, 0, "{kind}: {out}");
+        assert!(out.contains("window 1: 1 files, 400 rows"), "{kind}: the new version, whole: {out}");
+        let (_, out) = once_env(&config);
+        assert!(out.contains("no new settled files (0 waiting"), "{kind}: evaluated once: {out}");
+        let h = drift_env(&["history", "--config", s(&config), "--monitor", "model", "--format", "json"], &[]);
+        let h: serde_json::Value = serde_json::from_slice(&h.stdout).unwrap();
+        let rows: Vec<&serde_json::Value> = h.as_array().unwrap().iter().map(|w| &w["rows"]).collect();
+        assert_eq!(rows, [&serde_json::json!(400)], "{kind}: one window of the new version's rows: {h}");
+        let q = drift_env(&["quarantine", "list", "--config", s(&config)], &[]);
+        let (listed, err) = text(&q);
+        assert!(q.status.success(), "{err}");
+        assert!(!listed.contains("part-0"), "{kind}: {listed}");
+    }
+}
+
 /// Azurite's well-known development account and key (public, in Azure's docs).
 const AZ_ACCOUNT: &str = "devstoreaccount1";
 const AZ_KEY: &str = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
