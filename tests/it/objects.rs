@@ -721,6 +721,26 @@ fn once_replacing_at(config: &Path, point: &str, during: impl FnOnce()) -> (i32,
     (child.wait().unwrap().code().unwrap(), log)
 }
 
+/// One version of the object the replacement tests swap: `rows` rows of `x` (as the
+/// reference's) and, when `timed`, an event time `t` within the epoch's hour 10; its bytes.
+fn object_version(dir: &Path, rows: usize, timed: bool) -> Vec<u8> {
+    let x = Float64Array::from((0..rows).map(|i| (i % 100) as f64).collect::<Vec<_>>());
+    let mut columns = vec![("x", Arc::new(x) as ArrayRef)];
+    if timed {
+        let t: Vec<i64> = (0..rows as i64).map(|i| 36_000_000 + i * 1_000).collect();
+        columns.push(("t", Arc::new(arrow_array::TimestampMillisecondArray::from(t)) as ArrayRef));
+    }
+    std::fs::read(write(dir, &format!("landing/{rows}.parquet"), columns)).unwrap()
+}
+
+/// `drift quarantine list` runs and does not list the replaced object (`what` names the case).
+fn assert_not_quarantined(config: &Path, what: &str) {
+    let q = drift_env(&["quarantine", "list", "--config", s(config)], &[]);
+    let (listed, err) = text(&q);
+    assert!(q.status.success(), "{err}");
+    assert!(!listed.contains("part-0"), "{what}: {listed}");
+}
+
 /// An object replaced between its listing and its read (the read, pinned to the listed ETag,
 /// answers 412) is not a failed read: nothing is counted against it, and the next listing
 /// sees its new version, which is evaluated once. Replaced in two cycles in a row, with
@@ -732,17 +752,7 @@ fn an_object_replaced_between_listing_and_reading_is_read_at_its_new_version_not
     let dir = tempfile::tempdir().unwrap();
     let config = daemon_setup(dir.path(), &moto, "s3://logs/predictions/");
     let store = moto.store("logs");
-    let version = |rows: usize| {
-        let p = write(
-            dir.path(),
-            &format!("landing/{rows}.parquet"),
-            vec![(
-                "x",
-                Arc::new(Float64Array::from((0..rows).map(|i| (i % 100) as f64).collect::<Vec<_>>())) as ArrayRef,
-            )],
-        );
-        std::fs::read(p).unwrap()
-    };
+    let version = |rows: usize| object_version(dir.path(), rows, false);
     let key = "predictions/dt=2026-12-01/part-0.parquet";
     let (code, out) = once_env(&config);
     assert!(code == 0 && out.contains("no new settled files"), "{out}");
@@ -762,10 +772,7 @@ fn an_object_replaced_between_listing_and_reading_is_read_at_its_new_version_not
     assert!(out.contains("window 1: 1 files, 450 rows"), "the last version, whole: {out}");
     let (_, out) = once_env(&config);
     assert!(out.contains("no new settled files (0 waiting"), "evaluated once: {out}");
-    let q = drift_env(&["quarantine", "list", "--config", s(&config)], &[]);
-    let (listed, err) = text(&q);
-    assert!(q.status.success(), "{err}");
-    assert!(!listed.contains("part-0"), "{listed}");
+    assert_not_quarantined(&config, "");
 }
 
 /// Replaced after its footer was read (the `fetched` pause point), before its columns are:
@@ -777,17 +784,7 @@ fn an_object_replaced_between_its_footer_and_its_columns_is_not_counted() {
     let dir = tempfile::tempdir().unwrap();
     let config = daemon_setup(dir.path(), &moto, "s3://logs/predictions/");
     let store = moto.store("logs");
-    let version = |rows: usize| {
-        let p = write(
-            dir.path(),
-            &format!("landing/{rows}.parquet"),
-            vec![(
-                "x",
-                Arc::new(Float64Array::from((0..rows).map(|i| (i % 100) as f64).collect::<Vec<_>>())) as ArrayRef,
-            )],
-        );
-        std::fs::read(p).unwrap()
-    };
+    let version = |rows: usize| object_version(dir.path(), rows, false);
     let key = "predictions/dt=2026-12-01/part-0.parquet";
     let (code, out) = once_env(&config);
     assert!(code == 0 && out.contains("no new settled files"), "{out}");
@@ -808,7 +805,6 @@ fn an_object_replaced_between_its_footer_and_its_columns_is_not_counted() {
 /// quarantine it; its new version's rows are evaluated once.
 #[test]
 fn an_object_replaced_before_a_rows_or_time_window_profiles_it_is_not_counted() {
-    use arrow_array::TimestampMillisecondArray;
     let Some(moto) = Moto::start() else { return };
     moto.bucket("logs");
     let store = moto.store("logs");
@@ -829,23 +825,7 @@ fn an_object_replaced_before_a_rows_or_time_window_profiles_it_is_not_counted() 
             .replace("quarantine_after_attempts = 2", "quarantine_after_attempts = 1")
             .replace("[window]\n", &format!("[window]\n{window}"));
         std::fs::write(&model, toml).unwrap();
-        // `x` as the reference's, and an event time within the epoch's hour 10.
-        let version = |rows: usize| {
-            let t: Vec<i64> = (0..rows as i64).map(|i| 36_000_000 + i * 1_000).collect();
-            let p = write(
-                dir.path(),
-                &format!("landing/{rows}.parquet"),
-                vec![
-                    (
-                        "x",
-                        Arc::new(Float64Array::from((0..rows).map(|i| (i % 100) as f64).collect::<Vec<_>>()))
-                            as ArrayRef,
-                    ),
-                    ("t", Arc::new(TimestampMillisecondArray::from(t)) as ArrayRef),
-                ],
-            );
-            std::fs::read(p).unwrap()
-        };
+        let version = |rows: usize| object_version(dir.path(), rows, true);
         let key = format!("{kind}/dt=2026-12-01/part-0.parquet");
         moto.put(&store, &key, version(300));
         let (code, log) = once_replacing_at(&config, "fetched", || moto.put(&store, &key, version(400)));
@@ -867,10 +847,7 @@ fn an_object_replaced_before_a_rows_or_time_window_profiles_it_is_not_counted() 
         let h: serde_json::Value = serde_json::from_slice(&h.stdout).unwrap();
         let rows: Vec<&serde_json::Value> = h.as_array().unwrap().iter().map(|w| &w["rows"]).collect();
         assert_eq!(rows, [&serde_json::json!(400)], "{kind}: one window of the new version's rows: {h}");
-        let q = drift_env(&["quarantine", "list", "--config", s(&config)], &[]);
-        let (listed, err) = text(&q);
-        assert!(q.status.success(), "{err}");
-        assert!(!listed.contains("part-0"), "{kind}: {listed}");
+        assert_not_quarantined(&config, kind);
     }
 }
 
