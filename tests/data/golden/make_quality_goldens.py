@@ -28,6 +28,7 @@ Run: `~/.cache/drift-ci-tools/sklearn-venv/bin/python tests/data/golden/make_qua
 recorded in the file). The tests read the JSON only: they need no Python.
 """
 
+import functools
 import json
 import math
 import os
@@ -72,6 +73,16 @@ def ece(y, p):
     return float(np.sum(np.abs(true - sums)) / len(y))
 
 
+def record(name, want, undefined, metric, value, reason):
+    """One metric of a case: its finite value, or None with the reason it is undefined."""
+    if reason is None:
+        want[metric] = finite(value)
+        assert want[metric] is not None, (name, metric, value)
+    else:
+        want[metric] = None
+        undefined[metric] = reason
+
+
 def binary(name, labels, predicted, scores=None):
     y = np.asarray(labels, dtype=int)
     yp = np.asarray(predicted, dtype=int)
@@ -81,14 +92,7 @@ def binary(name, labels, predicted, scores=None):
     tp = int(((y == 1) & (yp == 1)).sum())
     fp, fn = ppos - tp, pos - tp
     want, undefined = {}, {}
-
-    def put(metric, value, reason):
-        if reason is None:
-            want[metric] = finite(value)
-            assert want[metric] is not None, (name, metric, value)
-        else:
-            want[metric] = None
-            undefined[metric] = reason
+    put = functools.partial(record, name, want, undefined)
 
     empty = "no labelled rows" if n == 0 else None
     nan = float("nan")
@@ -117,17 +121,13 @@ def multiclass(name, labels, predicted):
     yp = np.asarray(predicted, dtype=object)
     n = len(y)
     want, undefined = {}, {}
+    put = functools.partial(record, name, want, undefined)
     for metric, f in [
         ("accuracy", lambda: skm.accuracy_score(y, yp)),
         ("f1_macro", lambda: skm.f1_score(y, yp, average="macro", zero_division=np.nan)),
         ("f1_weighted", lambda: skm.f1_score(y, yp, average="weighted", zero_division=np.nan)),
     ]:
-        if n == 0:
-            want[metric] = None
-            undefined[metric] = "no labelled rows"
-        else:
-            want[metric] = finite(quiet(f))
-            assert want[metric] is not None, (name, metric)
+        put(metric, quiet(f) if n else float("nan"), None if n else "no labelled rows")
     return {"name": name, "labels": list(labels), "predicted": list(predicted), "want": want, "undefined": undefined}
 
 
@@ -136,14 +136,7 @@ def regression(name, targets, predictions):
     yp = np.asarray(predictions, dtype=float)
     n = len(y)
     want, undefined = {}, {}
-
-    def put(metric, value, reason):
-        if reason is None:
-            want[metric] = finite(value)
-            assert want[metric] is not None, (name, metric, value)
-        else:
-            want[metric] = None
-            undefined[metric] = reason
+    put = functools.partial(record, name, want, undefined)
 
     empty = "no labelled rows" if n == 0 else None
     nan = float("nan")
