@@ -346,16 +346,25 @@ fn chromium_renders_the_demo_and_a_100_column_report() {
     }
 }
 
-#[test]
-fn the_ks_marker_sits_where_the_report_says_d_occurs() {
+/// Calls `f` with each numeric column of the demo's JSON report and its section of the demo's
+/// HTML page (from its anchor on); returns how many there were.
+fn each_numeric_section_of_the_demo(mut f: impl FnMut(&serde_json::Value, &str)) -> usize {
     let dir = TempDir::new().unwrap();
     let (_, page, _) = html_report(dir.path(), "demo.html", &["-r", REFERENCE, "-c", CURRENT]);
     let (_, json) = check_json(&[REFERENCE], &[CURRENT], &[]);
-    let mut checked = 0;
+    let mut n = 0;
     for (i, c) in json["columns"].as_array().unwrap().iter().enumerate() {
-        if c["kind"] != "numeric" {
-            continue;
+        if c["kind"] == "numeric" {
+            f(c, &page[page.find(&format!("id=\"col-{i}\"")).unwrap()..]);
+            n += 1;
         }
+    }
+    n
+}
+
+#[test]
+fn the_ks_marker_sits_where_the_report_says_d_occurs() {
+    let checked = each_numeric_section_of_the_demo(|c, section| {
         let ks = test(c, "ks");
         let location = ks["location"].as_f64().expect("ks gives where D occurs");
         let q = |k: &str| -> Vec<f64> { ks[k].as_array().unwrap().iter().filter_map(|x| x.as_f64()).collect() };
@@ -364,13 +373,11 @@ fn the_ks_marker_sits_where_the_report_says_d_occurs() {
         let lo = rq.iter().chain(&cq).copied().fold(f64::INFINITY, f64::min);
         let hi = rq.iter().chain(&cq).copied().fold(f64::NEG_INFINITY, f64::max);
         let want = (location - lo) / (hi - lo) * 360.0;
-        let section = &page[page.find(&format!("id=\"col-{i}\"")).unwrap()..];
         let marker = &section[section.find("<line class=\"ks\"").expect("a KS marker")..];
         let x1 = &marker[marker.find(" x1=\"").unwrap() + 5..];
         let drawn: f64 = x1[..x1.find('"').unwrap()].parse().unwrap();
         assert!((drawn - want).abs() <= 1.0, "{}: marker at x={drawn}, D occurs at x={want}", c["column"]);
-        checked += 1;
-    }
+    });
     assert_eq!(checked, 7, "every numeric column of the demo (latency_ms included) has its marker");
 }
 
@@ -459,16 +466,8 @@ fn a_vanished_category_is_marked_and_the_tail_pooled() {
 /// Each PSI bin's contribution in a numeric column's table sums to the PSI the JSON reports.
 #[test]
 fn the_psi_contributions_sum_to_the_reports_psi() {
-    let dir = TempDir::new().unwrap();
-    let (_, page, _) = html_report(dir.path(), "demo.html", &["-r", REFERENCE, "-c", CURRENT]);
-    let (_, json) = check_json(&[REFERENCE], &[CURRENT], &[]);
-    let mut checked = 0;
-    for (i, c) in json["columns"].as_array().unwrap().iter().enumerate() {
-        if c["kind"] != "numeric" {
-            continue;
-        }
+    let checked = each_numeric_section_of_the_demo(|c, section| {
         let psi = test(c, "psi")["statistic"].as_f64().unwrap();
-        let section = &page[page.find(&format!("id=\"col-{i}\"")).unwrap()..];
         let table = &section[section.find("<table class=\"bins\">").unwrap()..];
         let table = &table[..table.find("</table>").unwrap()];
         let rows: Vec<&str> = table.split("<tr>").skip(2).collect();
@@ -483,7 +482,6 @@ fn the_psi_contributions_sum_to_the_reports_psi() {
         // Each cell is shown to 4 decimals (or 3 significant digits below 1e-3): up to 5e-5 off.
         let shown = 5e-5 * rows.len() as f64;
         assert!((sum - psi).abs() <= shown + 1e-6, "{}: contributions sum to {sum}, PSI {psi}", c["column"]);
-        checked += 1;
-    }
+    });
     assert!(checked >= 5, "{checked} numeric columns");
 }
