@@ -28,6 +28,20 @@ pub(super) fn line(cells: &[String], widths: &[usize]) -> String {
     s.trim_end().to_owned()
 }
 
+/// A whole table after a blank line: the header, the rows, then each note on its own line.
+pub(super) fn table(header: &[String], rows: &[Vec<String>], notes: &[String]) -> String {
+    let header_ref: Vec<&str> = header.iter().map(String::as_str).collect();
+    let widths = widths(&header_ref, rows);
+    let mut out = String::from("\n");
+    for r in std::iter::once(header).chain(rows.iter().map(Vec::as_slice)) {
+        let _ = writeln!(out, "{}", line(r, &widths));
+    }
+    for n in notes {
+        let _ = writeln!(out, "{n}");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -66,18 +66,7 @@ pub(super) fn notes(l: &LatencyComparison) -> Vec<String> {
 pub fn latency_table(l: &LatencyComparison) -> String {
     let mut header = HEADER.map(String::from);
     header[0] = format!("LATENCY {}", l.column);
-    let header_ref: Vec<&str> = header.iter().map(String::as_str).collect();
-    let body = rows(l);
-    let widths = align::widths(&header_ref, &body);
-    let mut out = String::from("\n");
-    let _ = writeln!(out, "{}", align::line(&header, &widths));
-    for r in &body {
-        let _ = writeln!(out, "{}", align::line(r, &widths));
-    }
-    for n in notes(l) {
-        let _ = writeln!(out, "{n}");
-    }
-    out
+    align::table(&header, &rows(l), &notes(l))
 }
 
 /// The Markdown table, for `--format markdown`.
@@ -96,18 +85,9 @@ pub fn latency_markdown(l: &LatencyComparison) -> String {
 /// segment: requests, percentiles, maximum, requests per second, SLO state.
 pub fn window_latency_table(d: &LatencyDetail) -> String {
     let Some((header, body)) = window_rows(d) else { return String::new() };
-    let header_ref: Vec<&str> = header.iter().map(String::as_str).collect();
-    let widths = align::widths(&header_ref, &body);
-    let mut out = String::from("\n");
-    let _ = writeln!(out, "{}", align::line(&header, &widths));
-    for r in &body {
-        let _ = writeln!(out, "{}", align::line(r, &widths));
-    }
-    if d.summaries.iter().any(|s| !s.exact) {
-        out.push_str(SKETCHED);
-        out.push('\n');
-    }
-    out
+    let sketched = d.summaries.iter().any(|s| !s.exact);
+    let notes: Vec<String> = sketched.then(|| SKETCHED.to_owned()).into_iter().collect();
+    align::table(&header, &body, &notes)
 }
 
 /// Said under a window's latency table when a percentile came from a sketch.

@@ -64,19 +64,7 @@ pub(super) fn notes(m: &Comparison) -> Vec<String> {
 
 /// The aligned table, for `--format table`.
 pub fn model_table(m: &Comparison) -> String {
-    let header = header(m);
-    let header_ref: Vec<&str> = header.iter().map(String::as_str).collect();
-    let body = rows(m);
-    let widths = align::widths(&header_ref, &body);
-    let mut out = String::from("\n");
-    let _ = writeln!(out, "{}", align::line(&header, &widths));
-    for r in &body {
-        let _ = writeln!(out, "{}", align::line(r, &widths));
-    }
-    for n in notes(m) {
-        let _ = writeln!(out, "{n}");
-    }
-    out
+    align::table(&header(m), &rows(m), &notes(m))
 }
 
 /// The Markdown table, for `--format markdown`.
