@@ -81,7 +81,8 @@ fn latency(args: &CheckArgs) -> Result<Option<crate::engine::latency::LatencyCom
 /// `--model-task`: the model's realized performance on both sides (Parquet data with the
 /// prediction and label columns; a snapshot keeps no rows).
 fn model(args: &CheckArgs) -> Result<Option<crate::quality::Comparison>> {
-    use crate::checks::quality::{LabelSource, ModelColumns, side};
+    use crate::checks::quality::{LabelSource, side};
+    use crate::quality::ModelColumns;
     let Some(task) = args.model_task else { return Ok(None) };
     if task != crate::quality::Task::Binary && args.score.is_some() {
         anyhow::bail!("--score is for --model-task binary (the positive class's probability)");

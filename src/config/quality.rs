@@ -19,6 +19,7 @@ use serde::Deserialize;
 use super::problems::Problems;
 use super::raw::Unknown;
 use super::resolve;
+pub use crate::quality::Threshold;
 use crate::quality::{Metric, Task};
 
 /// Documented defaults of `[labels]` and `[model]`.
@@ -103,20 +104,6 @@ pub struct ModelQuality {
     pub thresholds: BTreeMap<Metric, Threshold>,
     /// Where the labels come from and when a window's performance is final.
     pub labels: Labels,
-}
-
-/// When a metric's value is a breach.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Threshold {
-    /// Below `min` or above `max`.
-    Fixed {
-        /// The lowest acceptable value.
-        min: Option<f64>,
-        /// The highest acceptable value.
-        max: Option<f64>,
-    },
-    /// Outside mean ± 3σ of the metric over reference chunks of the window's size.
-    Learned,
 }
 
 /// `[labels]`, validated.

@@ -9,6 +9,7 @@ pub mod budget;
 mod categorical;
 pub mod check;
 pub mod latency;
+pub mod model;
 pub mod policy;
 pub mod report;
 mod sketched;

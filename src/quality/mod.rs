@@ -30,6 +30,8 @@ mod multiclass;
 mod probability;
 mod ranking;
 mod regression;
+mod rows;
+mod threshold;
 
 use std::fmt;
 
@@ -42,6 +44,8 @@ pub use multiclass::multiclass;
 pub use probability::{brier, expected_calibration_error, log_loss};
 pub use ranking::{average_precision, roc_auc};
 pub use regression::{Regression, regression};
+pub use rows::{ModelColumns, Rows, performance};
+pub use threshold::{Bounds, Threshold};
 
 /// A metric's value on a window: a number, or undefined with the reason.
 #[derive(Clone, Copy, Debug, PartialEq)]

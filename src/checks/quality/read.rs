@@ -10,7 +10,7 @@ use crate::source::Dataset;
 
 /// A column's values as text, for classes (None for null; a float as Rust prints it, so 1.0 is
 /// "1"; a dictionary's values as its values').
-pub(super) fn texts(a: &dyn Array) -> Result<Vec<Option<String>>> {
+pub fn texts(a: &dyn Array) -> Result<Vec<Option<String>>> {
     fn prim<T: ArrowPrimitiveType>(a: &dyn Array) -> Vec<Option<String>>
     where
         T::Native: std::fmt::Display,
@@ -42,7 +42,7 @@ pub(super) fn texts(a: &dyn Array) -> Result<Vec<Option<String>>> {
 }
 
 /// A numeric column's values as f64 (None for null or NaN).
-pub(super) fn numbers(a: &dyn Array) -> Result<Vec<Option<f64>>> {
+pub fn numbers(a: &dyn Array) -> Result<Vec<Option<f64>>> {
     fn prim<T: ArrowPrimitiveType>(a: &dyn Array, f: impl Fn(T::Native) -> f64) -> Vec<Option<f64>> {
         a.as_primitive::<T>().iter().map(|v| v.map(&f).filter(|x| !x.is_nan())).collect()
     }
@@ -63,7 +63,7 @@ pub(super) fn numbers(a: &dyn Array) -> Result<Vec<Option<f64>>> {
 
 /// A time column's values in ms since the epoch (timestamps of any unit, dates, integers taken
 /// as ms); None for null.
-pub(super) fn times(a: &dyn Array) -> Result<Vec<Option<i64>>> {
+pub fn times(a: &dyn Array) -> Result<Vec<Option<i64>>> {
     use arrow_schema::TimeUnit;
     fn prim<T: ArrowPrimitiveType>(a: &dyn Array, f: impl Fn(T::Native) -> i64) -> Vec<Option<i64>> {
         a.as_primitive::<T>().iter().map(|v| v.map(&f)).collect()

@@ -1,28 +1,11 @@
 //! A side's labelled rows and the model's performance on them: labels in the side's own
 //! files, or joined from label files by id.
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result};
 
 use super::read::{numbers, read, texts, times};
-use crate::quality::{
-    Binary, LabelRow, Performance, Regression, Side, Task, binary, id_hash, join, multiclass, regression,
-};
+use crate::quality::{LabelRow, ModelColumns, Rows, Side, Task, id_hash, join, performance};
 use crate::source::Dataset;
-
-/// Which columns hold the model's output and the truth, and the positive class (binary).
-#[derive(Clone, Debug, PartialEq)]
-pub struct ModelColumns {
-    /// What the model predicts.
-    pub task: Task,
-    /// The predicted class or value.
-    pub prediction: String,
-    /// Binary: the positive class's probability.
-    pub score: Option<String>,
-    /// The label.
-    pub label: String,
-    /// Binary: the positive label as text (`"1"`, `"true"`, `"fraud"`).
-    pub positive: String,
-}
 
 /// Where a side's labels are.
 pub enum LabelSource<'a> {
@@ -44,17 +27,8 @@ fn named<T>(name: &str, r: Result<T>) -> Result<T> {
     r.with_context(|| format!("column {name:?}"))
 }
 
-/// The rows as read: the predicted class (classification), a number (binary: the score;
-/// regression: the predicted value), the label (own labels) and the id (joined labels).
-#[derive(Default)]
-struct Rows {
-    pred: Vec<Option<String>>,
-    number: Vec<Option<f64>>,
-    label: Vec<Option<String>>,
-    id: Vec<Option<String>>,
-}
-
-fn read_rows(data: &Dataset, side: &str, m: &ModelColumns, labels: &LabelSource<'_>) -> Result<Rows> {
+/// A side's rows: its own label column, or its ids for a join.
+pub fn read_rows(data: &Dataset, side: &str, m: &ModelColumns, labels: &LabelSource<'_>) -> Result<Rows> {
     let mut names = vec![m.prediction.as_str()];
     names.extend(m.score.as_deref());
     match labels {
@@ -88,7 +62,7 @@ fn read_rows(data: &Dataset, side: &str, m: &ModelColumns, labels: &LabelSource<
 }
 
 /// Label files read in file order: a row without an id or a label is skipped.
-fn read_labels(data: &Dataset, m: &ModelColumns, id: &str, time: &str) -> Result<Vec<LabelRow>> {
+pub fn read_labels(data: &Dataset, m: &ModelColumns, id: &str, time: &str) -> Result<Vec<LabelRow>> {
     let timed = data.column(time).is_some();
     let mut names = vec![id, m.label.as_str()];
     if timed {
@@ -129,47 +103,7 @@ pub fn side(data: &Dataset, side: &str, m: &ModelColumns, labels: &LabelSource<'
         }
     };
     let labelled = rows.label.iter().filter(|l| l.is_some()).count() as u64;
-    let performance = evaluate(side, m, &rows)?;
+    let performance = performance(side, m, &rows)?;
     let missing_prediction = labelled - performance.rows;
     Ok(Side { rows: rows.label.len() as u64, labelled, missing_prediction, performance, joined })
-}
-
-fn evaluate(side: &str, m: &ModelColumns, r: &Rows) -> Result<Performance> {
-    Ok(match m.task {
-        Task::Regression => {
-            let (mut y, mut p) = (Vec::new(), Vec::new());
-            for (l, v) in r.label.iter().zip(&r.number) {
-                let Some(l) = l else { continue };
-                let Some(t) = l.parse::<f64>().ok().filter(|t| t.is_finite()) else {
-                    bail!("{side}: label {l:?} is not a number; a regression label must be numeric");
-                };
-                if let Some(v) = v {
-                    y.push(t);
-                    p.push(*v);
-                }
-            }
-            regression(&Regression::new(y, p).map_err(|e| anyhow!("{side}: {e}"))?)
-        }
-        Task::Binary => {
-            let (mut y, mut p, mut s) = (Vec::new(), Vec::new(), Vec::new());
-            for ((l, v), sc) in r.label.iter().zip(&r.pred).zip(&r.number) {
-                let (Some(l), Some(v)) = (l, v) else { continue };
-                if m.score.is_some() && sc.is_none() {
-                    continue;
-                }
-                y.push(*l == m.positive);
-                p.push(*v == m.positive);
-                s.extend(*sc);
-            }
-            let scores = m.score.is_some().then_some(s);
-            let score = m.score.as_deref().unwrap_or_default();
-            binary(&Binary::new(y, p, scores).map_err(|e| anyhow!("{side}: column {score:?}: {e}"))?)
-        }
-        Task::Multiclass => {
-            let pairs: Vec<(&String, &String)> =
-                r.label.iter().zip(&r.pred).filter_map(|(l, v)| Some((l.as_ref()?, v.as_ref()?))).collect();
-            let (y, p): (Vec<&String>, Vec<&String>) = pairs.into_iter().unzip();
-            multiclass(&y, &p)
-        }
-    })
 }

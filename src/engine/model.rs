@@ -1,0 +1,288 @@
+//! A window's realized performance judged against the model's thresholds: the whole window and
+//! each segment, as a [`CheckResult`] (kind `model`, alert `ModelPerformanceDegraded`) that
+//! the alert lifecycle steps like any other kind's, and whose detail is the payload's
+//! `drift.model` object.
+//!
+//! Rules, in one place:
+//! - A metric is computed on the window's labelled rows. A fixed threshold is `min`/`max`; a
+//!   learned one is mean ± 3σ of the metric over consecutive reference chunks **of as many rows
+//!   as the window's metric was computed on** (its labelled rows), so the band is as wide as the
+//!   window's own sampling noise whatever its coverage; fewer than [`FEW_CHUNKS`] chunks is
+//!   said, none is not evaluable.
+//! - An undefined metric (one class only, …) is never a breach: its check is not evaluable, with
+//!   the reason.
+//! - An alert (whole window or segment) is breached when one of its checks is, clean when every
+//!   check has a value within its bounds, else not evaluable. Below `min_coverage`, or with
+//!   fewer labelled rows than the segment minimum, it is not evaluable.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+
+use super::Severity;
+use super::check::{CheckAlert, CheckFinding, CheckResult, CheckStatus};
+use crate::quality::{
+    Band, Bounds, FEW_CHUNKS, Metric, ModelColumns, Performance, Rows, Threshold, Value, chunk_ranges, learned_band,
+    performance,
+};
+
+/// The kind's name: the key of its object in the webhook payload (`drift.model`).
+pub const KIND: &str = "model";
+
+/// The alert a breach raises.
+pub const ALERTNAME: &str = "ModelPerformanceDegraded";
+
+/// What judging a window needs besides its rows.
+pub struct Judging<'a> {
+    /// The model's columns and task.
+    pub columns: &'a ModelColumns,
+    /// Per metric, its threshold.
+    pub thresholds: &'a BTreeMap<Metric, Threshold>,
+    /// The model reference's rows (its own labels).
+    pub reference: &'a Rows,
+    /// A window (or segment) with less coverage than this is not evaluable.
+    pub min_coverage: f64,
+    /// A segment with fewer labelled rows than this is not evaluable.
+    pub segment_min_rows: u64,
+    /// The label of the segments pooled beyond the cap: not judged.
+    pub pooled: &'a str,
+}
+
+/// One metric's value against its threshold.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct MetricCheck {
+    /// The metric's name.
+    pub metric: &'static str,
+    /// Its value, if defined.
+    pub value: Option<f64>,
+    /// The bounds it is held to (None: none could be learned).
+    pub bounds: Option<Bounds>,
+    /// `fixed` or `learned`.
+    pub threshold: &'static str,
+    /// A learned threshold's band.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub band: Option<Band>,
+    /// The rows of each reference chunk a learned band was computed over.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chunk_rows: Option<u64>,
+    /// Outside its bounds.
+    pub breached: bool,
+    /// Why it is not evaluable, or a warning about its band.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The whole window's or one segment's performance, judged.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Judged {
+    /// Segment label ("" for the whole window).
+    pub segment: String,
+    /// Predictions kept for the join.
+    pub rows: u64,
+    /// Of them, labelled.
+    pub labelled: u64,
+    /// `labelled / rows` (None without rows).
+    pub coverage: Option<f64>,
+    /// Every metric of the task.
+    pub performance: Performance,
+    /// The thresholded metrics.
+    pub checks: Vec<MetricCheck>,
+    /// Breached, clean or not evaluable.
+    pub status: CheckStatus,
+    /// Why not evaluable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The label distribution of the window's labelled rows against the model reference's
+/// (classification: each class's share; regression: mean and standard deviation).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct LabelDrift {
+    /// Classes: (label, reference share, window share), by label.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shares: Vec<(String, f64, f64)>,
+    /// Regression: (reference mean, window mean).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean: Option<(f64, f64)>,
+}
+
+/// Judges a window's rows (`segments[i]` is row i's segment label, "" without segments).
+pub fn judge(j: &Judging<'_>, rows: &Rows, segments: &[String]) -> Result<(Judged, Vec<Judged>)> {
+    let whole = judge_one(j, "", rows, j.min_coverage, 1)?;
+    let mut by: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, s) in segments.iter().enumerate().filter(|(_, s)| !s.is_empty()) {
+        by.entry(s.as_str()).or_default().push(i);
+    }
+    let mut out = Vec::new();
+    for (label, index) in by {
+        if label == j.pooled {
+            continue;
+        }
+        let sub = rows.subset(index.into_iter());
+        out.push(judge_one(j, label, &sub, j.min_coverage, j.segment_min_rows.max(1))?);
+    }
+    Ok((whole, out))
+}
+
+fn judge_one(j: &Judging<'_>, segment: &str, rows: &Rows, min_coverage: f64, min_rows: u64) -> Result<Judged> {
+    let total = rows.label.len() as u64;
+    let labelled = rows.labelled();
+    let coverage = (total > 0).then(|| labelled as f64 / total as f64);
+    let performance = performance("window", j.columns, rows)?;
+    let checks: Vec<MetricCheck> =
+        j.thresholds.iter().map(|(m, t)| check(j, *m, *t, &performance)).collect::<Result<_>>()?;
+    let short = if performance.rows < min_rows {
+        Some(format!("{} labelled rows with a prediction, fewer than {min_rows}", performance.rows))
+    } else if coverage.is_none_or(|c| c < min_coverage) {
+        Some(format!(
+            "{:.0}% of the rows labelled, below min_coverage {:.0}%",
+            coverage.unwrap_or(0.0) * 100.0,
+            min_coverage * 100.0
+        ))
+    } else {
+        None
+    };
+    let status = if short.is_some() {
+        CheckStatus::Insufficient
+    } else if checks.iter().any(|c| c.breached) {
+        CheckStatus::Breached
+    } else if checks.iter().all(|c| c.value.is_some() && c.bounds.is_some()) {
+        CheckStatus::Clean
+    } else {
+        CheckStatus::Insufficient
+    };
+    Ok(Judged {
+        segment: segment.to_owned(),
+        rows: total,
+        labelled,
+        coverage,
+        performance,
+        checks,
+        status,
+        note: short,
+    })
+}
+
+/// One metric against its threshold.
+fn check(j: &Judging<'_>, metric: Metric, t: Threshold, p: &Performance) -> Result<MetricCheck> {
+    let value = p.get(metric).unwrap_or(Value::Undefined("not measured"));
+    let mut c = MetricCheck {
+        metric: metric.name(),
+        value: value.get(),
+        bounds: None,
+        threshold: "fixed",
+        band: None,
+        chunk_rows: None,
+        breached: false,
+        note: None,
+    };
+    match t {
+        Threshold::Fixed { min, max } => c.bounds = Some(Bounds { min, max }),
+        Threshold::Learned => {
+            c.threshold = "learned";
+            let size = p.rows as usize;
+            c.chunk_rows = Some(p.rows);
+            let values = chunk_ranges(j.reference.label.len(), size)
+                .map(|r| performance("model reference", j.columns, &j.reference.subset(r)).map(|q| q.get(metric)))
+                .collect::<Result<Vec<_>>>()?;
+            let values: Vec<Value> =
+                values.into_iter().map(|v| v.unwrap_or(Value::Undefined("not measured"))).collect();
+            match learned_band(&values) {
+                Some(band) => {
+                    c.bounds = Some(Bounds::of(&band));
+                    if band.few_chunks() {
+                        c.note = Some(format!(
+                            "band learned from {} reference chunks of {size} rows (fewer than {FEW_CHUNKS}): a longer model reference makes it reliable",
+                            band.chunks
+                        ));
+                    }
+                    c.band = Some(band);
+                }
+                None => {
+                    c.note = Some(format!(
+                        "no band: the model reference ({} rows) has no chunk of {size} rows where {} is defined",
+                        j.reference.label.len(),
+                        metric.name()
+                    ));
+                }
+            }
+        }
+    }
+    match value {
+        Value::Undefined(why) => c.note = Some(format!("undefined: {why}")),
+        Value::Defined(v) => c.breached = c.bounds.is_some_and(|b| b.breached(v)),
+    }
+    Ok(c)
+}
+
+/// The label distribution against the reference's.
+pub fn label_drift(m: &ModelColumns, reference: &Rows, window: &Rows) -> LabelDrift {
+    if m.task == crate::quality::Task::Regression {
+        let mean = |r: &Rows| {
+            let v: Vec<f64> = r.label.iter().flatten().filter_map(|l| l.parse::<f64>().ok()).collect();
+            (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+        };
+        return LabelDrift { shares: Vec::new(), mean: mean(reference).zip(mean(window)) };
+    }
+    let shares = |r: &Rows| {
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        for l in r.label.iter().flatten() {
+            *counts.entry(l.clone()).or_default() += 1;
+        }
+        let n = counts.values().sum::<u64>().max(1) as f64;
+        counts.into_iter().map(|(k, c)| (k, c as f64 / n)).collect::<BTreeMap<_, _>>()
+    };
+    let (r, w) = (shares(reference), shares(window));
+    let mut labels: Vec<&String> = r.keys().chain(w.keys()).collect();
+    labels.sort();
+    labels.dedup();
+    let shares = labels
+        .into_iter()
+        .map(|l| (l.clone(), r.get(l).copied().unwrap_or(0.0), w.get(l).copied().unwrap_or(0.0)))
+        .collect();
+    LabelDrift { shares, mean: None }
+}
+
+/// The judged window as a check result: one alert for the whole window and one per segment;
+/// `detail` is the payload's `drift.model` object.
+pub fn result(whole: &Judged, segments: &[Judged], detail: serde_json::Value) -> CheckResult {
+    let alert = |j: &Judged| CheckAlert {
+        segment: j.segment.clone(),
+        status: j.status,
+        findings: j.checks.iter().filter(|c| c.breached).map(|c| finding(j, c)).collect(),
+        rows: j.labelled,
+    };
+    CheckResult {
+        kind: KIND.to_owned(),
+        alertname: ALERTNAME.to_owned(),
+        alerts: std::iter::once(whole).chain(segments).map(alert).collect(),
+        detail,
+    }
+}
+
+fn finding(j: &Judged, c: &MetricCheck) -> CheckFinding {
+    let value = c.value.unwrap_or(f64::NAN);
+    let crossed = c.bounds.and_then(|b| b.crossed(value)).unwrap_or_default();
+    let how = match &c.band {
+        Some(b) => format!(
+            " (learned: mean {:.4} ± 3σ over {} reference chunks of {} rows)",
+            b.mean,
+            b.chunks,
+            c.chunk_rows.unwrap_or(0)
+        ),
+        None => " (fixed)".to_owned(),
+    };
+    let coverage = j.coverage.map_or(String::new(), |c| format!(" ({:.0}%)", c * 100.0));
+    CheckFinding {
+        subject: c.metric.to_owned(),
+        test: c.metric.to_owned(),
+        value: c.value,
+        floor: c.bounds.and_then(|b| b.min),
+        critical_floor: c.bounds.and_then(|b| b.max),
+        severity: Severity::Warning,
+        summary: Some(format!(
+            "{} {value:.4} {crossed}{how} at {} of {} labelled{coverage}",
+            c.metric, j.labelled, j.rows
+        )),
+    }
+}
