@@ -5,10 +5,19 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// Milliseconds since the epoch: the wall clock.
+/// The test hook shifting the wall clock by whole seconds (`DRIFT_TEST_CLOCK_OFFSET_SECS`), so
+/// an end-to-end test can run the binary days later (labels landing late) without waiting.
+/// Never set in production.
+pub const OFFSET_VARIABLE: &str = "DRIFT_TEST_CLOCK_OFFSET_SECS";
+
+/// Milliseconds since the epoch: the wall clock (shifted by [`OFFSET_VARIABLE`] when set).
 #[allow(clippy::disallowed_methods)]
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    static OFFSET_MS: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    let offset = *OFFSET_MS.get_or_init(|| {
+        std::env::var(OFFSET_VARIABLE).ok().and_then(|v| v.parse::<i64>().ok()).map_or(0, |s| s.saturating_mul(1000))
+    });
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64) + offset
 }
 
 /// Elapsed time of some work, for logs and metrics (monotonic, unaffected by clock steps).

@@ -158,10 +158,32 @@ pub fn window(
         });
         let obs = found.map_or(Observation::Insufficient, |(_, a)| check_observation(a));
         let content = || match (report, found) {
-            (Some(r), Some((c, a))) => Some(check_content(r, c, a)),
+            (Some(r), Some((c, a))) => Some(check_content(r.reference.rows, c, a)),
             _ => None,
         };
         step_alert(routing, window_id, &key, obs, content, prior, silences, now_ms, &mut out);
+    }
+    out
+}
+
+/// The notifications one kind's result about a window causes, stepped apart from the window's
+/// close: model quality's, evaluated when the window's labels arrive. Only `result`'s alerts
+/// (`check:ALERTNAME:SEGMENT`) are stepped; `reference_rows` is what the messages say the
+/// reference had.
+pub fn check(
+    routing: &Routing,
+    window_id: i64,
+    result: &CheckResult,
+    reference_rows: u64,
+    prior: &BTreeMap<String, AlertState>,
+    silences: &[Silence],
+    now_ms: i64,
+) -> Decision {
+    let mut out = Decision::default();
+    for a in &result.alerts {
+        let key = format!("{CHECK}{}:{}", result.alertname, a.segment);
+        let content = || Some(check_content(reference_rows, result, a));
+        step_alert(routing, window_id, &key, check_observation(a), content, prior, silences, now_ms, &mut out);
     }
     out
 }
@@ -214,7 +236,7 @@ fn check_observation(a: &CheckAlert) -> Observation {
 
 /// Another kind of check's content: its findings shown like drifted tests, its detail under
 /// its kind.
-fn check_content(r: &Report, c: &CheckResult, a: &CheckAlert) -> Content {
+fn check_content(reference_rows: u64, c: &CheckResult, a: &CheckAlert) -> Content {
     let findings = a
         .findings
         .iter()
@@ -235,7 +257,7 @@ fn check_content(r: &Report, c: &CheckResult, a: &CheckAlert) -> Content {
         alertname: c.alertname.clone(),
         segment: a.segment.clone(),
         rows_current: a.rows,
-        rows_reference: r.reference.rows,
+        rows_reference: reference_rows,
         findings,
         detail: None,
         details: BTreeMap::from([(c.kind.clone(), c.detail.clone())]),

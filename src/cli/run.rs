@@ -3,7 +3,9 @@
 use anyhow::Result;
 
 use super::{RunArgs, ValidateArgs, exit, print, runtime};
-use crate::output::{Format, OnceMonitor, calibrations_json, monitor_calibration, once_monitor, problems, validated};
+use crate::output::{
+    Format, ModelWindow, OnceMonitor, calibrations_json, monitor_calibration, once_monitor, problems, validated,
+};
 
 /// Runs `drift validate`; returns the exit code.
 pub fn validate(args: &ValidateArgs) -> Result<i32> {
@@ -75,7 +77,20 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             match &o.result {
                 Ok(c) => {
                     drift |= c.windows.iter().any(|w| w.1.as_ref().is_some_and(|r| r.drift));
+                    let model: Vec<ModelWindow> = c
+                        .model
+                        .iter()
+                        .map(|e| ModelWindow {
+                            window_id: e.window_id,
+                            status: e.status,
+                            early: e.early,
+                            whole: &e.whole,
+                            segments: &e.segments,
+                            label_drift: &e.label_drift,
+                        })
+                        .collect();
                     print(&once_monitor(&OnceMonitor {
+                        model: &model,
                         id: &o.id,
                         min_rows: o.min_rows,
                         windows: &c.windows,

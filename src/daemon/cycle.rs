@@ -40,6 +40,8 @@ pub struct CycleOutcome {
     pub future_rows: u64,
     /// The monitor's error budgets, as evaluated at the end of the cycle.
     pub budgets: Vec<super::budget::BudgetStatus>,
+    /// Windows whose model performance was evaluated this cycle, oldest first.
+    pub model: Vec<super::model::Evaluated>,
 }
 
 /// The files a cycle read, each with the record of its consumption.
@@ -89,6 +91,8 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64) -> Resu
         Window::Rows { rows } => windows::rows_windows(shared, run, fetched, rows, now, outcome).await?,
         Window::Time { .. } => windows::time_windows(shared, run, fetched, now, outcome).await?,
     };
+    // Labels land whether or not predictions do; windows become final as time passes.
+    super::model::cycle(shared, run, now, &mut outcome).await?;
     // Every cycle, not only when a window closes: an alert also resets as event time moves.
     budget::evaluate(shared, run, now, &mut outcome)?;
     Ok(outcome)
@@ -200,6 +204,7 @@ async fn fetch(
                     mtime_ms: f.mtime_ms,
                     rows: pf.rows,
                     counts: Vec::new(),
+                    model: Vec::new(),
                 });
                 fetched.files.push(pf);
             }

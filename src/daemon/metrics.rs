@@ -196,6 +196,8 @@ pub struct Metrics {
     pub latency: super::latency_metrics::LatencyMetrics,
     /// The error budgets' remaining share and burn rates.
     pub budget: super::budget_metrics::BudgetMetrics,
+    /// Model quality: the last window's metrics, coverage and the join's counts.
+    pub model: super::model_metrics::ModelMetrics,
 }
 
 impl Default for Metrics {
@@ -226,11 +228,13 @@ impl Default for Metrics {
             calibration_pages: Family::default(),
             latency: Default::default(),
             budget: Default::default(),
+            model: Default::default(),
             registry: Registry::default(),
         };
         m.register(&mut registry);
         m.latency.register(&mut registry);
         m.budget.register(&mut registry);
+        m.model.register(&mut registry);
         Metrics { registry, ..m }
     }
 }

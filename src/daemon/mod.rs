@@ -31,6 +31,8 @@ mod isolate;
 pub mod latency_metrics;
 mod listing;
 pub mod metrics;
+pub mod model;
+pub mod model_metrics;
 pub mod object_source;
 pub mod pages;
 pub mod pause;
@@ -138,6 +140,8 @@ pub struct MonitorRun {
     firing_series: Vec<metrics::AlertLabel>,
     /// The files the current cycle took (for the log line of a panic or a timeout).
     in_hand: Vec<String>,
+    /// With `[model]`: its label source and reference.
+    model: Option<model::ModelRun>,
 }
 
 impl MonitorRun {
@@ -145,7 +149,14 @@ impl MonitorRun {
     pub fn new(monitor: Monitor, routing: Routing) -> Result<MonitorRun> {
         let store = SourceStore::new(&monitor.source.path, monitor.source.full_listing_every)
             .with_context(|| format!("monitor {}", monitor.id))?;
+        let model = monitor
+            .model
+            .as_ref()
+            .map(model::ModelRun::new)
+            .transpose()
+            .with_context(|| format!("monitor {}", monitor.id))?;
         Ok(MonitorRun {
+            model,
             monitor,
             routing,
             store,
@@ -246,6 +257,7 @@ async fn drain(shared: &Arc<Shared>, run: &mut MonitorRun, timeout: Duration) ->
         all.quarantined += one.quarantined;
         all.future_rows += one.future_rows;
         all.windows.extend(one.windows);
+        all.model.extend(one.model);
         (all.waiting, all.next_settle_ms, all.backlog) = (one.waiting, one.next_settle_ms, one.backlog);
         if one.backlog == 0 {
             return Ok(all);
@@ -355,12 +367,6 @@ pub async fn run_forever(config_path: PathBuf, cfg: Config) -> Result<()> {
     // The bound address, not the configured one: with port 0 the kernel picks it.
     let bound = listener.local_addr().map_or_else(|_| cfg.listen.to_string(), |a| a.to_string());
     tracing::info!(listen = %bound, monitors = cfg.monitors.len(), "drift daemon started");
-    for m in cfg.monitors.iter().filter(|m| m.model.is_some()) {
-        tracing::warn!(
-            monitor = %m.id,
-            "[model] is valid but the daemon does not evaluate model quality yet (issue #13): no model metrics for this monitor"
-        );
-    }
     let server = tokio::spawn(http::serve(listener, shared.clone()));
     let (stop_tx, _) = tokio::sync::watch::channel(false);
     let mut tasks = spawn_monitors(&shared, &cfg, runs, &stop_tx);

@@ -13,6 +13,9 @@
 //! - [`COMMIT`]: just before the transaction that consumes files (a files window, a window
 //!   part) or closes a window: the evaluation is done, nothing is stored.
 //! - [`COMMITTED`]: just after that transaction, before the notifications it queued are sent.
+//! - [`LABELS`]: a label file has been read; the transaction applying its labels is next.
+//! - [`MODEL`]: a window's model performance is evaluated; the transaction storing it and
+//!   stepping its alert is next.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -25,6 +28,11 @@ pub const FETCHED: &str = "fetched";
 pub const COMMIT: &str = "commit";
 /// Just after it.
 pub const COMMITTED: &str = "committed";
+
+/// A label file read, its transaction next.
+pub const LABELS: &str = "labels";
+/// A window's model performance evaluated, its transaction next.
+pub const MODEL: &str = "model";
 
 /// The environment variable naming the point.
 pub const VARIABLE: &str = "DRIFT_TEST_PAUSE_AT";

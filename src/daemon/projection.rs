@@ -15,6 +15,9 @@ pub fn needed(monitor: &Monitor, reference: &dyn Table) -> Option<Vec<String>> {
     if let Some(s) = &monitor.segments {
         out.extend(s.by.iter().cloned());
     }
+    if let Some(m) = &monitor.model {
+        out.extend(super::model::needed(m));
+    }
     out.sort();
     out.dedup();
     Some(out)

@@ -29,7 +29,7 @@ use crate::config::Window;
 use crate::engine::{Report, SegmentsReport};
 use crate::snapshot::{BuildSettings, Selection, Snapshot};
 use crate::source::{Dataset, DatasetColumn, ParquetFile, Table, open_bytes};
-use crate::state::{ClockUpdate, Closing, Part};
+use crate::state::{ClockUpdate, Closing, Consumed, ModelRow, Part};
 
 /// Values kept exactly per column in an open window part before it switches to a sketch.
 pub const WINDOW_EXACT_VALUES: u64 = 200_000;
@@ -74,9 +74,14 @@ fn columns_of(file: &ParquetFile) -> Result<Vec<DatasetColumn>> {
 const SEGMENT_LABELS_PER_FILE: usize = 200;
 
 /// The parts one file's rows of one window make: one profile, or one per segment label, each
-/// with the part states of the monitor's checks that keep one. `schema` is the columns of the
-/// file the rows came from.
-fn profile_parts(file: ParquetFile, key: i64, p: &Profiling, schema: &[DatasetColumn]) -> Result<Vec<Part>> {
+/// with the part states of the monitor's checks that keep one; and, with `[model]`, the rows'
+/// predictions kept for the join. `schema` is the columns of the file the rows came from.
+fn profile_parts(
+    file: ParquetFile,
+    key: i64,
+    p: &Profiling,
+    schema: &[DatasetColumn],
+) -> Result<(Vec<Part>, Vec<ModelRow>)> {
     let groups = match &p.segments {
         None => vec![(String::new(), file)],
         Some(s) => crate::source::split_by_labels(
@@ -86,15 +91,20 @@ fn profile_parts(file: ParquetFile, key: i64, p: &Profiling, schema: &[DatasetCo
             p.columns.as_deref(),
         )?,
     };
-    groups
+    let mut model = Vec::new();
+    let parts = groups
         .into_iter()
         .map(|(segment, f)| {
+            if let Some(m) = &p.model {
+                model.extend(super::model::extract_or_warn(&f, key, &segment, m));
+            }
             let rows = f.rows;
             let checks = p.check_states(std::slice::from_ref(&f))?;
             let profile = profile(vec![f], p, schema)?;
             Ok(Part { seq: 0, key, segment, file: String::new(), rows, profile, checks })
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    Ok((parts, model))
 }
 
 /// What profiling a file's rows into parts needs of its monitor (owned: it runs on a
@@ -107,6 +117,8 @@ struct Profiling {
     timestamp: Option<String>,
     /// The columns read of each file (`None`: every column), [`super::projection::needed`].
     columns: Option<Vec<String>>,
+    /// The model whose predictions are kept for the join.
+    model: Option<crate::config::ModelQuality>,
 }
 
 impl Profiling {
@@ -119,6 +131,7 @@ impl Profiling {
             checks: m.checks.clone(),
             timestamp: m.timestamp_column.clone(),
             columns: run.reference.as_ref().and_then(|r| super::projection::needed(m, r.as_ref())),
+            model: m.model.clone(),
         }
     }
 
@@ -232,6 +245,15 @@ pub async fn files_window(
     // A file the evaluation fails on is set aside and the rest evaluated without it.
     let evaluated = isolate::evaluate_files(shared, run, &mut files, &mut consumed, dataset, now, &mut outcome);
     let Some((report, rows)) = evaluated.await? else { return Ok(outcome) };
+    if run.monitor.model.is_some() {
+        let p = Profiling::of(run);
+        tokio::task::block_in_place(|| -> Result<()> {
+            for (f, c) in files.iter().zip(consumed.iter_mut()) {
+                c.model = model_rows(f, &p)?;
+            }
+            Ok(())
+        })?;
+    }
     pause::point(pause::COMMIT).await;
     let window_id = shared.state()?.commit_window(&run.routing, "files", &consumed, rows, report.as_ref(), now)?;
     pause::point(pause::COMMITTED).await;
@@ -244,6 +266,21 @@ pub async fn files_window(
     tracing::info!(monitor = %id, window = window_id, files = consumed.len(), rows, "files window closed");
     outcome.windows.push((window_id, report));
     Ok(outcome)
+}
+
+/// A whole file's predictions kept for the model's join (files windows), by segment.
+fn model_rows(file: &ParquetFile, p: &Profiling) -> Result<Vec<ModelRow>> {
+    let Some(m) = &p.model else { return Ok(Vec::new()) };
+    let groups = match &p.segments {
+        None => vec![(String::new(), file.clone())],
+        Some(s) => crate::source::split_by_labels(
+            std::slice::from_ref(file),
+            &s.by,
+            SEGMENT_LABELS_PER_FILE.max(s.max_segments),
+            p.columns.as_deref(),
+        )?,
+    };
+    Ok(groups.iter().flat_map(|(segment, f)| super::model::extract_or_warn(f, 0, segment, m)).collect())
 }
 
 /// A batch's rows evaluated, with its segments when the monitor has them (and the part
@@ -307,7 +344,8 @@ pub async fn rows_windows(
         let permit = shared.permits.acquire().await.map_err(|_| anyhow::anyhow!("shutting down"))?;
         let parts = isolate::per_file(shared, run, &c, shown, now, &mut outcome, work).await?;
         drop(permit);
-        let Some(parts) = parts else { continue };
+        let Some((parts, model)) = parts else { continue };
+        let c = Consumed { model, ..c };
         pause::point(pause::COMMIT).await;
         shared.state()?.add_parts(&id, &c, &parts, None, now)?;
         pause::point(pause::COMMITTED).await;
@@ -442,7 +480,7 @@ async fn time_parts(
     (column, size_ms): (&str, i64),
     closed_until: Option<i64>,
     future_after: i64,
-) -> Result<(Vec<Part>, Counts)> {
+) -> Result<(Vec<Part>, Vec<ModelRow>, Counts)> {
     let (p, col) = (Profiling::of(run), column.to_owned());
     let _permit = shared.permits.acquire().await.map_err(|_| anyhow::anyhow!("shutting down"))?;
     let path = file.path.clone();
@@ -454,11 +492,13 @@ async fn time_parts(
             let schema = columns_of(&file)?;
             let Split { parts: split, max_event, late, future } =
                 split_by_window(&file, (&col, size_ms), closed_until, future_after, p.columns.as_deref())?;
-            let mut parts = Vec::with_capacity(split.len());
+            let (mut parts, mut model) = (Vec::with_capacity(split.len()), Vec::new());
             for (k, f) in split {
-                parts.extend(profile_parts(f, k, &p, &schema)?);
+                let (more, rows) = profile_parts(f, k, &p, &schema)?;
+                parts.extend(more);
+                model.extend(rows);
             }
-            Ok((parts, Counts { max_event, late, future }))
+            Ok((parts, model, Counts { max_event, late, future }))
         })
     })
     .await?
@@ -484,7 +524,7 @@ pub async fn time_windows(
         // A file that cannot be split or profiled counts against itself; the others go on.
         let shown = file.path.clone();
         let profiled = time_parts(shared, run, file, (&column, size_ms), closed_until, future_after).await;
-        let (parts, Counts { max_event, late, future }) = match profiled {
+        let (parts, model, Counts { max_event, late, future }) = match profiled {
             Ok(p) => p,
             Err(e) if super::cycle::replaced_since_listing(run, &shown, &e) => continue,
             Err(e) => {
@@ -501,6 +541,7 @@ pub async fn time_windows(
             shared.metrics.future_rows.get_or_create(&label).inc_by(future);
             outcome.future_rows += future;
         }
+        let c = Consumed { model, ..c };
         pause::point(pause::COMMIT).await;
         shared.state()?.add_parts(
             &id,

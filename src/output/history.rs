@@ -20,6 +20,11 @@ pub struct HistoryWindow<'a> {
     pub end_ms: Option<i64>,
     /// How many files the window took.
     pub files: u64,
+    /// With `[model]`: the window's model performance (`status` pending, partial or final;
+    /// once evaluated its `verdict`, `labelled` and the stored `evaluation`, the `drift.model`
+    /// object); absent for a monitor without `[model]` or a window without predictions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<serde_json::Value>,
     /// How many rows those files held.
     pub rows: u64,
     /// Event-time windows: rows of its files too far in the future to evaluate (its report's
@@ -87,7 +92,7 @@ pub fn history_table(windows: &[HistoryWindow]) -> String {
             .collect();
         let _ = writeln!(
             out,
-            "window {:>5}  {}  {:>3} files  {:>9} rows  {:<12}  {}{}{}",
+            "window {:>5}  {}  {:>3} files  {:>9} rows  {:<12}  {}{}{}{}",
             w.window,
             rfc3339_ms(w.closed_ms),
             w.files,
@@ -95,8 +100,32 @@ pub fn history_table(windows: &[HistoryWindow]) -> String {
             w.status,
             if w.drift { format!("DRIFT ({})", w.severity) } else { "ok".into() },
             if drifted.is_empty() { String::new() } else { format!(": {}", drifted.join(", ")) },
-            if dropped.is_empty() { String::new() } else { format!(" (not evaluated: {})", dropped.join(", ")) }
+            if dropped.is_empty() { String::new() } else { format!(" (not evaluated: {})", dropped.join(", ")) },
+            w.model.as_ref().map_or(String::new(), model_cell)
         );
     }
     out
+}
+
+/// `; model partial, 70% labelled: roc_auc 0.6512 DEGRADED` (or `; model pending labels`).
+fn model_cell(m: &serde_json::Value) -> String {
+    let status = m["status"].as_str().unwrap_or("pending");
+    let Some(e) = m.get("evaluation") else { return format!("; model {status} labels") };
+    let whole = &e["whole"];
+    let coverage = whole["coverage"].as_f64().map_or(String::new(), |c| format!(", {:.0}% labelled", c * 100.0));
+    let metrics: Vec<String> = whole["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| match c["value"].as_f64() {
+            Some(v) => format!("{} {v:.4}", c["metric"].as_str().unwrap_or("?")),
+            None => format!("{} undefined", c["metric"].as_str().unwrap_or("?")),
+        })
+        .collect();
+    let verdict = match m["verdict"].as_str() {
+        Some("breached") => "DEGRADED",
+        Some("clean") => "ok",
+        _ => "not evaluable",
+    };
+    format!("; model {status}{coverage}: {} {verdict}", metrics.join(", "))
 }

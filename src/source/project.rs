@@ -13,6 +13,11 @@ use super::deadline::Section;
 use super::{Body, ParquetFile, guarded};
 
 impl ParquetFile {
+    /// Whether the file has a top-level column `name`.
+    pub fn has_column(&self, name: &str) -> bool {
+        self.meta.schema().index_of(name).is_ok()
+    }
+
     /// The named top-level columns the file has (those it lacks are left out: look them up by
     /// name in each batch), every row, in batches.
     pub fn read_columns(&self, names: &[&str]) -> Result<Vec<RecordBatch>> {

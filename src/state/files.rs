@@ -21,7 +21,7 @@ pub struct FileRecord {
 }
 
 /// A file consumed by a window.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Consumed {
     /// Path (as listed).
     pub path: String,
@@ -33,6 +33,8 @@ pub struct Consumed {
     pub rows: u64,
     /// Its events per minute for the monitor's error budgets, stored with its consumption.
     pub counts: Vec<crate::engine::budget::MinuteCount>,
+    /// Its predictions kept for the model's late-label join, stored with its consumption.
+    pub model: Vec<super::model::ModelRow>,
 }
 
 impl State {

@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use rusqlite::{Connection, OptionalExtension};
 
 /// The schema version this drift writes (and the newest it reads).
-pub(super) const SCHEMA_VERSION: i64 = 6;
+pub(super) const SCHEMA_VERSION: i64 = 7;
 
 /// The schema that took the reports' pictures out into `window_pictures`: an older state is
 /// migrated by [`super::pictures::migrate`] (renumber with the table's comment if another
@@ -159,6 +159,56 @@ CREATE TABLE IF NOT EXISTS window_dropped (
     future_rows INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS window_dropped_by_monitor ON window_dropped (monitor, window_key);
+-- Schema 7: model quality's late-label join (state::model). Per prediction only what the join
+-- needs, written with its file's consumption; labels matched by id hash, those ahead of their
+-- prediction kept apart until it lands or the delay expires; per closed window its status.
+CREATE TABLE IF NOT EXISTS model_rows (
+    monitor TEXT NOT NULL,
+    window_key INTEGER NOT NULL,     -- the open window it joined (0 for row windows)
+    window_id INTEGER,               -- the closed window (NULL while open)
+    file_id INTEGER NOT NULL,        -- files.rowid of the file it came from
+    id_hash INTEGER NOT NULL,        -- 64-bit hash of the id (quality::id_hash)
+    segment TEXT NOT NULL,           -- '' without segments
+    prediction TEXT,                 -- the predicted class (classification)
+    value REAL,                      -- binary: the score; regression: the predicted value
+    label TEXT,                      -- NULL until labelled
+    label_time INTEGER,
+    label_order INTEGER              -- the label's place in consumption order (ties of time)
+);
+CREATE INDEX IF NOT EXISTS model_rows_by_id ON model_rows (monitor, id_hash);
+CREATE INDEX IF NOT EXISTS model_rows_by_window ON model_rows (monitor, window_id, window_key);
+CREATE TABLE IF NOT EXISTS model_pending_labels (
+    monitor TEXT NOT NULL,
+    id_hash INTEGER NOT NULL,
+    label TEXT NOT NULL,
+    label_time INTEGER,
+    label_order INTEGER NOT NULL,
+    arrived_ms INTEGER NOT NULL,     -- kept until its prediction lands or max_delay_secs passes
+    PRIMARY KEY (monitor, id_hash)
+);
+CREATE TABLE IF NOT EXISTS model_windows (
+    monitor TEXT NOT NULL,
+    window_id INTEGER NOT NULL,
+    closed_ms INTEGER NOT NULL,
+    rows INTEGER NOT NULL,           -- predictions kept for the join
+    status TEXT NOT NULL,            -- pending | partial | final
+    early INTEGER NOT NULL DEFAULT 0, -- finalized before max_delay_secs by max_pending_predictions
+    evaluated_ms INTEGER,
+    labelled INTEGER,
+    verdict TEXT,                    -- the whole window's status when last stepped
+    report TEXT,                     -- JSON: the evaluation (drift.model)
+    PRIMARY KEY (monitor, window_id)
+);
+CREATE TABLE IF NOT EXISTS model_join (
+    monitor TEXT PRIMARY KEY,
+    next_order INTEGER NOT NULL DEFAULT 1,
+    label_rows INTEGER NOT NULL DEFAULT 0,  -- label rows read from label files
+    matched INTEGER NOT NULL DEFAULT 0,     -- labels that found their prediction
+    duplicates INTEGER NOT NULL DEFAULT 0,  -- labels for an id already labelled
+    unmatched INTEGER NOT NULL DEFAULT 0,   -- labels whose prediction never came (expired)
+    sampled_out INTEGER NOT NULL DEFAULT 0, -- labels of ids outside [labels] sample_rate
+    early_windows INTEGER NOT NULL DEFAULT 0
+);
 ";
 
 /// The schema version stored in the database, `None` for a new one (no `meta` table or no
@@ -193,7 +243,9 @@ pub(super) fn stored_version(conn: &Connection, db: &Path) -> Result<Option<i64>
 /// Creates the tables that are missing and records [`SCHEMA_VERSION`]; `stored` is what
 /// [`stored_version`] found.
 pub(super) fn create(conn: &Connection, stored: Option<i64>) -> Result<()> {
-    conn.execute_batch(SCHEMA)?;
+    // One transaction: the schema is created (or upgraded) whole or not at all, in one commit
+    // rather than one per statement.
+    conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{SCHEMA}\nCOMMIT;"))?;
     match stored {
         None => {
             // DO NOTHING: another process opening a new state at the same time has written it.

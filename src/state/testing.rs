@@ -43,7 +43,7 @@ pub(super) fn drifting() -> &'static Report {
 
 /// A consumed file of `rows` rows.
 pub(super) fn consumed(path: &str, rows: u64) -> Consumed {
-    Consumed { path: path.into(), size: 100, mtime_ms: 1, rows, counts: Vec::new() }
+    Consumed { path: path.into(), size: 100, mtime_ms: 1, rows, counts: Vec::new(), model: Vec::new() }
 }
 
 /// A report without drift (computed once).

@@ -137,7 +137,9 @@ impl State {
                 params![monitor, f.path, f.size as i64, f.mtime_ms, now_ms, id, f.rows as i64],
             )?;
             super::budget::add_counts(&tx, monitor, &f.counts)?;
+            super::model::add_rows(&tx, monitor, f, Some(id))?;
         }
+        super::model::window(&tx, monitor, id, now_ms)?;
         super::test_panic(&self.panic_in, monitor);
         tx.commit()?;
         Ok(id)
@@ -178,6 +180,7 @@ impl State {
             params![monitor, file.path, file.size as i64, file.mtime_ms, now_ms, file.rows as i64],
         )?;
         super::budget::add_counts(&tx, monitor, &file.counts)?;
+        super::model::add_rows(&tx, monitor, file, None)?;
         if let Some(c) = clock {
             clock::advance(&tx, monitor, c, now_ms)?;
             clock::charge(&tx, monitor, &file.path, parts.iter().map(|p| p.key).max(), c)?;
@@ -254,6 +257,7 @@ impl State {
             clock::close_until(&tx, monitor, end, now_ms)?;
             clock::reported(&tx, monitor, closing.key)?;
         }
+        super::model::close(&tx, monitor, closing.key, closing.last_seq, id, now_ms)?;
         tx.execute(
             "DELETE FROM window_part_checks WHERE monitor = ?1 AND window_key = ?2 AND part_seq <= ?3",
             params![monitor, closing.key, closing.last_seq],

@@ -42,6 +42,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "clock",
             "calibrate",
             "output",
+            "quality",
         ],
     ),
     (

@@ -93,6 +93,7 @@ mod layers;
 mod mixed;
 mod model_check;
 mod model_config;
+mod model_daemon;
 mod object_auth;
 mod object_reads;
 mod objects;

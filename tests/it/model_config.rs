@@ -97,17 +97,3 @@ accuracy = "learned"
     let (_dir, config) = setup("");
     assert_eq!(load(&config).unwrap().monitors[0].model, None, "no [model]: no model quality");
 }
-
-/// The daemon does not join labels yet: a monitor with `[model]` says so once at start rather
-/// than staying silent about metrics it will never produce.
-#[test]
-fn the_daemon_says_it_does_not_evaluate_a_model_yet() {
-    let (_dir, config) = setup(
-        "[model]\ntask = \"regression\"\nid = \"request_id\"\nprediction = \"predicted_probability\"\nreference = \"holdout/\"\n",
-    );
-    std::fs::write(&config, "state_dir = \"state\"\nlisten = \"127.0.0.1:0\"\n").unwrap();
-    let daemon = crate::support::Daemon::start(&config, &[]);
-    let line = daemon.wait_log(30, &["does not evaluate model quality yet", "\"monitor\":\"m\""]);
-    let log = daemon.kill_9();
-    assert!(line.is_some(), "{log}");
-}

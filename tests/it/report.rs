@@ -111,7 +111,8 @@ fn a_schema_3_state_is_upgraded_and_its_windows_render_the_same_before_and_after
     // A writer (the daemon, once) upgrades the state: pictures moved out of the reports.
     let o = drift(&["run", "--once", "--config", s(&cfg)]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(sql(&db, "SELECT value FROM meta WHERE key = 'schema_version'"), "6");
+    assert_eq!(sql(&db, "SELECT value FROM meta WHERE key = 'schema_version'"), "7");
+    assert_eq!(sql(&db, "SELECT COUNT(*) FROM model_windows"), "0", "schema 7's tables are created");
     assert_eq!(sql(&db, "SELECT COUNT(*) FROM window_dropped"), "0", "schema 6's table is created");
     assert_eq!(sql(&db, "SELECT COUNT(*) FROM window_pictures"), "3");
     assert_eq!(sql(&db, "SELECT COUNT(*) FROM windows WHERE report LIKE '%reference_quantiles%'"), "0");

@@ -1,0 +1,508 @@
+//! Model quality's late-label join (issue #13): per prediction only what the join needs (the
+//! id's hash, the prediction, the score, the segment), written by the transaction that consumes
+//! its file, so a crash loses and doubles nothing; label files consumed like a source, each in
+//! one transaction with the labels it brings; per closed window its status (pending, partial,
+//! final) and evaluation, which also steps `ModelPerformanceDegraded`.
+//!
+//! The join's rules: a label goes to every prediction of its id; among several labels of an id
+//! the latest `label_time` wins, then the later in consumption order (a label with a time is
+//! later than one without), the others counted as duplicates. A label ahead of its prediction
+//! waits in `model_pending_labels` until the prediction lands (matched then) or
+//! `max_delay_secs` passes (counted as unmatched). A final window's predictions are deleted:
+//! only its evaluation stays.
+
+use anyhow::Result;
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use super::State;
+use super::alerts::{alert_states, apply};
+use super::files::Consumed;
+use super::silences::active_silences;
+use crate::alerts::route::{Routing, check};
+use crate::engine::check::CheckResult;
+
+/// A label's time for ordering: no time sorts before every time.
+const NO_TIME: i64 = i64::MIN;
+
+/// One prediction kept for the join.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelRow {
+    /// The open window it joins (0 for row and files windows; the event-time window's key).
+    pub key: i64,
+    /// `quality::id_hash` of its id.
+    pub id_hash: u64,
+    /// Its segment label ("" without segments).
+    pub segment: String,
+    /// The predicted class (classification).
+    pub prediction: Option<String>,
+    /// Binary: the score; regression: the predicted value.
+    pub value: Option<f64>,
+    /// A label already in the prediction file.
+    pub label: Option<String>,
+}
+
+/// One label row of a label file, in file order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelIn {
+    /// `quality::id_hash` of its id.
+    pub id_hash: u64,
+    /// The label, as text.
+    pub label: String,
+    /// Its `label_time` (ms), if the file has one.
+    pub time: Option<i64>,
+}
+
+/// What consuming one label file did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LabelCounts {
+    /// Label rows read.
+    pub rows: u64,
+    /// Labels that found their prediction.
+    pub matched: u64,
+    /// Labels for an id labelled before.
+    pub duplicates: u64,
+    /// Labels kept waiting for their prediction.
+    pub pending: u64,
+    /// Labels of ids outside the sample.
+    pub sampled_out: u64,
+}
+
+/// A monitor's join so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct JoinCounts {
+    /// Label rows read from label files.
+    pub label_rows: u64,
+    /// Labels that found their prediction.
+    pub matched: u64,
+    /// Labels for an id already labelled.
+    pub duplicates: u64,
+    /// Labels whose prediction never came within `max_delay_secs`.
+    pub unmatched: u64,
+    /// Labels of ids outside `sample_rate`.
+    pub sampled_out: u64,
+    /// Windows finalized early by `max_pending_predictions`.
+    pub early_windows: u64,
+    /// Labels waiting for their prediction now.
+    pub pending_labels: u64,
+    /// Predictions held for the join now (open and not final windows).
+    pub held_predictions: u64,
+}
+
+/// A closed window whose performance is not final yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelWindow {
+    /// The window's id.
+    pub window_id: i64,
+    /// When it closed (ms).
+    pub closed_ms: i64,
+    /// Predictions kept for the join.
+    pub rows: u64,
+    /// Of them, labelled now.
+    pub labelled: u64,
+    /// `pending` or `partial`.
+    pub status: String,
+    /// The whole window's status when its alert was last stepped.
+    pub verdict: Option<String>,
+}
+
+/// A window's evaluation as stored (for `drift history` and the pages).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelWindowRow {
+    /// The window's id.
+    pub window_id: i64,
+    /// `pending`, `partial` or `final`.
+    pub status: String,
+    /// Finalized early by `max_pending_predictions`.
+    pub early: bool,
+    /// Predictions kept for the join.
+    pub rows: u64,
+    /// Labelled at the last evaluation.
+    pub labelled: Option<u64>,
+    /// The whole window's status.
+    pub verdict: Option<String>,
+    /// The evaluation (JSON), once evaluated.
+    pub report: Option<String>,
+}
+
+/// What one evaluation of a window stores.
+pub struct ModelStep<'a> {
+    /// The window.
+    pub window_id: i64,
+    /// `partial` or `final`.
+    pub status: &'static str,
+    /// Finalized early by `max_pending_predictions`.
+    pub early: bool,
+    /// Labelled rows evaluated.
+    pub labelled: u64,
+    /// The whole window's status (breached, clean, insufficient).
+    pub verdict: &'a str,
+    /// The evaluation, JSON.
+    pub report: &'a str,
+    /// The alerts to step (None: the verdict did not change since the last step).
+    pub result: Option<&'a CheckResult>,
+    /// The model reference's rows, for the messages.
+    pub reference_rows: u64,
+}
+
+/// The `files` key of a monitor's label files (`MONITOR:labels`: not a monitor id, which has
+/// no ':').
+pub fn labels_key(monitor: &str) -> String {
+    format!("{monitor}:labels")
+}
+
+fn join_row(tx: &Transaction, monitor: &str) -> Result<()> {
+    tx.execute("INSERT INTO model_join (monitor) VALUES (?1) ON CONFLICT (monitor) DO NOTHING", [monitor])?;
+    Ok(())
+}
+
+/// Stores a consumed file's predictions (after its `files` row is written), matching labels
+/// that arrived before them; `window_id` for a files window, which closes in this transaction.
+pub(super) fn add_rows(tx: &Transaction, monitor: &str, file: &Consumed, window_id: Option<i64>) -> Result<()> {
+    if file.model.is_empty() {
+        return Ok(());
+    }
+    let file_id: i64 =
+        tx.query_row("SELECT rowid FROM files WHERE monitor = ?1 AND path = ?2", params![monitor, file.path], |r| {
+            r.get(0)
+        })?;
+    let mut pending = tx.prepare_cached(
+        "SELECT label, label_time, label_order FROM model_pending_labels WHERE monitor = ?1 AND id_hash = ?2",
+    )?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO model_rows (monitor, window_key, window_id, file_id, id_hash, segment, prediction, value, label,
+             label_time, label_order)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    let mut matched = Vec::new();
+    for r in &file.model {
+        let hash = r.id_hash as i64;
+        let waiting: Option<(String, Option<i64>, i64)> =
+            pending.query_row(params![monitor, hash], |x| Ok((x.get(0)?, x.get(1)?, x.get(2)?))).optional()?;
+        // A label of the file itself is the earliest (order 0): a label file's wins over it.
+        let (label, time, order) = match (waiting, &r.label) {
+            (Some((l, t, o)), _) => {
+                matched.push(hash);
+                (Some(l), t, Some(o))
+            }
+            (None, Some(l)) => (Some(l.clone()), None, Some(0)),
+            (None, None) => (None, None, None),
+        };
+        insert.execute(params![
+            monitor,
+            r.key,
+            window_id,
+            file_id,
+            hash,
+            r.segment,
+            r.prediction,
+            r.value,
+            label,
+            time,
+            order
+        ])?;
+    }
+    matched.sort_unstable();
+    matched.dedup();
+    if !matched.is_empty() {
+        let mut del = tx.prepare_cached("DELETE FROM model_pending_labels WHERE monitor = ?1 AND id_hash = ?2")?;
+        for h in &matched {
+            del.execute(params![monitor, h])?;
+        }
+        join_row(tx, monitor)?;
+        tx.execute(
+            "UPDATE model_join SET matched = matched + ?2 WHERE monitor = ?1",
+            params![monitor, matched.len() as i64],
+        )?;
+    }
+    Ok(())
+}
+
+/// Binds an open window's predictions (those of the files of its parts up to `last_seq`) to
+/// the window closing as `window_id`, and records it as pending labels; before its parts are
+/// deleted, in the close's transaction.
+pub(super) fn close(
+    tx: &Transaction,
+    monitor: &str,
+    key: i64,
+    last_seq: i64,
+    window_id: i64,
+    now_ms: i64,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE model_rows SET window_id = ?4
+         WHERE monitor = ?1 AND window_id IS NULL AND window_key = ?2 AND file_id IN (
+             SELECT f.rowid FROM files f WHERE f.monitor = ?1 AND f.path IN (
+                 SELECT file FROM window_parts WHERE monitor = ?1 AND window_key = ?2 AND seq <= ?3))",
+        params![monitor, key, last_seq, window_id],
+    )?;
+    window(tx, monitor, window_id, now_ms)
+}
+
+/// Records a closed window with predictions as waiting for labels.
+pub(super) fn window(tx: &Transaction, monitor: &str, window_id: i64, now_ms: i64) -> Result<()> {
+    let rows: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM model_rows WHERE monitor = ?1 AND window_id = ?2",
+        params![monitor, window_id],
+        |r| r.get(0),
+    )?;
+    if rows > 0 {
+        tx.execute(
+            "INSERT INTO model_windows (monitor, window_id, closed_ms, rows, status) VALUES (?1, ?2, ?3, ?4, 'pending')",
+            params![monitor, window_id, now_ms, rows],
+        )?;
+    }
+    Ok(())
+}
+
+/// Applies one label (in consumption order `order`) to its predictions, or keeps it waiting.
+fn apply_label(
+    tx: &Transaction,
+    monitor: &str,
+    l: &LabelIn,
+    order: i64,
+    now_ms: i64,
+    c: &mut LabelCounts,
+) -> Result<()> {
+    let hash = l.id_hash as i64;
+    let known: Option<bool> = tx
+        .prepare_cached("SELECT label IS NOT NULL FROM model_rows WHERE monitor = ?1 AND id_hash = ?2 LIMIT 1")?
+        .query_row(params![monitor, hash], |r| r.get(0))
+        .optional()?;
+    match known {
+        Some(labelled) => {
+            if labelled {
+                c.duplicates += 1;
+            } else {
+                c.matched += 1;
+            }
+            tx.prepare_cached(
+                "UPDATE model_rows SET label = ?3, label_time = ?4, label_order = ?5
+                 WHERE monitor = ?1 AND id_hash = ?2
+                   AND (label IS NULL OR (COALESCE(label_time, ?6), label_order) < (COALESCE(?4, ?6), ?5))",
+            )?
+            .execute(params![monitor, hash, l.label, l.time, order, NO_TIME])?;
+        }
+        None => {
+            let before: bool = tx
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM model_pending_labels WHERE monitor = ?1 AND id_hash = ?2)",
+                )?
+                .query_row(params![monitor, hash], |r| r.get(0))?;
+            if before {
+                c.duplicates += 1;
+            } else {
+                c.pending += 1;
+            }
+            tx.prepare_cached(
+                "INSERT INTO model_pending_labels (monitor, id_hash, label, label_time, label_order, arrived_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (monitor, id_hash) DO UPDATE SET label = ?3, label_time = ?4, label_order = ?5
+                 WHERE (COALESCE(label_time, ?7), label_order) < (COALESCE(?4, ?7), ?5)",
+            )?
+            .execute(params![monitor, hash, l.label, l.time, order, now_ms, NO_TIME])?;
+        }
+    }
+    Ok(())
+}
+
+impl State {
+    /// In one transaction: applies a label file's rows (in file order) to the monitor's
+    /// predictions, keeping those ahead of their prediction, and marks the file consumed (under
+    /// [`labels_key`]). `keep(hash)` is the sample: other ids are counted, not stored.
+    pub fn add_labels(
+        &mut self,
+        monitor: &str,
+        file: &Consumed,
+        labels: &[LabelIn],
+        keep: impl Fn(u64) -> bool,
+        now_ms: i64,
+    ) -> Result<LabelCounts> {
+        let tx = self.conn.transaction()?;
+        join_row(&tx, monitor)?;
+        let first: i64 =
+            tx.query_row("SELECT next_order FROM model_join WHERE monitor = ?1", [monitor], |r| r.get(0))?;
+        let mut c = LabelCounts { rows: labels.len() as u64, ..LabelCounts::default() };
+        for (i, l) in labels.iter().enumerate() {
+            if keep(l.id_hash) {
+                apply_label(&tx, monitor, l, first + i as i64, now_ms, &mut c)?;
+            } else {
+                c.sampled_out += 1;
+            }
+        }
+        tx.execute(
+            "UPDATE model_join SET next_order = ?2, label_rows = label_rows + ?3, matched = matched + ?4,
+                 duplicates = duplicates + ?5, sampled_out = sampled_out + ?6 WHERE monitor = ?1",
+            params![
+                monitor,
+                first + labels.len() as i64,
+                c.rows as i64,
+                c.matched as i64,
+                c.duplicates as i64,
+                c.sampled_out as i64
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO files (monitor, path, size, mtime_ms, first_seen_ms, status, rows, updated_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'consumed', ?6, ?5)
+             ON CONFLICT (monitor, path) DO UPDATE SET size = ?3, mtime_ms = ?4, status = 'consumed',
+                 rows = ?6, updated_ms = ?5",
+            params![labels_key(monitor), file.path, file.size as i64, file.mtime_ms, now_ms, file.rows as i64],
+        )?;
+        super::test_panic(&self.panic_in, monitor);
+        tx.commit()?;
+        Ok(c)
+    }
+
+    /// Forgets the labels that waited for their prediction since before `before_ms`, counting
+    /// them as unmatched; returns how many.
+    pub fn expire_labels(&mut self, monitor: &str, before_ms: i64) -> Result<u64> {
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(
+            "DELETE FROM model_pending_labels WHERE monitor = ?1 AND arrived_ms < ?2",
+            params![monitor, before_ms],
+        )? as i64;
+        if n > 0 {
+            join_row(&tx, monitor)?;
+            tx.execute("UPDATE model_join SET unmatched = unmatched + ?2 WHERE monitor = ?1", params![monitor, n])?;
+        }
+        tx.commit()?;
+        Ok(n as u64)
+    }
+
+    /// The monitor's closed windows whose performance is not final, oldest first, with their
+    /// labelled rows now.
+    pub fn model_windows(&self, monitor: &str) -> Result<Vec<ModelWindow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT w.window_id, w.closed_ms, w.rows, w.status, w.verdict,
+                 (SELECT COUNT(*) FROM model_rows r WHERE r.monitor = w.monitor AND r.window_id = w.window_id
+                     AND r.label IS NOT NULL)
+             FROM model_windows w WHERE w.monitor = ?1 AND w.status != 'final' ORDER BY w.window_id",
+        )?;
+        let rows = stmt.query_map([monitor], |r| {
+            Ok(ModelWindow {
+                window_id: r.get(0)?,
+                closed_ms: r.get(1)?,
+                rows: r.get::<_, i64>(2)? as u64,
+                status: r.get(3)?,
+                verdict: r.get(4)?,
+                labelled: r.get::<_, i64>(5)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// A closed window's predictions: (segment, prediction, value, label).
+    #[allow(clippy::type_complexity)]
+    pub fn model_rows(
+        &self,
+        monitor: &str,
+        window_id: i64,
+    ) -> Result<Vec<(String, Option<String>, Option<f64>, Option<String>)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT segment, prediction, value, label FROM model_rows WHERE monitor = ?1 AND window_id = ?2 ORDER BY rowid",
+        )?;
+        let rows = stmt.query_map(params![monitor, window_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// The monitor's join counts, and what it holds now.
+    pub fn model_join(&self, monitor: &str) -> Result<JoinCounts> {
+        let mut c: JoinCounts = self
+            .conn
+            .query_row(
+                "SELECT label_rows, matched, duplicates, unmatched, sampled_out, early_windows FROM model_join
+                 WHERE monitor = ?1",
+                [monitor],
+                |r| {
+                    let n = |i: usize| r.get::<_, i64>(i).map(|v| v as u64);
+                    Ok(JoinCounts {
+                        label_rows: n(0)?,
+                        matched: n(1)?,
+                        duplicates: n(2)?,
+                        unmatched: n(3)?,
+                        sampled_out: n(4)?,
+                        early_windows: n(5)?,
+                        ..JoinCounts::default()
+                    })
+                },
+            )
+            .optional()?
+            .unwrap_or_default();
+        let count = |sql: &str| self.conn.query_row(sql, [monitor], |r| r.get::<_, i64>(0)).map(|v| v as u64);
+        c.pending_labels = count("SELECT COUNT(*) FROM model_pending_labels WHERE monitor = ?1")?;
+        c.held_predictions = count("SELECT COUNT(*) FROM model_rows WHERE monitor = ?1")?;
+        Ok(c)
+    }
+
+    /// The monitor's latest `limit` windows with a model evaluation or waiting for one, newest
+    /// first (none in a state older than schema 7).
+    pub fn model_history(&self, monitor: &str, limit: usize) -> Result<Vec<ModelWindowRow>> {
+        let table: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'model_windows')",
+            [],
+            |r| r.get(0),
+        )?;
+        if !table {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT window_id, status, early, rows, labelled, verdict, report FROM model_windows
+             WHERE monitor = ?1 ORDER BY window_id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![monitor, limit as i64], |r| {
+            Ok(ModelWindowRow {
+                window_id: r.get(0)?,
+                status: r.get(1)?,
+                early: r.get(2)?,
+                rows: r.get::<_, i64>(3)? as u64,
+                labelled: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
+                verdict: r.get(5)?,
+                report: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// In one transaction: stores a window's evaluation (deleting its predictions when final)
+    /// and, when `step.result` is given, steps its alerts, queueing what they notify. Returns
+    /// the notifications queued (silenced ones not counted).
+    pub fn observe_model(&mut self, routing: &Routing, step: &ModelStep<'_>, now_ms: i64) -> Result<usize> {
+        let monitor = routing.monitor.as_str();
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE model_windows SET status = ?3, early = ?4, evaluated_ms = ?5, labelled = ?6, verdict = ?7, report = ?8
+             WHERE monitor = ?1 AND window_id = ?2",
+            params![
+                monitor,
+                step.window_id,
+                step.status,
+                step.early,
+                now_ms,
+                step.labelled as i64,
+                step.verdict,
+                step.report
+            ],
+        )?;
+        if step.status == "final" {
+            tx.execute(
+                "DELETE FROM model_rows WHERE monitor = ?1 AND window_id = ?2",
+                params![monitor, step.window_id],
+            )?;
+        }
+        if step.early {
+            join_row(&tx, monitor)?;
+            tx.execute("UPDATE model_join SET early_windows = early_windows + 1 WHERE monitor = ?1", [monitor])?;
+        }
+        let mut queued = 0;
+        if let Some(result) = step.result {
+            let prior = alert_states(&tx, monitor)?;
+            let silences = active_silences(&tx, monitor, now_ms)?;
+            let d = check(routing, step.window_id, result, step.reference_rows, &prior, &silences, now_ms);
+            apply(&tx, monitor, &d, now_ms)?;
+            queued = d.outgoing.iter().filter(|o| !o.silenced).count();
+        }
+        super::test_panic(&self.panic_in, monitor);
+        tx.commit()?;
+        Ok(queued)
+    }
+}
