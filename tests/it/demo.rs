@@ -1,9 +1,10 @@
-//! The shipped demo pair: the committed files are exactly what the committed generator writes,
+//! The shipped demo: the committed files are exactly what the committed generator writes,
 //! and `drift check` finds the drift the generator planted, and only that.
 
 use std::fs::File;
 
-use drift::synth::{DemoSide, demo_batch};
+use arrow_array::RecordBatch;
+use drift::synth::demo_files;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::support::{check_json, column};
@@ -12,19 +13,31 @@ fn data(name: &str) -> String {
     format!("{}/examples/data/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The committed file `examples/data/NAME` as one batch.
+fn read(name: &str, rows: usize) -> RecordBatch {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(data(name)).unwrap())
+        .unwrap()
+        .with_batch_size(rows.max(1))
+        .build()
+        .unwrap();
+    let batches: Vec<_> = reader.map(Result::unwrap).collect();
+    assert_eq!(batches.len(), 1, "{name}");
+    batches.into_iter().next().unwrap()
+}
+
 #[test]
 fn committed_demo_files_match_the_generator() {
-    for (side, name) in [(DemoSide::Reference, "reference.parquet"), (DemoSide::Current, "current.parquet")] {
-        let want = demo_batch(side);
-        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(data(name)).unwrap())
-            .unwrap()
-            .with_batch_size(want.num_rows())
-            .build()
-            .unwrap();
-        let batches: Vec<_> = reader.map(Result::unwrap).collect();
-        assert_eq!(batches.len(), 1, "{name}");
-        assert_eq!(batches[0], want, "{name} differs from `cargo run --example demo_data`");
+    let files = demo_files();
+    for (name, want) in &files {
+        assert_eq!(&read(name, want.num_rows()), want, "{name} differs from `cargo run --example demo_data`");
     }
+    let mut labels: Vec<String> = std::fs::read_dir(data("labels"))
+        .unwrap()
+        .map(|e| format!("labels/{}", e.unwrap().file_name().to_string_lossy()))
+        .collect();
+    labels.sort();
+    let generated: Vec<&String> = files.iter().map(|(n, _)| n).filter(|n| n.starts_with("labels/")).collect();
+    assert_eq!(labels.iter().collect::<Vec<_>>(), generated, "examples/data/labels/ holds only the generated files");
 }
 
 #[test]
@@ -45,4 +58,6 @@ fn demo_finds_the_planted_drift() {
     assert_eq!(rep["schema"]["only_in_reference"], serde_json::json!(["legacy_flag"]));
     assert_eq!(rep["schema"]["only_in_current"], serde_json::json!(["promo_code"]));
     assert_eq!(rep["skipped"][0]["column"], "event_time");
+    // The model's predicted class is compared as its own column, beside its score.
+    assert_eq!(column(&rep, "prediction")["kind"], "categorical");
 }
