@@ -15,6 +15,10 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
+mod demo_model;
+
+pub use demo_model::{HOLDOUT_ROWS, demo_holdout, demo_labels};
+
 /// xoshiro256** seeded through SplitMix64.
 #[derive(Debug, Clone)]
 pub struct Rng {
@@ -102,7 +106,8 @@ pub enum DemoSide {
 /// `legacy_flag` was dropped and `promo_code` added. The rest is stable, `latency_ms` included
 /// (the model's serving latency: lognormal around 45 ms with a slow tail, 0.5% of requests
 /// taking 1-3 s, the same on both sides; drawn from a stream of its own, so the other columns
-/// are the values they were before it was added).
+/// are the values they were before it was added). After them, the model's `request_id` and
+/// `prediction` (`"1"` when `score` is at least 0.5), from no random draw.
 pub fn demo_batch(side: DemoSide) -> RecordBatch {
     let cur = side == DemoSide::Current;
     let (rows, seed) = if cur { (8_000, 2) } else { (20_000, 1) };
@@ -152,7 +157,9 @@ pub fn demo_batch(side: DemoSide) -> RecordBatch {
         }
         ts.push(base_ms + i as i64 * 60_000);
     }
-    let fields = demo_fields(cur);
+    let mut fields = demo_fields(cur);
+    let score = score.finish();
+    let model = demo_model::model_columns(side, &score);
     let mut columns: Vec<ArrayRef> = vec![
         Arc::new(TimestampMillisecondArray::from(ts)),
         Arc::new(age.finish()),
@@ -160,14 +167,33 @@ pub fn demo_batch(side: DemoSide) -> RecordBatch {
         Arc::new(minutes.finish()),
         Arc::new(basket.finish()),
         Arc::new(items.finish()),
-        Arc::new(score.finish()),
+        Arc::new(score),
         Arc::new(country.finish()),
         Arc::new(device.finish()),
         Arc::new(returning.finish()),
     ];
     columns.push(if cur { Arc::new(promo.finish()) } else { Arc::new(legacy.finish()) });
     columns.push(Arc::new(arrow_array::Float64Array::from(latency)));
+    for (field, column) in model {
+        fields.push(field);
+        columns.push(column);
+    }
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).expect("demo schema matches its columns")
+}
+
+/// Every file of the demo, by its path under `examples/data/`: the pair, the model's holdout
+/// and the late labels (`cargo run --example demo_data` writes them; a test checks the
+/// committed files).
+pub fn demo_files() -> Vec<(String, RecordBatch)> {
+    let current = demo_batch(DemoSide::Current);
+    let labels = demo_labels(&current);
+    let mut files = vec![
+        ("reference.parquet".to_owned(), demo_batch(DemoSide::Reference)),
+        ("current.parquet".to_owned(), current),
+        ("holdout.parquet".to_owned(), demo_holdout()),
+    ];
+    files.extend(labels.into_iter().map(|(name, batch)| (format!("labels/{name}"), batch)));
+    files
 }
 
 /// The demo's schema: the current side has `promo_code` where the reference has `legacy_flag`.

@@ -92,7 +92,7 @@ fn dashboards_and_alert_rules_query_only_metrics_the_daemon_exports() {
 }
 
 /// Lays out the image's files under `dir` as the runtime stage's `COPY` lines place them
-/// (those from the build stage excepted).
+/// (those from the build stage excepted; a directory source copies its files, as Docker does).
 fn image_layout(dir: &Path) {
     let dockerfile = read("deploy/Dockerfile");
     let runtime_stage = dockerfile.rsplit("\nFROM ").next().unwrap();
@@ -105,6 +105,14 @@ fn image_layout(dir: &Path) {
         let (dest, sources) = parts.split_last().unwrap();
         let dest = dir.join(dest.trim_start_matches('/'));
         for src in sources {
+            if root().join(src).is_dir() {
+                std::fs::create_dir_all(&dest).unwrap();
+                for file in std::fs::read_dir(root().join(src)).unwrap() {
+                    let file = file.unwrap().path();
+                    std::fs::copy(&file, dest.join(file.file_name().unwrap())).unwrap();
+                }
+                continue;
+            }
             let target: PathBuf = if dest.to_string_lossy().ends_with('/') {
                 dest.join(Path::new(src).file_name().unwrap())
             } else {

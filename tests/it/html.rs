@@ -139,7 +139,7 @@ fn the_demo_report_is_one_well_formed_page_that_fetches_nothing() {
     // The header: verdict, counts, policy, both sides, schema changes.
     for needle in [
         "DRIFT</span>",
-        "4 of 10 columns drifted",
+        "4 of 12 columns drifted",
         "1 critical",
         "alpha 0.05 after bh correction",
         "KS D 0.1 / 0.2",

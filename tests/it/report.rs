@@ -15,7 +15,7 @@ const OLD_STATE: &str = "tests/data/state/schema3.sqlite3";
 const REFERENCE: &str = "examples/data/reference.parquet";
 const CURRENT: &str = "examples/data/current.parquet";
 /// The demo monitor's column selection (as in `monitors/demo.toml`).
-const DEMO: &str = "[columns]\nexclude = [\"event_time\"]";
+const DEMO: &str = "[columns]\nexclude = [\"event_time\", \"request_id\"]";
 
 /// A daemon file and one monitor `checkout` over `source` (a directory), state in `DIR/state`;
 /// `extra_monitor` opens the monitor file.
