@@ -323,6 +323,13 @@ fn demo_daemon() -> TempDir {
     std::fs::create_dir_all(root.join("monitors")).unwrap();
     std::fs::copy(Path::new(REPO).join(REFERENCE), root.join("reference.parquet")).unwrap();
     std::fs::copy(Path::new(REPO).join(CURRENT), root.join("incoming/current.parquet")).unwrap();
+    // The model: its scored, labelled holdout and the current rows' late labels.
+    std::fs::copy(Path::new(REPO).join("examples/data/holdout.parquet"), root.join("holdout.parquet")).unwrap();
+    std::fs::create_dir_all(root.join("labels")).unwrap();
+    for f in std::fs::read_dir(Path::new(REPO).join("examples/data/labels")).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), root.join("labels").join(f.file_name())).unwrap();
+    }
     std::fs::write(
         root.join("drift.toml"),
         "state_dir = \"state\"\nlisten = \"127.0.0.1:0\"\nmonitors_dir = \"monitors\"\n\n\
@@ -335,7 +342,10 @@ fn demo_daemon() -> TempDir {
          [window]\ntype = \"files\"\nmin_rows = 100\ntimestamp_column = \"event_time\"\n\n\
          [columns]\nexclude = [\"event_time\", \"request_id\"]\n\n\
          [latency]\ncolumn = \"latency_ms\"\n\n[[latency.slo]]\nquantile = 0.99\nwarning_ms = 250\ncritical_ms = 400\n\n\
-         [alerts]\nwarning = [\"log\"]\ncritical = [\"log\", \"audit\"]\n",
+         [alerts]\nwarning = [\"log\"]\ncritical = [\"log\", \"audit\"]\n\n\
+         [model]\ntask = \"binary\"\nid = \"request_id\"\nprediction = \"prediction\"\nscore = \"score\"\n\
+         positive = \"1\"\nreference = \"../holdout.parquet\"\n\n\
+         [labels]\npath = \"../labels\"\ncolumn = \"label\"\nsettle_secs = 0\nmin_coverage = 0.5\n",
     )
     .unwrap();
     dir
