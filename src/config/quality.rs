@@ -304,6 +304,13 @@ fn threshold(v: &toml::Value) -> Result<Threshold, String> {
 fn labels(e: &mut Problems, l: RawLabels, base: &Path, settle_default: u64) -> Labels {
     e.unknown("labels", &l.unknown, LABELS_KEYS);
     let path = l.path.as_ref().map(|p| {
+        if crate::source::object::is_object_url(p) {
+            // As `[source] path`: the URL's form is checked here, the daemon lists it.
+            if let Err(err) = crate::source::object::parse(p).expect("an object URL") {
+                e.push("labels.path", format!("{err:#}"));
+            }
+            return p.clone();
+        }
         let full = resolve(base, p);
         let text = full.display().to_string();
         let glob = p.contains(['*', '?', '[']);

@@ -506,3 +506,81 @@ impl State {
         Ok(queued)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{consumed, count, routing, temp};
+    use super::*;
+
+    fn prediction(id: u64) -> ModelRow {
+        ModelRow { key: 0, id_hash: id, segment: String::new(), prediction: Some("1".into()), value: None, label: None }
+    }
+
+    fn label(id: u64, label: &str, time: Option<i64>) -> LabelIn {
+        LabelIn { id_hash: id, label: label.into(), time }
+    }
+
+    fn labels_of(st: &State, window: i64) -> Vec<Option<String>> {
+        st.model_rows("m", window).unwrap().into_iter().map(|r| r.3).collect()
+    }
+
+    /// Predictions of a files window; labels before and after them, duplicated; the sample.
+    #[test]
+    fn labels_match_before_or_after_their_prediction_and_the_latest_by_time_then_order_wins() {
+        let (_dir, mut st) = temp();
+        // Ahead of its prediction: id 1 (twice: the later time wins though written first).
+        let early = [label(1, "late-time", Some(20)), label(1, "early-time", Some(10)), label(9, "ghost", None)];
+        let c = st.add_labels("m", &consumed("l0", 3), &early, |_| true, 1).unwrap();
+        assert_eq!((c.rows, c.pending, c.duplicates, c.matched), (3, 2, 1, 0));
+        let mut file = consumed("p", 3);
+        file.model = vec![prediction(1), prediction(2), prediction(3)];
+        let w = st.commit_window(&routing(), "files", &[file], 3, None, 2).unwrap();
+        assert_eq!(labels_of(&st, w), [Some("late-time".into()), None, None]);
+        // After: id 2 without a time, then with one (a time beats none); id 3 twice without
+        // times (the later in order wins); id 4 outside the sample.
+        let after = [label(2, "timed", Some(5)), label(2, "untimed", None), label(3, "a", None), label(3, "b", None)];
+        let c = st.add_labels("m", &consumed("l1", 4), &after, |id| id != 4, 3).unwrap();
+        assert_eq!((c.matched, c.duplicates), (2, 2));
+        let c = st.add_labels("m", &consumed("l2", 1), &[label(4, "x", None)], |id| id != 4, 3).unwrap();
+        assert_eq!(c.sampled_out, 1);
+        assert_eq!(labels_of(&st, w), [Some("late-time".into()), Some("timed".into()), Some("b".into())]);
+        let j = st.model_join("m").unwrap();
+        assert_eq!((j.label_rows, j.matched, j.duplicates, j.sampled_out, j.pending_labels), (8, 3, 3, 1, 1));
+        // The ghost expires unmatched; label files are consumed under their own key.
+        assert_eq!(st.expire_labels("m", 2).unwrap(), 1);
+        assert_eq!(st.model_join("m").unwrap().unmatched, 1);
+        assert_eq!(count(&st, "files WHERE monitor = 'm:labels' AND status = 'consumed'"), 3);
+        assert_eq!(st.model_windows("m").unwrap()[0].labelled, 3);
+    }
+
+    /// A label file's transaction that fails stores none of its labels nor its consumption; a
+    /// final evaluation deletes the window's predictions.
+    #[test]
+    fn a_failed_label_transaction_stores_nothing_and_a_final_window_keeps_only_its_evaluation() {
+        let (_dir, mut st) = temp();
+        let mut file = consumed("p", 2);
+        file.model = vec![prediction(1), prediction(2)];
+        let w = st.commit_window(&routing(), "files", &[file], 2, None, 1).unwrap();
+        st.conn
+            .execute_batch("CREATE TEMP TRIGGER fail BEFORE INSERT ON files BEGIN SELECT RAISE(ABORT, 'no'); END")
+            .unwrap();
+        assert!(st.add_labels("m", &consumed("l", 1), &[label(1, "1", None)], |_| true, 2).is_err());
+        st.conn.execute_batch("DROP TRIGGER fail").unwrap();
+        assert_eq!(labels_of(&st, w), [None, None], "no label of the failed file");
+        assert_eq!(st.model_join("m").unwrap().label_rows, 0);
+        let step = ModelStep {
+            window_id: w,
+            status: "final",
+            early: false,
+            labelled: 0,
+            verdict: "insufficient",
+            report: "{}",
+            result: None,
+            reference_rows: 0,
+        };
+        assert_eq!(st.observe_model(&routing(), &step, 3).unwrap(), 0);
+        assert_eq!(count(&st, "model_rows"), 0);
+        assert!(st.model_windows("m").unwrap().is_empty(), "final: not waiting any more");
+        assert_eq!(st.model_history("m", 5).unwrap()[0].status, "final");
+    }
+}

@@ -97,3 +97,17 @@ accuracy = "learned"
     let (_dir, config) = setup("");
     assert_eq!(load(&config).unwrap().monitors[0].model, None, "no [model]: no model quality");
 }
+
+/// Label files may land in object storage like predictions: the URL's form is checked, a bad
+/// one named with its key.
+#[test]
+fn labels_in_object_storage_validate_by_their_url() {
+    let model = "[model]\ntask = \"regression\"\nid = \"request_id\"\nprediction = \"predicted_probability\"\nreference = \"holdout/\"\n";
+    let (_dir, config) = setup(&format!("{model}[labels]\npath = \"s3://bucket/labels/\"\n"));
+    let cfg = load(&config).unwrap();
+    let m = cfg.monitors[0].model.as_ref().unwrap();
+    assert_eq!(m.labels.path.as_deref(), Some("s3://bucket/labels/"));
+    let (_dir, config) = setup(&format!("{model}[labels]\npath = \"s3://\"\n"));
+    let err = format!("{:#}", load(&config).unwrap_err());
+    assert!(err.contains("labels.path"), "{err}");
+}
