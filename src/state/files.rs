@@ -168,10 +168,11 @@ impl State {
         Ok(())
     }
 
-    /// Quarantined files of a monitor: (path, error).
+    /// Quarantined files of a monitor, its label files' included: (path, error).
     pub fn quarantined(&self, monitor: &str) -> Result<Vec<(String, String)>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT path, COALESCE(error, '') FROM files WHERE monitor = ?1 AND status = 'quarantined' ORDER BY path",
+            "SELECT path, COALESCE(error, '') FROM files
+             WHERE (monitor = ?1 OR monitor = ?1 || ':labels') AND status = 'quarantined' ORDER BY path",
         )?;
         let rows = stmt.query_map([monitor], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

@@ -28,7 +28,7 @@ impl State {
     pub fn quarantine_list(&self, monitor: Option<&str>) -> Result<Vec<QuarantinedFile>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT monitor, path, COALESCE(error, ''), attempts, updated_ms FROM files
-             WHERE status = 'quarantined' AND (?1 IS NULL OR monitor = ?1)
+             WHERE status = 'quarantined' AND (?1 IS NULL OR monitor = ?1 OR monitor = ?1 || ':labels')
              ORDER BY updated_ms DESC, monitor, path",
         )?;
         let rows = stmt.query_map([monitor], |r| {
@@ -43,25 +43,28 @@ impl State {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    /// Releases quarantined files of `monitor` (those at `paths`, or all when empty): they are
-    /// read again at the next cycle. Returns the paths released.
+    /// Releases quarantined files of `monitor` and of its label files (those at `paths`, or
+    /// all when empty): they are read again at the next cycle. Returns the paths released.
     pub fn quarantine_release(&mut self, monitor: &str, paths: &[String], now_ms: i64) -> Result<Vec<String>> {
         let tx = self.conn.transaction()?;
-        let chosen: Vec<String> = {
-            let mut stmt = tx
-                .prepare_cached("SELECT path FROM files WHERE monitor = ?1 AND status = 'quarantined' ORDER BY path")?;
-            let all = stmt.query_map([monitor], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
-            all.into_iter().filter(|p| paths.is_empty() || paths.contains(p)).collect()
+        let chosen: Vec<(String, String)> = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT monitor, path FROM files WHERE (monitor = ?1 OR monitor = ?1 || ':labels')
+                 AND status = 'quarantined' ORDER BY path",
+            )?;
+            let all =
+                stmt.query_map([monitor], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            all.into_iter().filter(|(_, p)| paths.is_empty() || paths.contains(p)).collect()
         };
-        for p in &chosen {
+        for (key, p) in &chosen {
             tx.execute(
                 "UPDATE files SET status = 'seen', attempts = 0, error = NULL, updated_ms = ?3
                  WHERE monitor = ?1 AND path = ?2 AND status = 'quarantined'",
-                params![monitor, p, now_ms],
+                params![key, p, now_ms],
             )?;
         }
         tx.commit()?;
-        Ok(chosen)
+        Ok(chosen.into_iter().map(|(_, p)| p).collect())
     }
 }
 
@@ -96,5 +99,14 @@ mod tests {
         assert!(st.quarantine_list(Some("m")).unwrap().is_empty());
         assert_eq!(st.quarantine_list(Some("n")).unwrap().len(), 1, "another monitor's stay");
         assert!(st.quarantine_release("m", &[], 600).unwrap().is_empty());
+
+        // A monitor's label files (kept under `m:labels`) are listed and released with it.
+        st.observe("m:labels", "l", 10, 1, 700).unwrap();
+        st.quarantine("m:labels", "l", "l is damaged", 700).unwrap();
+        let m = st.quarantine_list(Some("m")).unwrap();
+        assert_eq!((m[0].monitor.as_str(), m[0].path.as_str()), ("m:labels", "l"));
+        assert_eq!(st.quarantined("m").unwrap().len(), 1, "counted for the monitor's alert");
+        assert_eq!(st.quarantine_release("m", &[], 800).unwrap(), ["l"]);
+        assert_eq!(st.files("m:labels").unwrap()["l"].status, "seen");
     }
 }
