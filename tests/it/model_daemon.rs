@@ -81,7 +81,25 @@ struct Setup {
     w2: Rows,
 }
 
+/// The late-label monitor of the scenario: rows windows, segments, label files.
+const LATE_LABELS: &str = r#"[window]
+type = "rows"
+rows = 1000
+min_rows = 50
+
+[labels]
+path = "../labels"
+settle_secs = 0
+min_coverage = 0.5
+max_delay_secs = 1209600
+"#;
+
 fn setup() -> Setup {
+    setup_with(LATE_LABELS)
+}
+
+/// A model monitor whose `[window]` and `[labels]` are `tables`.
+fn setup_with(tables: &str) -> Setup {
     let dir = TempDir::new().unwrap();
     let root = dir.path();
     // The model reference: a good model, labelled; the drift reference: the same without labels.
@@ -97,20 +115,13 @@ fn setup() -> Setup {
         "state_dir = \"state\"\nlisten = \"127.0.0.1:0\"\npoll_secs = 1\ndrain_timeout_secs = 5\nmonitors_dir = \"monitors\"\n\n[sinks.audit]\ntype = \"file\"\npath = \"alerts.jsonl\"\n",
     )
     .unwrap();
-    std::fs::write(
-        root.join("monitors/model.toml"),
-        r#"[source]
+    let monitor = r#"[source]
 path = "../incoming"
 settle_secs = 0
 poll_secs = 1
 
 [reference]
 path = "../reference.parquet"
-
-[window]
-type = "rows"
-rows = 1000
-min_rows = 50
 
 [columns]
 exclude = ["id"]
@@ -134,15 +145,8 @@ reference = "../holdout.parquet"
 [model.thresholds]
 roc_auc = "learned"
 accuracy = { min = 0.55 }
-
-[labels]
-path = "../labels"
-settle_secs = 0
-min_coverage = 0.5
-max_delay_secs = 1209600
-"#,
-    )
-    .unwrap();
+"#;
+    std::fs::write(root.join("monitors/model.toml"), format!("{monitor}\n{tables}")).unwrap();
     // Window 1: the model as good as on its reference; window 2: a coin toss in the south.
     let w1 = rows("a", 1000, 2, |_| false);
     let w2 = rows("b", 1000, 3, |region| region == "south");
@@ -336,4 +340,47 @@ fn a_kill_9_while_applying_labels_or_storing_an_evaluation_changes_nothing() {
     let (st, _, got) = scenario(&[(1, "labels"), (2, "model")]);
     assert_eq!(got, want, "the same windows, labels, evaluations and counts");
     assert_eq!(model_alerts(&st), want_alerts, "each page exactly once");
+}
+
+/// Labels already in the prediction files (a label column filled for some rows), files windows:
+/// each window is evaluated as it closes; past `max_pending_predictions` the oldest window is
+/// finalized early (counted and said); the long-running daemon serves the metrics.
+#[test]
+fn labels_in_the_prediction_files_with_a_cap_on_held_predictions_and_the_metrics_served() {
+    let st = setup_with("[window]\nmin_rows = 50\n\n[labels]\nmin_coverage = 0.5\nmax_pending_predictions = 1500\n");
+    let inc = path(&st, "incoming");
+    // 60% of each file's rows carry their label.
+    let with_labels = |r: &Rows| {
+        let mut cols = predictions(r, false);
+        let labels: Vec<Option<&str>> = r.label.iter().enumerate().map(|(i, l)| (i % 5 < 3).then_some(*l)).collect();
+        cols.push(("label", Arc::new(StringArray::from(labels)) as ArrayRef));
+        cols
+    };
+    write(&inc, "p1.parquet", with_labels(&st.w1));
+    let out = once(&st, 0);
+    let line = out.lines().find(|l| l.contains("window 1 model performance (partial)")).expect(&out);
+    assert!(line.contains("600 of 1000 predictions labelled (60%)"), "{line}");
+    write(&inc, "p2.parquet", with_labels(&st.w2));
+    let out = once(&st, 0);
+    assert!(
+        out.contains("window 1 model performance (final, finalized early by max_pending_predictions)"),
+        "2000 held > 1500: {out}"
+    );
+    assert!(out.contains("window 2 model performance (partial)"), "{out}");
+    let h = model_history(&st);
+    assert_eq!((h[0]["status"].as_str(), h[0]["early"].as_bool()), (Some("final"), Some(true)), "{}", h[0]);
+    assert_eq!(h[1]["evaluation"]["join"]["early_windows"], 1, "{}", h[1]);
+
+    // The daemon evaluates the next window and serves its metrics.
+    write(&inc, "p3.parquet", with_labels(&rows("c", 1000, 4, |_| false)));
+    let d = Daemon::start(&st.config, &[]);
+    let port = d.port();
+    let want = "drift_model_metric{monitor=\"model\",segment=\"\",metric=\"roc_auc\",status=\"partial\"}";
+    let metrics = crate::support::wait_for(30, || {
+        crate::support::http_get(port, "/metrics").map(|m| m.1).filter(|m| m.contains(want))
+    });
+    let metrics = metrics.unwrap_or_else(|| panic!("{want} never served: {}", d.log()));
+    assert!(metrics.contains("drift_model_label_coverage{monitor=\"model\",segment=\"\"} 0.6"), "{metrics}");
+    // Window 3's 1000 held with window 2's pass the cap again: window 2 is finalized early too.
+    assert!(metrics.contains("drift_model_join{monitor=\"model\",count=\"early_windows\"} 2"), "{metrics}");
 }
