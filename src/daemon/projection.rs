@@ -9,14 +9,29 @@ use crate::source::{Class, DatasetColumn, Table};
 /// The columns to read of each file for `monitor` against `reference` (sorted); `None` when
 /// every column is needed (a check that may read any column).
 pub fn needed(monitor: &Monitor, reference: &dyn Table) -> Option<Vec<String>> {
+    let mut out = profiled(monitor, reference)?;
+    if let Some(m) = &monitor.model {
+        out.extend(super::model::needed(m));
+    }
+    out.sort();
+    out.dedup();
+    Some(out)
+}
+
+/// The columns only the model's join reads: neither compared, nor the timestamp or a segment
+/// column, nor read by a check (profiling them would only cost bytes: the id is unique per row).
+pub fn join_only(monitor: &Monitor, reference: &dyn Table) -> Vec<String> {
+    let (Some(m), Some(other)) = (&monitor.model, profiled(monitor, reference)) else { return Vec::new() };
+    super::model::needed(m).into_iter().filter(|c| !other.contains(c)).collect()
+}
+
+/// The columns a window's profile and checks need (sorted; `None`: every column).
+fn profiled(monitor: &Monitor, reference: &dyn Table) -> Option<Vec<String>> {
     let mut out = monitor.checks.columns()?;
     out.extend(compared(&monitor.columns, reference.columns()));
     out.extend(monitor.timestamp_column.iter().cloned());
     if let Some(s) = &monitor.segments {
         out.extend(s.by.iter().cloned());
-    }
-    if let Some(m) = &monitor.model {
-        out.extend(super::model::needed(m));
     }
     out.sort();
     out.dedup();

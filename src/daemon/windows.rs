@@ -47,9 +47,16 @@ fn settings(run: &MonitorRun) -> BuildSettings {
 /// columns the monitor needs, with the schema of the file they came from (`schema`).
 fn profile(files: Vec<ParquetFile>, p: &Profiling, schema: &[DatasetColumn]) -> Result<Vec<u8>> {
     let ds = Dataset::from_files("current", files)?;
+    // Read but not profiled: the columns only the model's join reads (its id above all, unique
+    // per row), kept out of the part's snapshot.
     let exclude = match &p.columns {
-        Some(keep) => ds.columns.iter().filter(|c| !keep.contains(&c.name)).map(|c| c.name.clone()).collect(),
-        None => Vec::new(),
+        Some(keep) => ds
+            .columns
+            .iter()
+            .filter(|c| !keep.contains(&c.name) || p.join_only.contains(&c.name))
+            .map(|c| c.name.clone())
+            .collect(),
+        None => p.join_only.clone(),
     };
     let selection = Selection {
         categorical: p.forced.iter().filter(|c| ds.column(c).is_some()).cloned().collect(),
@@ -119,6 +126,8 @@ struct Profiling {
     columns: Option<Vec<String>>,
     /// The model whose predictions are kept for the join.
     model: Option<crate::config::ModelQuality>,
+    /// The columns read only for the model's join (not compared, profiled or checked).
+    join_only: Vec<String>,
 }
 
 impl Profiling {
@@ -132,6 +141,7 @@ impl Profiling {
             timestamp: m.timestamp_column.clone(),
             columns: run.reference.as_ref().and_then(|r| super::projection::needed(m, r.as_ref())),
             model: m.model.clone(),
+            join_only: run.reference.as_ref().map_or_else(Vec::new, |r| super::projection::join_only(m, r.as_ref())),
         }
     }
 
