@@ -384,3 +384,31 @@ fn labels_in_the_prediction_files_with_a_cap_on_held_predictions_and_the_metrics
     // Window 3's 1000 held with window 2's pass the cap again: window 2 is finalized early too.
     assert!(metrics.contains("drift_model_join{monitor=\"model\",count=\"early_windows\"} 2"), "{metrics}");
 }
+
+/// Event-time windows: a file's predictions go to the windows its rows' times fall in, and a
+/// window closed over parts of two files takes exactly its rows of each for the join.
+#[test]
+fn event_time_windows_take_each_files_predictions_of_their_span() {
+    let st = setup_with(
+        "[window]\ntype = \"time\"\nsize_secs = 3600\nallowed_lateness_secs = 0\ntimestamp_column = \"t\"\nmin_rows = 50\n\n[labels]\nmin_coverage = 0.5\n",
+    );
+    let inc = path(&st, "incoming");
+    let base = 1_767_225_600_000i64; // 2026-01-01T00:00:00Z
+    // Every row labelled; `minute(i)` is row i's event time.
+    let timed = |r: &Rows, minute: &dyn Fn(i64) -> i64| {
+        let mut cols = predictions(r, true);
+        let t: Vec<i64> = (0..r.id.len() as i64).map(|i| base + minute(i) * 60_000).collect();
+        cols.push(("t", Arc::new(TimestampMillisecondArray::from(t)) as ArrayRef));
+        cols
+    };
+    // File 1: minutes 0..90 (600 rows in the first hour, 300 in the second); file 2: minutes
+    // 90..130 (450 in the second hour, 150 in the third, which stays open).
+    write(&inc, "p1.parquet", timed(&rows("a", 900, 2, |_| false), &|i| i * 90 / 900));
+    write(&inc, "p2.parquet", timed(&rows("b", 600, 3, |_| false), &|i| 90 + i * 40 / 600));
+    let out = once(&st, 0);
+    assert!(out.contains("window 1 model performance (partial): 600 of 600 predictions labelled"), "{out}");
+    assert!(out.contains("window 2 model performance (partial): 750 of 750 predictions labelled"), "{out}");
+    let h = model_history(&st);
+    let rows: Vec<Option<u64>> = h.iter().map(|m| m["rows"].as_u64()).collect();
+    assert_eq!(rows, [Some(600), Some(750)], "{h:?}");
+}
