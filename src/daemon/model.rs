@@ -141,6 +141,43 @@ pub struct Evaluated {
     pub join: JoinCounts,
 }
 
+/// What `/api/v1/monitors` says of a monitor's model: its last evaluated window.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ModelSummary {
+    /// The window.
+    pub window: i64,
+    /// `partial` or `final`.
+    pub status: &'static str,
+    /// Finalized early by `max_pending_predictions`.
+    pub early: bool,
+    /// The whole window's verdict: `breached`, `clean` or `insufficient`.
+    pub verdict: &'static str,
+    /// Predictions kept for the join, and of them labelled.
+    pub rows: u64,
+    /// Of them, labelled.
+    pub labelled: u64,
+    /// The thresholded metrics.
+    pub checks: Vec<crate::engine::model::MetricCheck>,
+    /// The join's counts after it.
+    pub join: JoinCounts,
+}
+
+impl ModelSummary {
+    /// The summary of an evaluation.
+    pub fn of(e: &Evaluated) -> ModelSummary {
+        ModelSummary {
+            window: e.window_id,
+            status: e.status,
+            early: e.early,
+            verdict: verdict_name(e.whole.status),
+            rows: e.whole.rows,
+            labelled: e.whole.labelled,
+            checks: e.whole.checks.clone(),
+            join: e.join,
+        }
+    }
+}
+
 /// One cycle of the monitor's model: consume label files, forget labels that waited too long,
 /// evaluate the windows that are due, update the metrics.
 pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64, outcome: &mut CycleOutcome) -> Result<()> {

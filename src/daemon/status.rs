@@ -54,6 +54,9 @@ pub struct MonitorStatus {
     pub budgets: Vec<super::budget::BudgetStatus>,
     /// The false-alarm calibration, once the reference is loaded (`null` before).
     pub calibration: Option<super::calibration::CalibrationStatus>,
+    /// With `[model]`: the last window whose model performance was evaluated since start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<super::model::ModelSummary>,
 }
 
 /// A firing alert in the status.
@@ -149,6 +152,9 @@ fn update_status(shared: &Shared, run: &MonitorRun, result: &Result<CycleOutcome
             for (wid, report) in &o.windows {
                 s.windows += 1;
                 s.last_window = Some(WindowSummary::new(*wid, report.as_ref(), o.consumed));
+            }
+            if let Some(e) = o.model.last() {
+                s.model = Some(super::model::ModelSummary::of(e));
             }
         }
         Err(e) => {

@@ -383,6 +383,12 @@ fn labels_in_the_prediction_files_with_a_cap_on_held_predictions_and_the_metrics
     assert!(metrics.contains("drift_model_label_coverage{monitor=\"model\",segment=\"\"} 0.6"), "{metrics}");
     // Window 3's 1000 held with window 2's pass the cap again: window 2 is finalized early too.
     assert!(metrics.contains("drift_model_join{monitor=\"model\",count=\"early_windows\"} 2"), "{metrics}");
+    // The status API names the last evaluated window.
+    let body = crate::support::http_get(port, "/api/v1/monitors").map(|(_, b)| b).unwrap_or_default();
+    let status: serde_json::Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    let m = status.as_array().and_then(|a| a.first()).map_or(&status["monitors"][0], |m| m);
+    assert_eq!((m["model"]["window"].as_i64(), m["model"]["status"].as_str()), (Some(3), Some("partial")), "{m}");
+    assert_eq!(m["model"]["labelled"], 600, "{m}");
 }
 
 /// Event-time windows: a file's predictions go to the windows its rows' times fall in, and a
