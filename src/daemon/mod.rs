@@ -28,6 +28,7 @@ pub mod file_sink;
 pub mod guard;
 pub mod http;
 mod isolate;
+pub mod labels;
 pub mod latency_metrics;
 mod listing;
 pub mod metrics;

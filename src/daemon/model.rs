@@ -1,6 +1,6 @@
 //! Model quality in the daemon (issue #13): each consumed file's predictions kept for the join
 //! ([`extract`], stored with the file's consumption), label files consumed like a source
-//! (settled, exactly once, retried then quarantined under `MONITOR:labels`), and every cycle
+//! ([`super::labels`]), and every cycle
 //! each closed window's realized performance evaluated when its labels reach `min_coverage`
 //! (partial) and again when it is final (`max_delay_secs` after it closed, or early when the
 //! predictions held pass `max_pending_predictions`), stepping `ModelPerformanceDegraded`.
@@ -14,24 +14,23 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use super::cycle::CycleOutcome;
-use super::metrics::FileOutcome;
 use super::store::SourceStore;
-use super::{MonitorRun, Shared, plan};
-use crate::checks::quality::{LabelSource, numbers, read_labels, read_rows, texts};
+use super::{MonitorRun, Shared};
+use crate::checks::quality::{LabelSource, numbers, read_rows, texts};
 use crate::config::ModelQuality;
 use crate::engine::check::CheckStatus;
 use crate::engine::model::{Judged, Judging, LabelDrift, judge, label_drift, result};
 use crate::quality::{ModelColumns, Rows};
 use crate::quality::{Task, id_hash, sampled};
 use crate::source::{Dataset, ParquetFile};
-use crate::state::{Consumed, JoinCounts, LabelIn, ModelRow, ModelStep, ModelWindow, labels_key};
+use crate::state::{JoinCounts, ModelRow, ModelStep, ModelWindow};
 
 /// What a monitor with `[model]` keeps between cycles.
 pub struct ModelRun {
     /// The label files' source, if labels come in files of their own.
-    labels: Option<SourceStore>,
+    pub(super) labels: Option<SourceStore>,
     /// Label files consumed, by key (as the source's index).
-    consumed: Option<HashMap<String, (u64, i64)>>,
+    pub(super) consumed: Option<HashMap<String, (u64, i64)>>,
     /// The model reference's rows, loaded at the first evaluation.
     reference: Option<Arc<Rows>>,
 }
@@ -113,6 +112,21 @@ pub fn extract(file: &ParquetFile, key: i64, segment: &str, m: &ModelQuality) ->
     Ok(out)
 }
 
+/// A whole file's predictions kept for the join (files windows), by segment: `segments` is
+/// the segment columns and the labels kept apart, `columns` those read of the file.
+pub fn file_rows(
+    file: &ParquetFile,
+    segments: Option<(&[String], usize)>,
+    columns: Option<&[String]>,
+    m: &ModelQuality,
+) -> Result<Vec<ModelRow>> {
+    let groups = match segments {
+        None => vec![(String::new(), file.clone())],
+        Some((by, max)) => crate::source::split_by_labels(std::slice::from_ref(file), by, max, columns)?,
+    };
+    Ok(groups.iter().flat_map(|(segment, f)| extract_or_warn(f, 0, segment, m)).collect())
+}
+
 /// [`extract`], or none with a warning naming the file: a prediction file the join cannot
 /// read (no id column, a class column of another type) is still evaluated for drift.
 pub fn extract_or_warn(file: &ParquetFile, key: i64, segment: &str, m: &ModelQuality) -> Vec<ModelRow> {
@@ -183,7 +197,7 @@ impl ModelSummary {
 pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64, outcome: &mut CycleOutcome) -> Result<()> {
     let Some(m) = run.monitor.model.clone() else { return Ok(()) };
     let id = run.monitor.id.clone();
-    labels(shared, run, &m, now, outcome).await?;
+    super::labels::consume(shared, run, &m, now, outcome).await?;
     let expired = shared.state()?.expire_labels(&id, now - m.labels.max_delay.as_millis() as i64)?;
     if expired > 0 {
         tracing::warn!(monitor = %id, labels = expired, max_delay_secs = m.labels.max_delay.as_secs(), "labels whose prediction never came within max_delay_secs: counted as unmatched (check [model] id and the label files' ids)");
@@ -311,110 +325,10 @@ async fn evaluate(
     Ok(Evaluated { window_id: w.window_id, status, early, whole, segments: by_segment, label_drift: drift, join })
 }
 
-/// Listed files as the state records them: (path, size, mtime).
-fn listed(files: &[plan::Listed]) -> Vec<(&str, u64, i64)> {
-    files.iter().map(|f| (f.key.as_str(), f.size, f.mtime_ms)).collect()
-}
-
 fn verdict_name(s: CheckStatus) -> &'static str {
     match s {
         CheckStatus::Breached => "breached",
         CheckStatus::Clean => "clean",
         CheckStatus::Insufficient => "insufficient",
     }
-}
-
-/// Lists the label files, takes the settled ones and consumes each in one transaction; a file
-/// that cannot be read counts a failed attempt, quarantined after the source's attempts.
-async fn labels(
-    shared: &Shared,
-    run: &mut MonitorRun,
-    m: &ModelQuality,
-    now: i64,
-    outcome: &mut CycleOutcome,
-) -> Result<()> {
-    let id = run.monitor.id.clone();
-    let key = labels_key(&id);
-    let Some(model) = run.model.as_mut() else { return Ok(()) };
-    let Some(store) = model.labels.clone() else { return Ok(()) };
-    let listing = store.list(run.monitor.source.follow_symlinks, now).await?;
-    for skip in &listing.newly_skipped {
-        tracing::warn!(monitor = %id, entry = %skip.path, reason = skip.reason.as_str(), "label entry skipped: {}", skip.reason.advice());
-    }
-    let ready = {
-        let mut st = shared.state()?;
-        let index = match &mut model.consumed {
-            Some(i) => i,
-            empty => empty.insert(st.consumed_index(&key)?),
-        };
-        let mut others = HashMap::new();
-        for f in listing.files.iter().filter(|f| !index.contains_key(&f.key)) {
-            if let Some(r) = st.file(&key, &f.key)? {
-                let taken = r.status != "seen";
-                let known = plan::Known { size: r.size, mtime_ms: r.mtime_ms, taken, consumed: r.status == "consumed" };
-                others.insert(f.key.clone(), known);
-            }
-        }
-        let lookup = |k: &str| {
-            let consumed = |&(size, mtime_ms): &(u64, i64)| plan::Known { size, mtime_ms, taken: true, consumed: true };
-            index.get(k).map(consumed).or_else(|| others.get(k).copied())
-        };
-        let p = plan::plan(&listing.files, lookup, m.labels.settle.as_millis() as i64, now);
-        st.record_listing(&key, &listed(&p.observe), &listed(&p.replaced), now)?;
-        for f in &p.replaced {
-            tracing::warn!(monitor = %id, file = %store.display(&f.key).display(), "label file replaced after it was consumed: not read again; write new labels under a new name");
-        }
-        p.ready
-    };
-    let cols = columns(m);
-    for f in ready {
-        let shown = store.display(&f.key);
-        let read = async {
-            let file = store.open(&f.key).await?;
-            let rows = file.rows;
-            let (cols, idc, time) = (cols.clone(), m.id.clone(), m.labels.time_column.clone());
-            let labels = tokio::task::spawn_blocking(move || -> Result<Vec<LabelIn>> {
-                let data = Dataset::from_files("labels", vec![file])?;
-                let rows = read_labels(&data, &cols, &idc, &time)?;
-                Ok(rows.into_iter().map(|r| LabelIn { id_hash: r.id, label: r.label, time: r.time }).collect())
-            })
-            .await??;
-            anyhow::Ok((rows, labels))
-        };
-        match read.await {
-            Ok((rows, labels)) => {
-                let c = Consumed {
-                    path: f.key.clone(),
-                    size: f.size,
-                    mtime_ms: f.mtime_ms,
-                    rows,
-                    counts: Vec::new(),
-                    model: Vec::new(),
-                };
-                let rate = m.labels.sample_rate;
-                super::pause::point(super::pause::LABELS).await;
-                let counts = shared.state()?.add_labels(&id, &c, &labels, |h| sampled(h, rate), now)?;
-                shared.metrics.file(&id, FileOutcome::Consumed, 1);
-                tracing::info!(monitor = %id, file = %shown.display(), labels = counts.rows, matched = counts.matched, duplicates = counts.duplicates, waiting = counts.pending, "label file consumed");
-                if let Some(i) = run.model.as_mut().and_then(|r| r.consumed.as_mut()) {
-                    i.insert(f.key.clone(), (f.size, f.mtime_ms));
-                }
-            }
-            Err(e) => {
-                let msg = format!("{e:#}");
-                let mut st = shared.state()?;
-                let attempts = st.failed_attempt(&key, &f.key, &msg, now)?;
-                if attempts >= run.monitor.source.quarantine_after_attempts {
-                    st.quarantine(&key, &f.key, &msg, now)?;
-                    tracing::error!(monitor = %id, file = %shown.display(), error = %msg, "label file quarantined after {attempts} failed reads; `drift quarantine release` reads it again");
-                    outcome.quarantined += 1;
-                    shared.metrics.file(&id, FileOutcome::Quarantined, 1);
-                } else {
-                    tracing::warn!(monitor = %id, file = %shown.display(), error = %msg, attempts, "cannot read label file yet; will retry");
-                    shared.metrics.file(&id, FileOutcome::Retried, 1);
-                }
-            }
-        }
-    }
-    Ok(())
 }

@@ -255,11 +255,12 @@ pub async fn files_window(
     // A file the evaluation fails on is set aside and the rest evaluated without it.
     let evaluated = isolate::evaluate_files(shared, run, &mut files, &mut consumed, dataset, now, &mut outcome);
     let Some((report, rows)) = evaluated.await? else { return Ok(outcome) };
-    if run.monitor.model.is_some() {
-        let p = Profiling::of(run);
+    if let Some(m) = &run.monitor.model {
+        let (p, segments) = (Profiling::of(run), run.monitor.segments.as_ref());
+        let max = segments.map_or(0, |s| SEGMENT_LABELS_PER_FILE.max(s.max_segments));
         tokio::task::block_in_place(|| -> Result<()> {
             for (f, c) in files.iter().zip(consumed.iter_mut()) {
-                c.model = model_rows(f, &p)?;
+                c.model = super::model::file_rows(f, segments.map(|s| (&s.by[..], max)), p.columns.as_deref(), m)?;
             }
             Ok(())
         })?;
@@ -276,21 +277,6 @@ pub async fn files_window(
     tracing::info!(monitor = %id, window = window_id, files = consumed.len(), rows, "files window closed");
     outcome.windows.push((window_id, report));
     Ok(outcome)
-}
-
-/// A whole file's predictions kept for the model's join (files windows), by segment.
-fn model_rows(file: &ParquetFile, p: &Profiling) -> Result<Vec<ModelRow>> {
-    let Some(m) = &p.model else { return Ok(Vec::new()) };
-    let groups = match &p.segments {
-        None => vec![(String::new(), file.clone())],
-        Some(s) => crate::source::split_by_labels(
-            std::slice::from_ref(file),
-            &s.by,
-            SEGMENT_LABELS_PER_FILE.max(s.max_segments),
-            p.columns.as_deref(),
-        )?,
-    };
-    Ok(groups.iter().flat_map(|(segment, f)| super::model::extract_or_warn(f, 0, segment, m)).collect())
 }
 
 /// A batch's rows evaluated, with its segments when the monitor has them (and the part
