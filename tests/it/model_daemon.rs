@@ -418,3 +418,37 @@ fn event_time_windows_take_each_files_predictions_of_their_span() {
     let rows: Vec<Option<u64>> = h.iter().map(|m| m["rows"].as_u64()).collect();
     assert_eq!(rows, [Some(600), Some(750)], "{h:?}");
 }
+
+/// Label files are a source like the predictions: a damaged one and one without the id column
+/// are retried, then quarantined (listed and released with the monitor), each named with what
+/// is wrong, while the good one is applied.
+#[test]
+fn damaged_label_files_are_retried_then_quarantined_while_the_others_are_applied() {
+    let st = setup();
+    write(&path(&st, "incoming"), "p1.parquet", predictions(&st.w1, false));
+    let lab = path(&st, "labels");
+    std::fs::write(lab.join("a-damaged.parquet"), b"PAR1 this is not a parquet file").unwrap();
+    write(&lab, "b-no-id.parquet", vec![("label", Arc::new(StringArray::from(vec!["1"])) as ArrayRef)]);
+    labels(&lab, "c-good.parquet", &label_rows(&st.w1, 0..700, 0));
+    let first = once(&st, 0);
+    assert!(first.contains("window 1 model performance (partial): 700 of 1000"), "{first}");
+    assert!(first.contains("cannot read label file yet; will retry"), "{first}");
+    for _ in 0..2 {
+        once(&st, 0);
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_drift"))
+        .args(["quarantine", "list", "--config", s(&st.config), "--monitor", "model"])
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(list.contains("a-damaged.parquet") && list.contains("b-no-id.parquet"), "{list}");
+    assert!(list.contains("model:labels"), "{list}");
+    assert!(list.contains("\"id\""), "the missing column is named: {list}");
+    let out = Command::new(env!("CARGO_BIN_EXE_drift"))
+        .args(["quarantine", "release", "--config", s(&st.config), "--monitor", "model", "--all"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let again = once(&st, 0);
+    assert!(again.contains("cannot read label file yet; will retry"), "released files are read again: {again}");
+}
