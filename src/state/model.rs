@@ -238,17 +238,19 @@ pub(super) fn close(
     window(tx, monitor, window_id, now_ms)
 }
 
-/// Records a closed window with predictions as waiting for labels.
+/// Records a closed window with predictions as waiting for labels, with its labelled rows so
+/// far (counted once here; each label applied later adds to it).
 pub(super) fn window(tx: &Transaction, monitor: &str, window_id: i64, now_ms: i64) -> Result<()> {
-    let rows: i64 = tx.query_row(
-        "SELECT COUNT(*) FROM model_rows WHERE monitor = ?1 AND window_id = ?2",
+    let (rows, labelled): (i64, i64) = tx.query_row(
+        "SELECT COUNT(*), COUNT(label) FROM model_rows WHERE monitor = ?1 AND window_id = ?2",
         params![monitor, window_id],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     if rows > 0 {
         tx.execute(
-            "INSERT INTO model_windows (monitor, window_id, closed_ms, rows, status) VALUES (?1, ?2, ?3, ?4, 'pending')",
-            params![monitor, window_id, now_ms, rows],
+            "INSERT INTO model_windows (monitor, window_id, closed_ms, rows, labelled_now, status)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'pending')",
+            params![monitor, window_id, now_ms, rows, labelled],
         )?;
     }
     Ok(())
@@ -274,6 +276,15 @@ fn apply_label(
                 c.duplicates += 1;
             } else {
                 c.matched += 1;
+                // The closed windows of its predictions have one more labelled row each.
+                tx.prepare_cached(
+                    "UPDATE model_windows SET labelled_now = labelled_now + (
+                         SELECT COUNT(*) FROM model_rows r WHERE r.monitor = ?1 AND r.id_hash = ?2
+                             AND r.window_id = model_windows.window_id AND r.label IS NULL)
+                     WHERE monitor = ?1 AND window_id IN (
+                         SELECT window_id FROM model_rows WHERE monitor = ?1 AND id_hash = ?2 AND label IS NULL)",
+                )?
+                .execute(params![monitor, hash])?;
             }
             tx.prepare_cached(
                 "UPDATE model_rows SET label = ?3, label_time = ?4, label_order = ?5
@@ -373,10 +384,8 @@ impl State {
     /// labelled rows now.
     pub fn model_windows(&self, monitor: &str) -> Result<Vec<ModelWindow>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT w.window_id, w.closed_ms, w.rows, w.status, w.verdict,
-                 (SELECT COUNT(*) FROM model_rows r WHERE r.monitor = w.monitor AND r.window_id = w.window_id
-                     AND r.label IS NOT NULL)
-             FROM model_windows w WHERE w.monitor = ?1 AND w.status != 'final' ORDER BY w.window_id",
+            "SELECT window_id, closed_ms, rows, status, verdict, labelled_now
+             FROM model_windows WHERE monitor = ?1 AND status != 'final' ORDER BY window_id",
         )?;
         let rows = stmt.query_map([monitor], |r| {
             Ok(ModelWindow {

@@ -191,6 +191,7 @@ CREATE TABLE IF NOT EXISTS model_windows (
     window_id INTEGER NOT NULL,
     closed_ms INTEGER NOT NULL,
     rows INTEGER NOT NULL,           -- predictions kept for the join
+    labelled_now INTEGER NOT NULL,   -- of them labelled, kept up to date by each label applied
     status TEXT NOT NULL,            -- pending | partial | final
     early INTEGER NOT NULL DEFAULT 0, -- finalized before max_delay_secs by max_pending_predictions
     evaluated_ms INTEGER,
