@@ -102,6 +102,16 @@ pub fn extract(file: &ParquetFile, key: i64, segment: &str, m: &ModelQuality) ->
         };
         for (((id, p), v), l) in ids.into_iter().zip(pred).zip(value).zip(labels) {
             let Some(id) = id else { continue };
+            // Checked here, not when the window is evaluated days later: a bad value is the
+            // producer's, named with its file (which keeps no prediction for the join).
+            match v {
+                Some(x) if !x.is_finite() => anyhow::bail!("column {:?}: {x} is not a finite number", m.prediction),
+                Some(x) if m.task == Task::Binary && !(0.0..=1.0).contains(&x) => anyhow::bail!(
+                    "column {:?}: score {x} is not a probability in [0, 1]",
+                    m.score.as_deref().unwrap_or_default()
+                ),
+                _ => {}
+            }
             let hash = id_hash(&id);
             if !sampled(hash, m.labels.sample_rate) {
                 continue;
@@ -212,8 +222,14 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64, outcome
     }
     for (w, status, early) in due {
         let reference = run.model.as_ref().and_then(|r| r.reference.clone()).context("model reference")?;
-        let e = evaluate(shared, run, &m, &reference, &w, status, early, now).await?;
-        outcome.model.push(e);
+        // A window that cannot be evaluated (a label that is not a number for a regression)
+        // is said and stays waiting; the others are evaluated.
+        match evaluate(shared, run, &m, &reference, &w, status, early, now).await {
+            Ok(e) => outcome.model.push(e),
+            Err(e) => {
+                tracing::error!(monitor = %id, window = w.window_id, error = %format!("{e:#}"), "model performance not evaluated; fix the labels or [model] (the window is tried again next cycle)")
+            }
+        }
     }
     let join = shared.state()?.model_join(&id)?;
     let waiting = shared.state()?.model_windows(&id)?.len();

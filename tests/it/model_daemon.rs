@@ -430,8 +430,16 @@ fn damaged_label_files_are_retried_then_quarantined_while_the_others_are_applied
     std::fs::write(lab.join("a-damaged.parquet"), b"PAR1 this is not a parquet file").unwrap();
     write(&lab, "b-no-id.parquet", vec![("label", Arc::new(StringArray::from(vec!["1"])) as ArrayRef)]);
     labels(&lab, "c-good.parquet", &label_rows(&st.w1, 0..700, 0));
+    // A prediction file whose score is not a probability: drift evaluates it, the join keeps
+    // none of its predictions, and says why.
+    let mut bad = predictions(&rows("z", 1000, 9, |_| false), false);
+    bad[2].1 = Arc::new(Float64Array::from(vec![1.5; 1000]));
+    write(&path(&st, "incoming"), "p2.parquet", bad);
     let first = once(&st, 0);
     assert!(first.contains("window 1 model performance (partial): 700 of 1000"), "{first}");
+    assert!(first.contains("window 2: 1 files, 1000 rows"), "drift still evaluates the file: {first}");
+    assert!(first.contains("score 1.5 is not a probability in [0, 1]"), "{first}");
+    assert!(model_history(&st)[1].is_null(), "window 2 keeps no prediction for the join");
     assert!(first.contains("cannot read label file yet; will retry"), "{first}");
     for _ in 0..2 {
         once(&st, 0);
