@@ -348,3 +348,63 @@ fn verdict_name(s: CheckStatus) -> &'static str {
         CheckStatus::Insufficient => "insufficient",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+
+    use super::*;
+
+    fn model(sample_rate: f64) -> ModelQuality {
+        ModelQuality {
+            task: Task::Binary,
+            id: "id".into(),
+            prediction: "p".into(),
+            score: Some("s".into()),
+            positive: Some("1".into()),
+            reference: String::new(),
+            thresholds: Default::default(),
+            labels: crate::config::Labels {
+                path: None,
+                column: "label".into(),
+                time_column: "label_time".into(),
+                max_delay: std::time::Duration::from_secs(60),
+                min_coverage: 0.5,
+                sample_rate,
+                max_pending_predictions: 10,
+                settle: std::time::Duration::ZERO,
+            },
+        }
+    }
+
+    fn file(n: usize) -> ParquetFile {
+        let ids: Vec<Option<String>> = (0..n).map(|i| (i != 3).then(|| format!("r{i}"))).collect();
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            ("id", Arc::new(StringArray::from(ids))),
+            ("p", Arc::new(StringArray::from(vec!["1"; n]))),
+            ("s", Arc::new(Float64Array::from(vec![0.7; n]))),
+        ];
+        let batch = RecordBatch::try_from_iter(cols).unwrap();
+        let mut buf = Vec::new();
+        let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        crate::source::open_bytes(std::path::Path::new("f.parquet"), bytes::Bytes::from(buf)).unwrap()
+    }
+
+    /// Rows without an id are not kept; the sample is deterministic by id and about its rate;
+    /// no label column: no labels.
+    #[test]
+    fn predictions_are_sampled_by_id_hash_and_rows_without_an_id_dropped() {
+        let f = file(4000);
+        let all = extract(&f, 7, "seg", &model(1.0)).unwrap();
+        assert_eq!(all.len(), 3999, "the row without an id is dropped");
+        assert!(all.iter().all(|r| r.key == 7 && r.segment == "seg" && r.label.is_none() && r.value == Some(0.7)));
+        let some = extract(&f, 7, "seg", &model(0.25)).unwrap();
+        assert!((900..1100).contains(&some.len()), "{}", some.len());
+        assert_eq!(some, extract(&f, 7, "seg", &model(0.25)).unwrap(), "the same ids every time");
+        assert!(some.iter().all(|r| sampled(r.id_hash, 0.25)));
+    }
+}
