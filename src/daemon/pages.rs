@@ -1,6 +1,7 @@
 //! The pages of stored windows: `drift report` writes one to a file, and the daemon serves `/`
 //! (every monitor, its status, firing alerts and drifted columns per window) and
-//! `/monitors/ID` (the latest window's report with its drift over time, or `?window=N`).
+//! `/monitors/ID` (the latest window's report with its drift over time and, for a monitor with
+//! a `[model]`, its model quality; or `?window=N`).
 //!
 //! The same renderer as `drift check --format html` (`crate::output::page`). Every request
 //! reads through its own read-only connection to the state (never the daemon's writing one,
@@ -21,7 +22,9 @@ use axum::routing::get;
 
 use super::{MonitorStatus, Shared};
 use crate::engine::Report;
-use crate::output::{Mark, MonitorLine, Page, Sources, Timeline, TimelineWindow};
+use crate::output::{
+    Mark, ModelPanel, ModelWindowView, MonitorLine, Page, Sources, Timeline, TimelineWindow, parse_evaluation,
+};
 use crate::state::State;
 
 /// The Content-Security-Policy of every page.
@@ -88,6 +91,7 @@ pub fn window_page(
         })
         .collect();
     let timeline = Timeline::build(windows, &reports);
+    let model = model_panel(state, monitor, stored.window_id, history)?;
     let page = Page {
         title: format!("drift report: {monitor}, window {}", stored.window_id),
         sources,
@@ -102,8 +106,38 @@ pub fn window_page(
         timeline: Some(&timeline),
         no_pictures: !stored.pictures,
         calibration: None,
+        model: model.as_ref(),
     };
     Ok(Some(crate::output::page(&stored.report, &page)))
+}
+
+/// The model panel of `window` and the `history` windows up to it, for a monitor with a
+/// `[model]` (`None` without any model window, so a drift-only monitor's page is unchanged). A
+/// window still pending its labels counts its labelled predictions now.
+fn model_panel(state: &State, monitor: &str, window: i64, history: usize) -> Result<Option<ModelPanel>> {
+    let rows = state.model_windows_upto(monitor, window, history.max(1))?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let now: BTreeMap<i64, u64> = if rows.iter().any(|r| r.labelled.is_none()) {
+        state.model_windows(monitor)?.into_iter().map(|w| (w.window_id, w.labelled)).collect()
+    } else {
+        BTreeMap::new()
+    };
+    let windows = rows
+        .into_iter()
+        .rev()
+        .map(|r| ModelWindowView {
+            window: r.window_id,
+            labelled: r.labelled.or_else(|| now.get(&r.window_id).copied()),
+            evaluation: r.report.as_deref().map(parse_evaluation),
+            status: r.status,
+            early: r.early,
+            rows: r.rows,
+            verdict: r.verdict,
+        })
+        .collect();
+    Ok(Some(ModelPanel { window, windows }))
 }
 
 /// The index: one line per monitor from its live status and its stored windows.

@@ -183,7 +183,7 @@ fn drift_over_time_draws_the_stored_effects_against_their_floors() {
 }
 
 /// A GET through reqwest: (status, the headers, the body).
-fn get(port: u16, path: &str) -> (u16, reqwest::header::HeaderMap, String) {
+pub(crate) fn get(port: u16, path: &str) -> (u16, reqwest::header::HeaderMap, String) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let client = drift::daemon::deliver::http_client().unwrap();
