@@ -25,7 +25,7 @@ use crate::engine::Report;
 use crate::output::{
     Mark, ModelPanel, ModelWindowView, MonitorLine, Page, Sources, Timeline, TimelineWindow, parse_evaluation,
 };
-use crate::state::State;
+use crate::state::{ModelWindowRow, State};
 
 /// The Content-Security-Policy of every page.
 pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
@@ -124,20 +124,22 @@ fn model_panel(state: &State, monitor: &str, window: i64, history: usize) -> Res
     } else {
         BTreeMap::new()
     };
-    let windows = rows
-        .into_iter()
-        .rev()
-        .map(|r| ModelWindowView {
-            window: r.window_id,
-            labelled: r.labelled.or_else(|| now.get(&r.window_id).copied()),
-            evaluation: r.report.as_deref().map(parse_evaluation),
-            status: r.status,
-            early: r.early,
-            rows: r.rows,
-            verdict: r.verdict,
-        })
-        .collect();
+    let windows = rows.into_iter().rev().map(|r| model_view(r, &now)).collect();
     Ok(Some(ModelPanel { window, windows }))
+}
+
+/// A stored model window as the pages show it; `now`: labelled predictions of the windows not
+/// evaluated yet.
+fn model_view(r: ModelWindowRow, now: &BTreeMap<i64, u64>) -> ModelWindowView {
+    ModelWindowView {
+        window: r.window_id,
+        labelled: r.labelled.or_else(|| now.get(&r.window_id).copied()),
+        evaluation: r.report.as_deref().map(parse_evaluation),
+        status: r.status,
+        early: r.early,
+        rows: r.rows,
+        verdict: r.verdict,
+    }
 }
 
 /// The index: one line per monitor from its live status and its stored windows.
@@ -168,6 +170,11 @@ fn index_page(state: &State, statuses: &[MonitorStatus]) -> Result<String> {
                 })
                 .collect(),
             windows: state.drifted_per_window(&s.id, HISTORY_WINDOWS)?,
+            model: state
+                .model_history(&s.id, 1)?
+                .into_iter()
+                .next()
+                .map(|r| model_view(ModelWindowRow { report: None, ..r }, &BTreeMap::new())),
         });
     }
     Ok(crate::output::index(&lines, &crate::clock::now_rfc3339()))

@@ -1,7 +1,7 @@
 //! The model panel of a stored window (issue #13), through the real binary: `drift report
 //! --window N` while the window waits for its labels, then the daemon's `/monitors/ID` over
 //! real HTTP once labels came, its numbers read back against `drift history --format json`'s
-//! `model.evaluation`, the page strictly parsed (html5lib), fetching nothing, with the CSP,
+//! `model.evaluation`, and the index's model column; the pages strictly parsed (html5lib), fetching nothing, with the CSP,
 //! and rendered by chromium.
 
 use std::process::Command;
@@ -120,15 +120,23 @@ fn a_window_page_shows_its_model_quality_from_pending_labels_to_degraded() {
     assert_eq!(status, 200);
     assert!(first.contains("data-model=\"partial: ok\""), "{first}");
 
+    // The index: the monitor's latest model window.
+    let (status, _, index) = get(port, "/");
+    assert_eq!(status, 200);
+    assert!(index.contains("<th>model</th>"), "{index}");
+    assert!(index.contains("data-model-window=\"2\">window 2: partial: DEGRADED</td>"), "{index}");
+
     let dir = TempDir::new().unwrap();
     let same_site = |href: &str| href == "/" || href.starts_with("/monitors/") || href.starts_with('#');
-    for (name, body) in [("window2.html", &page), ("pending.html", &pending)] {
+    for (name, body) in [("window2.html", &page), ("pending.html", &pending), ("index.html", &index)] {
         let file = dir.path().join(name);
         std::fs::write(&file, body).unwrap();
         assert_fetches_nothing(body, &file, same_site);
     }
     if let (Some(chromium), Some(python)) = (tool("DRIFT_CHROMIUM"), tool("DRIFT_HTML5LIB_PYTHON")) {
-        let colours = screenshot_colours(&chromium, &python, &dir.path().join("window2.html"));
-        assert!(colours > 16, "{colours} colours: a blank or single-colour render");
+        for name in ["window2.html", "index.html"] {
+            let colours = screenshot_colours(&chromium, &python, &dir.path().join(name));
+            assert!(colours > 16, "{name}: {colours} colours: a blank or single-colour render");
+        }
     }
 }
