@@ -119,6 +119,7 @@ fn a_window_page_shows_its_model_quality_from_pending_labels_to_degraded() {
     let (status, _, first) = get(port, "/monitors/model?window=1");
     assert_eq!(status, 200);
     assert!(first.contains("data-model=\"partial: ok\""), "{first}");
+    assert!(!first.contains("id=\"model-windows\""), "window 1's page shows no later window: {first}");
 
     // The index: the monitor's latest model window.
     let (status, _, index) = get(port, "/");
