@@ -129,6 +129,18 @@ fn evaluation(out: &mut String, e: &Evaluation) {
     labels(out, e);
 }
 
+/// How a check's note starts when its metric is undefined (`engine::model`).
+const UNDEFINED: &str = "undefined: ";
+
+/// A checked metric's value, or `undefined (reason)`.
+fn check_value(c: &Check) -> String {
+    match (c.value, c.note.as_deref().and_then(|n| n.strip_prefix(UNDEFINED))) {
+        (Some(v), _) => v4(v),
+        (None, Some(why)) => format!("undefined ({why})"),
+        (None, None) => "undefined".to_owned(),
+    }
+}
+
 /// A thresholds table: metric, value, expected range, how it was set, and the result.
 fn checks(out: &mut String, checks: &[Check], id: &str) {
     if checks.is_empty() {
@@ -140,7 +152,7 @@ fn checks(out: &mut String, checks: &[Check], id: &str) {
         "<table class=\"model\" id=\"{id}\"><thead><tr><th>metric</th><th>value</th><th>expected</th><th>threshold</th><th>result</th></tr></thead><tbody>"
     );
     for c in checks {
-        let value = c.value.map_or_else(|| "undefined".to_owned(), v4);
+        let value = check_value(c);
         let expected = match c.bounds.map(|b| (b.min, b.max)) {
             Some((Some(lo), Some(hi))) => format!("{} to {}", v4(lo), v4(hi)),
             Some((Some(lo), None)) => format!("at least {}", v4(lo)),
@@ -192,7 +204,7 @@ fn segments(out: &mut String, segments: &[Judged]) {
             .checks
             .iter()
             .map(|c| {
-                let value = c.value.map_or_else(|| "undefined".to_owned(), v4);
+                let value = check_value(c);
                 format!("{} {value}{}", c.metric, if c.breached { " BREACHED" } else { "" })
             })
             .collect();
@@ -350,8 +362,13 @@ mod tests {
         let roc = &page[page.find("<tr data-metric=\"roc_auc\"><td>").unwrap()..];
         assert!(roc[..roc.find("</tr>").unwrap()].contains("undefined ("), "{roc}");
         let check = &page[page.find("data-metric=\"roc_auc\" data-breached=\"false\"").unwrap()..];
-        assert!(check[..check.find("</tr>").unwrap()].contains("not evaluable"), "{check}");
+        let check = &check[..check.find("</tr>").unwrap()];
+        assert!(
+            check.contains("undefined (only one class in the labels)") && check.contains("not evaluable"),
+            "{check}"
+        );
         assert!(page.contains("<tr data-segment=\"region=&lt;b&gt;\" data-status=\"insufficient\">"), "{page}");
+        assert!(page.contains("roc_auc undefined (only one class in the labels)</td>"), "the segment's: {page}");
         let zero = "<tr data-label=\"0\"><td>0</td><td class=\"num\">33.5%</td><td class=\"num\">0.0%</td>";
         assert!(page.contains(zero), "label 0: {page}");
         assert!(!page.contains("NaN") && !page.contains("inf") && !page.contains("<b>"), "{page}");
