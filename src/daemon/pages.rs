@@ -1,6 +1,7 @@
 //! The pages of stored windows: `drift report` writes one to a file, and the daemon serves `/`
 //! (every monitor, its status, firing alerts and drifted columns per window) and
-//! `/monitors/ID` (the latest window's report with its drift over time, or `?window=N`).
+//! `/monitors/ID` (the latest window's report with its drift over time and, for a monitor with
+//! a `[model]`, its model quality; or `?window=N`).
 //!
 //! The same renderer as `drift check --format html` (`crate::output::page`). Every request
 //! reads through its own read-only connection to the state (never the daemon's writing one,
@@ -21,8 +22,10 @@ use axum::routing::get;
 
 use super::{MonitorStatus, Shared};
 use crate::engine::Report;
-use crate::output::{Mark, MonitorLine, Page, Sources, Timeline, TimelineWindow};
-use crate::state::State;
+use crate::output::{
+    Mark, ModelPanel, ModelWindowView, MonitorLine, Page, Sources, Timeline, TimelineWindow, parse_evaluation,
+};
+use crate::state::{ModelWindowRow, State};
 
 /// The Content-Security-Policy of every page.
 pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
@@ -88,6 +91,7 @@ pub fn window_page(
         })
         .collect();
     let timeline = Timeline::build(windows, &reports);
+    let model = model_panel(state, monitor, stored.window_id, history)?;
     let page = Page {
         title: format!("drift report: {monitor}, window {}", stored.window_id),
         sources,
@@ -102,8 +106,40 @@ pub fn window_page(
         timeline: Some(&timeline),
         no_pictures: !stored.pictures,
         calibration: None,
+        model: model.as_ref(),
     };
     Ok(Some(crate::output::page(&stored.report, &page)))
+}
+
+/// The model panel of `window` and the `history` windows up to it, for a monitor with a
+/// `[model]` (`None` without any model window, so a drift-only monitor's page is unchanged). A
+/// window still pending its labels counts its labelled predictions now.
+fn model_panel(state: &State, monitor: &str, window: i64, history: usize) -> Result<Option<ModelPanel>> {
+    let rows = state.model_windows_upto(monitor, window, history.max(1))?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let now: BTreeMap<i64, u64> = if rows.iter().any(|r| r.labelled.is_none()) {
+        state.model_windows(monitor)?.into_iter().map(|w| (w.window_id, w.labelled)).collect()
+    } else {
+        BTreeMap::new()
+    };
+    let windows = rows.into_iter().rev().map(|r| model_view(r, &now)).collect();
+    Ok(Some(ModelPanel { window, windows }))
+}
+
+/// A stored model window as the pages show it; `now`: labelled predictions of the windows not
+/// evaluated yet.
+fn model_view(r: ModelWindowRow, now: &BTreeMap<i64, u64>) -> ModelWindowView {
+    ModelWindowView {
+        window: r.window_id,
+        labelled: r.labelled.or_else(|| now.get(&r.window_id).copied()),
+        evaluation: r.report.as_deref().map(parse_evaluation),
+        status: r.status,
+        early: r.early,
+        rows: r.rows,
+        verdict: r.verdict,
+    }
 }
 
 /// The index: one line per monitor from its live status and its stored windows.
@@ -134,6 +170,11 @@ fn index_page(state: &State, statuses: &[MonitorStatus]) -> Result<String> {
                 })
                 .collect(),
             windows: state.drifted_per_window(&s.id, HISTORY_WINDOWS)?,
+            model: state
+                .model_history(&s.id, 1)?
+                .into_iter()
+                .next()
+                .map(|r| model_view(ModelWindowRow { report: None, ..r }, &BTreeMap::new())),
         });
     }
     Ok(crate::output::index(&lines, &crate::clock::now_rfc3339()))

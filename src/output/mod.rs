@@ -44,7 +44,10 @@ pub use calibration::{
 pub use config::{problems, validated};
 pub use history::{HistoryTest, HistoryWindow, history_json, history_table};
 pub(crate) use html::head as html_head;
-pub use html::{Mark, MonitorLine, Page, Series, Sources, Timeline, TimelineWindow, escape, html, index, page};
+pub use html::{
+    Evaluation, Mark, ModelPanel, ModelWindowView, MonitorLine, Page, Series, Sources, Timeline, TimelineWindow,
+    escape, html, index, page, parse_evaluation,
+};
 pub use once::{ModelWindow, OnceMonitor, once_monitor};
 pub use quarantine::{QuarantineLine, quarantine_list, quarantine_released};
 pub use report::{Format, render, summary_line};

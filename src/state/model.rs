@@ -446,6 +446,12 @@ impl State {
     /// The monitor's latest `limit` windows with a model evaluation or waiting for one, newest
     /// first (none in a state older than schema 7).
     pub fn model_history(&self, monitor: &str, limit: usize) -> Result<Vec<ModelWindowRow>> {
+        self.model_windows_upto(monitor, i64::MAX, limit)
+    }
+
+    /// [`State::model_history`] of the windows up to `upto` (for a stored window's page: the
+    /// window's own evaluation and the ones before it).
+    pub fn model_windows_upto(&self, monitor: &str, upto: i64, limit: usize) -> Result<Vec<ModelWindowRow>> {
         let table: bool = self.conn.query_row(
             "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'model_windows')",
             [],
@@ -456,9 +462,9 @@ impl State {
         }
         let mut stmt = self.conn.prepare_cached(
             "SELECT window_id, status, early, rows, labelled, verdict, report FROM model_windows
-             WHERE monitor = ?1 ORDER BY window_id DESC LIMIT ?2",
+             WHERE monitor = ?1 AND window_id <= ?2 ORDER BY window_id DESC LIMIT ?3",
         )?;
-        let rows = stmt.query_map(params![monitor, limit as i64], |r| {
+        let rows = stmt.query_map(params![monitor, upto, limit as i64], |r| {
             Ok(ModelWindowRow {
                 window_id: r.get(0)?,
                 status: r.get(1)?,

@@ -94,6 +94,7 @@ mod mixed;
 mod model_check;
 mod model_config;
 mod model_daemon;
+mod model_pages;
 mod object_auth;
 mod object_reads;
 mod objects;

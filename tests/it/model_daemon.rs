@@ -16,11 +16,11 @@ use tempfile::TempDir;
 
 use crate::support::{Daemon, s, write};
 
-const DAY: i64 = 86_400;
+pub(crate) const DAY: i64 = 86_400;
 
 /// A model's rows: id, region, score, prediction and the label (drawn: the model is good,
 /// or, for the ids `degraded` says, the label is a coin toss).
-struct Rows {
+pub(crate) struct Rows {
     id: Vec<String>,
     region: Vec<&'static str>,
     score: Vec<f64>,
@@ -43,7 +43,7 @@ fn rows(prefix: &str, n: usize, seed: u64, degraded: impl Fn(&str) -> bool) -> R
 }
 
 /// Prediction columns (and the drift column `x`, the same distribution everywhere).
-fn predictions(r: &Rows, with_label: bool) -> Vec<(&'static str, ArrayRef)> {
+pub(crate) fn predictions(r: &Rows, with_label: bool) -> Vec<(&'static str, ArrayRef)> {
     let mut x = Rng::new(r.id.len() as u64 + 7);
     let mut cols: Vec<(&'static str, ArrayRef)> = vec![
         ("id", Arc::new(StringArray::from(r.id.clone()))),
@@ -62,7 +62,7 @@ fn predictions(r: &Rows, with_label: bool) -> Vec<(&'static str, ArrayRef)> {
 }
 
 /// A label file: (id, label, label_time).
-fn labels(dir: &Path, name: &str, rows: &[(String, &str, i64)]) -> PathBuf {
+pub(crate) fn labels(dir: &Path, name: &str, rows: &[(String, &str, i64)]) -> PathBuf {
     write(
         dir,
         name,
@@ -74,11 +74,11 @@ fn labels(dir: &Path, name: &str, rows: &[(String, &str, i64)]) -> PathBuf {
     )
 }
 
-struct Setup {
-    dir: TempDir,
-    config: PathBuf,
-    w1: Rows,
-    w2: Rows,
+pub(crate) struct Setup {
+    pub(crate) dir: TempDir,
+    pub(crate) config: PathBuf,
+    pub(crate) w1: Rows,
+    pub(crate) w2: Rows,
 }
 
 /// The late-label monitor of the scenario: rows windows, segments, label files.
@@ -94,7 +94,7 @@ min_coverage = 0.5
 max_delay_secs = 1209600
 "#;
 
-fn setup() -> Setup {
+pub(crate) fn setup() -> Setup {
     setup_with(LATE_LABELS)
 }
 
@@ -153,12 +153,12 @@ accuracy = { min = 0.55 }
     Setup { dir, config, w1, w2 }
 }
 
-fn path(st: &Setup, rel: &str) -> PathBuf {
+pub(crate) fn path(st: &Setup, rel: &str) -> PathBuf {
     st.dir.path().join(rel)
 }
 
 /// `drift run --once` on the clock `days` later.
-fn once(st: &Setup, days: i64) -> String {
+pub(crate) fn once(st: &Setup, days: i64) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_drift"))
         .args(["run", "--once", "--config", s(&st.config)])
         .env(drift::clock::OFFSET_VARIABLE, (days * DAY).to_string())
@@ -180,7 +180,7 @@ fn killed_at(st: &Setup, days: i64, at: &str) {
 }
 
 /// Every window's `model` object from `drift history --format json`, oldest first.
-fn model_history(st: &Setup) -> Vec<serde_json::Value> {
+pub(crate) fn model_history(st: &Setup) -> Vec<serde_json::Value> {
     let out = Command::new(env!("CARGO_BIN_EXE_drift"))
         .args(["history", "--config", s(&st.config), "--monitor", "model", "--format", "json"])
         .output()
@@ -206,7 +206,7 @@ fn model_alerts(st: &Setup) -> Vec<(String, bool)> {
     out
 }
 
-fn label_rows(r: &Rows, range: std::ops::Range<usize>, at: i64) -> Vec<(String, &'static str, i64)> {
+pub(crate) fn label_rows(r: &Rows, range: std::ops::Range<usize>, at: i64) -> Vec<(String, &'static str, i64)> {
     range.map(|i| (r.id[i].clone(), r.label[i], at)).collect()
 }
 

@@ -183,7 +183,7 @@ fn drift_over_time_draws_the_stored_effects_against_their_floors() {
 }
 
 /// A GET through reqwest: (status, the headers, the body).
-fn get(port: u16, path: &str) -> (u16, reqwest::header::HeaderMap, String) {
+pub(crate) fn get(port: u16, path: &str) -> (u16, reqwest::header::HeaderMap, String) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let client = drift::daemon::deliver::http_client().unwrap();
@@ -227,6 +227,7 @@ fn the_daemon_serves_its_pages_with_the_csp_and_every_hostile_name_escaped() {
     assert!(index.contains("&lt;b&gt;bold&lt;/b&gt; &amp; co") && !index.contains("<b>bold"), "{index}");
     assert!(index.contains("<code>DataDrift</code>"), "the firing alert is listed");
     assert!(index.contains("data-drifted=\"2\""), "the sparkline counts the two drifted columns");
+    assert!(!index.contains("<th>model</th>"), "no model column without a [model]");
     let (status, headers, missing) = get(port, "/monitors/%3Cscript%3E");
     assert_eq!(status, 404);
     assert_eq!(headers["content-security-policy"], csp);

@@ -1,5 +1,5 @@
-//! The daemon's index page (`/`): every monitor with its status, its firing alerts and a
-//! sparkline of drifted columns per window, each linking to its `/monitors/ID` page. Same
+//! The daemon's index page (`/`): every monitor with its status, its firing alerts, its latest
+//! model window (a monitor with a `[model]`) and a sparkline of drifted columns per window, each linking to its `/monitors/ID` page. Same
 //! stylesheet and rules as the report: no script, nothing fetched, every string escaped.
 
 use std::fmt::Write as _;
@@ -21,6 +21,8 @@ pub struct MonitorLine {
     pub firing: Vec<String>,
     /// The last windows, oldest first: (window id, drifted columns; `None` when not evaluated).
     pub windows: Vec<(i64, Option<usize>)>,
+    /// A monitor with a `[model]`: its latest model window (`window 2: partial: DEGRADED`).
+    pub model: Option<super::ModelWindowView>,
 }
 
 /// Percent-encodes a monitor id for a URL path segment (ids are file stems: anything a file
@@ -48,7 +50,12 @@ pub fn index(monitors: &[MonitorLine], generated: &str) -> String {
         super::super::plural(monitors.len()),
         escape(generated)
     );
-    out.push_str("<table class=\"overview\">\n<thead><tr><th>monitor</th><th>status</th><th>firing</th><th>drifted columns per window</th></tr></thead>\n<tbody>\n");
+    let models = monitors.iter().any(|m| m.model.is_some());
+    let _ = writeln!(
+        out,
+        "<table class=\"overview\">\n<thead><tr><th>monitor</th><th>status</th><th>firing</th>{}<th>drifted columns per window</th></tr></thead>\n<tbody>",
+        if models { "<th>model</th>" } else { "" }
+    );
     for m in monitors {
         let description = m
             .description
@@ -59,9 +66,22 @@ pub fn index(monitors: &[MonitorLine], generated: &str) -> String {
         } else {
             m.firing.iter().map(|f| format!("<code>{}</code>", escape(f))).collect::<Vec<_>>().join(" ")
         };
+        let model = match (&m.model, models) {
+            (Some(w), _) => {
+                let (words, class) = super::model::badge(w);
+                format!(
+                    "<td class=\"{class}\" data-model-window=\"{}\">window {}: {}</td>",
+                    w.window,
+                    w.window,
+                    escape(&words)
+                )
+            }
+            (None, true) => "<td>-</td>".to_owned(),
+            (None, false) => String::new(),
+        };
         let _ = writeln!(
             out,
-            "<tr><td class=\"name\"><a href=\"/monitors/{}\">{}</a>{description}</td><td class=\"sev-{}\">{}</td><td>{firing}</td><td>{}</td></tr>",
+            "<tr><td class=\"name\"><a href=\"/monitors/{}\">{}</a>{description}</td><td class=\"sev-{}\">{}</td><td>{firing}</td>{model}<td>{}</td></tr>",
             path_segment(&m.id),
             escape(&m.id),
             escape(&m.severity),

@@ -10,16 +10,21 @@
 //! Layout: the header (verdict, counts, policy, both sides, schema changes), the overview
 //! table (drifted first, the text table's order, a small histogram per row), one section per
 //! column, then the panels of other kinds of check (latency, model quality) in
-//! [`panels`].
+//! [`panels`]. A stored window of a monitor with a `[model]` shows its model quality after
+//! its drift over time ([`model`]).
 
 mod column;
 mod index;
+mod model;
+mod model_json;
 mod panels;
 mod style;
 mod svg;
 mod timeline;
 
 pub use index::{MonitorLine, index};
+pub use model::ModelPanel;
+pub use model_json::{Evaluation, ModelWindowView, parse as parse_evaluation};
 pub use timeline::{Mark, Series, Timeline, TimelineWindow};
 
 use std::fmt::Write as _;
@@ -73,6 +78,8 @@ pub struct Page<'a> {
     pub no_pictures: bool,
     /// `drift check --calibrate`: the reference's false-alarm calibration, or why it failed.
     pub calibration: Option<&'a Result<crate::calibrate::Calibration, String>>,
+    /// A stored window of a monitor with a `[model]`: its model quality and the windows' before.
+    pub model: Option<&'a ModelPanel>,
 }
 
 /// The whole page of `drift check`.
@@ -100,6 +107,9 @@ pub fn page(report: &Report, p: &Page) -> String {
     }
     if p.no_pictures {
         out.push_str("<p class=\"muted\">This window's charts are past <code>[retention] report_days</code>: its numbers are shown without them.</p>\n");
+    }
+    if let Some(m) = p.model {
+        model::section(&mut out, m);
     }
     overview(&mut out, report);
     out.push_str("<h2 id=\"columns\">Columns</h2>\n");

@@ -47,6 +47,7 @@ svg .cur-line { stroke: var(--cur); fill: none; stroke-width: 2; }
 svg .ks { stroke: var(--bad); stroke-width: 2; }
 .tag { font-size: 11px; padding: 0 5px; border-radius: 3px; border: 1px solid currentColor; margin-left: 4px; }
 .panel-slot:empty { display: none; }
+table.model { width: auto; min-width: 50%; } table.model td.num { text-align: right; }
 nav { margin: 0 0 10px; }
 .timelines { display: grid; grid-template-columns: repeat(auto-fill, minmax(400px, 1fr)); gap: 0 14px; }
 .timelines section.column { margin: 6px 0; }
