@@ -52,8 +52,9 @@
 //! - [`daemon`]: `drift run`, the tokio shell: per-monitor polling tasks, the file-taking
 //!   rules ([`daemon::plan`], pure), listing (no one entry fails it) and fetching, windows by
 //!   files, rows or event time and segments ([`daemon::windows`]), the model's late-label join
-//!   and per-window evaluation ([`daemon::model`]: label files, partial and final windows,
-//!   `ModelPerformanceDegraded`), the outbox worker that
+//!   and per-window evaluation ([`daemon::labels`]: label files consumed like a source;
+//!   [`daemon::model`]: partial and final windows, `ModelPerformanceDegraded`), the outbox
+//!   worker that
 //!   delivers notifications ([`daemon::deliver`]: reqwest, rustls with ring), HTTP endpoints
 //!   and metrics, and the HTML pages of stored windows ([`daemon::pages`], read-only
 //!   connections, a CSP). The only place that spawns tasks.
