@@ -32,7 +32,8 @@
 //! - [`quality`]: the pure model-quality core (issue #13): realized performance of binary,
 //!   multiclass and regression models (scikit-learn's numbers, undefined metrics with their
 //!   reason), and thresholds learned from the model's reference (NannyML's mean ± 3σ).
-//! - [`engine`]: per-column comparison and the decision policy; builds the [`engine::Report`].
+//! - [`engine`]: per-column comparison and the decision policy; builds the [`engine::Report`];
+//!   judges a window's model performance against its thresholds ([`engine::model`]).
 //!   The tests that count (chi-square over fitted bins, unseen values, the missing rate) live in
 //!   its `categorical` module.
 //! - [`source`]: the only module that reads storage: path expansion, Parquet footers, schema
@@ -50,7 +51,10 @@
 //!   model, reporting every problem at once (`drift validate`, exit 64).
 //! - [`daemon`]: `drift run`, the tokio shell: per-monitor polling tasks, the file-taking
 //!   rules ([`daemon::plan`], pure), listing (no one entry fails it) and fetching, windows by
-//!   files, rows or event time and segments ([`daemon::windows`]), the outbox worker that
+//!   files, rows or event time and segments ([`daemon::windows`]), the model's late-label join
+//!   and per-window evaluation ([`daemon::labels`]: label files consumed like a source;
+//!   [`daemon::model`]: partial and final windows, `ModelPerformanceDegraded`), the outbox
+//!   worker that
 //!   delivers notifications ([`daemon::deliver`]: reqwest, rustls with ring), HTTP endpoints
 //!   and metrics, and the HTML pages of stored windows ([`daemon::pages`], read-only
 //!   connections, a CSP). The only place that spawns tasks.
@@ -63,7 +67,8 @@
 //! - [`state`]: the SQLite state database; consuming files, storing their evaluation, stepping
 //!   the alerts and queueing the notifications in the outbox is one transaction. Silences and
 //!   alert state live there too, and each window's pictures (what its HTML report draws),
-//!   kept apart for a shorter retention.
+//!   kept apart for a shorter retention, and the model's join (`state::model`: predictions
+//!   stored with their file's consumption, labels with their label file's).
 //! - [`checks`]: kinds of check beyond drift that a window can carry (one module and one
 //!   registry line each); their results ride in the window's report and alert like drift. A
 //!   kind may keep a mergeable state per window part; the latency check does (percentiles,

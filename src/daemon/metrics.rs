@@ -391,6 +391,7 @@ impl Metrics {
             .set(0.0);
         m.latency.sample();
         m.budget.sample();
+        m.model.sample();
         m
     }
 

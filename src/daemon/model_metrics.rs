@@ -109,6 +109,20 @@ impl ModelMetrics {
         }
     }
 
+    /// One series in every family (for `Metrics::sample`).
+    pub fn sample(&self) {
+        let (monitor, segment) = ("m".to_owned(), String::new());
+        let l = MetricLabel {
+            monitor: monitor.clone(),
+            segment: segment.clone(),
+            metric: "roc_auc".into(),
+            status: "partial".into(),
+        };
+        self.metric.get_or_create(&l).set(0.8);
+        self.coverage.get_or_create(&CoverageLabel { monitor: monitor.clone(), segment }).set(0.5);
+        self.join(&monitor, &JoinCounts::default(), 0);
+    }
+
     /// Sets the join's gauges.
     pub fn join(&self, monitor: &str, c: &JoinCounts, waiting: usize) {
         let counts = [

@@ -138,3 +138,30 @@ fn demo_model_degrades_once_its_late_labels_arrive() {
         assert!(readme.contains(&quoted), "README.md should say {quoted:?}");
     }
 }
+
+/// The README's quick start and `monitors/README.md` quote the demo daemon's model lines as
+/// `drift run --once` and `drift history` print them (their snapshots, which
+/// `snapshots::run_once_history_alert_list_and_the_webhook_body` holds to the binary).
+#[test]
+fn the_docs_quote_the_demo_daemons_model_lines_as_printed() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let read = |rel: &str| std::fs::read_to_string(format!("{root}/{rel}")).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    let words = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+    let run_once = read("tests/data/snapshots/run-once.txt");
+    let mut quoted: Vec<String> = run_once
+        .lines()
+        .filter(|l| l.contains("model performance") || l.contains("labels (model reference"))
+        .map(words)
+        .collect();
+    assert_eq!(quoted.len(), 2, "the demo's window prints a model line and its labels' line: {run_once}");
+    let history = read("tests/data/snapshots/history.txt");
+    let cell =
+        history.split("; ").find(|c| c.starts_with("model ")).unwrap_or_else(|| panic!("no model cell: {history}"));
+    quoted.push(words(cell));
+    for doc in ["README.md", "monitors/README.md"] {
+        let text = words(&read(doc));
+        for q in &quoted {
+            assert!(text.contains(q.as_str()), "{doc} should quote {q:?}");
+        }
+    }
+}

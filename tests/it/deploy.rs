@@ -1,5 +1,6 @@
 //! Deployment files against the code: every metric the Grafana dashboard and the
-//! PrometheusRule query is one the daemon exports; the image's and the pod's daemon files
+//! PrometheusRule query is one the daemon exports, and every one it exports is documented; the
+//! image's and the pod's daemon files
 //! validate in the layout the Dockerfile and the manifests give them, and the image's demo
 //! runs. (`.ci/deploy-check` renders and validates the manifests, lints the Dockerfile and
 //! verifies the systemd unit with the tools those need.)
@@ -223,4 +224,19 @@ fn the_kubernetes_base_admits_only_the_metrics_scraper_to_the_daemons_port() {
     // The daemon's own default stays loopback (the pod's file sets 0.0.0.0 on purpose).
     assert!(read("monitors/drift.toml").contains("listen = \"127.0.0.1:9464\""));
     assert!(read("deploy/README.md").contains("## Who can see what"));
+}
+
+/// Every metric the daemon exports is documented (README.md, monitors/README.md,
+/// deploy/README.md), and every
+/// `drift_...` name the docs give is one it exports (a prefix such as `drift_latency_objective_*`
+/// is not a name).
+#[test]
+fn every_exported_metric_is_documented_and_every_documented_one_is_exported() {
+    let exported = exported();
+    let docs = ["README.md", "monitors/README.md", "deploy/README.md"].map(read).join("\n");
+    let named: BTreeSet<String> = queried(&docs).into_iter().filter(|n| !n.ends_with('_')).collect();
+    let undocumented: Vec<&String> = exported.difference(&named).collect();
+    assert!(undocumented.is_empty(), "exported but not documented: {undocumented:?}");
+    let unknown: Vec<&String> = named.difference(&exported).collect();
+    assert!(unknown.is_empty(), "documented but not exported: {unknown:?}");
 }
