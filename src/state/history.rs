@@ -114,13 +114,16 @@ impl State {
         Ok(out)
     }
 
-    /// Deletes windows (and their evaluations) closed before `before_ms`, quarantine records
+    /// Deletes windows (and their evaluations, and their final model evaluations) closed before
+    /// `before_ms`, quarantine records
     /// older than `quarantine_before_ms` and finished notifications (delivered, dead-lettered,
     /// silenced) older than `notifications_before_ms`. Consumed-file records stay: they are
     /// what keeps a file from being read twice; pending notifications stay until delivered.
     pub fn prune(&mut self, before_ms: i64, quarantine_before_ms: i64, notifications_before_ms: i64) -> Result<usize> {
         let tx = self.conn.transaction()?;
         let n = tx.execute("DELETE FROM windows WHERE closed_ms < ?1", [before_ms])?;
+        // A model evaluation goes with its window once final; one still waiting for labels stays.
+        tx.execute("DELETE FROM model_windows WHERE status = 'final' AND closed_ms < ?1", [before_ms])?;
         tx.execute("DELETE FROM files WHERE status = 'quarantined' AND updated_ms < ?1", [quarantine_before_ms])?;
         tx.execute("DELETE FROM outbox WHERE status <> 'pending' AND updated_ms < ?1", [notifications_before_ms])?;
         tx.commit()?;

@@ -597,5 +597,13 @@ mod tests {
         assert_eq!(count(&st, "model_rows"), 0);
         assert!(st.model_windows("m").unwrap().is_empty(), "final: not waiting any more");
         assert_eq!(st.model_history("m", 5).unwrap()[0].status, "final");
+
+        // Retention: a final evaluation goes with its window, one still waiting stays.
+        let mut file = consumed("p2", 1);
+        file.model = vec![prediction(3)];
+        let waiting = st.commit_window(&routing(), "files", &[file], 1, None, 4).unwrap();
+        st.prune(10, 0, 0).unwrap();
+        let left: Vec<i64> = st.model_history("m", 5).unwrap().iter().map(|w| w.window_id).collect();
+        assert_eq!(left, [waiting]);
     }
 }
