@@ -240,3 +240,31 @@ fn every_exported_metric_is_documented_and_every_documented_one_is_exported() {
     let unknown: Vec<&String> = named.difference(&exported).collect();
     assert!(unknown.is_empty(), "documented but not exported: {unknown:?}");
 }
+
+/// The `storage:` request (in GiB) of a manifest's one volume claim.
+fn storage_gib(rel: &str) -> u64 {
+    let text = read(rel);
+    let requests: Vec<u64> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("storage: "))
+        .map(|v| v.strip_suffix("Gi").and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{rel}: storage {v:?}")))
+        .collect();
+    assert_eq!(requests.len(), 1, "{rel}: one storage request");
+    requests[0]
+}
+
+#[test]
+fn the_state_volume_holds_a_model_monitor_at_the_default_cap() {
+    // The PVC is sized in deploy/README.md from benches/model_join.py's measured bytes per held
+    // prediction: one [model] monitor at the default max_pending_predictions, plus the WAL of
+    // 100 000-row files (400 MiB at most) and the drift history (150 MiB), plus a quarter.
+    let gib = storage_gib("deploy/k8s/base/statefulset.yaml");
+    assert_eq!(gib, storage_gib("deploy/k8s/overlays/cronjob/pvc.yaml"), "the daemon's and the cron job's volume");
+    let readme = read("deploy/README.md");
+    assert!(readme.contains(&format!("The shipped volume is **{gib} GiB**")), "deploy/README.md states the request");
+    let per_prediction: u64 = 150;
+    assert!(readme.contains(&format!("**{per_prediction} bytes** once labelled")), "the measured figure");
+    let held = per_prediction * drift::config::quality::defaults::MAX_PENDING_PREDICTIONS;
+    let needed = (held + (400 + 150) * (1 << 20)) * 5 / 4;
+    assert!(gib << 30 >= needed, "{gib} GiB < {needed} bytes: one model monitor at the default cap");
+}
