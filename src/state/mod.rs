@@ -56,6 +56,12 @@ const DB_FILE: &str = "drift.sqlite3";
 /// How long a statement waits for another connection's write lock before failing.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// What the WAL is cut back to once it has been checkpointed: a large transaction (a label file
+/// whose ids are scattered over a million held predictions rewrites most of their pages; 75 MiB
+/// in BENCHMARKS.md) grows it, and without a limit SQLite keeps the file at that size for as
+/// long as the daemon runs. Ordinary transactions stay well below it.
+const WAL_SIZE_LIMIT: i64 = 16 << 20;
+
 /// The open state database, holding the directory lock (or, read-only, not).
 pub struct State {
     conn: Connection,
@@ -152,8 +158,9 @@ fn lock(dir: &Path) -> Result<File> {
 }
 
 /// The one connection setup of every open: a database written by a newer drift is refused
-/// before anything is changed; a writable connection then gets WAL, full sync and enforced
-/// foreign keys (evaluations go with their window), and the schema is created or brought up
+/// before anything is changed; a writable connection then gets WAL (cut back to
+/// [`WAL_SIZE_LIMIT`] after a checkpoint), full sync and enforced foreign keys (evaluations go
+/// with their window), and the schema is created or brought up
 /// to date.
 fn connect(dir: &Path, access: Access) -> Result<Connection> {
     let db = dir.join(DB_FILE);
@@ -168,6 +175,7 @@ fn connect(dir: &Path, access: Access) -> Result<Connection> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         schema::create(&conn, stored).with_context(|| format!("{}: cannot create the schema", db.display()))?;
     }
     Ok(conn)
@@ -239,6 +247,21 @@ mod tests {
             );
             assert!(orphan.is_err(), "an evaluation of no window was stored (shared: {shared})");
         }
+    }
+
+    #[test]
+    fn the_wal_shrinks_back_after_a_large_transaction_is_checkpointed() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = State::open(dir.path()).unwrap();
+        let wal = || std::fs::metadata(dir.path().join(format!("{DB_FILE}-wal"))).map_or(0, |m| m.len());
+        st.conn.execute_batch("CREATE TABLE big (b BLOB)").unwrap();
+        let big = WAL_SIZE_LIMIT * 2;
+        st.conn.execute("INSERT INTO big (b) VALUES (zeroblob(?1))", [big]).unwrap();
+        assert!(wal() > big as u64, "the transaction went through the WAL: {} bytes", wal());
+        st.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())).unwrap();
+        // The next write starts the WAL over and cuts the file back to the limit.
+        st.conn.execute("DELETE FROM big", []).unwrap();
+        assert!(wal() <= WAL_SIZE_LIMIT as u64, "the WAL stayed at {} bytes", wal());
     }
 
     #[test]
