@@ -5,10 +5,11 @@
 //! (partial) and again when it is final (`max_delay_secs` after it closed, or early when the
 //! predictions held pass `max_pending_predictions`), stepping `ModelPerformanceDegraded`.
 //!
-//! The alert is stepped once per window at its first evaluation, and again at its final one
-//! only if the whole window's verdict changed, so a window counts once towards `fire_after`.
+//! Which of an evaluation's alerts step the lifecycle is `engine::model::to_step`'s rule: an
+//! alert unchanged since the window's last evaluation does not, and an older window's final
+//! verdict can fire but never resolve what newer windows speak for.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -19,7 +20,7 @@ use super::{MonitorRun, Shared};
 use crate::checks::quality::{LabelSource, numbers, read_rows, texts};
 use crate::config::ModelQuality;
 use crate::engine::check::CheckStatus;
-use crate::engine::model::{Judged, Judging, LabelDrift, judge, label_drift, result};
+use crate::engine::model::{Judged, Judging, LabelDrift, judge, label_drift, result, to_step};
 use crate::quality::{ModelColumns, Rows};
 use crate::quality::{Task, id_hash, sampled};
 use crate::source::{Dataset, ParquetFile};
@@ -105,7 +106,11 @@ pub fn extract(file: &ParquetFile, key: i64, segment: &str, m: &ModelQuality) ->
             // Checked here, not when the window is evaluated days later: a bad value is the
             // producer's, named with its file (which keeps no prediction for the join).
             match v {
-                Some(x) if !x.is_finite() => anyhow::bail!("column {:?}: {x} is not a finite number", m.prediction),
+                Some(x) if !x.is_finite() => {
+                    // The value is the score for a binary model, the prediction for regression.
+                    let column = if m.task == Task::Binary { m.score.as_deref() } else { None };
+                    anyhow::bail!("column {:?}: {x} is not a finite number", column.unwrap_or(&m.prediction))
+                }
                 Some(x) if m.task == Task::Binary && !(0.0..=1.0).contains(&x) => anyhow::bail!(
                     "column {:?}: score {x} is not a probability in [0, 1]",
                     m.score.as_deref().unwrap_or_default()
@@ -245,6 +250,8 @@ fn due(m: &ModelQuality, windows: &[ModelWindow], held: u64, now: i64) -> Vec<(M
     for w in windows {
         let coverage = if w.rows == 0 { 0.0 } else { w.labelled as f64 / w.rows as f64 };
         if now - w.closed_ms >= max_delay {
+            // Its rows leave with it: the overflow is smaller by them.
+            over = over.saturating_sub(w.rows);
             out.push((w.clone(), "final", false));
         } else if over > 0 {
             over = over.saturating_sub(w.rows);
@@ -316,7 +323,8 @@ async fn evaluate(
         "join": join,
     });
     let verdict = verdict_name(whole.status);
-    let check = result(&whole, &by_segment, detail.clone());
+    let newest = shared.state()?.model_newest_evaluated(id)?.is_none_or(|n| n <= w.window_id);
+    let check = to_step(result(&whole, &by_segment, detail.clone()), &statuses(w.report.as_deref()), newest);
     let step = ModelStep {
         window_id: w.window_id,
         status,
@@ -324,7 +332,7 @@ async fn evaluate(
         labelled: whole.labelled,
         verdict,
         report: &serde_json::to_string(&detail)?,
-        result: (w.verdict.as_deref() != Some(verdict)).then_some(&check),
+        result: check.as_ref(),
         reference_rows: reference.label.len() as u64,
     };
     super::pause::point(super::pause::MODEL).await;
@@ -339,6 +347,23 @@ async fn evaluate(
         tracing::warn!(monitor = %id, window = w.window_id, max_pending_predictions = m.labels.max_pending_predictions, "window finalized before max_delay_secs: the predictions waiting for labels passed max_pending_predictions (raise it, or lower [labels] sample_rate)");
     }
     Ok(Evaluated { window_id: w.window_id, status, early, whole, segments: by_segment, label_drift: drift, join })
+}
+
+/// Each alert's (whole window "" and segments) status in a stored evaluation; empty before the
+/// first.
+fn statuses(report: Option<&str>) -> BTreeMap<String, CheckStatus> {
+    let Some(report) = report.and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok()) else {
+        return BTreeMap::new();
+    };
+    let whole = std::iter::once(&report["whole"]);
+    let segments = report["segments"].as_array().into_iter().flatten();
+    whole
+        .chain(segments)
+        .filter_map(|j| {
+            let status = serde_json::from_value(j["status"].clone()).ok()?;
+            Some((j["segment"].as_str()?.to_owned(), status))
+        })
+        .collect()
 }
 
 fn verdict_name(s: CheckStatus) -> &'static str {
@@ -406,5 +431,35 @@ mod tests {
         assert!((900..1100).contains(&some.len()), "{}", some.len());
         assert_eq!(some, extract(&f, 7, "seg", &model(0.25)).unwrap(), "the same ids every time");
         assert!(some.iter().all(|r| sampled(r.id_hash, 0.25)));
+    }
+
+    fn window(window_id: i64, closed_ms: i64, rows: u64, labelled: u64) -> ModelWindow {
+        let status = "pending".to_owned();
+        ModelWindow { window_id, closed_ms, rows, labelled, status, verdict: None, report: None }
+    }
+
+    /// max_delay is 60 s and the cap 10 predictions; 14 held.
+    #[test]
+    fn windows_are_final_past_max_delay_and_early_only_for_what_still_passes_the_cap() {
+        let m = model(1.0);
+        fn names(due: Vec<(ModelWindow, &'static str, bool)>) -> Vec<(i64, &'static str, bool)> {
+            due.into_iter().map(|(w, s, e)| (w.window_id, s, e)).collect()
+        }
+        // Window 1 (5 rows) is past max_delay: its rows leave, 9 remain, under the cap.
+        let ws = [window(1, 0, 5, 0), window(2, 50_000, 4, 0), window(3, 55_000, 5, 3)];
+        assert_eq!(names(due(&m, &ws, 14, 61_000)), [(1, "final", false), (3, "partial", false)]);
+        // 18 held: window 1's 5 leave and window 2's 4 more finalize early.
+        let due_now = names(due(&m, &ws, 18, 61_000));
+        assert_eq!(due_now, [(1, "final", false), (2, "final", true), (3, "partial", false)]);
+    }
+
+    #[test]
+    fn a_stored_evaluation_gives_each_alerts_status() {
+        let report = r#"{"whole": {"segment": "", "status": "breached"},
+            "segments": [{"segment": "north", "status": "clean"}, {"segment": "south", "status": "insufficient"}]}"#;
+        let got = statuses(Some(report));
+        let want = [("", CheckStatus::Breached), ("north", CheckStatus::Clean), ("south", CheckStatus::Insufficient)];
+        assert_eq!(got, want.into_iter().map(|(s, c)| (s.to_owned(), c)).collect());
+        assert!(statuses(None).is_empty());
     }
 }

@@ -14,6 +14,13 @@
 //! - An alert (whole window or segment) is breached when one of its checks is, clean when every
 //!   check has a value within its bounds, else not evaluable. Below `min_coverage`, or with
 //!   fewer labelled rows than the segment minimum, it is not evaluable.
+//! - A window is evaluated twice (partial, then final), and newer windows may be evaluated in
+//!   between, so [`to_step`] says which of an evaluation's alerts step the lifecycle: an alert
+//!   whose status is the same as at the window's last evaluation does not (a window counts once
+//!   towards `fire_after`); a changed one does when the window is the newest evaluated one, and
+//!   an older window's only when it turned breached. An older window's final verdict can page
+//!   (the labels showed the model was wrong then) but never resolve or reset an alert that newer
+//!   windows speak for.
 
 use std::collections::BTreeMap;
 
@@ -260,15 +267,27 @@ pub fn result(whole: &Judged, segments: &[Judged], detail: serde_json::Value) ->
     }
 }
 
+/// The alerts of `result`, an evaluation of one window, that step the lifecycle (None: none).
+/// `before` is each alert's (segment's) status at the window's last evaluation, empty at its
+/// first; `newest` says no newer window has been evaluated.
+pub fn to_step(mut result: CheckResult, before: &BTreeMap<String, CheckStatus>, newest: bool) -> Option<CheckResult> {
+    result.alerts.retain(|a| {
+        let changed = before.get(&a.segment) != Some(&a.status);
+        changed && (newest || a.status == CheckStatus::Breached)
+    });
+    (!result.alerts.is_empty()).then_some(result)
+}
+
 fn finding(j: &Judged, c: &MetricCheck) -> CheckFinding {
     let value = c.value.unwrap_or(f64::NAN);
     let crossed = c.bounds.and_then(|b| b.crossed(value)).unwrap_or_default();
     let how = match &c.band {
         Some(b) => format!(
-            " (learned: mean {:.4} ± 3σ over {} reference chunks of {} rows)",
+            " (learned: mean {:.4} ± 3σ over {} reference chunks of {} rows{})",
             b.mean,
             b.chunks,
-            c.chunk_rows.unwrap_or(0)
+            c.chunk_rows.unwrap_or(0),
+            if b.few_chunks() { format!(", fewer than {FEW_CHUNKS}: an unreliable band") } else { String::new() }
         ),
         None => " (fixed)".to_owned(),
     };
@@ -284,5 +303,91 @@ fn finding(j: &Judged, c: &MetricCheck) -> CheckFinding {
             "{} {value:.4} {crossed}{how} at {} of {} labelled{coverage}",
             c.metric, j.labelled, j.rows
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn evaluation(statuses: &[(&str, CheckStatus)]) -> CheckResult {
+        CheckResult {
+            kind: KIND.to_owned(),
+            alertname: ALERTNAME.to_owned(),
+            alerts: statuses
+                .iter()
+                .map(|(segment, status)| CheckAlert {
+                    segment: (*segment).to_owned(),
+                    status: *status,
+                    findings: Vec::new(),
+                    rows: 1,
+                })
+                .collect(),
+            detail: serde_json::Value::Null,
+        }
+    }
+
+    fn stepped(now: &[(&str, CheckStatus)], before: &[(&str, CheckStatus)], newest: bool) -> Vec<String> {
+        let before = before.iter().map(|(s, c)| ((*s).to_owned(), *c)).collect();
+        to_step(evaluation(now), &before, newest)
+            .map_or(Vec::new(), |r| r.alerts.into_iter().map(|a| a.segment).collect())
+    }
+
+    use CheckStatus::{Breached, Clean, Insufficient};
+
+    #[test]
+    fn a_breach_of_a_band_from_few_chunks_says_so_in_its_message() {
+        let summary = |chunks: usize| {
+            let band = Band { mean: 0.8, std: 0.01, lower: 0.77, upper: 0.83, chunks, undefined_chunks: 0 };
+            let check = MetricCheck {
+                metric: "roc_auc",
+                value: Some(0.7),
+                bounds: Some(Bounds { min: Some(0.77), max: Some(0.83) }),
+                threshold: "learned",
+                band: Some(band),
+                chunk_rows: Some(500),
+                breached: true,
+                note: None,
+            };
+            let j = Judged {
+                segment: String::new(),
+                rows: 1000,
+                labelled: 500,
+                coverage: Some(0.5),
+                performance: Performance { rows: 500, metrics: Vec::new() },
+                checks: vec![check],
+                status: Breached,
+                note: None,
+            };
+            let r = result(&j, &[], serde_json::Value::Null);
+            r.alerts[0].findings[0].summary.clone().unwrap()
+        };
+        assert!(
+            summary(3).contains("over 3 reference chunks of 500 rows, fewer than 6: an unreliable band"),
+            "{}",
+            summary(3)
+        );
+        assert!(!summary(6).contains("fewer than"), "{}", summary(6));
+    }
+
+    #[test]
+    fn a_window_steps_each_alert_once_and_again_only_where_its_status_changed() {
+        let now = [("", Breached), ("north", Clean), ("south", Breached)];
+        assert_eq!(stepped(&now, &[], true), ["", "north", "south"], "first evaluation");
+        let before = [("", Breached), ("north", Breached), ("south", Insufficient)];
+        assert_eq!(stepped(&now, &before, true), ["north", "south"], "final: only the segments that changed");
+        assert_eq!(stepped(&now, &now, true), Vec::<String>::new(), "final, unchanged: nothing counted twice");
+    }
+
+    #[test]
+    fn an_older_windows_final_can_fire_but_never_resolve_what_newer_windows_speak_for() {
+        // Window 1 goes final after window 2 was evaluated: its whole window turned clean (no
+        // resolve), its south segment turned breached (new information: it pages).
+        let now = [("", Clean), ("south", Breached), ("north", Insufficient)];
+        let before = [("", Breached), ("south", Clean), ("north", Clean)];
+        assert_eq!(stepped(&now, &before, false), ["south"]);
+        // First evaluated after a newer window (its labels came late): the same rule.
+        assert_eq!(stepped(&now, &[], false), ["south"]);
+        assert!(to_step(evaluation(&[("", Clean)]), &BTreeMap::new(), false).is_none());
     }
 }

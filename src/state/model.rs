@@ -101,8 +101,10 @@ pub struct ModelWindow {
     pub labelled: u64,
     /// `pending` or `partial`.
     pub status: String,
-    /// The whole window's status when its alert was last stepped.
+    /// The whole window's status at its last evaluation.
     pub verdict: Option<String>,
+    /// Its last evaluation (JSON), once evaluated.
+    pub report: Option<String>,
 }
 
 /// A window's evaluation as stored (for `drift history` and the pages).
@@ -138,7 +140,7 @@ pub struct ModelStep<'a> {
     pub verdict: &'a str,
     /// The evaluation, JSON.
     pub report: &'a str,
-    /// The alerts to step (None: the verdict did not change since the last step).
+    /// The alerts to step (None: none; `engine::model::to_step` says which).
     pub result: Option<&'a CheckResult>,
     /// The model reference's rows, for the messages.
     pub reference_rows: u64,
@@ -384,7 +386,7 @@ impl State {
     /// labelled rows now.
     pub fn model_windows(&self, monitor: &str) -> Result<Vec<ModelWindow>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT window_id, closed_ms, rows, status, verdict, labelled_now
+            "SELECT window_id, closed_ms, rows, status, verdict, labelled_now, report
              FROM model_windows WHERE monitor = ?1 AND status != 'final' ORDER BY window_id",
         )?;
         let rows = stmt.query_map([monitor], |r| {
@@ -395,9 +397,19 @@ impl State {
                 status: r.get(3)?,
                 verdict: r.get(4)?,
                 labelled: r.get::<_, i64>(5)? as u64,
+                report: r.get(6)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// The newest window of `monitor` evaluated so far (partial or final), if any.
+    pub fn model_newest_evaluated(&self, monitor: &str) -> Result<Option<i64>> {
+        Ok(self.conn.query_row(
+            "SELECT MAX(window_id) FROM model_windows WHERE monitor = ?1 AND evaluated_ms IS NOT NULL",
+            [monitor],
+            |r| r.get(0),
+        )?)
     }
 
     /// A closed window's predictions: (segment, prediction, value, label).

@@ -342,6 +342,48 @@ fn a_kill_9_while_applying_labels_or_storing_an_evaluation_changes_nothing() {
     assert_eq!(model_alerts(&st), want_alerts, "each page exactly once");
 }
 
+/// Window 1's first labels are wrong (corrected later by a later `label_time`), window 2's model
+/// is a coin toss: both page at their partial evaluation. When both go final, window 1 turned
+/// clean but window 2 is still degraded: an older window's final verdict must not resolve what
+/// the newer window speaks for, and window 2's unchanged verdict must not count twice.
+#[test]
+fn an_older_windows_final_verdict_does_not_resolve_what_a_newer_window_breaches() {
+    let mut st = setup();
+    let monitor = path(&st, "monitors/model.toml");
+    let text = std::fs::read_to_string(&monitor).unwrap();
+    std::fs::write(&monitor, text.replace("[alerts]\n", "[alerts]\nfire_after = 1\nresolve_after = 1\n")).unwrap();
+    st.w2 = rows("b", 1000, 3, |_| true);
+    let (inc, lab) = (path(&st, "incoming"), path(&st, "labels"));
+    let t0 = drift::clock::now_ms();
+    write(&inc, "p1.parquet", predictions(&st.w1, false));
+    write(&inc, "p2.parquet", predictions(&st.w2, false));
+    once(&st, 0);
+    let mut wrong = label_rows(&st.w1, 0..600, t0 + DAY * 1000);
+    for row in &mut wrong {
+        row.1 = if row.1 == "1" { "0" } else { "1" };
+    }
+    wrong.extend(label_rows(&st.w2, 0..600, t0 + DAY * 1000));
+    labels(&lab, "l1.parquet", &wrong);
+    once(&st, 1);
+    let fired = model_alerts(&st);
+    assert!(fired.contains(&(String::new(), false)), "the partial evaluations page: {fired:?}");
+    assert!(fired.iter().all(|(_, resolved)| !resolved), "{fired:?}");
+    let mut right = label_rows(&st.w1, 0..1000, t0 + 2 * DAY * 1000);
+    right.extend(label_rows(&st.w2, 600..1000, t0 + 2 * DAY * 1000));
+    labels(&lab, "l2.parquet", &right);
+    once(&st, 2);
+    once(&st, 15);
+    let h = model_history(&st);
+    let finals: Vec<(&str, &str)> =
+        h.iter().map(|m| (m["status"].as_str().unwrap(), m["verdict"].as_str().unwrap())).collect();
+    assert_eq!(finals, [("final", "clean"), ("final", "breached")], "{h:?}");
+    assert_eq!(model_alerts(&st), fired, "nothing resolved by window 1 and nothing re-sent for window 2");
+    let list =
+        Command::new(env!("CARGO_BIN_EXE_drift")).args(["alert", "list", "--config", s(&st.config)]).output().unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(list.lines().any(|l| l.contains("ModelPerformanceDegraded") && l.contains("firing")), "{list}");
+}
+
 /// Labels already in the prediction files (a label column filled for some rows), files windows:
 /// each window is evaluated as it closes; past `max_pending_predictions` the oldest window is
 /// finalized early (counted and said); the long-running daemon serves the metrics.
