@@ -105,10 +105,11 @@ fn model(args: &CheckArgs) -> Result<Option<crate::quality::Comparison>> {
         (Some(data), Some(id)) => LabelSource::Files { data, id, time: &args.label_time },
         _ => LabelSource::Own,
     };
-    let reference = side(&r, "reference", &columns, &LabelSource::Own)?;
-    let current = side(&c, "current", &columns, &current_labels)?;
+    let (reference, reference_rows) = side(&r, "reference", &columns, &LabelSource::Own)?;
+    let (current, current_rows) = side(&c, "current", &columns, &current_labels)?;
+    let drift = crate::engine::model::label_drift(&columns, &reference_rows, &current_rows);
     let names = (columns.prediction, columns.score, columns.label);
-    Ok(Some(crate::quality::Comparison::new(task, names, reference, current)))
+    Ok(Some(crate::quality::Comparison::new(task, names, (reference, current), drift)))
 }
 
 /// The calibration of the reference at the current side's size, one window an hour, paged
