@@ -1,6 +1,6 @@
 //! `drift check --model-task` (issue #13): the model's realized performance on both sides, from
 //! the prediction, score and label columns of their files, in table, JSON and Markdown, with the
-//! label drift between the sides. Small
+//! label drift between the sides and one-line errors for a model flag naming no column. Small
 //! hand-checked sides: unlabelled rows, a positive label given as text against integer and
 //! string labels, a labelled row without a score, and a current side with one class only.
 
@@ -139,7 +139,7 @@ fn a_missing_model_column_is_one_line_naming_it() {
     let (code, _, err) = check(&r, &c, "table", &args);
     assert_eq!(code, Some(2), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(err.contains("reference: no column \"pred\""), "{err}");
+    assert!(err.contains(&format!("--prediction: the reference side ({r}) has no column \"pred\"")), "{err}");
     let (code, _, err) = check(&r, &c, "table", &["--model-task", "binary", "--label", "label"]);
     assert_eq!(code, Some(2), "--prediction is required: {err}");
 }
@@ -380,4 +380,122 @@ fn label_drift_is_the_mean_label_for_regression() {
     let (_, table, _) = check(s(&r), s(&c), "table", &args);
     let line = format!("label mean (reference -> current): {rm:.4} -> {cm:.4}");
     assert!(table.lines().any(|l| l.trim() == line), "missing {line:?} in:\n{table}");
+}
+
+/// A model flag naming a column its side lacks is one line naming the flag, the side and its
+/// files, the column, and what to give, with the side's columns; `--id` is checked on both the
+/// current side and the label files, and `--label` on the label files.
+#[test]
+fn a_wrong_model_flag_names_the_flag_the_side_and_the_column() {
+    let (dir, r, c) = sides();
+    let d = dir.path();
+    let fails = |r: &str, c: &str, args: &[&str]| {
+        let (code, out, err) = check(r, c, "json", args);
+        assert_eq!(code, Some(2), "{args:?}: {out}{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        err
+    };
+    let columns = "(columns: label, prediction, p, x)";
+    let with = |flag: &str, value: &'static str| {
+        let mut args = MODEL.to_vec();
+        let at = args.iter().position(|a| *a == flag).unwrap();
+        args[at + 1] = value;
+        args
+    };
+
+    let err = fails(&r, &c, &with("--prediction", "predicton"));
+    let want = format!(
+        "--prediction: the reference side ({r}) has no column \"predicton\"; name the prediction column {columns}"
+    );
+    assert!(err.contains(&want), "{err}");
+    let err = fails(&r, &c, &with("--score", "proba"));
+    assert!(
+        err.contains(&format!("--score: the reference side ({r}) has no column \"proba\"; name the score column")),
+        "{err}"
+    );
+    let err = fails(&r, &c, &with("--label", "target"));
+    assert!(
+        err.contains(&format!(
+            "--label: the reference side ({r}) has no column \"target\"; name the label column {columns}"
+        )),
+        "{err}"
+    );
+
+    // Only the current side lacks the column.
+    let c2 = write(
+        d,
+        "current-renamed.parquet",
+        vec![
+            ("label", Arc::new(Int64Array::from(vec![1, 0])) as ArrayRef),
+            ("pred", Arc::new(Int64Array::from(vec![1, 1]))),
+            ("p", Arc::new(Float64Array::from(vec![0.9, 0.2]))),
+            ("x", Arc::new(Float64Array::from(vec![1.0, 2.0]))),
+        ],
+    );
+    let err = fails(&r, s(&c2), MODEL);
+    let want = format!(
+        "--prediction: the current side ({}) has no column \"prediction\"; name the prediction column (columns: label, pred, p, x)",
+        s(&c2)
+    );
+    assert!(err.contains(&want), "{err}");
+
+    // --id: the current side without it, then label files without it, then without the label.
+    write(
+        d,
+        "labels/a.parquet",
+        vec![
+            ("req_id", Arc::new(StringArray::from(vec!["a"])) as ArrayRef),
+            ("label", Arc::new(Int64Array::from(vec![1]))),
+        ],
+    );
+    let labels = s(&d.join("labels")).to_owned();
+    let mut args = MODEL.to_vec();
+    args.extend(["--labels", &labels, "--id", "request_id"]);
+    let err = fails(&r, &c, &args);
+    let want = format!(
+        "--id: the current side ({c}) has no column \"request_id\"; name the id column the current side and the label files share {columns}"
+    );
+    assert!(err.contains(&want), "{err}");
+    let with_id = write(
+        d,
+        "current-ids.parquet",
+        vec![
+            ("request_id", Arc::new(StringArray::from(vec!["a", "b"])) as ArrayRef),
+            ("prediction", Arc::new(Int64Array::from(vec![1, 1]))),
+            ("p", Arc::new(Float64Array::from(vec![0.9, 0.2]))),
+            ("x", Arc::new(Float64Array::from(vec![1.0, 2.0]))),
+        ],
+    );
+    let err = fails(&r, s(&with_id), &args);
+    let want = format!(
+        "--id: the label files ({labels}) have no column \"request_id\"; name the id column the current side and the label files share (columns: req_id, label)"
+    );
+    assert!(err.contains(&want), "{err}");
+    let mut args = with("--label", "truth");
+    args.extend(["--labels", &labels, "--id", "req_id"]);
+    let renamed = write(
+        d,
+        "current-req.parquet",
+        vec![
+            ("req_id", Arc::new(StringArray::from(vec!["a", "b"])) as ArrayRef),
+            ("prediction", Arc::new(Int64Array::from(vec![1, 1]))),
+            ("p", Arc::new(Float64Array::from(vec![0.9, 0.2]))),
+            ("x", Arc::new(Float64Array::from(vec![1.0, 2.0]))),
+        ],
+    );
+    let ref_truth = write(
+        d,
+        "reference-truth.parquet",
+        vec![
+            ("truth", Arc::new(Int64Array::from(vec![1, 0])) as ArrayRef),
+            ("prediction", Arc::new(Int64Array::from(vec![1, 0]))),
+            ("p", Arc::new(Float64Array::from(vec![0.9, 0.2]))),
+            ("x", Arc::new(Float64Array::from(vec![1.0, 2.0]))),
+        ],
+    );
+    let err = fails(s(&ref_truth), s(&renamed), &args);
+    let want = format!(
+        "--label: the label files ({labels}) have no column \"truth\"; name the label column of the label files (columns: req_id, label)"
+    );
+    assert!(err.contains(&want), "{err}");
 }
