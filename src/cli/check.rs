@@ -105,10 +105,59 @@ fn model(args: &CheckArgs) -> Result<Option<crate::quality::Comparison>> {
         (Some(data), Some(id)) => LabelSource::Files { data, id, time: &args.label_time },
         _ => LabelSource::Own,
     };
-    let reference = side(&r, "reference", &columns, &LabelSource::Own)?;
-    let current = side(&c, "current", &columns, &current_labels)?;
+    let files = |paths: &[String]| paths.join(", ");
+    let (on_r, on_c) = (
+        format!("the reference side ({}) has", files(&args.reference)),
+        format!("the current side ({}) has", files(&args.current)),
+    );
+    model_columns(&r, &on_r, &columns, Some(&columns.label))?;
+    match (&label_files, &args.id) {
+        (Some(data), Some(id)) => {
+            model_columns(&c, &on_c, &columns, None)?;
+            let shared = "name the id column the current side and the label files share";
+            need(&c, "--id", id, &on_c, shared)?;
+            let on_l = format!("the label files ({}) have", files(&args.labels));
+            need(data, "--id", id, &on_l, shared)?;
+            need(data, "--label", &columns.label, &on_l, "name the label column of the label files")?;
+        }
+        _ => model_columns(&c, &on_c, &columns, Some(&columns.label))?,
+    }
+    let (reference, reference_rows) = side(&r, "reference", &columns, &LabelSource::Own)?;
+    let (current, current_rows) = side(&c, "current", &columns, &current_labels)?;
+    let drift = crate::engine::model::label_drift(&columns, &reference_rows, &current_rows);
     let names = (columns.prediction, columns.score, columns.label);
-    Ok(Some(crate::quality::Comparison::new(task, names, reference, current)))
+    Ok(Some(crate::quality::Comparison::new(task, names, (reference, current), drift)))
+}
+
+/// A side's prediction, score and (`label`: its own) label columns, each there or one line
+/// naming the flag, the side's files and what to give.
+fn model_columns(data: &Dataset, on: &str, m: &crate::quality::ModelColumns, label: Option<&str>) -> Result<()> {
+    need(data, "--prediction", &m.prediction, on, "name the prediction column")?;
+    if let Some(score) = &m.score {
+        need(data, "--score", score, on, "name the score column (the positive class's probability)")?;
+    }
+    if let Some(label) = label {
+        need(data, "--label", label, on, "name the label column")?;
+    }
+    Ok(())
+}
+
+/// How many of a side's columns a missing column's error lists.
+const LISTED_COLUMNS: usize = 12;
+
+/// `column` is one of `data`'s, or one line: `--prediction: the reference side (ref.parquet)
+/// has no column "predicton"; name the prediction column (columns: a, b, c)`.
+fn need(data: &Dataset, flag: &str, column: &str, on: &str, what: &str) -> Result<()> {
+    if data.column(column).is_some() {
+        return Ok(());
+    }
+    let mut names: Vec<&str> = data.columns.iter().take(LISTED_COLUMNS).map(|c| c.name.as_str()).collect();
+    let more = data.columns.len().saturating_sub(LISTED_COLUMNS);
+    let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+    if names.is_empty() {
+        names.push("none");
+    }
+    anyhow::bail!("{flag}: {on} no column {column:?}; {what} (columns: {}{more})", names.join(", "))
 }
 
 /// The calibration of the reference at the current side's size, one window an hour, paged

@@ -32,6 +32,7 @@ use crate::quality::{
     Band, Bounds, FEW_CHUNKS, Metric, ModelColumns, Performance, Rows, Threshold, Value, chunk_ranges, learned_band,
     performance,
 };
+pub use crate::quality::{LabelDrift, label_drift};
 
 /// The kind's name: the key of its object in the webhook payload (`drift.model`).
 pub const KIND: &str = "model";
@@ -99,18 +100,6 @@ pub struct Judged {
     /// Why not evaluable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-}
-
-/// The label distribution of the window's labelled rows against the model reference's
-/// (classification: each class's share; regression: mean and standard deviation).
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-pub struct LabelDrift {
-    /// Classes: (label, reference share, window share), by label.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub shares: Vec<(String, f64, f64)>,
-    /// Regression: (reference mean, window mean).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mean: Option<(f64, f64)>,
 }
 
 /// Judges a window's rows (`segments[i]` is row i's segment label, "" without segments).
@@ -220,34 +209,6 @@ fn check(j: &Judging<'_>, metric: Metric, t: Threshold, p: &Performance) -> Resu
         Value::Defined(v) => c.breached = c.bounds.is_some_and(|b| b.breached(v)),
     }
     Ok(c)
-}
-
-/// The label distribution against the reference's.
-pub fn label_drift(m: &ModelColumns, reference: &Rows, window: &Rows) -> LabelDrift {
-    if m.task == crate::quality::Task::Regression {
-        let mean = |r: &Rows| {
-            let v: Vec<f64> = r.label.iter().flatten().filter_map(|l| l.parse::<f64>().ok()).collect();
-            (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-        };
-        return LabelDrift { shares: Vec::new(), mean: mean(reference).zip(mean(window)) };
-    }
-    let shares = |r: &Rows| {
-        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-        for l in r.label.iter().flatten() {
-            *counts.entry(l.clone()).or_default() += 1;
-        }
-        let n = counts.values().sum::<u64>().max(1) as f64;
-        counts.into_iter().map(|(k, c)| (k, c as f64 / n)).collect::<BTreeMap<_, _>>()
-    };
-    let (r, w) = (shares(reference), shares(window));
-    let mut labels: Vec<&String> = r.keys().chain(w.keys()).collect();
-    labels.sort();
-    labels.dedup();
-    let shares = labels
-        .into_iter()
-        .map(|l| (l.clone(), r.get(l).copied().unwrap_or(0.0), w.get(l).copied().unwrap_or(0.0)))
-        .collect();
-    LabelDrift { shares, mean: None }
 }
 
 /// The judged window as a check result: one alert for the whole window and one per segment;

@@ -1,6 +1,6 @@
 //! A model's realized performance on two sides (reference and current), for `drift check`.
 
-use super::{Joined, Performance, Task};
+use super::{Joined, LabelDrift, Performance, Task};
 
 /// One side's labelled rows and their performance.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -42,12 +42,20 @@ pub struct Comparison {
     pub reference: Side,
     /// The current side.
     pub current: Side,
+    /// The current side's labels against the reference side's (classes: shares; regression:
+    /// means), over each side's labelled rows.
+    pub label_drift: LabelDrift,
 }
 
 impl Comparison {
-    /// Pairs two sides of a task.
-    pub fn new(task: Task, columns: (String, Option<String>, String), reference: Side, current: Side) -> Comparison {
+    /// Pairs two sides of a task, with the label drift between them.
+    pub fn new(
+        task: Task,
+        columns: (String, Option<String>, String),
+        (reference, current): (Side, Side),
+        label_drift: LabelDrift,
+    ) -> Comparison {
         let (prediction, score, label) = columns;
-        Comparison { task: task.name(), prediction, score, label, reference, current }
+        Comparison { task: task.name(), prediction, score, label, reference, current, label_drift }
     }
 }

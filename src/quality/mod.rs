@@ -25,6 +25,7 @@ mod band;
 mod binary;
 mod compare;
 mod join;
+mod labels;
 mod metric;
 mod multiclass;
 mod probability;
@@ -39,6 +40,7 @@ pub use band::{Band, FEW_CHUNKS, SIGMAS, chunk_ranges, chunk_values, learned_ban
 pub use binary::{Binary, binary};
 pub use compare::{Comparison, Side};
 pub use join::{Joined, LabelRow, id_hash, join, sampled};
+pub use labels::{LabelDrift, label_drift};
 pub use metric::{Metric, Task};
 pub use multiclass::multiclass;
 pub use probability::{brier, expected_calibration_error, log_loss};

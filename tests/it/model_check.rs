@@ -1,5 +1,6 @@
 //! `drift check --model-task` (issue #13): the model's realized performance on both sides, from
-//! the prediction, score and label columns of their files, in table, JSON and Markdown. Small
+//! the prediction, score and label columns of their files, in table, JSON and Markdown, with the
+//! label drift between the sides and one-line errors for a model flag naming no column. Small
 //! hand-checked sides: unlabelled rows, a positive label given as text against integer and
 //! string labels, a labelled row without a score, and a current side with one class only.
 
@@ -138,7 +139,7 @@ fn a_missing_model_column_is_one_line_naming_it() {
     let (code, _, err) = check(&r, &c, "table", &args);
     assert_eq!(code, Some(2), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(err.contains("reference: no column \"pred\""), "{err}");
+    assert!(err.contains(&format!("--prediction: the reference side ({r}) has no column \"pred\"")), "{err}");
     let (code, _, err) = check(&r, &c, "table", &["--model-task", "binary", "--label", "label"]);
     assert_eq!(code, Some(2), "--prediction is required: {err}");
 }
@@ -197,6 +198,19 @@ fn labels_from_separate_files_join_the_current_side_by_id() {
     assert!((accuracy - 1.0 / 3.0).abs() < 1e-15, "{accuracy}");
     assert_eq!(metric(current, "roc_auc")["value"], json!(1.0));
     assert_eq!(report["model"]["reference"]["joined"], json!(null), "the reference keeps its own labels");
+    // The label drift counts the joined labels (a 1, b 0, c 0; d and e unlabelled) against the
+    // reference's own (1, 0, 1, 0, null, 1).
+    let (rs, cs) = (
+        shares_of(&[Some("1"), Some("0"), Some("1"), Some("0"), None, Some("1")]),
+        shares_of(&[Some("1"), Some("0"), Some("0"), None, None]),
+    );
+    let got = report["model"]["label_drift"]["shares"].as_array().unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(got.len(), 2, "{got:?}");
+    for (g, label) in got.iter().zip(["0", "1"]) {
+        assert_eq!(g[0].as_str(), Some(label), "{got:?}");
+        assert!((g[1].as_f64().unwrap() - rs[label]).abs() < 1e-12, "{got:?}");
+        assert!((g[2].as_f64().unwrap() - cs[label]).abs() < 1e-12, "{got:?}");
+    }
     let (_, table, _) = check(&r, s(&current_path(d)), "table", &args);
     assert!(
         table.contains("current: labels joined by id from 6 label rows: 3 rows matched, 2 duplicate labels"),
@@ -260,4 +274,228 @@ fn multiclass_and_regression_sides() {
     let (code, _, err) = check(&r, &c, "json", &bad);
     assert_eq!(code, Some(2));
     assert!(err.contains("r.parquet") && err.contains("column \"prediction\""), "{err}");
+}
+
+/// Each label's share of the labelled (non-null) rows, counted here from the written labels:
+/// (label, share), by label.
+fn shares_of(labels: &[Option<&str>]) -> std::collections::BTreeMap<String, f64> {
+    let mut counts = std::collections::BTreeMap::<String, u64>::new();
+    for l in labels.iter().flatten() {
+        *counts.entry((*l).to_owned()).or_default() += 1;
+    }
+    let n = counts.values().sum::<u64>() as f64;
+    counts.into_iter().map(|(l, c)| (l, c as f64 / n)).collect()
+}
+
+/// Label drift (issue #13: "label distribution against the model reference's"): each class's
+/// share of the current side's labelled rows against the reference side's, in JSON, the table and
+/// Markdown, as the daemon's labels line says it. A class one side lacks is 0% there; unlabelled
+/// rows and a labelled row without a prediction count as they are (labelled or not).
+#[test]
+fn label_drift_is_the_class_shares_of_both_sides() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ref_labels = [Some("cat"), Some("dog"), Some("cat"), None, Some("fox"), Some("cat"), Some("dog"), Some("cat")];
+    let cur_labels = [Some("dog"), Some("bird"), None, Some("dog"), Some("cat"), Some("dog"), Some("dog")];
+    let predictions = |n: usize| Arc::new(StringArray::from(vec!["cat"; n])) as ArrayRef;
+    let r = write(
+        d,
+        "ref.parquet",
+        vec![
+            ("label", Arc::new(StringArray::from(ref_labels.to_vec())) as ArrayRef),
+            ("prediction", predictions(ref_labels.len())),
+            ("x", Arc::new(Float64Array::from(vec![1.0; ref_labels.len()]))),
+        ],
+    );
+    let mut cur_predictions: Vec<Option<&str>> = vec![Some("cat"); cur_labels.len()];
+    cur_predictions[0] = None;
+    let c = write(
+        d,
+        "cur.parquet",
+        vec![
+            ("label", Arc::new(StringArray::from(cur_labels.to_vec())) as ArrayRef),
+            ("prediction", Arc::new(StringArray::from(cur_predictions)) as ArrayRef),
+            ("x", Arc::new(Float64Array::from(vec![1.0; cur_labels.len()]))),
+        ],
+    );
+    let (rs, cs) = (shares_of(&ref_labels), shares_of(&cur_labels));
+    let mut labels: Vec<&String> = rs.keys().chain(cs.keys()).collect();
+    labels.sort();
+    labels.dedup();
+    assert_eq!(labels, ["bird", "cat", "dog", "fox"], "the test's own data");
+    let expected: Vec<(&str, f64, f64)> = labels
+        .iter()
+        .map(|l| (l.as_str(), rs.get(*l).copied().unwrap_or(0.0), cs.get(*l).copied().unwrap_or(0.0)))
+        .collect();
+
+    let args = ["--columns", "x", "--model-task", "multiclass", "--prediction", "prediction", "--label", "label"];
+    let (code, out, err) = check(s(&r), s(&c), "json", &args);
+    assert_eq!(code, Some(0), "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let got = report["model"]["label_drift"]["shares"].as_array().unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(got.len(), expected.len(), "{got:?}");
+    for (g, (label, r, c)) in got.iter().zip(&expected) {
+        assert_eq!(g[0].as_str(), Some(*label), "{got:?}");
+        assert!((g[1].as_f64().unwrap() - r).abs() < 1e-12, "{label} reference: {g} against {r}");
+        assert!((g[2].as_f64().unwrap() - c).abs() < 1e-12, "{label} current: {g} against {c}");
+    }
+    assert_eq!(report["model"]["label_drift"]["mean"], json!(null), "classes have no mean");
+
+    let line: Vec<String> =
+        expected.iter().map(|(l, r, c)| format!("{l} {:.1}% -> {:.1}%", r * 100.0, c * 100.0)).collect();
+    let line = format!("labels (reference -> current): {}", line.join(", "));
+    // By hand: bird 0/7 -> 1/6, cat 4/7 -> 1/6, dog 2/7 -> 4/6, fox 1/7 -> 0/6.
+    let (code, table, err) = check(s(&r), s(&c), "table", &args);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(table.lines().filter(|l| l.trim() == line).count(), 1, "missing {line:?} in:\n{table}");
+    let (_, md, _) = check(s(&r), s(&c), "markdown", &args);
+    assert!(md.lines().any(|l| l.trim() == line), "missing {line:?} in:\n{md}");
+}
+
+/// Regression's label drift is the mean label of each side's labelled rows.
+#[test]
+fn label_drift_is_the_mean_label_for_regression() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ref_y = [Some(2.0), Some(4.5), None, Some(1.25), Some(3.0)];
+    let cur_y = [Some(10.0), None, Some(7.5), Some(8.0)];
+    let yhat = |n: usize| Arc::new(Float64Array::from(vec![3.0; n])) as ArrayRef;
+    let r =
+        write(d, "r.parquet", vec![("y", Arc::new(Float64Array::from(ref_y.to_vec())) as ArrayRef), ("yhat", yhat(5))]);
+    let c =
+        write(d, "c.parquet", vec![("y", Arc::new(Float64Array::from(cur_y.to_vec())) as ArrayRef), ("yhat", yhat(4))]);
+    let mean = |v: &[Option<f64>]| {
+        let v: Vec<f64> = v.iter().flatten().copied().collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    let (rm, cm) = (mean(&ref_y), mean(&cur_y));
+    let args = ["--columns", "y", "--model-task", "regression", "--prediction", "yhat", "--label", "y"];
+    let (code, out, err) = check(s(&r), s(&c), "json", &args);
+    assert!(code == Some(0) || code == Some(1), "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let drift = &report["model"]["label_drift"];
+    assert_eq!(drift["shares"], json!(null), "a regression has no classes: {drift}");
+    let got = drift["mean"].as_array().unwrap_or_else(|| panic!("{out}"));
+    assert!((got[0].as_f64().unwrap() - rm).abs() < 1e-12 && (got[1].as_f64().unwrap() - cm).abs() < 1e-12, "{got:?}");
+    let (_, table, _) = check(s(&r), s(&c), "table", &args);
+    let line = format!("label mean (reference -> current): {rm:.4} -> {cm:.4}");
+    assert!(table.lines().any(|l| l.trim() == line), "missing {line:?} in:\n{table}");
+}
+
+/// A model flag naming a column its side lacks is one line naming the flag, the side and its
+/// files, the column, and what to give, with the side's columns; `--id` is checked on both the
+/// current side and the label files, and `--label` on the label files.
+#[test]
+fn a_wrong_model_flag_names_the_flag_the_side_and_the_column() {
+    let (dir, r, c) = sides();
+    let d = dir.path();
+    let fails = |r: &str, c: &str, args: &[&str]| {
+        let (code, out, err) = check(r, c, "json", args);
+        assert_eq!(code, Some(2), "{args:?}: {out}{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        err
+    };
+    let columns = "(columns: label, prediction, p, x)";
+    let with = |flag: &str, value: &'static str| {
+        let mut args = MODEL.to_vec();
+        let at = args.iter().position(|a| *a == flag).unwrap();
+        args[at + 1] = value;
+        args
+    };
+
+    let err = fails(&r, &c, &with("--prediction", "predicton"));
+    let want = format!(
+        "--prediction: the reference side ({r}) has no column \"predicton\"; name the prediction column {columns}"
+    );
+    assert!(err.contains(&want), "{err}");
+    let err = fails(&r, &c, &with("--score", "proba"));
+    assert!(
+        err.contains(&format!("--score: the reference side ({r}) has no column \"proba\"; name the score column")),
+        "{err}"
+    );
+    let err = fails(&r, &c, &with("--label", "target"));
+    assert!(
+        err.contains(&format!(
+            "--label: the reference side ({r}) has no column \"target\"; name the label column {columns}"
+        )),
+        "{err}"
+    );
+
+    // Only the current side lacks the column.
+    let c2 = write(
+        d,
+        "current-renamed.parquet",
+        vec![
+            ("label", Arc::new(Int64Array::from(vec![1, 0])) as ArrayRef),
+            ("pred", Arc::new(Int64Array::from(vec![1, 1]))),
+            ("p", Arc::new(Float64Array::from(vec![0.9, 0.2]))),
+            ("x", Arc::new(Float64Array::from(vec![1.0, 2.0]))),
+        ],
+    );
+    let err = fails(&r, s(&c2), MODEL);
+    let want = format!(
+        "--prediction: the current side ({}) has no column \"prediction\"; name the prediction column (columns: label, pred, p, x)",
+        s(&c2)
+    );
+    assert!(err.contains(&want), "{err}");
+
+    // --id: the current side without it, then label files without it, then without the label.
+    write(
+        d,
+        "labels/a.parquet",
+        vec![
+            ("req_id", Arc::new(StringArray::from(vec!["a"])) as ArrayRef),
+            ("label", Arc::new(Int64Array::from(vec![1]))),
+        ],
+    );
+    let labels = s(&d.join("labels")).to_owned();
+    let mut args = MODEL.to_vec();
+    args.extend(["--labels", &labels, "--id", "request_id"]);
+    let err = fails(&r, &c, &args);
+    let want = format!(
+        "--id: the current side ({c}) has no column \"request_id\"; name the id column the current side and the label files share {columns}"
+    );
+    assert!(err.contains(&want), "{err}");
+    let with_id = write(
+        d,
+        "current-ids.parquet",
+        vec![
+            ("request_id", Arc::new(StringArray::from(vec!["a", "b"])) as ArrayRef),
+            ("prediction", Arc::new(Int64Array::from(vec![1, 1]))),
+            ("p", Arc::new(Float64Array::from(vec![0.9, 0.2]))),
+            ("x", Arc::new(Float64Array::from(vec![1.0, 2.0]))),
+        ],
+    );
+    let err = fails(&r, s(&with_id), &args);
+    let want = format!(
+        "--id: the label files ({labels}) have no column \"request_id\"; name the id column the current side and the label files share (columns: req_id, label)"
+    );
+    assert!(err.contains(&want), "{err}");
+    let mut args = with("--label", "truth");
+    args.extend(["--labels", &labels, "--id", "req_id"]);
+    let renamed = write(
+        d,
+        "current-req.parquet",
+        vec![
+            ("req_id", Arc::new(StringArray::from(vec!["a", "b"])) as ArrayRef),
+            ("prediction", Arc::new(Int64Array::from(vec![1, 1]))),
+            ("p", Arc::new(Float64Array::from(vec![0.9, 0.2]))),
+            ("x", Arc::new(Float64Array::from(vec![1.0, 2.0]))),
+        ],
+    );
+    let ref_truth = write(
+        d,
+        "reference-truth.parquet",
+        vec![
+            ("truth", Arc::new(Int64Array::from(vec![1, 0])) as ArrayRef),
+            ("prediction", Arc::new(Int64Array::from(vec![1, 0]))),
+            ("p", Arc::new(Float64Array::from(vec![0.9, 0.2]))),
+            ("x", Arc::new(Float64Array::from(vec![1.0, 2.0]))),
+        ],
+    );
+    let err = fails(s(&ref_truth), s(&renamed), &args);
+    let want = format!(
+        "--label: the label files ({labels}) have no column \"truth\"; name the label column of the label files (columns: req_id, label)"
+    );
+    assert!(err.contains(&want), "{err}");
 }

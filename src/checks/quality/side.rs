@@ -81,10 +81,11 @@ pub fn read_labels(data: &Dataset, m: &ModelColumns, id: &str, time: &str) -> Re
     Ok(parts.into_iter().flatten().collect())
 }
 
-/// A side's labelled rows and the model's performance on them: rows without a label are not
-/// labelled; labelled rows without a prediction (or score) are counted and left out. A score
-/// outside [0, 1] is an error naming the column.
-pub fn side(data: &Dataset, side: &str, m: &ModelColumns, labels: &LabelSource<'_>) -> Result<Side> {
+/// A side's labelled rows and the model's performance on them, with its rows (labels joined:
+/// what its label drift is counted on): rows without a label are not labelled; labelled rows
+/// without a prediction (or score) are counted and left out. A score outside [0, 1] is an error
+/// naming the column.
+pub fn side(data: &Dataset, side: &str, m: &ModelColumns, labels: &LabelSource<'_>) -> Result<(Side, Rows)> {
     let mut rows = read_rows(data, side, m, labels)?;
     let joined = match labels {
         LabelSource::Own => None,
@@ -105,5 +106,6 @@ pub fn side(data: &Dataset, side: &str, m: &ModelColumns, labels: &LabelSource<'
     let labelled = rows.label.iter().filter(|l| l.is_some()).count() as u64;
     let performance = performance(side, m, &rows)?;
     let missing_prediction = labelled - performance.rows;
-    Ok(Side { rows: rows.label.len() as u64, labelled, missing_prediction, performance, joined })
+    let side = Side { rows: rows.label.len() as u64, labelled, missing_prediction, performance, joined };
+    Ok((side, rows))
 }
