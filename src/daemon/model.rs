@@ -225,20 +225,27 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64, outcome
             r.reference = Some(reference);
         }
     }
+    // A window that cannot be evaluated (a label that is not a number for a regression, a
+    // positive class the labels do not write) stays waiting and the others are evaluated; the
+    // cycle then fails, so the monitor is failing (status, `drift_errors_total`, DriftMonitorFailing) rather
+    // than silently stuck.
+    let mut failed = Vec::new();
     for (w, status, early) in due {
         let reference = run.model.as_ref().and_then(|r| r.reference.clone()).context("model reference")?;
-        // A window that cannot be evaluated (a label that is not a number for a regression)
-        // is said and stays waiting; the others are evaluated.
         match evaluate(shared, run, &m, &reference, &w, status, early, now).await {
             Ok(e) => outcome.model.push(e),
-            Err(e) => {
-                tracing::error!(monitor = %id, window = w.window_id, error = %format!("{e:#}"), "model performance not evaluated; fix the labels or [model] (the window is tried again next cycle)")
-            }
+            Err(e) => failed.push((w.window_id, e)),
         }
     }
     let join = shared.state()?.model_join(&id)?;
     let waiting = shared.state()?.model_windows(&id)?.len();
     shared.metrics.model.join(&id, &join, waiting);
+    if let Some((window, e)) = failed.first() {
+        anyhow::bail!(
+            "model performance not evaluated for {} window(s) (they are tried again next cycle); window {window}: {e:#}",
+            failed.len()
+        );
+    }
     Ok(())
 }
 
@@ -308,8 +315,7 @@ async fn evaluate(
         segment_min_rows: run.monitor.segments.as_ref().map_or(1, |s| s.min_rows),
         pooled: crate::source::OTHER_SEGMENT,
     };
-    let (whole, by_segment) = tokio::task::block_in_place(|| judge(&judging, &rows, &segments))
-        .with_context(|| format!("monitor {id}: window {}", w.window_id))?;
+    let (whole, by_segment) = tokio::task::block_in_place(|| judge(&judging, &rows, &segments))?;
     let drift = label_drift(&cols, reference, &rows);
     let join = shared.state()?.model_join(id)?;
     let detail = serde_json::json!({

@@ -55,6 +55,23 @@ impl Rows {
     }
 }
 
+/// A binary model's labels without its positive class but with two or more classes are not
+/// a window of negatives: the positive class is written differently (`"yes"` for labels `0`/`1`).
+fn positive_among(side: &str, m: &ModelColumns, r: &Rows) -> Result<()> {
+    let classes: std::collections::BTreeSet<&str> = r.label.iter().flatten().map(String::as_str).collect();
+    if classes.len() >= 2 {
+        let seen: Vec<String> = classes.iter().take(5).map(|c| format!("{c:?}")).collect();
+        bail!(
+            "{side}: no label is the positive class {:?}, yet the labels have {} classes ({}); set [model] positive \
+             (drift check: --positive) to the positive class as the labels write it",
+            m.positive,
+            classes.len(),
+            seen.join(", ")
+        );
+    }
+    Ok(())
+}
+
 /// The model's performance on the labelled rows of `r` (rows without a label, a prediction or,
 /// with a score, a score are left out); `side` names them in errors.
 pub fn performance(side: &str, m: &ModelColumns, r: &Rows) -> Result<Performance> {
@@ -84,6 +101,9 @@ pub fn performance(side: &str, m: &ModelColumns, r: &Rows) -> Result<Performance
                 p.push(*v == m.positive);
                 s.extend(*sc);
             }
+            if !y.contains(&true) {
+                positive_among(side, m, r)?;
+            }
             let scores = m.score.is_some().then_some(s);
             let score = m.score.as_deref().unwrap_or_default();
             binary(&Binary::new(y, p, scores).map_err(|e| anyhow!("{side}: column {score:?}: {e}"))?)
@@ -95,4 +115,38 @@ pub fn performance(side: &str, m: &ModelColumns, r: &Rows) -> Result<Performance
             multiclass(&y, &p)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quality::{Metric, Value};
+
+    fn binary(labels: &[&str]) -> (ModelColumns, Rows) {
+        let m = ModelColumns {
+            task: Task::Binary,
+            prediction: "p".into(),
+            score: None,
+            label: "l".into(),
+            positive: "yes".into(),
+        };
+        let r = Rows {
+            pred: labels.iter().map(|_| Some("yes".to_owned())).collect(),
+            label: labels.iter().map(|l| Some((*l).to_owned())).collect(),
+            ..Rows::default()
+        };
+        (m, r)
+    }
+
+    #[test]
+    fn labels_with_two_classes_none_the_positive_one_name_the_key_to_fix() {
+        let (m, r) = binary(&["0", "1", "0"]);
+        let e = performance("window", &m, &r).unwrap_err().to_string();
+        assert!(e.contains(r#"no label is the positive class "yes", yet the labels have 2 classes ("0", "1")"#), "{e}");
+        assert!(e.contains("[model] positive"), "{e}");
+        // A window of negatives only is a window, not a misconfiguration: its recall is undefined.
+        let (m, r) = binary(&["no", "no"]);
+        let p = performance("window", &m, &r).unwrap();
+        assert!(matches!(p.get(Metric::Recall), Some(Value::Undefined(_))), "{p:?}");
+    }
 }

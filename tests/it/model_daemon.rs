@@ -384,6 +384,39 @@ fn an_older_windows_final_verdict_does_not_resolve_what_a_newer_window_breaches(
     assert!(list.lines().any(|l| l.contains("ModelPerformanceDegraded") && l.contains("firing")), "{list}");
 }
 
+/// A positive class the labels do not write (`"yes"` for labels 0/1) is not a window of
+/// negatives: the monitor fails naming the key, its drift windows are still stored, and once
+/// the key is fixed the waiting window is evaluated.
+#[test]
+fn a_positive_class_the_labels_do_not_write_fails_the_monitor_naming_the_key() {
+    let st = setup();
+    let monitor = path(&st, "monitors/model.toml");
+    let text = std::fs::read_to_string(&monitor).unwrap();
+    std::fs::write(&monitor, text.replace("positive = \"1\"", "positive = \"yes\"")).unwrap();
+    write(&path(&st, "incoming"), "p1.parquet", predictions(&st.w1, false));
+    labels(&path(&st, "labels"), "l1.parquet", &label_rows(&st.w1, 0..800, drift::clock::now_ms()));
+    let run = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_drift"))
+            .args(["run", "--once", "--config", s(&st.config)])
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    };
+    let (code, out) = run();
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("model performance not evaluated for 1 window(s)"), "{out}");
+    assert!(out.contains(r#"no label is the positive class "yes", yet the labels have 2 classes ("0", "1")"#), "{out}");
+    assert!(out.contains("set [model] positive"), "{out}");
+    let h = model_history(&st);
+    assert_eq!(h.len(), 1, "the window itself was stored: {h:?}");
+    assert_eq!(h[0]["status"], "pending", "{h:?}");
+    std::fs::write(&monitor, text).unwrap();
+    let (code, out) = run();
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(model_history(&st)[0]["status"], "partial", "evaluated once the key is fixed");
+}
+
 /// Labels already in the prediction files (a label column filled for some rows), files windows:
 /// each window is evaluated as it closes; past `max_pending_predictions` the oldest window is
 /// finalized early (counted and said); the long-running daemon serves the metrics.
