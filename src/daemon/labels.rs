@@ -94,6 +94,14 @@ fn listed(files: &[plan::Listed]) -> Vec<(&str, u64, i64)> {
 /// A label file's rows, and its labels in file order (rows without an id or label skipped).
 async fn read(store: &SourceStore, m: &ModelQuality, f: &plan::Listed) -> Result<(u64, Vec<LabelIn>)> {
     let file = store.open(&f.key).await?;
+    for (column, key) in [(&m.id, "[model] id"), (&m.labels.column, "[labels] column")] {
+        if !file.has_column(column) {
+            anyhow::bail!(
+                "no column {column:?} ({key}) in the label file; name the label files' column in {key}, then \
+                 `drift quarantine release` the label files quarantined meanwhile"
+            );
+        }
+    }
     let rows = file.rows;
     let (cols, id, time) = (columns(m), m.id.clone(), m.labels.time_column.clone());
     let labels = tokio::task::spawn_blocking(move || -> Result<Vec<LabelIn>> {

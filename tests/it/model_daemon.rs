@@ -526,7 +526,7 @@ fn damaged_label_files_are_retried_then_quarantined_while_the_others_are_applied
     let list = String::from_utf8_lossy(&out.stdout);
     assert!(list.contains("a-damaged.parquet") && list.contains("b-no-id.parquet"), "{list}");
     assert!(list.contains("model:labels"), "{list}");
-    assert!(list.contains("\"id\""), "the missing column is named: {list}");
+    assert!(list.contains("no column \"id\" ([model] id) in the label file"), "the missing column is named: {list}");
     let out = Command::new(env!("CARGO_BIN_EXE_drift"))
         .args(["quarantine", "release", "--config", s(&st.config), "--monitor", "model", "--all"])
         .output()
