@@ -332,13 +332,18 @@ fn labels_landing_days_later_take_windows_from_pending_to_partial_to_final_and_p
 }
 
 #[test]
-fn a_kill_9_while_applying_labels_or_storing_an_evaluation_changes_nothing() {
+fn a_kill_9_while_consuming_predictions_applying_labels_or_storing_an_evaluation_changes_nothing() {
     let (st, _, want) = scenario(&[]);
     let want_alerts = model_alerts(&st);
     // Killed holding a label file's transaction (day 1: the corrections), and holding the
     // degraded window's evaluation before it is stored and its alert stepped (day 2).
     let (st, _, got) = scenario(&[(1, "labels"), (2, "model")]);
     assert_eq!(got, want, "the same windows, labels, evaluations and counts");
+    assert_eq!(model_alerts(&st), want_alerts, "each page exactly once");
+    // Killed just before the transaction that consumes window 1's prediction file with its
+    // join rows (day 0), and just after window 2's (day 1, before its labels are applied).
+    let (st, _, got) = scenario(&[(0, "commit"), (1, "committed")]);
+    assert_eq!(got, want, "predictions kept once, with their file");
     assert_eq!(model_alerts(&st), want_alerts, "each page exactly once");
 }
 
