@@ -329,6 +329,19 @@ fn labels_landing_days_later_take_windows_from_pending_to_partial_to_final_and_p
         let (got, want) = (metric(w1, name), metric(current, name));
         assert!((got - want).abs() < 1e-12, "{name}: daemon {got}, check {want}");
     }
+    // And its labels' drift against the model reference equals the check's.
+    let shares = |v: &serde_json::Value| -> Vec<(String, f64, f64)> {
+        let a = v["shares"].as_array().unwrap_or_else(|| panic!("no shares: {v}"));
+        a.iter().map(|s| (s[0].as_str().unwrap().to_owned(), s[1].as_f64().unwrap(), s[2].as_f64().unwrap())).collect()
+    };
+    let (daemon, check) = (shares(&h[0]["evaluation"]["label_drift"]), shares(&check["model"]["label_drift"]));
+    assert_eq!((daemon.len(), check.len()), (2, 2), "{daemon:?} {check:?}");
+    for (d, c) in daemon.iter().zip(&check) {
+        assert!(
+            d.0 == c.0 && (d.1 - c.1).abs() < 1e-12 && (d.2 - c.2).abs() < 1e-12,
+            "daemon {daemon:?}, check {check:?}"
+        );
+    }
 }
 
 #[test]
