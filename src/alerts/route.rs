@@ -27,6 +27,11 @@ pub const CHECK: &str = "check:";
 /// (`budget:ALERTNAME:LEVEL`, [`super::burn`]).
 pub const BUDGET: &str = "budget:";
 
+/// The state's key of another kind of check's alert about one segment ("" the whole window).
+pub fn check_key(alertname: &str, segment: &str) -> String {
+    format!("{CHECK}{alertname}:{segment}")
+}
+
 /// An alert state's key as (alertname, segment): a segment label for data drift, `op:NAME`
 /// for an operational alert, `op:NAME:SINK` for lost notifications (segment `sink=SINK`),
 /// `check:NAME:SEGMENT` for another kind of check, `budget:NAME:LEVEL` for an error budget's
@@ -146,7 +151,7 @@ pub fn window(
     // now: not evaluable, counts neither way).
     let mut check_keys: BTreeSet<String> = prior.keys().filter(|k| k.starts_with(CHECK)).cloned().collect();
     for c in report.map_or(&[][..], |r| &r.checks[..]) {
-        check_keys.extend(c.alerts.iter().map(|a| format!("{CHECK}{}:{}", c.alertname, a.segment)));
+        check_keys.extend(c.alerts.iter().map(|a| check_key(&c.alertname, &a.segment)));
     }
     for key in check_keys {
         let (alertname, segment) = split_key(&key);
@@ -181,7 +186,7 @@ pub fn check(
 ) -> Decision {
     let mut out = Decision::default();
     for a in &result.alerts {
-        let key = format!("{CHECK}{}:{}", result.alertname, a.segment);
+        let key = check_key(&result.alertname, &a.segment);
         let content = || Some(check_content(reference_rows, result, a));
         step_alert(routing, window_id, &key, check_observation(a), content, prior, silences, now_ms, &mut out);
     }

@@ -100,6 +100,10 @@ pub fn run(args: &RunArgs) -> Result<i32> {
                         future_rows: c.future_rows,
                         quarantined: c.quarantined,
                     }));
+                    for problem in &c.problems {
+                        failed = true;
+                        eprintln!("drift: monitor {}: {problem}", o.id);
+                    }
                 }
                 Err(e) => {
                     failed = true;

@@ -42,6 +42,9 @@ pub struct CycleOutcome {
     pub budgets: Vec<super::budget::BudgetStatus>,
     /// Windows whose model performance was evaluated this cycle, oldest first.
     pub model: Vec<super::model::Evaluated>,
+    /// What failed while the rest of the cycle went on (a window whose model performance
+    /// cannot be evaluated): the monitor is failing in part, one line each.
+    pub problems: Vec<String>,
 }
 
 /// The files a cycle read, each with the record of its consumption.

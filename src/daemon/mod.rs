@@ -259,6 +259,7 @@ async fn drain(shared: &Arc<Shared>, run: &mut MonitorRun, timeout: Duration) ->
         all.future_rows += one.future_rows;
         all.windows.extend(one.windows);
         all.model.extend(one.model);
+        all.problems.extend(one.problems);
         (all.waiting, all.next_settle_ms, all.backlog) = (one.waiting, one.next_settle_ms, one.backlog);
         if one.backlog == 0 {
             return Ok(all);

@@ -227,8 +227,9 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64, outcome
     }
     // A window that cannot be evaluated (a label that is not a number for a regression, a
     // positive class the labels do not write) stays waiting and the others are evaluated; the
-    // cycle then fails, so the monitor is failing (status, `drift_errors_total`, DriftMonitorFailing) rather
-    // than silently stuck.
+    // cycle goes on and says so, so the monitor is failing in part (status, `drift_errors_total`,
+    // DriftMonitorFailing) rather than silently stuck, while its drift windows, budgets and
+    // polling carry on.
     let mut failed = Vec::new();
     for (w, status, early) in due {
         let reference = run.model.as_ref().and_then(|r| r.reference.clone()).context("model reference")?;
@@ -241,10 +242,10 @@ pub async fn cycle(shared: &Arc<Shared>, run: &mut MonitorRun, now: i64, outcome
     let waiting = shared.state()?.model_windows(&id)?.len();
     shared.metrics.model.join(&id, &join, waiting);
     if let Some((window, e)) = failed.first() {
-        anyhow::bail!(
+        outcome.problems.push(format!(
             "model performance not evaluated for {} window(s) (they are tried again next cycle); window {window}: {e:#}",
             failed.len()
-        );
+        ));
     }
     Ok(())
 }
@@ -339,6 +340,7 @@ async fn evaluate(
         verdict,
         report: &serde_json::to_string(&detail)?,
         result: check.as_ref(),
+        older: !newest,
         reference_rows: reference.label.len() as u64,
     };
     super::pause::point(super::pause::MODEL).await;
@@ -441,7 +443,7 @@ mod tests {
 
     fn window(window_id: i64, closed_ms: i64, rows: u64, labelled: u64) -> ModelWindow {
         let status = "pending".to_owned();
-        ModelWindow { window_id, closed_ms, rows, labelled, status, verdict: None, report: None }
+        ModelWindow { window_id, closed_ms, rows, labelled, status, report: None }
     }
 
     /// max_delay is 60 s and the cap 10 predictions; 14 held.

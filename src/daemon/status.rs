@@ -141,7 +141,11 @@ fn update_status(shared: &Shared, run: &MonitorRun, result: &Result<CycleOutcome
         Ok(o) => {
             s.last_success_ms = Some(now);
             s.consecutive_failures = 0;
-            s.last_error = None;
+            s.last_error = (!o.problems.is_empty()).then(|| o.problems.join("; "));
+            for problem in &o.problems {
+                shared.metrics.errors.get_or_create(&label).inc();
+                tracing::error!(monitor = %id, error = %problem, "monitor cycle failed in part; the rest went on");
+            }
             s.files_waiting = o.waiting;
             s.files_backlog = o.backlog;
             s.rows_future += o.future_rows;
@@ -178,7 +182,11 @@ fn observe_operational(shared: &Shared, run: &MonitorRun, result: &Result<CycleO
             run.monitor.source.stale_after.as_secs()
         )
     });
-    let failing_problem = result.as_ref().err().map(|e| format!("monitor cycle failed: {e:#}"));
+    let failing_problem = match result {
+        Err(e) => Some(format!("monitor cycle failed: {e:#}")),
+        Ok(o) if !o.problems.is_empty() => Some(format!("monitor cycle failed in part: {}", o.problems.join("; "))),
+        Ok(_) => None,
+    };
     let failing_after = run.routing.failing_after;
     let quarantined = shared.state().and_then(|st| st.quarantine_list(Some(id))).unwrap_or_default();
     let quarantine_problem = quarantine_problem(id, &quarantined);

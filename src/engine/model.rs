@@ -18,9 +18,9 @@
 //!   between, so [`to_step`] says which of an evaluation's alerts step the lifecycle: an alert
 //!   whose status is the same as at the window's last evaluation does not (a window counts once
 //!   towards `fire_after`); a changed one does when the window is the newest evaluated one, and
-//!   an older window's only when it turned breached. An older window's final verdict can page
-//!   (the labels showed the model was wrong then) but never resolve or reset an alert that newer
-//!   windows speak for.
+//!   an older window's only when it turned breached (and the state steps it only if that alert
+//!   is not already firing). An older window's final verdict can page (the labels showed the
+//!   model was wrong then) but never resolve, reset or repeat an alert newer windows speak for.
 
 use std::collections::BTreeMap;
 

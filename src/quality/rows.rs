@@ -59,7 +59,7 @@ impl Rows {
 /// a window of negatives: the positive class is written differently (`"yes"` for labels `0`/`1`).
 fn positive_among(side: &str, m: &ModelColumns, r: &Rows) -> Result<()> {
     let classes: std::collections::BTreeSet<&str> = r.label.iter().flatten().map(String::as_str).collect();
-    if classes.len() >= 2 {
+    if classes.len() >= 2 && !classes.contains(m.positive.as_str()) {
         let seen: Vec<String> = classes.iter().take(5).map(|c| format!("{c:?}")).collect();
         bail!(
             "{side}: no label is the positive class {:?}, yet the labels have {} classes ({}); set [model] positive \
@@ -91,6 +91,7 @@ pub fn performance(side: &str, m: &ModelColumns, r: &Rows) -> Result<Performance
             regression(&Regression::new(y, p).map_err(|e| anyhow!("{side}: {e}"))?)
         }
         Task::Binary => {
+            positive_among(side, m, r)?;
             let (mut y, mut p, mut s) = (Vec::new(), Vec::new(), Vec::new());
             for ((l, v), sc) in r.label.iter().zip(&r.pred).zip(&r.number) {
                 let (Some(l), Some(v)) = (l, v) else { continue };
@@ -100,9 +101,6 @@ pub fn performance(side: &str, m: &ModelColumns, r: &Rows) -> Result<Performance
                 y.push(*l == m.positive);
                 p.push(*v == m.positive);
                 s.extend(*sc);
-            }
-            if !y.contains(&true) {
-                positive_among(side, m, r)?;
             }
             let scores = m.score.is_some().then_some(s);
             let score = m.score.as_deref().unwrap_or_default();
@@ -144,6 +142,10 @@ mod tests {
         let e = performance("window", &m, &r).unwrap_err().to_string();
         assert!(e.contains(r#"no label is the positive class "yes", yet the labels have 2 classes ("0", "1")"#), "{e}");
         assert!(e.contains("[model] positive"), "{e}");
+        // The positive class on a labelled row without a prediction is still the labels' own.
+        let (m, mut r) = binary(&["0", "1", "yes"]);
+        r.pred[2] = None;
+        assert!(performance("window", &m, &r).is_ok());
         // A window of negatives only is a window, not a misconfiguration: its recall is undefined.
         let (m, r) = binary(&["no", "no"]);
         let p = performance("window", &m, &r).unwrap();

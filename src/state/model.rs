@@ -18,7 +18,7 @@ use super::State;
 use super::alerts::{alert_states, apply};
 use super::files::Consumed;
 use super::silences::active_silences;
-use crate::alerts::route::{Routing, check};
+use crate::alerts::route::{Routing, check, check_key};
 use crate::engine::check::CheckResult;
 
 /// A label's time for ordering: no time sorts before every time.
@@ -101,8 +101,6 @@ pub struct ModelWindow {
     pub labelled: u64,
     /// `pending` or `partial`.
     pub status: String,
-    /// The whole window's status at its last evaluation.
-    pub verdict: Option<String>,
     /// Its last evaluation (JSON), once evaluated.
     pub report: Option<String>,
 }
@@ -142,6 +140,10 @@ pub struct ModelStep<'a> {
     pub report: &'a str,
     /// The alerts to step (None: none; `engine::model::to_step` says which).
     pub result: Option<&'a CheckResult>,
+    /// A newer window has been evaluated: this one's breaches may start an alert, but one
+    /// already firing is left to the newer windows (its clean run towards `resolve_after`
+    /// is not reset, no repeat is sent about an old window).
+    pub older: bool,
     /// The model reference's rows, for the messages.
     pub reference_rows: u64,
 }
@@ -386,7 +388,7 @@ impl State {
     /// labelled rows now.
     pub fn model_windows(&self, monitor: &str) -> Result<Vec<ModelWindow>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT window_id, closed_ms, rows, status, verdict, labelled_now, report
+            "SELECT window_id, closed_ms, rows, status, labelled_now, report
              FROM model_windows WHERE monitor = ?1 AND status != 'final' ORDER BY window_id",
         )?;
         let rows = stmt.query_map([monitor], |r| {
@@ -395,9 +397,8 @@ impl State {
                 closed_ms: r.get(1)?,
                 rows: r.get::<_, i64>(2)? as u64,
                 status: r.get(3)?,
-                verdict: r.get(4)?,
-                labelled: r.get::<_, i64>(5)? as u64,
-                report: r.get(6)?,
+                labelled: r.get::<_, i64>(4)? as u64,
+                report: r.get(5)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -523,6 +524,12 @@ impl State {
         let mut queued = 0;
         if let Some(result) = step.result {
             let prior = alert_states(&tx, monitor)?;
+            let mut result = result.clone();
+            if step.older {
+                let name = result.alertname.clone();
+                result.alerts.retain(|a| prior.get(&check_key(&name, &a.segment)).is_none_or(|s| s.firing.is_none()));
+            }
+            let result = &result;
             let silences = active_silences(&tx, monitor, now_ms)?;
             let d = check(routing, step.window_id, result, step.reference_rows, &prior, &silences, now_ms);
             apply(&tx, monitor, &d, now_ms)?;
@@ -538,6 +545,8 @@ impl State {
 mod tests {
     use super::super::testing::{consumed, count, routing, temp};
     use super::*;
+    use crate::engine::Severity;
+    use crate::engine::check::{CheckAlert, CheckFinding, CheckStatus};
 
     fn prediction(id: u64) -> ModelRow {
         ModelRow { key: 0, id_hash: id, segment: String::new(), prediction: Some("1".into()), value: None, label: None }
@@ -582,6 +591,71 @@ mod tests {
 
     /// A label file's transaction that fails stores none of its labels nor its consumption; a
     /// final evaluation deletes the window's predictions.
+    fn evaluation(alerts: &[(&str, CheckStatus)]) -> CheckResult {
+        let finding = CheckFinding {
+            subject: "roc_auc".into(),
+            test: "roc_auc".into(),
+            value: Some(0.6),
+            floor: Some(0.8),
+            critical_floor: None,
+            severity: Severity::Warning,
+            summary: Some("roc_auc 0.6 below 0.8".into()),
+        };
+        let alert = |(segment, status): &(&str, CheckStatus)| CheckAlert {
+            segment: (*segment).to_owned(),
+            status: *status,
+            findings: if *status == CheckStatus::Breached { vec![finding.clone()] } else { Vec::new() },
+            rows: 100,
+        };
+        CheckResult {
+            kind: "model".into(),
+            alertname: "ModelPerformanceDegraded".into(),
+            alerts: alerts.iter().map(alert).collect(),
+            detail: serde_json::json!({}),
+        }
+    }
+
+    fn clean_streak(st: &State, segment: &str) -> u64 {
+        let key = check_key("ModelPerformanceDegraded", segment);
+        let json: String = st
+            .conn
+            .query_row("SELECT state FROM alert_state WHERE monitor = 'm' AND key = ?1", [key], |r| r.get(0))
+            .unwrap();
+        serde_json::from_str::<serde_json::Value>(&json).unwrap()["clean_streak"].as_u64().unwrap()
+    }
+
+    /// resolve_after = 2: window 2 fires, window 3 is clean (one of two towards resolving);
+    /// then window 1's final turns breached. It does not reset the firing alert's clean run
+    /// nor send about it, but it does start the south's alert, which was not firing.
+    #[test]
+    fn an_older_windows_breach_starts_an_alert_but_leaves_a_firing_one_to_the_newer_windows() {
+        use CheckStatus::{Breached, Clean};
+        let (_dir, mut st) = temp();
+        let mut routing = routing();
+        routing.timing.resolve_after = 2;
+        fn step(window_id: i64, result: &CheckResult, older: bool) -> ModelStep<'_> {
+            ModelStep {
+                window_id,
+                status: "partial",
+                early: false,
+                labelled: 100,
+                verdict: "breached",
+                report: "{}",
+                result: Some(result),
+                reference_rows: 1000,
+                older,
+            }
+        }
+        let (fire, clean) = (evaluation(&[("", Breached)]), evaluation(&[("", Clean)]));
+        assert_eq!(st.observe_model(&routing, &step(2, &fire, false), 1).unwrap(), 1, "window 2 fires");
+        assert_eq!(st.observe_model(&routing, &step(3, &clean, false), 2).unwrap(), 0);
+        assert_eq!(clean_streak(&st, ""), 1);
+        let old = evaluation(&[("", Breached), ("south", Breached)]);
+        assert_eq!(st.observe_model(&routing, &step(1, &old, true), 3).unwrap(), 1, "only the south's alert starts");
+        assert_eq!(clean_streak(&st, ""), 1, "the whole window's clean run is not reset by window 1");
+        assert_eq!(st.observe_model(&routing, &step(4, &clean, false), 4).unwrap(), 1, "window 4 resolves it");
+    }
+
     #[test]
     fn a_failed_label_transaction_stores_nothing_and_a_final_window_keeps_only_its_evaluation() {
         let (_dir, mut st) = temp();
@@ -604,6 +678,7 @@ mod tests {
             report: "{}",
             result: None,
             reference_rows: 0,
+            older: false,
         };
         assert_eq!(st.observe_model(&routing(), &step, 3).unwrap(), 0);
         assert_eq!(count(&st, "model_rows"), 0);

@@ -403,8 +403,8 @@ fn an_older_windows_final_verdict_does_not_resolve_what_a_newer_window_breaches(
 }
 
 /// A positive class the labels do not write (`"yes"` for labels 0/1) is not a window of
-/// negatives: the monitor fails naming the key, its drift windows are still stored, and once
-/// the key is fixed the waiting window is evaluated.
+/// negatives: the monitor fails in part naming the key (`run --once` exits 1), its drift window
+/// is still evaluated and printed, and once the key is fixed the waiting window is evaluated.
 #[test]
 fn a_positive_class_the_labels_do_not_write_fails_the_monitor_naming_the_key() {
     let st = setup();
@@ -426,6 +426,7 @@ fn a_positive_class_the_labels_do_not_write_fails_the_monitor_naming_the_key() {
     assert!(out.contains("model performance not evaluated for 1 window(s)"), "{out}");
     assert!(out.contains(r#"no label is the positive class "yes", yet the labels have 2 classes ("0", "1")"#), "{out}");
     assert!(out.contains("set [model] positive"), "{out}");
+    assert!(out.contains("window 1: 1 files, 1000 rows"), "the drift window is still said: {out}");
     let h = model_history(&st);
     assert_eq!(h.len(), 1, "the window itself was stored: {h:?}");
     assert_eq!(h[0]["status"], "pending", "{h:?}");
