@@ -470,17 +470,24 @@ fn labels_in_the_prediction_files_with_a_cap_on_held_predictions_and_the_metrics
     let d = Daemon::start(&st.config, &[]);
     let port = d.port();
     let want = "drift_model_metric{monitor=\"model\",segment=\"\",metric=\"roc_auc\",status=\"partial\"}";
+    // The join's counts are set after the cycle's evaluations: wait for both.
+    let join = "drift_model_join{monitor=\"model\",count=\"early_windows\"}";
     let metrics = crate::support::wait_for(30, || {
-        crate::support::http_get(port, "/metrics").map(|m| m.1).filter(|m| m.contains(want))
+        crate::support::http_get(port, "/metrics").map(|m| m.1).filter(|m| m.contains(want) && m.contains(join))
     });
     let metrics = metrics.unwrap_or_else(|| panic!("{want} never served: {}", d.log()));
     assert!(metrics.contains("drift_model_label_coverage{monitor=\"model\",segment=\"\"} 0.6"), "{metrics}");
     // Window 3's 1000 held with window 2's pass the cap again: window 2 is finalized early too.
     assert!(metrics.contains("drift_model_join{monitor=\"model\",count=\"early_windows\"} 2"), "{metrics}");
-    // The status API names the last evaluated window.
-    let body = crate::support::http_get(port, "/api/v1/monitors").map(|(_, b)| b).unwrap_or_default();
-    let status: serde_json::Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
-    let m = status.as_array().and_then(|a| a.first()).map_or(&status["monitors"][0], |m| m);
+    // The status API names the last evaluated window (recorded as the cycle ends, just after
+    // the metrics: waited for).
+    let monitor = |body: &str| -> Option<serde_json::Value> {
+        let status: serde_json::Value = serde_json::from_str(body).ok()?;
+        let m = status.as_array().and_then(|a| a.first()).map_or(&status["monitors"][0], |m| m).clone();
+        (!m["model"].is_null()).then_some(m)
+    };
+    let body = || crate::support::http_get(port, "/api/v1/monitors").map(|(_, b)| b).unwrap_or_default();
+    let m = &crate::support::wait_for(30, || monitor(&body())).unwrap_or_else(|| panic!("no model in {}", body()));
     assert_eq!((m["model"]["window"].as_i64(), m["model"]["status"].as_str()), (Some(3), Some("partial")), "{m}");
     assert_eq!(m["model"]["labelled"], 600, "{m}");
 }
