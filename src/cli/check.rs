@@ -124,7 +124,7 @@ fn model(args: &CheckArgs) -> Result<Option<crate::quality::Comparison>> {
     }
     let (reference, reference_rows) = side(&r, "reference", &columns, &LabelSource::Own)?;
     let (current, current_rows) = side(&c, "current", &columns, &current_labels)?;
-    let drift = crate::engine::model::label_drift(&columns, &reference_rows, &current_rows);
+    let drift = crate::quality::label_drift(&columns, &reference_rows, &current_rows);
     let names = (columns.prediction, columns.score, columns.label);
     Ok(Some(crate::quality::Comparison::new(task, names, (reference, current), drift)))
 }

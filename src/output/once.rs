@@ -93,13 +93,8 @@ fn model_lines(id: &str, w: &ModelWindow) -> String {
     for s in w.segments.iter().filter(|s| s.status == CheckStatus::Breached) {
         out.push_str(&format!("{id}:   segment {}: {}\n", s.segment, judged(s)));
     }
-    let shares: Vec<String> =
-        w.label_drift.shares.iter().map(|(l, r, c)| format!("{l} {:.1}% -> {:.1}%", r * 100.0, c * 100.0)).collect();
-    if !shares.is_empty() {
-        out.push_str(&format!("{id}:   labels (model reference -> window): {}\n", shares.join(", ")));
-    }
-    if let Some((r, c)) = w.label_drift.mean {
-        out.push_str(&format!("{id}:   label mean (model reference -> window): {r:.4} -> {c:.4}\n"));
+    for line in super::quality::label_drift_lines(w.label_drift, "model reference -> window") {
+        out.push_str(&format!("{id}:   {line}\n"));
     }
     out
 }

@@ -1,12 +1,12 @@
 //! `drift check --model-task`: the model's realized performance, reference side vs current
-//! side, after the drift table, and the label drift between them. An undefined metric prints as `undefined` with its reason
-//! under the table (and as `null` with `undefined` in JSON), never as NaN or 0. The HTML
+//! side, after the drift table, and the label drift between them. An undefined metric prints
+//! as `undefined` with its reason under the table (and as `null` with `undefined` in JSON), never as NaN or 0. The HTML
 //! report's model panel (`output::html::panels`) draws the same rows and notes.
 
 use std::fmt::Write as _;
 
 use super::align;
-use crate::quality::{Comparison, Side, Value};
+use crate::quality::{Comparison, LabelDrift, Side, Value};
 
 fn value(v: Value) -> String {
     match v {
@@ -38,19 +38,28 @@ pub(super) fn rows(m: &Comparison) -> Vec<Vec<String>> {
     out
 }
 
+/// The label drift's line: `labels (SIDES): 0 79.7% -> 73.3%, 1 20.3% -> 26.7%`, or for a
+/// regression `label mean (SIDES): 1.2000 -> 1.4000`; none without labels. `sides` names the two,
+/// e.g. `reference -> current`.
+pub(super) fn label_drift_lines(d: &LabelDrift, sides: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let shares: Vec<String> =
+        d.shares.iter().map(|(l, r, c)| format!("{l} {:.1}% -> {:.1}%", r * 100.0, c * 100.0)).collect();
+    if !shares.is_empty() {
+        out.push(format!("labels ({sides}): {}", shares.join(", ")));
+    }
+    if let Some((r, c)) = d.mean {
+        out.push(format!("label mean ({sides}): {r:.4} -> {c:.4}"));
+    }
+    out
+}
+
 /// Lines under the table: the columns, the label drift (as the daemon's model lines say it),
 /// each undefined metric's reason, rows left out.
 pub(super) fn notes(m: &Comparison) -> Vec<String> {
     let score = m.score.as_ref().map_or(String::new(), |s| format!(", score {s}"));
     let mut out = vec![format!("model: prediction {}{score}, label {}", m.prediction, m.label)];
-    let shares: Vec<String> =
-        m.label_drift.shares.iter().map(|(l, r, c)| format!("{l} {:.1}% -> {:.1}%", r * 100.0, c * 100.0)).collect();
-    if !shares.is_empty() {
-        out.push(format!("labels (reference -> current): {}", shares.join(", ")));
-    }
-    if let Some((r, c)) = m.label_drift.mean {
-        out.push(format!("label mean (reference -> current): {r:.4} -> {c:.4}"));
-    }
+    out.extend(label_drift_lines(&m.label_drift, "reference -> current"));
     for (name, s) in [("reference", &m.reference), ("current", &m.current)] {
         for x in &s.performance.metrics {
             if let Value::Undefined(why) = x.value {

@@ -524,12 +524,18 @@ impl State {
         let mut queued = 0;
         if let Some(result) = step.result {
             let prior = alert_states(&tx, monitor)?;
-            let mut result = result.clone();
-            if step.older {
-                let name = result.alertname.clone();
-                result.alerts.retain(|a| prior.get(&check_key(&name, &a.segment)).is_none_or(|s| s.firing.is_none()));
-            }
-            let result = &result;
+            let filtered;
+            let result = if step.older {
+                let firing = |segment: &str| {
+                    prior.get(&check_key(&result.alertname, segment)).is_some_and(|s| s.firing.is_some())
+                };
+                let alerts = result.alerts.iter().filter(|a| !firing(&a.segment)).cloned().collect();
+                let (kind, alertname, detail) = (result.kind.clone(), result.alertname.clone(), result.detail.clone());
+                filtered = CheckResult { kind, alertname, alerts, detail };
+                &filtered
+            } else {
+                result
+            };
             let silences = active_silences(&tx, monitor, now_ms)?;
             let d = check(routing, step.window_id, result, step.reference_rows, &prior, &silences, now_ms);
             apply(&tx, monitor, &d, now_ms)?;
