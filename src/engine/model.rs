@@ -32,7 +32,6 @@ use crate::quality::{
     Band, Bounds, FEW_CHUNKS, Metric, ModelColumns, Performance, Rows, Threshold, Value, chunk_ranges, learned_band,
     performance,
 };
-pub use crate::quality::{LabelDrift, label_drift};
 
 /// The kind's name: the key of its object in the webhook payload (`drift.model`).
 pub const KIND: &str = "model";

@@ -5,7 +5,8 @@
 use super::report::{Format, render};
 use crate::engine::Report;
 use crate::engine::check::CheckStatus;
-use crate::engine::model::{Judged, LabelDrift};
+use crate::engine::model::Judged;
+use crate::quality::LabelDrift;
 
 /// One monitor's cycle, as `run --once` shows it.
 pub struct OnceMonitor<'a> {

@@ -1,5 +1,5 @@
 //! Label drift: the label distribution of one set of labelled rows against a reference's. The
-//! daemon's window against the model reference (`engine::model`, which re-exports these), and
+//! daemon's window against the model reference (`daemon::model`), and
 //! `drift check`'s current side against its reference side ([`super::Comparison`]).
 
 use std::collections::BTreeMap;

@@ -290,7 +290,8 @@ mod tests {
 
     use super::super::model_json::parse;
     use super::*;
-    use crate::engine::model::{Judging, judge, label_drift};
+    use crate::engine::model::{Judging, judge};
+    use crate::quality::label_drift;
     use crate::quality::{Metric, ModelColumns, Rows, Task, Threshold};
 
     fn rows(labels: &[&str], scores: &[f64]) -> Rows {
